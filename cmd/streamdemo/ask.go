@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+// errShown marks an error whose sentence was already printed.
+var errShown = errors.New("")
+
+func ask(args []string) error {
+	fs := flag.NewFlagSet("ask", flag.ExitOnError)
+	var cfg streamdemo.Config
+	fs.StringVar(&cfg.Provider, "provider", "", "perplexity, openai, compatible, ollama or practice (default: from .env / environment)")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
+	fs.StringVar(&cfg.Model, "model", "", "model or preset name (default: the provider's)")
+	system := fs.String("system", "", "system prompt")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "longest silence before the stream counts as stalled (default 90s)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: streamdemo ask [flags] "question"`)
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	question := strings.Join(fs.Args(), " ")
+	if question == "" {
+		fs.Usage()
+		os.Exit(2)
+	}
+	if _, err := streamdemo.LoadEnv(); err != nil {
+		return err
+	}
+	var messages []streamdemo.Message
+	if *system != "" {
+		messages = append(messages, streamdemo.Message{Role: "system", Content: *system})
+	}
+	messages = append(messages, streamdemo.Message{Role: "user", Content: question})
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	stream := streamdemo.NewClient(cfg).ChatStream(ctx, "", messages)
+	var failure error
+	for chunk, err := range stream.Chunks() {
+		if err != nil {
+			failure = err
+			break
+		}
+		fmt.Print(chunk.Text)
+	}
+	if stream.Timing().Chunks == 0 {
+		return failure
+	}
+	fmt.Println()
+	if sources := stream.Sources(); len(sources) > 0 {
+		fmt.Fprintln(os.Stderr, "\nSources:")
+		for _, s := range sources {
+			fmt.Fprintln(os.Stderr, s)
+		}
+	}
+	fmt.Fprintln(os.Stderr, stream.Summary())
+	return failure
+}

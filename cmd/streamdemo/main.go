@@ -1,0 +1,40 @@
+// Command streamdemo asks a model a question and streams the answer to the
+// terminal, or runs the practice server that stands in for LLM services.
+//
+//	streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
+//	streamdemo serve [--addr HOST:PORT] [--first-token 600ms] [--tps 40]
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage:
+  streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
+  streamdemo serve [--addr HOST:PORT] [--first-token DURATION] [--tps N]
+Run "streamdemo ask -h" or "streamdemo serve -h" for the flags.`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "ask":
+		err = ask(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
+	case "-h", "-help", "--help", "help":
+		fmt.Println(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "streamdemo: unknown command %q\n%s\n", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

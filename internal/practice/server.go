@@ -1,0 +1,158 @@
+// Package practice is an offline stand-in for LLM services: it streams
+// scripted answers in the exact wire formats of OpenAI chat completions and
+// Perplexity's Agent API, at a realistic pace, and injects faults on demand.
+package practice
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options sets the server's pace and log.
+type Options struct {
+	FirstToken      time.Duration // delay before the first text token
+	TokensPerSecond float64       // pace of the text; 0 sends it as fast as possible
+	Log             io.Writer     // one line per request; nil for none
+}
+
+// DefaultOptions is a realistic pace: Perplexity-like first token, 40 tokens/s.
+var DefaultOptions = Options{FirstToken: 600 * time.Millisecond, TokensPerSecond: 40}
+
+// Record is what the server remembers of one request.
+type Record struct {
+	Path, Model, Script string
+	Status              int
+	Chunks              int  // text chunks sent
+	Disconnected        bool // the client went away before the end
+}
+
+// Server is the practice server; it is an http.Handler.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	ids     atomic.Int64
+	mu      sync.Mutex
+	records []Record
+}
+
+// New makes a practice server.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	s.mux.HandleFunc("POST /v1/responses", s.agent)
+	s.mux.HandleFunc("POST /v1/agent", s.agent)
+	s.mux.HandleFunc("POST /chat/completions", s.sonarRetired)
+	s.mux.HandleFunc("POST /v1/sonar", s.sonarRetired)
+	s.mux.HandleFunc("GET /v1/models", s.models)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Records returns what the server saw, one record per finished request.
+func (s *Server) Records() []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Record(nil), s.records...)
+}
+
+func (s *Server) finish(r *http.Request, rec Record, start time.Time) {
+	rec.Path = r.URL.Path
+	s.mu.Lock()
+	s.records = append(s.records, rec)
+	s.mu.Unlock()
+	if s.opts.Log == nil {
+		return
+	}
+	note := ""
+	if rec.Disconnected {
+		note = fmt.Sprintf(" client disconnected after %d chunks", rec.Chunks)
+	}
+	fmt.Fprintf(s.opts.Log, "%s %s %s model=%q script=%s status=%d chunks=%d %s%s\n",
+		start.Format("15:04:05.000"), r.Method, r.URL.Path, rec.Model, first(rec.Script, "-"),
+		rec.Status, rec.Chunks, time.Since(start).Round(time.Millisecond), note)
+}
+
+func (s *Server) sonarRetired(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	writeError(w, http.StatusForbidden, sonarRetiredBody)
+	s.finish(r, Record{Status: http.StatusForbidden}, start)
+}
+
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"object":"list","data":[{"id":"sonar-pro","object":"model","owned_by":"practice"},{"id":"sonar","object":"model","owned_by":"practice"}]}`)
+}
+
+// sonarRetiredBody is what Perplexity's retired Sonar endpoint answers.
+const sonarRetiredBody = `{"error":{"message":"Sonar is now the Agent API. Use /v1/responses instead of /v1/sonar. Migrate here: https://docs.perplexity.ai/docs/agent-api/migrate-from-sonar/overview","type":"chat_completions_not_available","code":403}}`
+
+func writeError(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// pacer waits between tokens at the server's pace; it reports false when the
+// client went away.
+type pacer struct {
+	ctx  context.Context
+	opts Options
+	sent int
+}
+
+func (p *pacer) next() bool {
+	d := time.Duration(0)
+	switch {
+	case p.sent == 0:
+		d = p.opts.FirstToken
+	case p.opts.TokensPerSecond > 0:
+		d = time.Duration(float64(time.Second) / p.opts.TokensPerSecond)
+	}
+	p.sent++
+	if d <= 0 {
+		return p.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
+
+// sse writes server-sent events, flushing each at once.
+type sse struct {
+	w http.ResponseWriter
+}
+
+func startSSE(w http.ResponseWriter) sse {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return sse{w}
+}
+
+func (s sse) data(payload string) error {
+	if _, err := io.WriteString(s.w, "data: "+payload+"\n\n"); err != nil {
+		return err
+	}
+	return http.NewResponseController(s.w).Flush()
+}
+
+func first(values ...string) string {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}

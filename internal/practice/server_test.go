@@ -1,0 +1,172 @@
+package practice
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func post(t *testing.T, url, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer pplx-SECRET-practice-key-123456")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// dataLines returns the payloads of the stream's data lines, failing on any
+// line that is neither data nor blank.
+func dataLines(t *testing.T, r io.Reader) []string {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "data: "); ok {
+			out = append(out, p)
+		} else if line != "" {
+			t.Errorf("unexpected line %q", line)
+		}
+	}
+	return out
+}
+
+func TestTokensRebuildEveryScript(t *testing.T) {
+	for _, q := range []string{"How many stars are in the universe?", "What is the population of the world?", "Hi"} {
+		for _, system := range []string{SeedSystemPrompt, "Answer in haiku"} {
+			sc := Choose(system, q)
+			if strings.Join(Tokens(sc.Text), "") != sc.Text || len(Tokens(sc.Text)) < 10 {
+				t.Errorf("%s: tokens do not rebuild the text", sc.Name)
+			}
+		}
+	}
+}
+
+func TestChooseFollowsTheLessonAndItsExercises(t *testing.T) {
+	for _, tc := range []struct{ system, question, want string }{
+		{SeedSystemPrompt, "How many stars are in the universe?", "stars"},
+		{SeedSystemPrompt, "What is the population of the world?", "population"},
+		{"You are an AI assistant that responds in haikus", "How many stars are in the universe?", "haiku-stars"},
+		{"You are an AI assistant that responds in haikus", "Tell me about cats", "haiku-other"},
+		{SeedSystemPrompt, "Tell me about cats", "no-model"},
+	} {
+		if got := Choose(tc.system, tc.question).Name; got != tc.want {
+			t.Errorf("Choose(%q, %q) = %s, want %s", tc.system, tc.question, got, tc.want)
+		}
+	}
+}
+
+func TestAgentStreamIsShapedLikePerplexity(t *testing.T) {
+	var log bytes.Buffer
+	ts := httptest.NewServer(New(Options{Log: &log}))
+	defer ts.Close()
+	resp := post(t, ts.URL+"/v1/responses", `{"preset":"low","stream":true,"instructions":"`+SeedSystemPrompt+`","input":[{"type":"message","role":"user","content":"How many stars are in the universe?"}]}`)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var types []string
+	var text strings.Builder
+	for i, p := range dataLines(t, resp.Body) {
+		var ev struct {
+			Type     string `json:"type"`
+			Seq      *int   `json:"sequence_number"`
+			Delta    string `json:"delta"`
+			Response *struct {
+				Usage *struct {
+					OutputTokens int `json:"output_tokens"`
+					Cost         struct {
+						TotalCost float64 `json:"total_cost"`
+						Currency  string  `json:"currency"`
+					} `json:"cost"`
+				} `json:"usage"`
+			} `json:"response"`
+		}
+		if err := json.Unmarshal([]byte(p), &ev); err != nil {
+			t.Fatalf("event %d is not JSON: %q", i, p)
+		}
+		if ev.Seq == nil || *ev.Seq != i {
+			t.Errorf("event %d has sequence_number %v", i, ev.Seq)
+		}
+		types = append(types, ev.Type)
+		text.WriteString(ev.Delta)
+		if ev.Type == "response.completed" && (ev.Response.Usage == nil || ev.Response.Usage.Cost.Currency != "USD" || ev.Response.Usage.Cost.TotalCost <= 0) {
+			t.Errorf("completed event lacks usage with cost: %s", p)
+		}
+	}
+	want := []string{"response.created", "response.in_progress", "response.reasoning.search_queries", "response.reasoning.search_results", "response.output_item.added"}
+	if strings.Join(types[:5], " ") != strings.Join(want, " ") {
+		t.Errorf("opening events %v, want %v", types[:5], want)
+	}
+	end := types[len(types)-3:]
+	if strings.Join(end, " ") != "response.output_text.done response.output_item.done response.completed" {
+		t.Errorf("closing events %v", end)
+	}
+	if text.String() != Choose(SeedSystemPrompt, "How many stars are in the universe?").Text {
+		t.Error("deltas do not add up to the seed answer")
+	}
+	if strings.Contains(log.String(), "SECRET") || !strings.Contains(log.String(), "POST /v1/responses") {
+		t.Errorf("log line %q should name the request and never the key", log.String())
+	}
+}
+
+func TestChatStreamEndsWithUsageThenDone(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"How many stars are in the universe?"}]}`)
+	lines := dataLines(t, resp.Body)
+	n := len(lines)
+	if lines[n-1] != "[DONE]" || !strings.Contains(lines[n-2], `"choices":[]`) || !strings.Contains(lines[n-2], `"completion_tokens"`) ||
+		!strings.Contains(lines[n-3], `"finish_reason":"stop"`) {
+		t.Errorf("stream should end with finish, usage (empty choices) and [DONE]:\n%s", strings.Join(lines[n-3:], "\n"))
+	}
+}
+
+func TestAgentRequestsAreCheckedLikePerplexity(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	for body, want := range map[string]string{
+		`{"model":"perplexity/sonar","stream":true,"input":"hi","stream_options":{"include_usage":true}}`: `invalid request body: json: unknown field \"stream_options\"`,
+		`{"model":"perplexity/sonar","preset":"low","stream":true,"input":"hi"}`:                          "exactly one of model, models or preset",
+	} {
+		resp := post(t, ts.URL+"/v1/responses", body)
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 400 || !strings.Contains(string(got), want) || !strings.Contains(string(got), `"code":400`) {
+			t.Errorf("%s: got %d %s", body, resp.StatusCode, got)
+		}
+	}
+}
+
+func TestRetiredSonarPathAnswersTheMigrationError(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	resp := post(t, ts.URL+"/chat/completions", `{"model":"sonar-pro","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 403 || string(got) != sonarRetiredBody {
+		t.Errorf("got %d %s", resp.StatusCode, got)
+	}
+}
+
+func TestPaceSpreadsTheAnswerOverTime(t *testing.T) {
+	ts := httptest.NewServer(New(Options{FirstToken: 100 * time.Millisecond, TokensPerSecond: 200}))
+	defer ts.Close()
+	start := time.Now()
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"system","content":"haiku"},{"role":"user","content":"How many stars are in the universe?"}]}`)
+	lines := dataLines(t, resp.Body)
+	tokens := len(Tokens(Choose("haiku", "How many stars are in the universe?").Text))
+	min := 100*time.Millisecond + time.Duration(tokens-1)*time.Second/200
+	if took := time.Since(start); took < min {
+		t.Errorf("%d tokens took %v, the pace asks for at least %v", tokens, took, min)
+	}
+	if len(lines) != tokens+3 {
+		t.Errorf("got %d events, want role + %d tokens + finish + [DONE]", len(lines), tokens)
+	}
+}

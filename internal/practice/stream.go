@@ -1,0 +1,56 @@
+package practice
+
+import (
+	"net/http"
+)
+
+// wire is one protocol's way of writing a streamed answer.
+type wire interface {
+	begin(out sse, sc Script) error
+	token(out sse, text string) error
+	end(out sse, sc Script, inTokens, outTokens int) error
+	fail(out sse, message string) error
+}
+
+// stream sends sc as tokens at the server's pace, injecting fault if named.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc Script, fault string, inTokens int, wr wire) {
+	rec.Status, rec.Script = http.StatusOK, sc.Name
+	out := startSSE(w)
+	gone := func() { rec.Disconnected = true }
+	if wr.begin(out, sc) != nil {
+		gone()
+		return
+	}
+	pace := &pacer{ctx: r.Context(), opts: s.opts}
+	tokens := Tokens(sc.Text)
+	for i, tok := range tokens {
+		if fault != "" && i == FaultAfter {
+			s.midstreamFault(w, r, rec, out, wr, fault)
+			return
+		}
+		if !pace.next() || wr.token(out, tok) != nil {
+			gone()
+			return
+		}
+		rec.Chunks++
+	}
+	if wr.end(out, sc, inTokens, len(tokens)) != nil {
+		gone()
+	}
+}
+
+func (s *Server) midstreamFault(w http.ResponseWriter, r *http.Request, rec *Record, out sse, wr wire, fault string) {
+	switch fault {
+	case "drop": // cut the connection without ending the HTTP body
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+	case "malformed":
+		out.data(`{"type":"response.output_text.delta","delta":"unfinished`)
+	case "stall": // keep the connection open, send nothing, until the client leaves
+		<-r.Context().Done()
+		rec.Disconnected = true
+	case "failed":
+		wr.fail(out, "The model failed while generating the answer.")
+	}
+}

@@ -1,0 +1,80 @@
+package streamdemo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// chatProtocol speaks OpenAI chat completions: POST {base}/chat/completions.
+type chatProtocol struct{}
+
+func (chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, req Request) (eventReader, error) {
+	r := openai.ChatCompletionRequest{
+		Model:         req.Model,
+		MaxTokens:     req.MaxTokens,
+		Seed:          req.Seed,
+		StreamOptions: &openai.StreamOptions{IncludeUsage: true},
+	}
+	for _, m := range req.Messages {
+		r.Messages = append(r.Messages, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
+	}
+	if t := req.Temperature; t != nil {
+		// go-openai omits a zero temperature; the smallest float is zero in effect.
+		r.Temperature = max(*t, math.SmallestNonzeroFloat32)
+	}
+	return c.CreateChatCompletionStream(ctx, r)
+}
+
+// chatChunk is one chat-completions chunk, with the search fields that
+// Perplexity's legacy chat endpoint added.
+type chatChunk struct {
+	openai.ChatCompletionStreamResponse
+	Citations     []string `json:"citations"`
+	SearchResults []struct {
+		Title, URL, Date, Snippet string
+	} `json:"search_results"`
+}
+
+func (chatProtocol) decode(line []byte) (event, error) {
+	var c chatChunk
+	if err := lenientUnmarshal(line, &c); err != nil {
+		return event{}, err
+	}
+	ev := event{model: c.Model}
+	for _, ch := range c.Choices {
+		if ch.Index != 0 {
+			continue
+		}
+		ev.text, ev.reasoning = ch.Delta.Content, ch.Delta.ReasoningContent
+		if ch.FinishReason != "" {
+			ev.finish, ev.done = string(ch.FinishReason), true
+		}
+	}
+	if u := c.Usage; u != nil {
+		ev.usage = &Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}
+	}
+	for i, r := range c.SearchResults {
+		ev.sources = append(ev.sources, Source{Number: i + 1, Title: r.Title, URL: r.URL, Date: r.Date, Snippet: r.Snippet})
+	}
+	if len(c.SearchResults) == 0 {
+		for i, u := range c.Citations {
+			ev.sources = append(ev.sources, Source{Number: i + 1, Title: u, URL: u})
+		}
+	}
+	return ev, nil
+}
+
+// lenientUnmarshal decodes JSON, tolerating fields whose type differs from
+// what we expect (servers vary); only invalid JSON is an error.
+func lenientUnmarshal(data []byte, v any) error {
+	err := json.Unmarshal(data, v)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return nil
+	}
+	return err
+}

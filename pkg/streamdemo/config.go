@@ -1,0 +1,165 @@
+package streamdemo
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Provider names accepted in Config.Provider and STREAMDEMO_PROVIDER.
+const (
+	Perplexity = "perplexity" // Perplexity's Agent API (PERPLEXITY_API_KEY)
+	OpenAI     = "openai"     // OpenAI chat completions (OPENAI_API_KEY, OPENAI_BASE_URL)
+	Compatible = "compatible" // any OpenAI-compatible server by base URL; key optional
+	Ollama     = "ollama"     // a local Ollama server on its default port
+	Practice   = "practice"   // the practice server of `streamdemo serve`
+)
+
+// Protocols a provider can speak, for Config.Protocol and STREAMDEMO_PROTOCOL.
+const (
+	ProtocolChat      = "chat"      // POST {base}/chat/completions
+	ProtocolResponses = "responses" // POST {base}/responses (Perplexity's Agent API)
+)
+
+const (
+	perplexityBaseURL = "https://api.perplexity.ai/v1"
+	openaiBaseURL     = "https://api.openai.com/v1"
+	ollamaBaseURL     = "http://127.0.0.1:11434/v1"
+	// PracticeAddr is where `streamdemo serve` listens by default.
+	PracticeAddr    = "127.0.0.1:8787"
+	practiceBaseURL = "http://" + PracticeAddr + "/v1"
+	// DefaultIdleTimeout is how long a stream may go silent before it counts
+	// as stalled; generous, because reasoning models think before they talk.
+	DefaultIdleTimeout = 90 * time.Second
+)
+
+// Config chooses where and how to stream. Every field is optional: an empty
+// field is taken from the environment (a .env file loaded by LoadEnv counts),
+// and then from the provider's defaults. Code wins over environment, and
+// environment over defaults.
+type Config struct {
+	Provider    string        // STREAMDEMO_PROVIDER: perplexity, openai, compatible, ollama, practice
+	BaseURL     string        // STREAMDEMO_BASE_URL: ends in /v1, e.g. http://127.0.0.1:11434/v1
+	Model       string        // STREAMDEMO_MODEL: model or preset name
+	APIKey      string        // the provider's key variable, e.g. PERPLEXITY_API_KEY
+	Protocol    string        // STREAMDEMO_PROTOCOL: chat or responses; by default the provider's
+	IdleTimeout time.Duration // longest silence before ErrStalled; default DefaultIdleTimeout
+	HTTPClient  *http.Client  // optional; its Transport is used for every request
+}
+
+// providerInfo holds one provider's defaults.
+type providerInfo struct {
+	protocol, baseURL, keyVar, model string
+	keyRequired                      bool
+}
+
+var providers = map[string]providerInfo{
+	Perplexity: {ProtocolResponses, perplexityBaseURL, "PERPLEXITY_API_KEY", "sonar-pro", true},
+	OpenAI:     {ProtocolChat, openaiBaseURL, "OPENAI_API_KEY", "gpt-4o-mini", true},
+	Compatible: {ProtocolChat, "", "STREAMDEMO_API_KEY", "", false},
+	Ollama:     {ProtocolChat, ollamaBaseURL, "STREAMDEMO_API_KEY", LocalModel, false},
+	Practice:   {ProtocolResponses, practiceBaseURL, "STREAMDEMO_API_KEY", "sonar-pro", false},
+}
+
+// LocalModel is the model name the project registers with Ollama.
+const LocalModel = "smollm2-135m"
+
+// settings is a Config with every choice made.
+type settings struct {
+	Provider, Protocol, BaseURL, Model, APIKey, KeyVar string
+	KeyRequired                                        bool
+	IdleTimeout                                        time.Duration
+	HTTPClient                                         *http.Client
+}
+
+// resolve fills the empty fields of c from the environment and defaults.
+func (c Config) resolve() (settings, error) {
+	s := settings{
+		Provider:    first(c.Provider, os.Getenv("STREAMDEMO_PROVIDER")),
+		BaseURL:     first(c.BaseURL, os.Getenv("STREAMDEMO_BASE_URL")),
+		Model:       first(c.Model, os.Getenv("STREAMDEMO_MODEL")),
+		Protocol:    first(c.Protocol, os.Getenv("STREAMDEMO_PROTOCOL")),
+		IdleTimeout: c.IdleTimeout,
+		HTTPClient:  c.HTTPClient,
+	}
+	if s.Provider == "" && c.APIKey != "" && s.BaseURL == "" {
+		s.Provider = Perplexity // a key given in code is for the seed's service
+	}
+	if s.Provider == "" {
+		s.Provider = guessProvider(s.BaseURL)
+	}
+	s.Provider = strings.ToLower(s.Provider)
+	info, ok := providers[s.Provider]
+	if !ok {
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "unknown provider " + quote(s.Provider) + ": use perplexity, openai, compatible, ollama or practice"}
+	}
+	s.KeyVar = info.keyVar
+	s.APIKey = first(c.APIKey, os.Getenv(info.keyVar))
+	if s.Provider == OpenAI {
+		s.BaseURL = first(s.BaseURL, os.Getenv("OPENAI_BASE_URL"))
+	}
+	s.BaseURL = strings.TrimRight(first(s.BaseURL, info.baseURL), "/")
+	// A key is required by the provider's own service, not by a stand-in.
+	s.KeyRequired = info.keyRequired && s.BaseURL == info.baseURL
+	s.Protocol = first(s.Protocol, info.protocol)
+	s.Model = first(s.Model, info.model)
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = DefaultIdleTimeout
+	}
+	switch {
+	case s.BaseURL == "":
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "provider compatible needs a base URL: set STREAMDEMO_BASE_URL=http://host:port/v1 or Config.BaseURL"}
+	case s.Protocol != ProtocolChat && s.Protocol != ProtocolResponses:
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "unknown protocol " + quote(s.Protocol) + ": use chat or responses"}
+	case s.KeyRequired && s.APIKey == "":
+		return s, &Error{Kind: ErrNoKey, Provider: s.Provider, KeyVar: s.KeyVar}
+	}
+	return s, nil
+}
+
+// guessProvider picks a provider when none was named: a base URL alone means
+// an OpenAI-compatible server; then the first provider with a key; with no
+// key, the local model if its server answers, else a running practice server.
+func guessProvider(baseURL string) string {
+	switch {
+	case baseURL != "":
+		return Compatible
+	case os.Getenv("PERPLEXITY_API_KEY") != "":
+		return Perplexity
+	case os.Getenv("OPENAI_API_KEY") != "":
+		return OpenAI
+	case listening(ollamaBaseURL):
+		return Ollama
+	case listening(practiceBaseURL):
+		return Practice
+	}
+	return Perplexity
+}
+
+// listening reports whether something accepts connections at baseURL's host.
+func listening(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+func first(values ...string) string {
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func quote(s string) string { return `"` + s + `"` }

@@ -1,0 +1,103 @@
+package streamdemo_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+func TestCodeWinsOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
+	isolateEnv(t)
+	if got := streamdemo.NewClient(streamdemo.Config{APIKey: testKey}).String(); got != "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro" {
+		t.Errorf("defaults: %q", got)
+	}
+	t.Setenv("STREAMDEMO_PROVIDER", "ollama")
+	t.Setenv("STREAMDEMO_MODEL", "llama3.2")
+	if got := streamdemo.NewClient(streamdemo.Config{}).String(); got != "ollama (chat completions) at http://127.0.0.1:11434/v1, model llama3.2" {
+		t.Errorf("environment: %q", got)
+	}
+	got := streamdemo.NewClient(streamdemo.Config{Provider: "compatible", BaseURL: "http://10.0.0.5:8080/v1/", Model: "qwen"}).String()
+	if got != "compatible (chat completions) at http://10.0.0.5:8080/v1, model qwen" {
+		t.Errorf("code: %q", got)
+	}
+}
+
+func TestOneEnvLinePointsAClassAtAServer(t *testing.T) {
+	isolateEnv(t)
+	t.Setenv("STREAMDEMO_BASE_URL", "http://classroom.local:11434/v1")
+	t.Setenv("STREAMDEMO_MODEL", "smollm2")
+	c := streamdemo.NewClient(streamdemo.Config{})
+	if c.Provider() != streamdemo.Compatible || c.Err() != nil {
+		t.Fatalf("a base URL alone should choose a compatible server with no key: %v, %v", c, c.Err())
+	}
+}
+
+func TestMissingKeyNamesTheVariableAndTheFile(t *testing.T) {
+	isolateEnv(t)
+	for provider, variable := range map[string]string{"perplexity": "PERPLEXITY_API_KEY", "openai": "OPENAI_API_KEY"} {
+		stream := streamdemo.NewClient(streamdemo.Config{Provider: provider}).ChatStream(context.Background(), "", seedMessages)
+		for _, err := range stream.Chunks() {
+			if !errors.Is(err, streamdemo.ErrNoKey) || !strings.Contains(err.Error(), variable+"=") || !strings.Contains(err.Error(), ".env") {
+				t.Errorf("%s: got %v, want ErrNoKey naming %s and .env", provider, err, variable)
+			}
+		}
+	}
+}
+
+func TestUnknownProviderIsAConfigError(t *testing.T) {
+	isolateEnv(t)
+	err := streamdemo.NewClient(streamdemo.Config{Provider: "perplexcity"}).Err()
+	if !errors.Is(err, streamdemo.ErrConfig) || !strings.Contains(err.Error(), "perplexity, openai") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadEnvReadsParentsUpToTheRepositoryRoot(t *testing.T) {
+	isolateEnv(t)
+	root := t.TempDir()
+	nb := filepath.Join(root, "notebooks")
+	os.MkdirAll(nb, 0o755)
+	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644)
+	os.WriteFile(filepath.Join(root, ".env"), []byte("PERPLEXITY_API_KEY="+testKey+"\nSTREAMDEMO_MODEL=from-root\n"), 0o600)
+	os.WriteFile(filepath.Join(nb, ".env"), []byte("STREAMDEMO_MODEL=from-notebooks\n"), 0o600)
+	// A .env above the repository root must not be read.
+	os.WriteFile(filepath.Join(filepath.Dir(root), ".env"), []byte("OPENAI_API_KEY=outside\n"), 0o600)
+	t.Cleanup(func() { os.Remove(filepath.Join(filepath.Dir(root), ".env")) })
+	t.Chdir(nb)
+	t.Setenv("STREAMDEMO_PROVIDER", "set-by-shell")
+
+	env, err := streamdemo.LoadEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env.String(); got != "loaded .env, ../.env (PERPLEXITY_API_KEY, STREAMDEMO_MODEL)" {
+		t.Errorf("String() = %q", got)
+	}
+	if strings.Contains(env.String(), testKey[:8]) || strings.Contains(env.String(), root) {
+		t.Errorf("String() shows a value or a machine path: %q", env.String())
+	}
+	if os.Getenv("STREAMDEMO_MODEL") != "from-notebooks" || os.Getenv("PERPLEXITY_API_KEY") != testKey {
+		t.Errorf("the nearest .env should win: model %q", os.Getenv("STREAMDEMO_MODEL"))
+	}
+	if os.Getenv("STREAMDEMO_PROVIDER") != "set-by-shell" || os.Getenv("OPENAI_API_KEY") != "" {
+		t.Error("a variable set by the shell was overridden, or a .env outside the repository was read")
+	}
+	if !env.Has("PERPLEXITY_API_KEY") {
+		t.Error("Has(PERPLEXITY_API_KEY) = false")
+	}
+}
+
+func TestLoadEnvWithoutAFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module x\n"), 0o644)
+	t.Chdir(dir)
+	env, err := streamdemo.LoadEnv()
+	if err != nil || len(env.Files) != 0 || !strings.HasPrefix(env.String(), "no .env file found") {
+		t.Fatalf("got %v, %v", env, err)
+	}
+}

@@ -1,0 +1,69 @@
+package streamdemo
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// addRecordedEvents seeds a fuzz corpus with every event line in testdata.
+func addRecordedEvents(f *testing.F, prefix string) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "streams", prefix+"*.sse"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+				f.Add(data)
+			}
+		}
+	}
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":null}}],"usage":null}`))
+	f.Add([]byte(`{"type":"response.reasoning.search_results","results":[{"id":"x"},null]}`))
+	f.Add([]byte(`{"type":"response.failed","response":null,"error":null}`))
+}
+
+// checkEvent asserts what holds for any input: decoding is lenient (only
+// invalid JSON is an error) and an in-stream failure is always ErrFailed.
+func checkEvent(t *testing.T, line []byte, ev event, err error) {
+	if (err == nil) != json.Valid(line) {
+		t.Errorf("decode(%q) error %v, but json.Valid = %v", line, err, json.Valid(line))
+	}
+	if ev.err != nil && ev.err.Kind != ErrFailed {
+		t.Errorf("an in-stream failure must be ErrFailed, got %v", ev.err.Kind)
+	}
+}
+
+func FuzzDecodeChat(f *testing.F) {
+	addRecordedEvents(f, "chat-")
+	f.Fuzz(func(t *testing.T, line []byte) {
+		ev, err := chatProtocol{}.decode(line)
+		checkEvent(t, line, ev, err)
+	})
+}
+
+func FuzzDecodeAgent(f *testing.F) {
+	addRecordedEvents(f, "agent-")
+	f.Fuzz(func(t *testing.T, line []byte) {
+		ev, err := responsesProtocol{}.decode(line)
+		checkEvent(t, line, ev, err)
+	})
+}
+
+func TestRedactHidesEveryRunOfTheKey(t *testing.T) {
+	key := "pplx-0123456789abcdef"
+	for in, want := range map[string]string{
+		"key " + key + " bad":   "key [redacted] bad",
+		"starts pplx-0123, ok":  "starts [redacted], ok",
+		"ends 89abcdef.":        "ends [redacted].",
+		"short pplx-01 is fine": "short pplx-01 is fine",
+	} {
+		if got := redact(in, key); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

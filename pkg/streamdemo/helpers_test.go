@@ -1,0 +1,88 @@
+package streamdemo_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+// testKey is a recognisable fake key; no output may ever contain it.
+const testKey = "pplx-TESTKEY-0123456789abcdefghijklmnopqrstuv"
+
+var seedMessages = []streamdemo.Message{
+	{Role: "system", Content: practice.SeedSystemPrompt},
+	{Role: "user", Content: "How many stars are in the universe?"},
+}
+
+// startPractice runs a fast practice server on loopback.
+func startPractice(t *testing.T) (*practice.Server, string) {
+	t.Helper()
+	srv := practice.New(practice.Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return srv, ts.URL + "/v1"
+}
+
+// result is everything a stream produced, for comparing.
+type result struct {
+	chunks []string
+	err    error
+	stream *streamdemo.Stream
+}
+
+func (r result) text() string { return strings.Join(r.chunks, "") }
+
+func collect(t *testing.T, ctx context.Context, cfg streamdemo.Config, req streamdemo.Request) result {
+	t.Helper()
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 2 * time.Second
+	}
+	stream := streamdemo.NewClient(cfg).Stream(ctx, req)
+	var r result
+	for chunk, err := range stream.Chunks() {
+		if err != nil {
+			if r.err != nil {
+				t.Fatalf("a second error after %v: %v", r.err, err)
+			}
+			r.err = err
+			continue
+		}
+		r.chunks = append(r.chunks, chunk.Text)
+	}
+	r.stream = stream
+	return r
+}
+
+// isolateEnv clears the variables the package reads, so tests see only their own.
+func isolateEnv(t *testing.T) {
+	for _, name := range []string{"STREAMDEMO_PROVIDER", "STREAMDEMO_BASE_URL", "STREAMDEMO_MODEL", "STREAMDEMO_PROTOCOL",
+		"STREAMDEMO_API_KEY", "PERPLEXITY_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"} {
+		t.Setenv(name, "")
+	}
+}
+
+func startServer(t *testing.T, srv *practice.Server) string {
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL + "/v1"
+}
+
+// waitForRecord waits up to 2s for the server to record a matching request.
+func waitForRecord(t *testing.T, srv *practice.Server, match func(practice.Record) bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, r := range srv.Records() {
+			if match(r) {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the server recorded no matching request: %+v", srv.Records())
+}

@@ -1,0 +1,256 @@
+package streamdemo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Chunk is one piece of the answer, as it arrived.
+type Chunk struct {
+	Text      string        // the new text; print it as it comes
+	Reasoning string        // thinking text, from models that stream it separately
+	Index     int           // 1 for the first chunk
+	Elapsed   time.Duration // since the request was sent
+}
+
+// String returns the chunk's text, so fmt.Print(chunk) prints the answer.
+func (c Chunk) String() string { return c.Text }
+
+// Source is one web page the answer cites; Number matches its [n] marker.
+type Source struct {
+	Number  int
+	Title   string
+	URL     string
+	Snippet string
+	Date    string
+}
+
+func (s Source) String() string { return fmt.Sprintf("[%d] %s %s", s.Number, s.Title, s.URL) }
+
+// Usage is what the server reported the answer cost.
+type Usage struct {
+	InputTokens, OutputTokens, TotalTokens int
+	Cost                                   float64 // total cost, when reported
+	Currency                               string  // e.g. "USD"; empty when no cost was reported
+}
+
+// Arrival marks when a chunk arrived and how much text had come by then.
+type Arrival struct {
+	At    time.Duration // since the request was sent
+	Chars int           // characters of answer received so far, this chunk included
+}
+
+// Timing says how the answer arrived over time.
+type Timing struct {
+	Start      time.Time
+	FirstChunk time.Duration // time to first chunk; 0 if none arrived
+	Total      time.Duration // until the stream ended
+	Chunks     int
+	Arrivals   []Arrival // one per chunk
+}
+
+// Stream is one streamed answer. Range over Chunks once; afterwards (or at any
+// point, even after an error) Text, Sources, Usage, Model, FinishReason and
+// Timing tell what arrived.
+type Stream struct {
+	parent   context.Context
+	ctx      context.Context
+	settings settings
+	req      Request
+	proto    protocol
+	started  bool
+	stalled  atomic.Bool
+	header   http.Header // response header, once it arrived
+
+	text, reasoning strings.Builder
+	sources         []Source
+	usage           *Usage
+	model, finish   string
+	done            bool
+	timing          Timing
+	err             error
+}
+
+// Chunks returns an iterator over the answer, chunk by chunk, as it arrives:
+//
+//	for chunk, err := range stream.Chunks() {
+//		if err != nil { ... }
+//		fmt.Print(chunk.Text)
+//	}
+//
+// A failure is yielded once as the last pair, with an *Error. Leaving the loop
+// early, or cancelling the context, closes the connection at once.
+func (s *Stream) Chunks() iter.Seq2[Chunk, error] {
+	return func(yield func(Chunk, error) bool) {
+		if s.started {
+			yield(Chunk{}, &Error{Kind: ErrConfig, Detail: "this stream was already read: start a new one to ask again"})
+			return
+		}
+		s.started = true
+		if err := s.run(yield); err != nil {
+			s.err = err
+			yield(Chunk{}, err)
+		}
+	}
+}
+
+// run sends the request and yields chunks until the stream ends.
+func (s *Stream) run(yield func(Chunk, error) bool) error {
+	s.timing.Start = time.Now()
+	defer func() { s.timing.Total = time.Since(s.timing.Start) }()
+	if s.err != nil { // a configuration error from NewClient
+		return s.err
+	}
+	ctx, cancel := context.WithCancel(s.parent)
+	defer cancel()
+	s.ctx = ctx
+	idle := time.AfterFunc(s.settings.IdleTimeout, func() { s.stalled.Store(true); cancel() })
+	defer idle.Stop()
+
+	events, err := s.proto.open(ctx, s.apiClient(func() { idle.Reset(s.settings.IdleTimeout) }), s.settings, s.req)
+	if err != nil {
+		return s.fail(err)
+	}
+	defer events.Close()
+	for {
+		line, err := events.RecvRaw()
+		if errors.Is(err, io.EOF) && s.ctx.Err() == nil {
+			if !s.done {
+				return s.fail(&Error{Kind: ErrBroken, Detail: "the server closed the stream without finishing"})
+			}
+			return nil
+		}
+		if err != nil {
+			return s.fail(err)
+		}
+		ev, err := s.proto.decode(line)
+		if err != nil {
+			return s.fail(&Error{Kind: ErrMalformed, Detail: err.Error(), cause: err})
+		}
+		if ev.err != nil {
+			return s.fail(ev.err)
+		}
+		if chunk, ok := s.apply(ev); ok && !yield(chunk, nil) {
+			return nil
+		}
+	}
+}
+
+// apply records an event and returns the chunk to show, if it carries text.
+func (s *Stream) apply(ev event) (Chunk, bool) {
+	for _, src := range ev.sources {
+		s.addSource(src)
+	}
+	if ev.usage != nil {
+		s.usage = ev.usage
+	}
+	s.model = first(ev.model, s.model)
+	s.finish = first(ev.finish, s.finish)
+	s.done = s.done || ev.done
+	if ev.text == "" && ev.reasoning == "" {
+		return Chunk{}, false
+	}
+	s.text.WriteString(ev.text)
+	s.reasoning.WriteString(ev.reasoning)
+	at := time.Since(s.timing.Start)
+	s.timing.Chunks++
+	if s.timing.Chunks == 1 {
+		s.timing.FirstChunk = at
+	}
+	s.timing.Arrivals = append(s.timing.Arrivals, Arrival{At: at, Chars: s.text.Len()})
+	return Chunk{Text: ev.text, Reasoning: ev.reasoning, Index: s.timing.Chunks, Elapsed: at}, true
+}
+
+func (s *Stream) addSource(src Source) {
+	if src.Number <= 0 {
+		src.Number = len(s.sources) + 1
+	}
+	i := slices.IndexFunc(s.sources, func(o Source) bool { return o.Number == src.Number })
+	if i >= 0 { // a later event may repeat a source with less detail
+		old := &s.sources[i]
+		if src.Title != "" && src.Title != src.URL {
+			old.Title = src.Title
+		}
+		old.URL = first(src.URL, old.URL)
+		old.Snippet = first(src.Snippet, old.Snippet)
+		old.Date = first(src.Date, old.Date)
+		return
+	}
+	s.sources = append(s.sources, src)
+	slices.SortFunc(s.sources, func(a, b Source) int { return a.Number - b.Number })
+}
+
+// fail turns err into an *Error that remembers what had arrived.
+func (s *Stream) fail(err error) *Error {
+	e := s.classify(err)
+	e.Provider = first(e.Provider, s.settings.Provider)
+	e.BaseURL = first(e.BaseURL, s.settings.BaseURL)
+	e.Chunks, e.Partial = s.timing.Chunks, s.text.String()
+	e.Detail = redact(truncate(e.Detail, 200), s.settings.APIKey)
+	if e.Kind == ErrStalled {
+		e.Idle = s.settings.IdleTimeout
+	}
+	return e
+}
+
+// Text returns the answer received so far: all of it after a clean end, the
+// part that arrived before a failure otherwise.
+func (s *Stream) Text() string { return s.text.String() }
+
+// Reasoning returns the thinking text, for models that stream it separately.
+func (s *Stream) Reasoning() string { return s.reasoning.String() }
+
+// Sources returns the cited web pages, ordered by their [n] number.
+func (s *Stream) Sources() []Source { return slices.Clone(s.sources) }
+
+// Usage returns the token counts and cost, or nil if the server sent none.
+func (s *Stream) Usage() *Usage { return s.usage }
+
+// Model returns the model that actually answered, as the server named it.
+func (s *Stream) Model() string { return s.model }
+
+// FinishReason says why the answer ended ("stop", "length", ...), if known.
+func (s *Stream) FinishReason() string { return s.finish }
+
+// Timing returns when the chunks arrived.
+func (s *Stream) Timing() Timing { return s.timing }
+
+// Err returns the error that ended the stream, or nil.
+func (s *Stream) Err() error { return s.err }
+
+// Summary is one line for after the answer: model, time to first chunk,
+// total time, chunks, tokens per second, tokens and cost when known.
+func (s *Stream) Summary() string {
+	t := s.timing
+	parts := []string{
+		"model " + first(s.model, s.settings.Model, "unknown"),
+		"first chunk " + round(t.FirstChunk),
+		"total " + round(t.Total),
+		fmt.Sprintf("%d chunks", t.Chunks),
+	}
+	if u := s.usage; u != nil {
+		if gen := t.Total - t.FirstChunk; u.OutputTokens > 0 && gen > 0 {
+			parts = append(parts, fmt.Sprintf("%.1f tokens/s", float64(u.OutputTokens)/gen.Seconds()))
+		}
+		parts = append(parts, fmt.Sprintf("%d tokens (%d in, %d out)", u.TotalTokens, u.InputTokens, u.OutputTokens))
+		if u.Currency != "" {
+			parts = append(parts, fmt.Sprintf("cost %.5f %s", u.Cost, u.Currency))
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+func round(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Millisecond).String()
+}

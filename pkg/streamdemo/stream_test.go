@@ -1,0 +1,224 @@
+package streamdemo_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+func TestSeedAnswerStreamsOverBothProtocols(t *testing.T) {
+	isolateEnv(t)
+	_, base := startPractice(t)
+	want := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?")
+	tokens := practice.Tokens(want.Text)
+	for _, tc := range []struct {
+		name, provider, model, wantModel string
+		wantSources                      bool
+		wantCost                         bool
+	}{
+		{"perplexity agent API with the seed's sonar-pro", streamdemo.Perplexity, "sonar-pro", "practice/low", true, true},
+		{"openai chat completions", streamdemo.OpenAI, "gpt-4o-mini", "gpt-4o-mini", false, false},
+		{"compatible server by base URL alone", "", "llama3", "llama3", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := streamdemo.Config{Provider: tc.provider, BaseURL: base, APIKey: testKey}
+			r := collect(t, context.Background(), cfg, streamdemo.Request{Model: tc.model, Messages: seedMessages})
+			if r.err != nil {
+				t.Fatalf("stream failed: %v", r.err)
+			}
+			if r.text() != want.Text || r.stream.Text() != want.Text {
+				t.Errorf("text differs from the script:\n%q", r.text())
+			}
+			if len(r.chunks) != len(tokens) || r.stream.Timing().Chunks != len(tokens) {
+				t.Errorf("got %d chunks, want one per token (%d)", len(r.chunks), len(tokens))
+			}
+			if got := r.stream.Model(); got != tc.wantModel {
+				t.Errorf("model %q, want %q", got, tc.wantModel)
+			}
+			if got := r.stream.FinishReason(); got != "stop" {
+				t.Errorf("finish reason %q, want stop", got)
+			}
+			u := r.stream.Usage()
+			if u == nil || u.OutputTokens != len(tokens) || u.TotalTokens != u.InputTokens+u.OutputTokens || u.InputTokens == 0 {
+				t.Errorf("usage %+v, want %d output tokens and a consistent total", u, len(tokens))
+			}
+			if tc.wantCost != (u != nil && u.Currency == "USD" && u.Cost > 0) {
+				t.Errorf("usage %+v: cost reported %v, want %v", u, u != nil && u.Currency != "", tc.wantCost)
+			}
+			sources := r.stream.Sources()
+			if tc.wantSources {
+				if len(sources) != 5 {
+					t.Fatalf("got %d sources, want 5", len(sources))
+				}
+				for i, s := range sources {
+					if s.Number != i+1 || !strings.HasPrefix(s.URL, "https://") || s.Title == "" {
+						t.Errorf("source %d = %+v", i+1, s)
+					}
+				}
+			} else if len(sources) != 0 {
+				t.Errorf("chat completions carry no sources, got %v", sources)
+			}
+			tm := r.stream.Timing()
+			if tm.FirstChunk <= 0 || tm.Total < tm.FirstChunk || len(tm.Arrivals) != len(tokens) ||
+				tm.Arrivals[len(tm.Arrivals)-1].Chars != len(want.Text) {
+				t.Errorf("timing %+v does not describe the stream", tm)
+			}
+			if !strings.Contains(r.stream.Summary(), tc.wantModel) {
+				t.Errorf("summary %q does not name the model", r.stream.Summary())
+			}
+		})
+	}
+}
+
+func TestExercisesGetTheirScripts(t *testing.T) {
+	isolateEnv(t)
+	_, base := startPractice(t)
+	for _, tc := range []struct{ system, question, wantStart string }{
+		{practice.SeedSystemPrompt, "What is the population of the world?", "The world's population is about 8.2 billion"},
+		{"You are an AI assistant that responds in haikus", "How many stars are in the universe?", "Countless distant suns,\n"},
+		{practice.SeedSystemPrompt, "Why is the sky blue?", "This is the practice server, and it has no language model"},
+	} {
+		r := collect(t, context.Background(), streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base},
+			streamdemo.Request{Messages: []streamdemo.Message{{Role: "system", Content: tc.system}, {Role: "user", Content: tc.question}}})
+		if r.err != nil || !strings.HasPrefix(r.text(), tc.wantStart) {
+			t.Errorf("%q: got %q, %v; want it to start with %q", tc.question, r.text(), r.err, tc.wantStart)
+		}
+	}
+}
+
+func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
+	isolateEnv(t)
+	srv, base := startPractice(t)
+	script := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?")
+	partial := strings.Join(practice.Tokens(script.Text)[:practice.FaultAfter], "")
+	for _, provider := range []string{streamdemo.Perplexity, streamdemo.OpenAI} {
+		for _, tc := range []struct {
+			fault   string
+			kind    streamdemo.Kind
+			status  int
+			partial bool
+			says    string
+		}{
+			{"401", streamdemo.ErrKeyRejected, 401, false, "rejected the API key"},
+			{"403", streamdemo.ErrKeyRejected, 403, false, "rejected the API key"},
+			{"404", streamdemo.ErrUnknownModel, 404, false, "does not know this model"},
+			{"429", streamdemo.ErrRateLimited, 429, false, "wait 2s"},
+			{"500", streamdemo.ErrServer, 500, false, "try again"},
+			{"drop", streamdemo.ErrBroken, 0, true, "cut mid-answer"},
+			{"malformed", streamdemo.ErrMalformed, 0, true, "not valid JSON"},
+			{"stall", streamdemo.ErrStalled, 0, true, "nothing arrived for 300ms"},
+			{"failed", streamdemo.ErrFailed, 0, true, "answer failed"},
+		} {
+			t.Run(provider+" stream meets fault/"+tc.fault, func(t *testing.T) {
+				cfg := streamdemo.Config{Provider: provider, BaseURL: base, APIKey: testKey, IdleTimeout: 300 * time.Millisecond}
+				r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "fault/" + tc.fault, Messages: seedMessages})
+				var e *streamdemo.Error
+				if !errors.As(r.err, &e) || !errors.Is(r.err, tc.kind) || e.Kind != tc.kind {
+					t.Fatalf("error %v (%T), want kind %q", r.err, r.err, tc.kind)
+				}
+				if e.StatusCode != tc.status {
+					t.Errorf("status %d, want %d", e.StatusCode, tc.status)
+				}
+				msg := r.err.Error()
+				if !strings.Contains(msg, tc.says) || strings.Count(msg, "\n") > 0 || !strings.HasSuffix(msg, ".") {
+					t.Errorf("message %q should be one sentence saying %q", msg, tc.says)
+				}
+				if strings.Contains(msg, testKey[:12]) {
+					t.Errorf("message leaks the key: %q", msg)
+				}
+				wantText := ""
+				if tc.partial {
+					wantText = partial
+				}
+				if r.text() != wantText || r.stream.Text() != wantText || e.Partial != wantText || e.Chunks != len(r.chunks) {
+					t.Errorf("kept %q (error says %d chunks, %q), want %q", r.stream.Text(), e.Chunks, e.Partial, wantText)
+				}
+			})
+		}
+	}
+	if recs := srv.Records(); len(recs) != 18 {
+		t.Errorf("server saw %d requests, want 18", len(recs))
+	}
+}
+
+func TestRetiredSonarEndpointExplainsTheAgentAPI(t *testing.T) {
+	isolateEnv(t)
+	_, base := startPractice(t)
+	// The seed's base URL had no /v1, so chat completions landed on /chat/completions.
+	cfg := streamdemo.Config{Provider: streamdemo.OpenAI, BaseURL: strings.TrimSuffix(base, "/v1"), APIKey: testKey}
+	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "sonar-pro", Messages: seedMessages})
+	if !errors.Is(r.err, streamdemo.ErrSonarRetired) || !strings.Contains(r.err.Error(), "Agent API") {
+		t.Fatalf("got %v, want ErrSonarRetired naming the Agent API", r.err)
+	}
+}
+
+func TestCancellingClosesTheConnection(t *testing.T) {
+	isolateEnv(t)
+	srv := practice.New(practice.Options{TokensPerSecond: 100})
+	ts := startServer(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(ctx, "", seedMessages)
+	var err error
+	n := 0
+	for _, e := range stream.Chunks() {
+		if e != nil {
+			err = e
+			break
+		}
+		if n++; n == 3 {
+			cancel()
+		}
+	}
+	if !errors.Is(err, streamdemo.ErrCancelled) || !strings.Contains(err.Error(), "Stopped after 3 chunks") {
+		t.Fatalf("got %v, want ErrCancelled after 3 chunks", err)
+	}
+	waitForRecord(t, srv, func(r practice.Record) bool { return r.Disconnected && r.Chunks < 10 })
+}
+
+func TestBreakingOutOfTheLoopClosesTheConnection(t *testing.T) {
+	isolateEnv(t)
+	srv := practice.New(practice.Options{TokensPerSecond: 100})
+	ts := startServer(t, srv)
+	stream := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(context.Background(), "", seedMessages)
+	for range stream.Chunks() {
+		break
+	}
+	waitForRecord(t, srv, func(r practice.Record) bool { return r.Disconnected && r.Chunks < 10 })
+	if stream.Timing().Chunks != 1 {
+		t.Errorf("got %d chunks, want 1", stream.Timing().Chunks)
+	}
+}
+
+func TestAStreamIsReadOnce(t *testing.T) {
+	isolateEnv(t)
+	_, base := startPractice(t)
+	stream := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base}).ChatStream(context.Background(), "", seedMessages)
+	for range stream.Chunks() {
+	}
+	for _, err := range stream.Chunks() {
+		if err == nil || !strings.Contains(err.Error(), "already read") {
+			t.Fatalf("second range gave %v, want an error saying it was already read", err)
+		}
+	}
+	if stream.Text() == "" {
+		t.Fatal("the first read's text is lost")
+	}
+}
+
+func TestASlowButSteadyStreamIsNotStalled(t *testing.T) {
+	isolateEnv(t)
+	base := startServer(t, practice.New(practice.Options{FirstToken: 200 * time.Millisecond, TokensPerSecond: 20}))
+	// The haiku takes about 0.75s in all, with no gap longer than 0.2s.
+	cfg := streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, IdleTimeout: 300 * time.Millisecond}
+	r := collect(t, context.Background(), cfg, streamdemo.Request{Messages: []streamdemo.Message{
+		{Role: "system", Content: "Answer in haiku"}, {Role: "user", Content: "How many stars are in the universe?"}}})
+	if r.err != nil || r.stream.Timing().Total < 2*cfg.IdleTimeout {
+		t.Fatalf("got %v after %v; a stream that keeps sending must not stall", r.err, r.stream.Timing().Total)
+	}
+}

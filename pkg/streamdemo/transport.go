@@ -1,0 +1,83 @@
+package streamdemo
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// watchTransport wraps the HTTP transport of one stream: it keeps the response
+// header (for Retry-After), reports every read (for the stall timer), and ends
+// the body with a newline so the SSE reader never drops a last unterminated line.
+type watchTransport struct {
+	base   http.RoundTripper
+	stream *Stream
+	onRead func()
+}
+
+func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	t.stream.header = resp.Header
+	t.onRead()
+	resp.Body = &watchedBody{body: resp.Body, onRead: t.onRead}
+	return resp, nil
+}
+
+type watchedBody struct {
+	body    io.ReadCloser
+	onRead  func()
+	last    byte // last byte read; 0 before any
+	pending bool // a closing newline is still owed
+	ended   bool
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	if b.ended {
+		if b.pending && len(p) > 0 {
+			b.pending = false
+			p[0] = '\n'
+			return 1, io.EOF
+		}
+		return 0, io.EOF
+	}
+	n, err := b.body.Read(p)
+	if n > 0 {
+		b.last = p[n-1]
+		b.onRead()
+	}
+	if err == io.EOF {
+		b.ended = true
+		if b.last != '\n' && b.last != 0 {
+			if n < len(p) {
+				p[n] = '\n'
+				n++
+			} else {
+				b.pending = true
+				err = nil
+			}
+		}
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error { return b.body.Close() }
+
+// retryAfter reads the Retry-After header in seconds or as an HTTP date.
+func (s *Stream) retryAfter() time.Duration {
+	v := s.header.Get("Retry-After")
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return time.Until(at).Round(time.Second)
+	}
+	return 0
+}
+
+func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
