@@ -1,12 +1,23 @@
 # Every routine task has one short name here; the README lists the same names.
-SHELL := /bin/bash
-GO    ?= go
-ADDR  ?= 127.0.0.1:8787
+SHELL  := /bin/bash
+GO     ?= go
+ADDR   ?= 127.0.0.1:8787
+VENV   := .venv/bin
+BUILD  := build
+SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: test gotest vet fuzz serve ask
+.PHONY: help setup doctor test vet gotest fuzz nbtest demo lab serve ask practice-up practice-down clean
 
-## test: every test (go vet, go test, a short fuzz run)
-test: vet gotest fuzz
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+setup: ## install the GoNB kernel, its tools and JupyterLab (pinned; skips what is there)
+	@bash kernel-setup/install.sh
+
+doctor: ## say, for each piece of the set-up, ready or what is missing
+	@bash kernel-setup/doctor.sh
+
+test: setup vet gotest fuzz nbtest ## install what is missing, then run every test
 
 vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
@@ -15,16 +26,36 @@ vet:
 gotest:
 	$(GO) test -count=1 ./...
 
-## fuzz: fuzz the event decoders for a fixed short time
 FUZZTIME ?= 10s
-fuzz:
+fuzz: ## fuzz the event decoders for a fixed short time
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 
-## serve: run the practice server on $(ADDR)
-serve:
+nbtest: setup ## run every notebook with the GoNB kernel and check its output
+	$(VENV)/pytest -q notebooks/tests
+
+demo: setup practice-up ## run the lesson notebook headless, streaming its answer here
+	$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
+		--out $(BUILD)/executed/01-streaming-chat-completion.ipynb --kernel-log $(BUILD)/kernel.log
+
+lab: setup practice-up ## open JupyterLab on notebooks/ with the Go (gonb) kernel
+	$(VENV)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+serve: ## run the practice server on $(ADDR) in the foreground
 	$(GO) run ./cmd/streamdemo serve --addr $(ADDR)
 
-## ask: ask the practice server the seed's question (make serve first)
-ask:
-	$(GO) run ./cmd/streamdemo ask --provider practice --base-url http://$(ADDR)/v1 "How many stars are in the universe?"
+ask: ## ask the seed's question from the terminal (provider from .env, else local/practice)
+	$(GO) run ./cmd/streamdemo ask "How many stars are in the universe?"
+
+practice-up: ## start the practice server in the background, unless something answers on $(ADDR)
+	@if (exec 3<>/dev/tcp/$(subst :,/,$(ADDR))) 2>/dev/null; then echo "==> practice server: something already answers on $(ADDR)"; \
+	else mkdir -p $(BUILD)/bin && $(GO) build -o $(SERVER) ./cmd/streamdemo && \
+		(nohup $(SERVER) serve --addr $(ADDR) >$(BUILD)/practice-server.log 2>&1 & echo $$! >$(BUILD)/practice-server.pid) && \
+		for i in $$(seq 50); do (exec 3<>/dev/tcp/$(subst :,/,$(ADDR))) 2>/dev/null && break; sleep 0.1; done && \
+		echo "==> practice server started on $(ADDR) (log: $(BUILD)/practice-server.log; stop: make practice-down)"; fi
+
+practice-down: ## stop the practice server that practice-up started
+	@if [ -f $(BUILD)/practice-server.pid ]; then kill $$(cat $(BUILD)/practice-server.pid) 2>/dev/null || true; rm -f $(BUILD)/practice-server.pid; echo "==> practice server stopped"; fi
+
+clean: practice-down ## remove build output (keeps .tools and .venv)
+	rm -rf $(BUILD)

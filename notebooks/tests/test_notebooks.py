@@ -1,0 +1,152 @@
+"""Execute every notebook with the real GoNB kernel against the practice
+server, and check what a learner would see, message by message."""
+import glob
+import os
+import statistics
+
+import pytest
+
+import check_outputs
+import run
+from conftest import BUILD, PACE, REPO, TEST_KEY
+
+NOTEBOOKS = os.path.join(REPO, "notebooks")
+ANSWERS = os.path.join(REPO, "internal", "practice", "answers")
+
+
+def answer(name):
+    with open(os.path.join(ANSWERS, name + ".md"), encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def key_runs(key, n=8):
+    return {key[i:i + n] for i in range(len(key) - n + 1)}
+
+
+class Executed:
+    """A notebook run: its saved copy and the timed messages of each cell."""
+
+    def __init__(self, name, env, monkeypatch):
+        for k in ("PERPLEXITY_API_KEY", "OPENAI_API_KEY", "STREAMDEMO_PROVIDER", "STREAMDEMO_BASE_URL", "STREAMDEMO_MODEL"):
+            monkeypatch.delenv(k, raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        self.out = os.path.join(BUILD, name)
+        client = run.run(os.path.join(NOTEBOOKS, name), out=self.out, echo=False,
+                         kernel_log=os.path.join(BUILD, name + ".kernel.log"))
+        self.nb, self.messages = client.nb, client.messages
+
+    def cell_with(self, *needles):
+        """The index of the only code cell whose source holds every needle."""
+        found = [i for i, c in enumerate(self.nb.cells)
+                 if c.cell_type == "code" and all(n in c.source for n in needles)]
+        assert len(found) == 1, f"{len(found)} cells hold {needles}"
+        return found[0]
+
+    def streams(self, cell):
+        return [m for m in self.messages if m["cell"] == cell and m["type"] == "stream"]
+
+    def text(self, cell):
+        return "".join(m["content"]["text"] for m in self.streams(cell))
+
+    def answer_text(self, cell):
+        """The streamed answer: the cell's stdout after its provider line."""
+        first, _, rest = self.text(cell).partition("\n")
+        assert first.startswith("Answering with "), first
+        return rest
+
+    def gaps(self, cell):
+        times = [m["t"] for m in self.streams(cell)][1:]  # after the provider line
+        return [b - a for a, b in zip(times, times[1:])]
+
+
+@pytest.fixture(scope="module")
+def lesson(practice_server, tmp_path_factory):
+    base, _ = practice_server
+    with pytest.MonkeyPatch.context() as mp:
+        yield Executed("01-streaming-chat-completion.ipynb",
+                       {"PERPLEXITY_API_KEY": TEST_KEY, "STREAMDEMO_PROVIDER": "perplexity", "STREAMDEMO_BASE_URL": base}, mp)
+
+
+@pytest.fixture(scope="module")
+def solutions(practice_server):
+    base, _ = practice_server
+    with pytest.MonkeyPatch.context() as mp:
+        yield Executed("01-solutions.ipynb", {"STREAMDEMO_PROVIDER": "practice", "STREAMDEMO_BASE_URL": base}, mp)
+
+
+def test_every_notebook_is_tested():
+    assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))) == \
+        ["01-solutions.ipynb", "01-streaming-chat-completion.ipynb"]
+
+
+def test_key_cell_says_only_whether_a_key_was_found(lesson):
+    cell = lesson.cell_with("LoadEnv()")
+    assert "PERPLEXITY_API_KEY found: true" in lesson.text(cell)
+
+
+def test_lesson_streams_the_seed_answer_chunk_by_chunk(lesson):
+    cell = lesson.cell_with('"How many stars are in the universe?"', "engage in a helpful", "Print(chunk.Text)\n}")
+    assert lesson.text(cell).startswith("Answering with perplexity (Agent API) at http://127.0.0.1:")
+    assert lesson.answer_text(cell) == answer("stars")
+    streams = lesson.streams(cell)
+    tokens = len(answer("stars").split())
+    assert len(streams) > tokens * 0.8, f"only {len(streams)} stream messages for {tokens} words: not chunk by chunk"
+    spread = streams[-1]["t"] - streams[1]["t"]
+    assert spread > 0.8 * (tokens - 1) / PACE["tps"], f"the answer arrived within {spread:.2f}s: one block, not a stream"
+
+
+def test_exercise_1_gets_a_different_answer(lesson):
+    cell = lesson.cell_with('"What is the population of the world?"')
+    assert lesson.answer_text(cell) == answer("population")
+
+
+def test_exercise_2_gets_a_haiku(lesson):
+    cell = lesson.cell_with("responds in haikus")
+    assert lesson.answer_text(cell) == answer("haiku-stars")
+    assert len(lesson.streams(cell)) > 5
+
+
+def test_exercise_3_delay_stretches_the_gaps(lesson):
+    plain = lesson.cell_with('"How many stars are in the universe?"', "engage in a helpful", "Print(chunk.Text)\n}")
+    delayed = lesson.cell_with("time.Sleep(100 * time.Millisecond)")
+    slow, fast = statistics.median(lesson.gaps(delayed)), statistics.median(lesson.gaps(plain))
+    assert slow >= 0.095 and slow > 2 * fast, f"median gap {slow:.3f}s with the delay, {fast:.3f}s without"
+    assert lesson.answer_text(delayed).startswith(answer("stars"))
+
+
+def test_solutions_show_each_effect(solutions):
+    ex1 = solutions.cell_with('"What is the population of the world?"')
+    assert solutions.text(ex1).startswith("Answering with practice (Agent API)")
+    assert answer("population") in solutions.text(ex1) and "[5] " in solutions.text(ex1)
+    assert answer("haiku-stars") in solutions.text(solutions.cell_with("responds in haikus"))
+    delayed = solutions.text(solutions.cell_with("time.Sleep(100 * time.Millisecond)"))
+    gap_ms = int(delayed.rsplit("average gap between chunks: ", 1)[1].split("ms")[0].split(".")[0])
+    assert gap_ms >= 100, delayed[-200:]
+
+
+@pytest.mark.parametrize("which", ["lesson", "solutions"])
+def test_no_errors_no_key_no_machine_path(which, request):
+    executed = request.getfixturevalue(which)
+    assert not [m for m in executed.messages if m["type"] == "error"]
+    assert not [m for m in executed.messages if m["type"] == "stream" and m["content"]["name"] == "stderr"]
+    with open(executed.out, encoding="utf-8") as f:
+        saved = f.read()
+    shown = saved + "".join(str(m["content"]) for m in executed.messages)
+    leaked = [r for r in key_runs(TEST_KEY) if r in shown]
+    assert not leaked, f"outputs hold part of the key: {leaked[:3]}"
+    assert check_outputs.problems(executed.out, [TEST_KEY]) == []
+    assert REPO not in "".join(str(m["content"]) for m in executed.messages)
+
+
+def test_committed_notebooks_are_clean():
+    paths = glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))
+    assert [p for path in paths for p in check_outputs.problems(path)] == []
+
+
+def test_output_check_catches_keys_and_paths(tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text('{"cells":[{"cell_type":"code","source":"","metadata":{},"outputs":['
+                   '{"output_type":"stream","name":"stdout","text":["key pplx-abcdefgh12345678\\n", "/home/ana/x.env"]}]}]}')
+    found = check_outputs.problems(str(bad))
+    assert any("API key" in p for p in found) and any("machine path" in p for p in found)
