@@ -65,6 +65,10 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 		model = "practice/" + req.Preset
 	}
 	wr := &agentWire{id: fmt.Sprintf("resp_practice_%d", s.ids.Add(1)), model: model, created: start.Unix(), search: search, question: question}
+	if !req.Stream {
+		s.answerWhole(w, r, &rec, Choose(system, question), words, wr)
+		return
+	}
 	s.stream(w, r, &rec, Choose(system, question), fault, words, wr)
 }
 
@@ -92,9 +96,6 @@ func decodeAgentRequest(r *http.Request) (agentRequest, string) {
 	}
 	if engines != 1 {
 		return req, invalid("exactly one of model, models or preset is required", "model")
-	}
-	if !req.Stream {
-		return req, invalid("the practice server only streams: set stream to true", "stream")
 	}
 	return req, ""
 }
@@ -193,13 +194,7 @@ func (a *agentWire) end(out sse, _ Script, in, outTokens int) error {
 	if err := a.send(out, "response.output_item.done", map[string]any{"output_index": 0, "item": a.item("completed")}); err != nil {
 		return err
 	}
-	inCost, outCost, toolCost := float64(in)*1e-6, float64(outTokens)*1e-6, 0.0
-	if a.search {
-		toolCost = 0.005
-	}
-	usage := map[string]any{"input_tokens": in, "output_tokens": outTokens, "total_tokens": in + outTokens,
-		"cost": map[string]any{"input_cost": round6(inCost), "output_cost": round6(outCost), "tool_calls_cost": toolCost,
-			"total_cost": round6(inCost + outCost + toolCost), "currency": "USD"}}
+	usage := a.usage(in, outTokens)
 	return a.send(out, "response.completed", map[string]any{"response": a.response("completed", []any{a.item("completed")}, usage, nil)})
 }
 
@@ -209,3 +204,18 @@ func (a *agentWire) fail(out sse, message string) error {
 }
 
 func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+func (a *agentWire) usage(in, out int) map[string]any {
+	inCost, outCost, toolCost := float64(in)*1e-6, float64(out)*1e-6, 0.0
+	if a.search {
+		toolCost = 0.005
+	}
+	return map[string]any{"input_tokens": in, "output_tokens": out, "total_tokens": in + out,
+		"cost": map[string]any{"input_cost": round6(inCost), "output_cost": round6(outCost), "tool_calls_cost": toolCost,
+			"total_cost": round6(inCost + outCost + toolCost), "currency": "USD"}}
+}
+
+func (a *agentWire) whole(sc Script, in, out int) any {
+	a.text = []byte(sc.Text)
+	return a.response("completed", []any{a.item("completed")}, a.usage(in, out), nil)
+}

@@ -51,6 +51,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	wr := &chatWire{id: fmt.Sprintf("chatcmpl-practice-%d", s.ids.Add(1)), model: req.Model, created: start.Unix(),
 		usage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage}
+	if !req.Stream {
+		s.answerWhole(w, r, &rec, Choose(system, question), words, wr)
+		return
+	}
 	s.stream(w, r, &rec, Choose(system, question), fault, words, wr)
 }
 
@@ -113,4 +117,10 @@ func (c *chatWire) end(out sse, _ Script, in, outTokens int) error {
 func (c *chatWire) fail(out sse, message string) error {
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": message, "type": "server_error", "param": nil, "code": nil}})
 	return out.data(string(b))
+}
+
+func (c *chatWire) whole(sc Script, in, out int) any {
+	return map[string]any{"id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
+		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": sc.Text}, "finish_reason": "stop"}},
+		"usage":   map[string]any{"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out}}
 }

@@ -1,6 +1,7 @@
 package practice
 
 import (
+	"encoding/json"
 	"net/http"
 )
 
@@ -10,6 +11,7 @@ type wire interface {
 	token(out sse, text string) error
 	end(out sse, sc Script, inTokens, outTokens int) error
 	fail(out sse, message string) error
+	whole(sc Script, inTokens, outTokens int) any // the answer as one JSON object
 }
 
 // stream sends sc as tokens at the server's pace, injecting fault if named.
@@ -37,6 +39,23 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 	if wr.end(out, sc, inTokens, len(tokens)) != nil {
 		gone()
 	}
+}
+
+// answerWhole waits as long as generating sc takes at the server's pace,
+// then sends it as one JSON object, as a server does for stream: false.
+func (s *Server) answerWhole(w http.ResponseWriter, r *http.Request, rec *Record, sc Script, inTokens int, wr wire) {
+	rec.Script = sc.Name
+	tokens := Tokens(sc.Text)
+	pace := &pacer{ctx: r.Context(), opts: s.opts}
+	for range tokens {
+		if !pace.next() {
+			rec.Disconnected = true
+			return
+		}
+	}
+	rec.Status, rec.Chunks = http.StatusOK, 1
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(wr.whole(sc, inTokens, len(tokens)))
 }
 
 func (s *Server) midstreamFault(w http.ResponseWriter, r *http.Request, rec *Record, out sse, wr wire, fault string) {

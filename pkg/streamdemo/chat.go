@@ -26,7 +26,27 @@ func (chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, req 
 		// go-openai omits a zero temperature; the smallest float is zero in effect.
 		r.Temperature = max(*t, math.SmallestNonzeroFloat32)
 	}
+	if req.Whole {
+		return wholeChat(ctx, c, r)
+	}
 	return c.CreateChatCompletionStream(ctx, r)
+}
+
+// wholeChat asks without streaming and returns the answer as one chunk.
+func wholeChat(ctx context.Context, c *openai.Client, r openai.ChatCompletionRequest) (eventReader, error) {
+	r.StreamOptions = nil
+	resp, err := c.CreateChatCompletion(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	chunk := map[string]any{"model": resp.Model, "usage": resp.Usage, "choices": []any{}}
+	if len(resp.Choices) > 0 {
+		ch := resp.Choices[0]
+		delta := map[string]any{"content": ch.Message.Content, "reasoning_content": ch.Message.ReasoningContent}
+		chunk["choices"] = []any{map[string]any{"index": 0, "delta": delta, "finish_reason": first(string(ch.FinishReason), "stop")}}
+	}
+	line, err := json.Marshal(chunk)
+	return &lines{line}, err
 }
 
 // chatChunk is one chat-completions chunk, with the search fields that

@@ -22,6 +22,9 @@ type Request struct {
 	MaxTokens   int      // 0 leaves it to the server
 	Temperature *float32 // nil leaves it to the server; 0 makes answers repeatable
 	Seed        *int     // for servers that support it (Ollama, OpenAI)
+	// Whole asks for the whole answer at once (stream: false), to compare with
+	// streaming: it arrives as a single chunk when the model has finished.
+	Whole bool
 }
 
 // Client streams answers from one provider. Make one with NewClient.

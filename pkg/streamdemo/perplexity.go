@@ -2,6 +2,7 @@ package streamdemo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -68,7 +69,37 @@ func (responsesProtocol) open(ctx context.Context, c *openai.Client, s settings,
 	} else {
 		r.Model = req.Model
 	}
+	if req.Whole {
+		return wholeResponse(ctx, c, r)
+	}
 	return c.CreateResponseStream(ctx, r)
+}
+
+// wholeResponse asks without streaming and returns the answer as the events
+// a stream of one chunk would have.
+func wholeResponse(ctx context.Context, c *openai.Client, r openai.CreateResponseRequest) (eventReader, error) {
+	resp, err := c.CreateResponse(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	text := resp.OutputText
+	for _, item := range resp.Output {
+		m, _ := item.(map[string]any)
+		parts, _ := m["content"].([]any)
+		for _, part := range parts {
+			if p, _ := part.(map[string]any); p["type"] == "output_text" && resp.OutputText == "" {
+				t, _ := p["text"].(string)
+				text += t
+			}
+		}
+	}
+	end := map[string]any{"type": "response.completed", "response": map[string]any{"model": resp.Model, "usage": resp.Usage}}
+	if resp.Status == "failed" || resp.Error != nil {
+		end = map[string]any{"type": "response.failed", "error": resp.Error}
+	}
+	delta, _ := json.Marshal(map[string]any{"type": "response.output_text.delta", "delta": text})
+	done, err := json.Marshal(end)
+	return &lines{delta, done}, err
 }
 
 // agentEvent holds the fields of every Agent API event the package reads.

@@ -2,6 +2,7 @@ package streamdemo
 
 import (
 	"context"
+	"io"
 
 	openai "github.com/sashabaranov/go-openai"
 )
@@ -27,3 +28,18 @@ type event struct {
 	done            bool   // the answer finished cleanly
 	err             *Error // a failure reported inside the stream
 }
+
+// lines replays event lines made up by the package: a whole answer, asked
+// for without streaming, read as a stream of one.
+type lines [][]byte
+
+func (l *lines) RecvRaw() ([]byte, error) {
+	if len(*l) == 0 {
+		return nil, io.EOF
+	}
+	line := (*l)[0]
+	*l = (*l)[1:]
+	return line, nil
+}
+
+func (l *lines) Close() error { return nil }

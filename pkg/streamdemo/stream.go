@@ -7,10 +7,14 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/janpfeifer/gonb/gonbui"
 )
 
 // Chunk is one piece of the answer, as it arrived.
@@ -109,7 +113,13 @@ func (s *Stream) run(yield func(Chunk, error) bool) error {
 	if s.err != nil { // a configuration error from NewClient
 		return s.err
 	}
-	ctx, cancel := context.WithCancel(s.parent)
+	parent := s.parent
+	if gonbui.IsNotebook { // the notebook's stop button sends SIGINT to the cell program
+		var stop context.CancelFunc
+		parent, stop = signal.NotifyContext(parent, os.Interrupt)
+		defer stop()
+	}
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	s.ctx = ctx
 	idle := time.AfterFunc(s.settings.IdleTimeout, func() { s.stalled.Store(true); cancel() })
@@ -200,6 +210,9 @@ func (s *Stream) fail(err error) *Error {
 	}
 	return e
 }
+
+// stopped reports whether the stream ended because it was cancelled.
+func (s *Stream) stopped() bool { return errors.Is(s.err, ErrCancelled) }
 
 // Text returns the answer received so far: all of it after a clean end, the
 // part that arrived before a failure otherwise.

@@ -222,3 +222,24 @@ func TestASlowButSteadyStreamIsNotStalled(t *testing.T) {
 		t.Fatalf("got %v after %v; a stream that keeps sending must not stall", r.err, r.stream.Timing().Total)
 	}
 }
+
+func TestWholeAnswerArrivesAsOneChunk(t *testing.T) {
+	isolateEnv(t)
+	base := startServer(t, practice.New(practice.Options{FirstToken: 100 * time.Millisecond, TokensPerSecond: 400}))
+	want := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?").Text
+	for _, provider := range []string{streamdemo.Perplexity, streamdemo.OpenAI} {
+		cfg := streamdemo.Config{Provider: provider, BaseURL: base, APIKey: testKey}
+		r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "sonar-pro", Messages: seedMessages, Whole: true})
+		tm := r.stream.Timing()
+		if r.err != nil || len(r.chunks) != 1 || r.text() != want {
+			t.Fatalf("%s: %d chunks, %v", provider, len(r.chunks), r.err)
+		}
+		// The whole answer takes as long as generating every token.
+		if min := 100*time.Millisecond + time.Duration(len(practice.Tokens(want))-1)*time.Second/400; tm.FirstChunk < min {
+			t.Errorf("%s: the whole answer came after %v, sooner than the %v it takes to generate", provider, tm.FirstChunk, min)
+		}
+		if u := r.stream.Usage(); u == nil || u.OutputTokens != len(practice.Tokens(want)) {
+			t.Errorf("%s: usage %+v", provider, u)
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package streamdemo
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamdemo/streamdemo/internal/practice"
+)
+
+// recorder is a frontend that keeps every output and counts what was sent.
+type recorder struct {
+	order   []string
+	content map[string]string
+	sent    int // bytes of content sent
+	updates map[string][]time.Duration
+	now     time.Duration
+	svgs    []string
+	seq     []string // ids in the order they were sent
+	ids     int
+	ending  bool // finish is running
+}
+
+func newRecorder() *recorder {
+	return &recorder{content: map[string]string{}, updates: map[string][]time.Duration{}}
+}
+
+func (r *recorder) newID() string { r.ids++; return fmt.Sprintf("out%d", r.ids) }
+func (r *recorder) markdown(id, md string) {
+	if _, ok := r.content[id]; !ok {
+		r.order = append(r.order, id)
+	}
+	r.content[id] = md
+	r.sent += len(md)
+	r.seq = append(r.seq, id)
+	if !r.ending {
+		r.updates[id] = append(r.updates[id], r.now)
+	}
+}
+func (r *recorder) svg(svg string) { r.svgs = append(r.svgs, svg) }
+
+// shown is what the cell shows: every non-empty output, in order.
+func (r *recorder) shown() []string {
+	var out []string
+	for _, id := range r.order {
+		if r.content[id] != "" {
+			out = append(out, r.content[id])
+		}
+	}
+	return out
+}
+
+// longAnswer is a Markdown answer of at least n characters: the practice
+// server's answers, a list and a code block, repeated.
+func longAnswer(n int) string {
+	parts := []string{
+		practice.Choose("", "How many stars are in the universe?").Text,
+		practice.Choose("", "What is the population of the world?").Text,
+		"```go\nfor chunk, err := range stream.Chunks() {\n\tfmt.Print(chunk.Text)\n}\n```",
+	}
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(parts[i%len(parts)] + "\n\n")
+	}
+	return b.String()
+}
+
+// play streams text through a live view at tokensPerSecond, ticking every
+// 50ms as Show does, and returns the recorder.
+func play(text string, tokensPerSecond float64, sources []Source) (*recorder, *liveView) {
+	r := newRecorder()
+	v := newLiveView(r)
+	step := time.Duration(float64(time.Second) / tokensPerSecond)
+	nextTick := time.Duration(0)
+	r.now = 500 * time.Millisecond // time to first chunk
+	for _, tok := range practice.Tokens(text) {
+		for ; nextTick <= r.now; nextTick += 50 * time.Millisecond {
+			v.tick(nextTick)
+		}
+		v.add(tok, sources, r.now)
+		r.now += step
+	}
+	s := &Stream{timing: Timing{Chunks: 1, Total: r.now, Arrivals: []Arrival{{r.now, len(text)}}}, sources: sources}
+	r.ending = true
+	v.finish(s)
+	return r, v
+}
+
+func TestLiveViewEndsWithTheWholeAnswerRendered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+	}{
+		{"the seed answer", practice.Choose("", "How many stars are in the universe?").Text},
+		{"a 10,000-character answer", longAnswer(10000)},
+		{"one long paragraph", strings.Repeat("A sentence that goes on. ", 60)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := play(tc.text, 40, nil)
+			shown := r.shown()
+			answer := strings.Join(shown[:len(shown)-1], "") // the last output is the stats line
+			if answer != renderMarkdown(tc.text, nil) {
+				t.Errorf("the outputs do not add up to the answer:\n%q", answer)
+			}
+			if !strings.HasPrefix(shown[len(shown)-1], "⏱ model") || len(r.svgs) != 1 {
+				t.Errorf("no stats line or chart after the answer: %q", shown[len(shown)-1])
+			}
+		})
+	}
+}
+
+func TestLiveViewRefreshesAtMostEvery100ms(t *testing.T) {
+	r, _ := play(longAnswer(3000), 200, nil) // 5ms between chunks
+	for id, times := range r.updates {
+		for i := 1; i < len(times); i++ {
+			if gap := times[i] - times[i-1]; gap < minRefresh && r.content[id] != "" {
+				t.Fatalf("output %s updated %v after the previous update", id, gap)
+			}
+		}
+	}
+}
+
+func TestLiveViewShowsPendingTextWithin250ms(t *testing.T) {
+	r := newRecorder()
+	v := newLiveView(r)
+	v.add("First ", nil, 0)
+	v.add("words", nil, 20*time.Millisecond) // too soon to refresh
+	for at := 50 * time.Millisecond; at <= maxRefresh; at += 50 * time.Millisecond {
+		r.now = at
+		v.tick(at)
+	}
+	if got := r.content[v.growing]; got != "First words" {
+		t.Fatalf("after %v the cell shows %q", maxRefresh, got)
+	}
+}
+
+func TestLiveViewSaysItIsWaiting(t *testing.T) {
+	r := newRecorder()
+	v := newLiveView(r)
+	v.tick(1200 * time.Millisecond)
+	if got := r.content[v.waiting]; !strings.Contains(got, "Waiting for the first chunk… 1.2 s") {
+		t.Fatalf("waiting line %q", got)
+	}
+	v.add("Hi", nil, 1300*time.Millisecond)
+	if r.content[v.waiting] != "" {
+		t.Fatal("the waiting line stays after the first chunk")
+	}
+}
+
+func TestFinishedBlocksAreLeftAlone(t *testing.T) {
+	// Short blocks: a paragraph, list items and a code fence, none cut mid-way.
+	text := "Intro paragraph.\n\n- one\n- two\n- three\n\n```go\nx := 1\n```\n\nLast words."
+	r, v := play(text, 40, nil)
+	if len(v.pieces) < 3 {
+		t.Fatalf("got %d blocks, want the paragraph, the list and the rest at least: %+v", len(v.pieces), v.pieces)
+	}
+	for k := 0; k+1 < len(v.pieces); k++ {
+		last, next := lastIndex(r.seq, v.pieces[k].id), firstIndex(r.seq, v.pieces[k+1].id)
+		if last > next {
+			t.Errorf("block %d (%q) was sent again after block %d started", k, r.content[v.pieces[k].id], k+1)
+		}
+	}
+}
+
+func lastIndex(seq []string, id string) int {
+	for i := len(seq) - 1; i >= 0; i-- {
+		if seq[i] == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func firstIndex(seq []string, id string) int {
+	for i, s := range seq {
+		if s == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// BenchmarkLiveMarkdown streams a 10,000-character answer and reports the
+// bytes sent to the frontend per byte of answer (the target is at most 3 at
+// a realistic 40 tokens per second).
+//
+//	go test ./pkg/streamdemo -run '^$' -bench LiveMarkdown
+func BenchmarkLiveMarkdown(b *testing.B) {
+	text := longAnswer(10000)
+	for _, tps := range []float64{10, 40, 100} {
+		b.Run(fmt.Sprintf("tokens_per_second=%v", tps), func(b *testing.B) {
+			var ratio float64
+			for b.Loop() {
+				r, _ := play(text, tps, nil)
+				ratio = float64(r.sent) / float64(len(text))
+			}
+			b.ReportMetric(ratio, "sent/answer")
+			b.ReportMetric(float64(len(text)), "answer-bytes")
+		})
+	}
+}
+
+func TestAmplificationStaysWithinBudget(t *testing.T) {
+	text := longAnswer(10000)
+	// The budget is 3 at a realistic pace; a slow stream costs more, since
+	// the growing block must still be shown every 250ms.
+	for tps, budget := range map[float64]float64{10: 6, 40: 3, 100: 3} {
+		r, _ := play(text, tps, nil)
+		if ratio := float64(r.sent) / float64(len(text)); ratio > budget {
+			t.Errorf("at %v tokens/s the view sent %.2f bytes per answer byte, over the budget of %v", tps, ratio, budget)
+		}
+	}
+}
