@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup doctor test vet gotest fuzz nbtest demo lab serve ask practice-up practice-down clean
+.PHONY: help setup doctor test vet gotest fuzz nbtest bench demo lab serve ask practice-up practice-down clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -30,6 +30,9 @@ FUZZTIME ?= 10s
 fuzz: ## fuzz the event decoders for a fixed short time
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
+
+bench: ## print the benchmark figures (live Markdown bytes sent per answer byte, ...)
+	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
 
 nbtest: setup ## run every notebook with the GoNB kernel and check its output
 	$(VENV)/pytest -q notebooks/tests

@@ -69,7 +69,11 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 		s.answerWhole(w, r, &rec, Choose(system, question), words, wr)
 		return
 	}
-	s.stream(w, r, &rec, Choose(system, question), fault, words, wr)
+	sc := Choose(system, question)
+	if engine == HostileModel {
+		sc.Sources = HostileSources
+	}
+	s.stream(w, r, &rec, sc, fault, words, wr)
 }
 
 func decodeAgentRequest(r *http.Request) (agentRequest, string) {

@@ -42,6 +42,19 @@ var populationSources = []Source{
 	{5, "How is the world population estimated?", "https://www.census.gov/popclock/world", "Why population estimates from different sources differ.", "2025-01-01"},
 }
 
+// HostileModel is a model name that gets the usual answer with hostile
+// sources: titles holding HTML and script, links to javascript: and data: URLs.
+const HostileModel = "test/hostile-sources"
+
+// HostileSources are the search results HostileModel cites.
+var HostileSources = []Source{
+	{1, `<img src=x onerror="alert('title')"> **Click me**`, "javascript:alert('url')", "<script>alert('snippet')</script>", ""},
+	{2, "A fine source (with parentheses)", "https://example.com/a b(c)<d>", "", ""},
+	{3, `</a><script>alert(3)</script>`, "data:text/html,<script>alert(3)</script>", "", ""},
+	{4, "[Fake](javascript:alert(4))", "JAVASCRIPT:alert(4)", "", ""},
+	{5, "Plain", "https://example.org/five", "", ""},
+}
+
 var (
 	starsQuestion      = regexp.MustCompile(`(?i)\bstars?\b.*\buniverse\b|\buniverse\b.*\bstars?\b`)
 	populationQuestion = regexp.MustCompile(`(?i)\bpopulation\b`)

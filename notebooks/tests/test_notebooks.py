@@ -9,6 +9,7 @@ import pytest
 import check_outputs
 import run
 from conftest import BUILD, PACE, REPO, TEST_KEY
+from kernel import final_markdown, markdown_bytes
 
 NOTEBOOKS = os.path.join(REPO, "notebooks")
 ANSWERS = os.path.join(REPO, "internal", "practice", "answers")
@@ -75,9 +76,26 @@ def solutions(practice_server):
         yield Executed("01-solutions.ipynb", {"STREAMDEMO_PROVIDER": "practice", "STREAMDEMO_BASE_URL": base}, mp)
 
 
+@pytest.fixture(scope="module")
+def why_stream(practice_server):
+    base, _ = practice_server
+    with pytest.MonkeyPatch.context() as mp:
+        yield Executed("02-why-stream.ipynb", {"STREAMDEMO_PROVIDER": "practice", "STREAMDEMO_BASE_URL": base}, mp)
+
+
+def saved_outputs(executed, cell):
+    return executed.nb.cells[cell].outputs
+
+
+def svg_marks(executed, cell):
+    """Chunk marks per chart the saved cell shows."""
+    return [o.data["text/html"].count('class="chunk"') for o in saved_outputs(executed, cell)
+            if "text/html" in o.get("data", {}) and "<svg" in o.data["text/html"]]
+
+
 def test_every_notebook_is_tested():
     assert sorted(os.path.basename(p) for p in glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))) == \
-        ["01-solutions.ipynb", "01-streaming-chat-completion.ipynb"]
+        ["01-solutions.ipynb", "01-streaming-chat-completion.ipynb", "02-why-stream.ipynb"]
 
 
 def test_key_cell_says_only_whether_a_key_was_found(lesson):
@@ -125,7 +143,50 @@ def test_solutions_show_each_effect(solutions):
     assert gap_ms >= 100, delayed[-200:]
 
 
-@pytest.mark.parametrize("which", ["lesson", "solutions"])
+def test_show_renders_live_markdown_at_bounded_cost(lesson):
+    cell = lesson.cell_with("streamdemo.Show(")
+    live = [m for m in lesson.messages if m["cell"] == cell and m["type"] in ("display_data", "update_display_data")]
+    final = final_markdown(live)
+    assert final.startswith("Astronomers estimate there are approximately 200 billion trillion")
+    assert "[\\[1\\]](https://www.esa.int/" in final, "the [1] marker is not a link to source 1"
+    assert "**Sources**\n\n1. [How many stars are there in the Universe?](https://www.esa.int/" in final
+    assert "⏱ model practice/low · first chunk" in final and "cost 0.005" in final
+    ratio = markdown_bytes(live) / len(final.encode())
+    assert ratio <= 3, f"sent {ratio:.2f} bytes of Markdown per byte shown"
+    assert len(live) > 10, "the answer did not grow in place: too few display updates"
+    by_display = {}
+    for m in live:
+        if m["type"] == "update_display_data" and m["content"]["data"].get("text/markdown"):
+            by_display.setdefault(m["content"]["transient"]["display_id"], []).append(m["t"])
+    gaps = [b - a for ts in by_display.values() for a, b in zip(ts, ts[1:])]
+    assert gaps and min(gaps) > 0.05, f"a display was refreshed {min(gaps):.3f}s after the last time"
+
+
+def test_saved_notebook_keeps_the_final_rendering(lesson):
+    cell = lesson.cell_with("streamdemo.Show(")
+    saved = "".join(o.data.get("text/markdown", "") for o in saved_outputs(lesson, cell) if "data" in o)
+    assert "[\\[1\\]](https://www.esa.int/" in saved and "⏱ model practice/low" in saved
+    assert saved.startswith("Astronomers estimate") and "6 quadrillion years" in saved
+    chunks = int(saved.split(" chunks · ")[0].rsplit("· ", 1)[1])
+    assert svg_marks(lesson, cell) == [chunks], "the chart should have one mark per chunk"
+
+
+def test_delay_exercise_shows_its_timeline(lesson):
+    cell = lesson.cell_with("time.Sleep(100 * time.Millisecond)")
+    assert svg_marks(lesson, cell) == [len(answer("stars").split())]
+
+
+def test_why_stream_compares_whole_and_streamed(why_stream):
+    cell = why_stream.cell_with("Whole: true")
+    marks = svg_marks(why_stream, cell)
+    # Each Show draws its own chart, then one chart holds both side by side.
+    assert marks[0] == 1 and marks[1] > 100 and marks[2] == 1 + marks[1], marks
+    shown = final_markdown([m for m in why_stream.messages if m["cell"] == cell])
+    stats = [part.split("\n")[0] for part in shown.split("⏱ ")[1:]]
+    assert len(stats) == 2 and " 1 chunks" in stats[0] and " 192 chunks" in stats[1], stats
+
+
+@pytest.mark.parametrize("which", ["lesson", "solutions", "why_stream"])
 def test_no_errors_no_key_no_machine_path(which, request):
     executed = request.getfixturevalue(which)
     assert not [m for m in executed.messages if m["type"] == "error"]

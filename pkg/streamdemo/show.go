@@ -22,6 +22,20 @@ func Show(s *Stream) error {
 	return err
 }
 
+// ShowChart draws the timelines of several streams side by side on the same
+// scales, e.g. one answer asked with streaming and one without. Outside a
+// notebook it prints one line per series.
+func ShowChart(series ...Series) {
+	if !gonbui.IsNotebook {
+		for _, s := range series {
+			fmt.Printf("%s: first chunk %s, total %s, %d chunks\n", s.Label, round(s.Timing.FirstChunk), round(s.Timing.Total), s.Timing.Chunks)
+		}
+		return
+	}
+	gonbui.DisplaySVG(ChartSVG(series...))
+	gonbui.Sync()
+}
+
 func showLive(s *Stream, fe frontend) error {
 	type item struct {
 		chunk   Chunk

@@ -250,7 +250,11 @@ func (s *Stream) Summary() string {
 		fmt.Sprintf("%d chunks", t.Chunks),
 	}
 	if u := s.usage; u != nil {
-		if gen := t.Total - t.FirstChunk; u.OutputTokens > 0 && gen > 0 {
+		gen := t.Total - t.FirstChunk // generation time after the first chunk
+		if t.Chunks < 2 {
+			gen = t.Total // one chunk: all of it was waiting
+		}
+		if u.OutputTokens > 0 && gen > 0 {
 			parts = append(parts, fmt.Sprintf("%.1f tokens/s", float64(u.OutputTokens)/gen.Seconds()))
 		}
 		parts = append(parts, fmt.Sprintf("%d tokens (%d in, %d out)", u.TotalTokens, u.InputTokens, u.OutputTokens))

@@ -1,0 +1,65 @@
+"""A GoNB kernel driven over the Jupyter protocol, for tests that need what a
+notebook runner hides: interrupts, and every display update as it arrives."""
+import os
+import time
+
+from jupyter_client import KernelManager
+
+SETUP = "!*go mod edit -require=github.com/streamdemo/streamdemo@v0.0.0 -replace=github.com/streamdemo/streamdemo=${GONB_DIR}/.."
+
+
+class Kernel:
+    def __init__(self, cwd, env, log_path):
+        self.log = open(log_path, "a")
+        self.km = KernelManager(kernel_name="gonb")
+        self.km.start_kernel(cwd=cwd, env=env, stderr=self.log)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+        self.run(SETUP)
+
+    def run(self, code, on_message=None, timeout=120):
+        """Execute code; return its output messages (dicts with t, type, content) once the kernel is idle."""
+        msg_id = self.kc.execute(code)
+        messages, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.05)
+            except Exception:
+                if on_message:
+                    on_message(None, messages)
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status" and msg["content"]["execution_state"] == "idle":
+                self.idle_at = time.monotonic()
+                return messages
+            if kind in ("stream", "display_data", "update_display_data", "error"):
+                messages.append({"t": time.monotonic(), "type": kind, "content": msg["content"]})
+                if on_message:
+                    on_message(messages[-1], messages)
+        raise TimeoutError(f"the kernel was still busy after {timeout}s")
+
+    def close(self):
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+        self.log.close()
+
+
+def final_markdown(messages):
+    """The Markdown the cell ends up showing: the last content of each display, in order."""
+    order, content = [], {}
+    for m in messages:
+        if m["type"] not in ("display_data", "update_display_data"):
+            continue
+        key = m["content"].get("transient", {}).get("display_id") or id(m)
+        if key not in content:
+            order.append(key)
+        content[key] = m["content"]["data"].get("text/markdown", "")
+    return "".join(content[k] for k in order)
+
+
+def markdown_bytes(messages):
+    return sum(len(m["content"]["data"].get("text/markdown", "").encode())
+               for m in messages if m["type"] in ("display_data", "update_display_data"))

@@ -1,0 +1,62 @@
+"""The live display through a real GoNB kernel: hostile sources, and the
+stop button sent as a Jupyter interrupt mid-stream."""
+import os
+import time
+
+import pytest
+
+from conftest import BUILD, REPO
+from kernel import Kernel, final_markdown
+
+SHOW = '''import "github.com/streamdemo/streamdemo/pkg/streamdemo"
+
+%%
+messages := []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}}
+client := streamdemo.NewClient(streamdemo.Config{})
+streamdemo.Show(client.ChatStream(context.Background(), MODEL, messages))'''
+
+
+@pytest.fixture(scope="module")
+def kernel(practice_server):
+    base, _ = practice_server
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(STREAMDEMO_PROVIDER="practice", STREAMDEMO_BASE_URL=base)
+    # GoNB's GONB_DIR is the kernel's folder; build/ sits in the repository, as notebooks/ does.
+    k = Kernel(cwd=os.path.join(REPO, "build"), env=env, log_path=os.path.join(BUILD, "live-kernel.log"))
+    yield k
+    k.close()
+
+
+def test_hostile_sources_come_out_inert(kernel):
+    md = final_markdown(kernel.run(SHOW.replace("MODEL", '"test/hostile-sources"')))
+    for bad in ("<img", "<script", "](javascript", "](JAVASCRIPT", "](data:", "</a>"):
+        assert bad not in md, f"{bad!r} reached the notebook:\n{md}"
+    assert "&lt;img src=x" in md and "link removed" in md, md
+    assert "[A fine source \\(with parentheses\\)](https://example.com/a%20b%28c%29%3Cd%3E)" in md, md
+    assert "[\\[5\\]](https://example.org/five)" in md or "[5]" not in md
+
+
+def test_stop_button_ends_the_stream_and_keeps_the_text(kernel, practice_server):
+    _, server_log = practice_server
+    sent = {}
+
+    def interrupt_after_some_text(msg, messages):
+        if "at" not in sent and len(final_markdown(messages)) > 80:
+            sent["at"] = time.monotonic()
+            kernel.km.interrupt_kernel()
+
+    messages = kernel.run(SHOW.replace("MODEL", '""'), on_message=interrupt_after_some_text)
+    assert "at" in sent, "the answer never started"
+    assert kernel.idle_at - sent["at"] < 1.0, f"the kernel took {kernel.idle_at - sent['at']:.2f}s to go idle"
+    md = final_markdown(messages)
+    assert md.startswith("Astronomers estimate"), md[:200]
+    assert "**Stopped** after" in md and "the text received so far is kept" in md, md[-400:]
+    assert "Counting one star per second" not in md, "the whole answer arrived: nothing was stopped"
+    assert not [m for m in messages if m["type"] == "error" or m["content"].get("name") == "stderr"]
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and "client disconnected" not in open(server_log).read():
+        time.sleep(0.05)
+    assert "client disconnected" in open(server_log).read(), "the practice server saw no disconnect"
+    # The kernel is usable afterwards.
+    again = kernel.run('%%\nfmt.Println("still here")')
+    assert any("still here" in m["content"].get("text", "") for m in again)
