@@ -27,9 +27,10 @@ gotest:
 	$(GO) test -count=1 ./...
 
 FUZZTIME ?= 10s
-fuzz: ## fuzz the event decoders for a fixed short time
+fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
+	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 
 bench: ## print the benchmark figures (live Markdown bytes sent per answer byte, ...)
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo

@@ -22,7 +22,9 @@ func ask(args []string) error {
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
 	fs.StringVar(&cfg.Model, "model", "", "model or preset name (default: the provider's)")
 	system := fs.String("system", "", "system prompt")
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "longest silence before the stream counts as stalled (default 90s)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "longest silence between chunks before the stream counts as stalled (default 90s)")
+	fs.DurationVar(&cfg.FirstByteTimeout, "first-byte-timeout", 0, "longest wait for the server's first byte (default 2m)")
+	fs.IntVar(&cfg.Retries, "retries", 0, "retries for a 429, 5xx or refused connection before any text (default 2; -1 for none)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: streamdemo ask [flags] "question"`)
 		fs.PrintDefaults()

@@ -75,7 +75,7 @@ func TestEveryFaultEndsWithOneSentenceAndExitStatus1(t *testing.T) {
 	defer ts.Close()
 	partial := strings.Join(practice.Tokens(practice.Choose("", "How many stars are in the universe?").Text)[:practice.FaultAfter], "")
 	for _, fault := range practice.Faults {
-		stdout, stderr, code := run(t, "ask", "--idle-timeout", "300ms", "--base-url", ts.URL+"/v1", "--model", "fault/"+fault, "How many stars are in the universe?")
+		stdout, stderr, code := run(t, "ask", "--idle-timeout", "300ms", "--retries", "-1", "--base-url", ts.URL+"/v1", "--model", "fault/"+fault, "How many stars are in the universe?")
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
 		last := lines[len(lines)-1]
 		if code != 1 || !strings.HasSuffix(last, ".") || strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {

@@ -52,7 +52,7 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fault := faultOf(engine)
-	if status, ok := httpFault(w, fault, engine); ok {
+	if status, ok := s.httpFault(w, fault, engine); ok {
 		rec.Status = status
 		return
 	}

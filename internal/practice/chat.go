@@ -45,7 +45,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fault := faultOf(req.Model)
-	if status, ok := httpFault(w, fault, req.Model); ok {
+	if status, ok := s.httpFault(w, fault, req.Model); ok {
 		rec.Status = status
 		return
 	}

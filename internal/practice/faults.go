@@ -9,6 +9,10 @@ import (
 // Faults lists the fault models a request can name, e.g. model "fault/429".
 var Faults = []string{"401", "403", "404", "429", "500", "drop", "malformed", "stall", "failed"}
 
+// Flaky faults fail every other request with that model and answer the
+// others, to show retries: "fault/flaky-429" and "fault/flaky-500".
+const flakyPrefix = "flaky-"
+
 // FaultAfter is how many text chunks a mid-stream fault sends first.
 const FaultAfter = 6
 
@@ -26,7 +30,17 @@ func faultOf(model string) string {
 
 // httpFault answers the faults that fail before streaming; it reports whether
 // it did.
-func httpFault(w http.ResponseWriter, fault, model string) (int, bool) {
+func (s *Server) httpFault(w http.ResponseWriter, fault, model string) (int, bool) {
+	if name, ok := strings.CutPrefix(fault, flakyPrefix); ok {
+		s.mu.Lock()
+		s.flaky[model]++
+		odd := s.flaky[model]%2 == 1
+		s.mu.Unlock()
+		if !odd {
+			return 0, false
+		}
+		fault = name
+	}
 	var status int
 	var typ, msg string
 	switch fault {

@@ -39,11 +39,12 @@ type Server struct {
 	ids     atomic.Int64
 	mu      sync.Mutex
 	records []Record
+	flaky   map[string]int // requests seen per flaky fault model
 }
 
 // New makes a practice server.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), flaky: map[string]int{}}
 	s.mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	s.mux.HandleFunc("POST /v1/responses", s.agent)
 	s.mux.HandleFunc("POST /v1/agent", s.agent)

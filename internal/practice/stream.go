@@ -26,7 +26,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 	pace := &pacer{ctx: r.Context(), opts: s.opts}
 	tokens := Tokens(sc.Text)
 	for i, tok := range tokens {
-		if fault != "" && i == FaultAfter {
+		if isMidstream(fault) && i == FaultAfter {
 			s.midstreamFault(w, r, rec, out, wr, fault)
 			return
 		}
@@ -72,4 +72,12 @@ func (s *Server) midstreamFault(w http.ResponseWriter, r *http.Request, rec *Rec
 	case "failed":
 		wr.fail(out, "The model failed while generating the answer.")
 	}
+}
+
+func isMidstream(fault string) bool {
+	switch fault {
+	case "drop", "malformed", "stall", "failed":
+		return true
+	}
+	return false
 }

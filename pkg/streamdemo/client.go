@@ -71,7 +71,7 @@ func (c *Client) ChatStream(ctx context.Context, model string, messages []Messag
 // Stream starts streaming the answer to req. Nothing is sent until the
 // stream's Chunks are ranged over.
 func (c *Client) Stream(ctx context.Context, req Request) *Stream {
-	s := &Stream{parent: ctx, settings: c.settings, req: req, err: c.err}
+	s := &Stream{parent: ctx, settings: c.settings, req: req, err: c.err, hangUp: func() {}, notify: c.settings.Notify}
 	s.settings.Model = first(req.Model, s.settings.Model)
 	s.req.Model = s.settings.Model
 	if s.err == nil && s.req.Model == "" {
@@ -88,7 +88,7 @@ func (c *Client) Stream(ctx context.Context, req Request) *Stream {
 // apiClient makes the go-openai client for one stream; onRead is called
 // whenever bytes arrive, to keep the stall timer from firing.
 func (s *Stream) apiClient(onRead func()) *openai.Client {
-	base := http.DefaultTransport
+	base := s.settings.transport
 	if hc := s.settings.HTTPClient; hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}

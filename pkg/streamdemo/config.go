@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,9 +32,10 @@ const (
 	// PracticeAddr is where `streamdemo serve` listens by default.
 	PracticeAddr    = "127.0.0.1:8787"
 	practiceBaseURL = "http://" + PracticeAddr + "/v1"
-	// DefaultIdleTimeout is how long a stream may go silent before it counts
-	// as stalled; generous, because reasoning models think before they talk.
-	DefaultIdleTimeout = 90 * time.Second
+	// Default timeouts, generous because reasoning models think before they talk.
+	DefaultConnectTimeout   = 10 * time.Second  // to open the connection
+	DefaultFirstByteTimeout = 120 * time.Second // from the request to the first byte
+	DefaultIdleTimeout      = 90 * time.Second  // between two pieces of the stream
 )
 
 // Config chooses where and how to stream. Every field is optional: an empty
@@ -41,13 +43,23 @@ const (
 // and then from the provider's defaults. Code wins over environment, and
 // environment over defaults.
 type Config struct {
-	Provider    string        // STREAMDEMO_PROVIDER: perplexity, openai, compatible, ollama, practice
-	BaseURL     string        // STREAMDEMO_BASE_URL: ends in /v1, e.g. http://127.0.0.1:11434/v1
-	Model       string        // STREAMDEMO_MODEL: model or preset name
-	APIKey      string        // the provider's key variable, e.g. PERPLEXITY_API_KEY
-	Protocol    string        // STREAMDEMO_PROTOCOL: chat or responses; by default the provider's
-	IdleTimeout time.Duration // longest silence before ErrStalled; default DefaultIdleTimeout
-	HTTPClient  *http.Client  // optional; its Transport is used for every request
+	Provider string // STREAMDEMO_PROVIDER: perplexity, openai, compatible, ollama, practice
+	BaseURL  string // STREAMDEMO_BASE_URL: ends in /v1, e.g. http://127.0.0.1:11434/v1
+	Model    string // STREAMDEMO_MODEL: model or preset name
+	APIKey   string // the provider's key variable, e.g. PERPLEXITY_API_KEY
+	Protocol string // STREAMDEMO_PROTOCOL: chat or responses; by default the provider's
+	// Timeouts; zero means the environment's STREAMDEMO_CONNECT_TIMEOUT,
+	// STREAMDEMO_FIRST_BYTE_TIMEOUT, STREAMDEMO_IDLE_TIMEOUT (e.g. "30s"), then
+	// the defaults above.
+	ConnectTimeout   time.Duration
+	FirstByteTimeout time.Duration
+	IdleTimeout      time.Duration
+	// Retries for a 429, a 5xx or a refused connection before any text
+	// arrived (STREAMDEMO_RETRIES); zero means DefaultRetries, negative none.
+	Retries int
+	// Notify is told when a stream retries; by default it prints to stderr.
+	Notify     func(message string)
+	HTTPClient *http.Client // optional; its Transport is used for every request
 }
 
 // providerInfo holds one provider's defaults.
@@ -71,20 +83,34 @@ const LocalModel = "smollm2-135m"
 type settings struct {
 	Provider, Protocol, BaseURL, Model, APIKey, KeyVar string
 	KeyRequired                                        bool
-	IdleTimeout                                        time.Duration
+	FirstByteTimeout, IdleTimeout                      time.Duration
+	Retries                                            int
+	Notify                                             func(string)
 	HTTPClient                                         *http.Client
+	transport                                          http.RoundTripper // shared by the client's streams
 }
 
 // resolve fills the empty fields of c from the environment and defaults.
 func (c Config) resolve() (settings, error) {
 	s := settings{
-		Provider:    first(c.Provider, os.Getenv("STREAMDEMO_PROVIDER")),
-		BaseURL:     first(c.BaseURL, os.Getenv("STREAMDEMO_BASE_URL")),
-		Model:       first(c.Model, os.Getenv("STREAMDEMO_MODEL")),
-		Protocol:    first(c.Protocol, os.Getenv("STREAMDEMO_PROTOCOL")),
-		IdleTimeout: c.IdleTimeout,
-		HTTPClient:  c.HTTPClient,
+		Provider:         first(c.Provider, os.Getenv("STREAMDEMO_PROVIDER")),
+		BaseURL:          first(c.BaseURL, os.Getenv("STREAMDEMO_BASE_URL")),
+		Model:            first(c.Model, os.Getenv("STREAMDEMO_MODEL")),
+		Protocol:         first(c.Protocol, os.Getenv("STREAMDEMO_PROTOCOL")),
+		FirstByteTimeout: duration(c.FirstByteTimeout, "STREAMDEMO_FIRST_BYTE_TIMEOUT", DefaultFirstByteTimeout),
+		IdleTimeout:      duration(c.IdleTimeout, "STREAMDEMO_IDLE_TIMEOUT", DefaultIdleTimeout),
+		Retries:          c.Retries,
+		Notify:           c.Notify,
+		HTTPClient:       c.HTTPClient,
+		transport:        newTransport(duration(c.ConnectTimeout, "STREAMDEMO_CONNECT_TIMEOUT", DefaultConnectTimeout)),
 	}
+	if s.Retries == 0 {
+		s.Retries = DefaultRetries
+		if n, err := strconv.Atoi(os.Getenv("STREAMDEMO_RETRIES")); err == nil {
+			s.Retries = n
+		}
+	}
+	s.Retries = max(s.Retries, 0)
 	if s.Provider == "" && c.APIKey != "" && s.BaseURL == "" {
 		s.Provider = Perplexity // a key given in code is for the seed's service
 	}
@@ -106,9 +132,6 @@ func (c Config) resolve() (settings, error) {
 	s.KeyRequired = info.keyRequired && s.BaseURL == info.baseURL
 	s.Protocol = first(s.Protocol, info.protocol)
 	s.Model = first(s.Model, info.model)
-	if s.IdleTimeout <= 0 {
-		s.IdleTimeout = DefaultIdleTimeout
-	}
 	switch {
 	case s.BaseURL == "":
 		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "provider compatible needs a base URL: set STREAMDEMO_BASE_URL=http://host:port/v1 or Config.BaseURL"}
@@ -151,6 +174,26 @@ func listening(baseURL string) bool {
 	}
 	conn.Close()
 	return true
+}
+
+// duration is v if set, else the environment variable, else def.
+func duration(v time.Duration, env string, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	if d, err := time.ParseDuration(os.Getenv(env)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
+// newTransport is the HTTP transport of one client, with a connect timeout.
+func newTransport(connect time.Duration) http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = connect
+	t.MaxIdleConnsPerHost = 16
+	return t
 }
 
 func first(values ...string) string {

@@ -2,6 +2,7 @@ package streamdemo
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ const (
 	ErrStalled      Kind = "stream stalled"
 	ErrFailed       Kind = "answer failed"
 	ErrCancelled    Kind = "cancelled"
+	ErrTooLarge     Kind = "response too large"
+	ErrTLS          Kind = "TLS certificate rejected"
 	ErrConfig       Kind = "bad configuration"
 )
 
@@ -50,8 +53,11 @@ type Error struct {
 	Detail     string        // what the server or network said, key removed
 	KeyVar     string        // the variable that holds the key, for ErrNoKey
 	Host       string        // for ErrUnreachable
-	Idle       time.Duration // for ErrStalled
-	cause      error
+	Idle       time.Duration // for ErrStalled: how long nothing arrived
+	// BeforeAnswer is set for ErrStalled when nothing at all arrived.
+	BeforeAnswer bool
+	Attempts     int // requests made, retries included
+	cause        error
 }
 
 // Unwrap lets errors.Is match the Kind and the underlying cause.
@@ -83,17 +89,24 @@ func (e *Error) Error() string {
 		if e.RetryAfter > 0 {
 			wait = e.RetryAfter.String()
 		}
-		return fmt.Sprintf("%s is rate limiting requests (HTTP 429): wait %s and run it again.", e.Provider, wait)
+		return fmt.Sprintf("%s is rate limiting requests (HTTP 429%s): wait %s and run it again.", e.Provider, e.tries(), wait)
 	case ErrServer:
-		return fmt.Sprintf("The server at %s failed (HTTP %d%s)%s: try again in a moment.", e.BaseURL, e.StatusCode, said(e.Detail), kept)
+		return fmt.Sprintf("The server at %s failed (HTTP %d%s%s)%s: try again in a moment.", e.BaseURL, e.StatusCode, said(e.Detail), e.tries(), kept)
 	case ErrUnreachable:
-		return fmt.Sprintf("Could not connect to %s (%s): start the server or check the base URL (STREAMDEMO_BASE_URL) and your network.", e.BaseURL, e.Detail)
+		return fmt.Sprintf("Could not connect to %s (%s%s): start the server or check the base URL (STREAMDEMO_BASE_URL) and your network.", e.BaseURL, e.Detail, e.tries())
+	case ErrTLS:
+		return fmt.Sprintf("The TLS certificate of %s was rejected (%s): check the host name in the base URL, or use http:// for a server on this machine.", e.BaseURL, e.Detail)
 	case ErrBroken:
 		return fmt.Sprintf("The stream broke before the answer finished (%s)%s: run it again.", e.Detail, kept)
 	case ErrMalformed:
 		return fmt.Sprintf("The server sent an event that is not valid JSON%s: check that the base URL points at an OpenAI-compatible server, then run it again.", kept)
 	case ErrStalled:
-		return fmt.Sprintf("The stream stalled: nothing arrived for %s%s; run it again, or raise Config.IdleTimeout for slow models.", e.Idle, kept)
+		if e.BeforeAnswer {
+			return fmt.Sprintf("The server did not answer within %s: run it again later, or raise Config.FirstByteTimeout (STREAMDEMO_FIRST_BYTE_TIMEOUT) for slow models.", e.Idle)
+		}
+		return fmt.Sprintf("The stream stalled: nothing arrived for %s%s; run it again, or raise Config.IdleTimeout (STREAMDEMO_IDLE_TIMEOUT) for slow models.", e.Idle, kept)
+	case ErrTooLarge:
+		return fmt.Sprintf("The server sent %s%s: check that the base URL points at a real model server.", e.Detail, kept)
 	case ErrFailed:
 		return fmt.Sprintf("%s reported that the answer failed%s%s: run it again.", e.Provider, said(e.Detail), kept)
 	case ErrCancelled:
@@ -101,6 +114,14 @@ func (e *Error) Error() string {
 	default:
 		return fmt.Sprintf("%s%s.", e.Detail, kept)
 	}
+}
+
+// tries says how many requests were made, when there was more than one.
+func (e *Error) tries() string {
+	if e.Attempts < 2 {
+		return ""
+	}
+	return fmt.Sprintf(", %d attempts", e.Attempts)
 }
 
 func said(detail string) string {
@@ -127,8 +148,11 @@ func (s *Stream) classify(err error) *Error {
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	switch {
-	case s.stalled.Load():
+	case s.cur != nil && s.cur.stalled.Load():
 		e.Kind, e.Idle = ErrStalled, s.settings.IdleTimeout
+		if !s.cur.gotBytes.Load() {
+			e.Idle, e.BeforeAnswer = s.settings.FirstByteTimeout, true
+		}
 	case s.ctx.Err() != nil || errors.Is(err, context.Canceled):
 		e.Kind = ErrCancelled
 	case errors.As(err, &apiErr):
@@ -170,14 +194,15 @@ func (e *Error) classifyStatus(typ, code string) {
 
 func (e *Error) classifyNetwork(err error) {
 	var dnsErr *net.DNSError
-	var certErr *x509.UnknownAuthorityError
+	var tlsErr *tls.CertificateVerificationError
+	var authErr x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var invalidErr x509.CertificateInvalidError
 	switch {
 	case errors.As(err, &dnsErr):
 		e.Kind, e.Detail = ErrUnreachable, "unknown host "+dnsErr.Name
-	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &invalidErr):
-		e.Kind, e.Detail = ErrUnreachable, "its TLS certificate was rejected"
+	case errors.As(err, &tlsErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &invalidErr):
+		e.Kind, e.Detail = ErrTLS, lastPart(err.Error())
 	case isRefused(err):
 		e.Kind, e.Detail = ErrUnreachable, "nothing is listening there"
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -187,6 +212,14 @@ func (e *Error) classifyNetwork(err error) {
 	default:
 		e.Kind, e.Detail = ErrBroken, firstLine(err.Error())
 	}
+}
+
+// lastPart drops the "Post URL: " prefixes of a wrapped network error.
+func lastPart(s string) string {
+	if i := strings.LastIndex(s, ": x509: "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
 }
 
 func firstLine(s string) string {

@@ -44,7 +44,7 @@ func ExampleKind() {
 	server := httptest.NewServer(practice.New(practice.Options{}))
 	defer server.Close()
 
-	client := streamdemo.NewClient(streamdemo.Config{Provider: "openai", BaseURL: server.URL + "/v1"})
+	client := streamdemo.NewClient(streamdemo.Config{Provider: "openai", BaseURL: server.URL + "/v1", Retries: -1})
 	stream := client.ChatStream(context.Background(), "fault/429", []streamdemo.Message{{Role: "user", Content: "Hi"}})
 	for _, err := range stream.Chunks() {
 		if errors.Is(err, streamdemo.ErrRateLimited) {

@@ -28,7 +28,7 @@ func TestHostileServerCannotEchoTheKeyIntoAnError(t *testing.T) {
 			w.WriteHeader(status)
 			fmt.Fprintf(w, `{"error":{"message":%q,"type":"x"}}`, msg)
 		}))
-		cfg := streamdemo.Config{Provider: streamdemo.Perplexity, BaseURL: ts.URL + "/v1", APIKey: testKey}
+		cfg := streamdemo.Config{Provider: streamdemo.Perplexity, BaseURL: ts.URL + "/v1", APIKey: testKey, Retries: -1}
 		r := collect(t, context.Background(), cfg, streamdemo.Request{Messages: seedMessages})
 		ts.Close()
 		var e *streamdemo.Error

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/janpfeifer/gonb/gonbui"
@@ -66,12 +65,16 @@ type Timing struct {
 // Timing tell what arrived.
 type Stream struct {
 	parent   context.Context
-	ctx      context.Context
+	ctx      context.Context    // the current attempt's
+	hangUp   context.CancelFunc // ends the current attempt
+	idle     *time.Timer        // fires when the server goes silent
+	cur      *attempt           // the current attempt
+	attempts int
+	notify   func(string) // says that the stream is retrying
 	settings settings
 	req      Request
 	proto    protocol
 	started  bool
-	stalled  atomic.Bool
 	header   http.Header // response header, once it arrived
 
 	text, reasoning strings.Builder
@@ -119,13 +122,8 @@ func (s *Stream) run(yield func(Chunk, error) bool) error {
 		parent, stop = signal.NotifyContext(parent, os.Interrupt)
 		defer stop()
 	}
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	s.ctx = ctx
-	idle := time.AfterFunc(s.settings.IdleTimeout, func() { s.stalled.Store(true); cancel() })
-	defer idle.Stop()
-
-	events, err := s.proto.open(ctx, s.apiClient(func() { idle.Reset(s.settings.IdleTimeout) }), s.settings, s.req)
+	events, err := s.connect(parent)
+	defer s.hangUp()
 	if err != nil {
 		return s.fail(err)
 	}
@@ -168,6 +166,7 @@ func (s *Stream) apply(ev event) (Chunk, bool) {
 	if ev.text == "" && ev.reasoning == "" {
 		return Chunk{}, false
 	}
+	ev.text, ev.reasoning = strings.ToValidUTF8(ev.text, "\uFFFD"), strings.ToValidUTF8(ev.reasoning, "\uFFFD")
 	s.text.WriteString(ev.text)
 	s.reasoning.WriteString(ev.reasoning)
 	at := time.Since(s.timing.Start)
@@ -205,9 +204,7 @@ func (s *Stream) fail(err error) *Error {
 	e.BaseURL = first(e.BaseURL, s.settings.BaseURL)
 	e.Chunks, e.Partial = s.timing.Chunks, s.text.String()
 	e.Detail = redact(truncate(e.Detail, 200), s.settings.APIKey)
-	if e.Kind == ErrStalled {
-		e.Idle = s.settings.IdleTimeout
-	}
+	e.Attempts = max(s.attempts, 1)
 	return e
 }
 

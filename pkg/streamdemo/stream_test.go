@@ -115,7 +115,7 @@ func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
 			{"failed", streamdemo.ErrFailed, 0, true, "answer failed"},
 		} {
 			t.Run(provider+" stream meets fault/"+tc.fault, func(t *testing.T) {
-				cfg := streamdemo.Config{Provider: provider, BaseURL: base, APIKey: testKey, IdleTimeout: 300 * time.Millisecond}
+				cfg := streamdemo.Config{Provider: provider, BaseURL: base, APIKey: testKey, IdleTimeout: 300 * time.Millisecond, Retries: -1}
 				r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "fault/" + tc.fault, Messages: seedMessages})
 				var e *streamdemo.Error
 				if !errors.As(r.err, &e) || !errors.Is(r.err, tc.kind) || e.Kind != tc.kind {
@@ -241,5 +241,61 @@ func TestWholeAnswerArrivesAsOneChunk(t *testing.T) {
 		if u := r.stream.Usage(); u == nil || u.OutputTokens != len(practice.Tokens(want)) {
 			t.Errorf("%s: usage %+v", provider, u)
 		}
+	}
+}
+
+func TestRetriesWhatIsSafeBeforeAnyText(t *testing.T) {
+	isolateEnv(t)
+	srv, base := startPractice(t)
+	for _, tc := range []struct {
+		model    string
+		requests int
+		wantErr  streamdemo.Kind
+		notice   string
+	}{
+		{"fault/flaky-500", 2, "", "HTTP 500, server error: retrying in 500ms (retry 1 of 2)"},
+		{"fault/flaky-429", 2, "", "HTTP 429, rate limited: retrying in 2s (retry 1 of 2)"}, // honours Retry-After: 2
+		{"fault/500", 3, streamdemo.ErrServer, "retrying in 1s (retry 2 of 2)"},
+		{"fault/drop", 1, streamdemo.ErrBroken, ""}, // text had arrived: never retried
+		{"fault/404", 1, streamdemo.ErrUnknownModel, ""},
+	} {
+		var notices []string
+		before := len(srv.Records())
+		start := time.Now()
+		cfg := streamdemo.Config{Provider: streamdemo.Perplexity, BaseURL: base, APIKey: testKey,
+			Notify: func(m string) { notices = append(notices, m) }}
+		r := collect(t, context.Background(), cfg, streamdemo.Request{Model: tc.model, Messages: seedMessages})
+		if got := len(srv.Records()) - before; got != tc.requests {
+			t.Errorf("%s: %d requests, want %d", tc.model, got, tc.requests)
+		}
+		if tc.wantErr == "" && (r.err != nil || r.stream.Text() == "") {
+			t.Errorf("%s: want the answer after a retry, got %v", tc.model, r.err)
+		}
+		if tc.wantErr != "" && !errors.Is(r.err, tc.wantErr) {
+			t.Errorf("%s: got %v, want %s", tc.model, r.err, tc.wantErr)
+		}
+		if tc.notice != "" && !strings.Contains(strings.Join(notices, "\n"), tc.notice) {
+			t.Errorf("%s: notices %q, want one saying %q", tc.model, notices, tc.notice)
+		}
+		if tc.notice == "" && len(notices) > 0 {
+			t.Errorf("%s: retried: %q", tc.model, notices)
+		}
+		if tc.model == "fault/flaky-429" && time.Since(start) < 2*time.Second {
+			t.Errorf("retried after %v, before the server's Retry-After of 2s", time.Since(start))
+		}
+		if tc.model == "fault/500" && !strings.Contains(r.err.Error(), "3 attempts") {
+			t.Errorf("the message should say how often it tried: %v", r.err)
+		}
+	}
+}
+
+func TestRefusedConnectionIsRetriedThenExplained(t *testing.T) {
+	isolateEnv(t)
+	var notices []string
+	cfg := streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://127.0.0.1:1/v1", Retries: 1,
+		Notify: func(m string) { notices = append(notices, m) }}
+	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
+	if !errors.Is(r.err, streamdemo.ErrUnreachable) || len(notices) != 1 || !strings.Contains(r.err.Error(), "2 attempts") {
+		t.Fatalf("got %v after notices %q", r.err, notices)
 	}
 }

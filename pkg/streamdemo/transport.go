@@ -1,6 +1,7 @@
 package streamdemo
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -29,8 +30,16 @@ func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// Limits on what a server may send: one event, and the whole stream.
+const (
+	MaxEventBytes  = 1 << 20
+	MaxStreamBytes = 64 << 20
+)
+
 type watchedBody struct {
 	body    io.ReadCloser
+	line    int // bytes since the last newline
+	total   int
 	onRead  func()
 	last    byte // last byte read; 0 before any
 	pending bool // a closing newline is still owed
@@ -50,6 +59,9 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.last = p[n-1]
 		b.onRead()
+		if err := b.count(p[:n]); err != nil {
+			return 0, err
+		}
 	}
 	if err == io.EOF {
 		b.ended = true
@@ -64,6 +76,24 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// count enforces the limits, so a hostile server cannot make the reader
+// buffer an endless line or an endless stream.
+func (b *watchedBody) count(p []byte) error {
+	b.total += len(p)
+	if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
+		b.line = len(p) - i - 1
+	} else {
+		b.line += len(p)
+	}
+	switch {
+	case b.line > MaxEventBytes:
+		return &Error{Kind: ErrTooLarge, Detail: "an event longer than 1 MiB"}
+	case b.total > MaxStreamBytes:
+		return &Error{Kind: ErrTooLarge, Detail: "more than 64 MiB"}
+	}
+	return nil
 }
 
 func (b *watchedBody) Close() error { return b.body.Close() }
