@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup doctor test vet gotest fuzz nbtest bench demo lab serve ask practice-up practice-down clean
+.PHONY: help setup doctor hooks test vet gotest fuzz nbtest bench load demo lab serve ask practice-up practice-down clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -16,6 +16,9 @@ setup: ## install the GoNB kernel, its tools and JupyterLab (pinned; skips what 
 
 doctor: ## say, for each piece of the set-up, ready or what is missing
 	@bash kernel-setup/doctor.sh
+
+hooks: ## refuse commits of notebooks whose outputs hold a key or a machine path
+	git config core.hooksPath kernel-setup/hooks
 
 test: setup vet gotest fuzz nbtest ## install what is missing, then run every test
 
@@ -34,6 +37,9 @@ fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 
 bench: ## print the benchmark figures (live Markdown bytes sent per answer byte, ...)
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
+
+load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
+	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
 
 nbtest: setup ## run every notebook with the GoNB kernel and check its output
 	$(VENV)/pytest -q notebooks/tests

@@ -94,3 +94,10 @@ func TestAskWithoutAQuestionShowsUsage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestServeNeedsATokenBeyondLoopback(t *testing.T) {
+	_, stderr, code := run(t, "serve", "--addr", "0.0.0.0:0")
+	if code != 1 || !strings.Contains(stderr, "only with a token: add --token") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

@@ -5,6 +5,7 @@ package practice
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ type Options struct {
 	FirstToken      time.Duration // delay before the first text token
 	TokensPerSecond float64       // pace of the text; 0 sends it as fast as possible
 	Log             io.Writer     // one line per request; nil for none
+	Token           string        // if set, requests need "Authorization: Bearer <Token>"
 }
 
 // DefaultOptions is a realistic pace: Perplexity-like first token, 40 tokens/s.
@@ -40,6 +42,7 @@ type Server struct {
 	mu      sync.Mutex
 	records []Record
 	flaky   map[string]int // requests seen per flaky fault model
+	active  atomic.Int64   // answers being sent right now
 }
 
 // New makes a practice server.
@@ -51,10 +54,26 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("POST /chat/completions", s.sonarRetired)
 	s.mux.HandleFunc("POST /v1/sonar", s.sonarRetired)
 	s.mux.HandleFunc("GET /v1/models", s.models)
+	s.mux.HandleFunc("GET /v1/practice/status", s.status)
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+s.opts.Token)) != 1 {
+		writeError(w, http.StatusUnauthorized, `{"error":{"message":"This practice server needs its token as the API key (STREAMDEMO_API_KEY).","type":"invalid_api_key","code":401}}`)
+		s.finish(r, Record{Status: http.StatusUnauthorized}, time.Now())
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Active returns how many answers are being sent right now.
+func (s *Server) Active() int { return int(s.active.Load()) }
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"active_streams":%d,"requests":%d}`, s.Active(), len(s.Records()))
+}
 
 // Records returns what the server saw, one record per finished request.
 func (s *Server) Records() []Record {

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -168,5 +170,81 @@ func TestPaceSpreadsTheAnswerOverTime(t *testing.T) {
 	}
 	if len(lines) != tokens+3 {
 		t.Errorf("got %d events, want role + %d tokens + finish + [DONE]", len(lines), tokens)
+	}
+}
+
+func TestTokenIsRequiredWhenSet(t *testing.T) {
+	ts := httptest.NewServer(New(Options{Token: "classroom-secret"}))
+	defer ts.Close()
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 401 {
+		t.Errorf("a wrong token got %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer classroom-secret")
+	ok, err := http.DefaultClient.Do(req)
+	if err != nil || ok.StatusCode != 200 {
+		t.Fatalf("the right token got %v %v", ok, err)
+	}
+	ok.Body.Close()
+}
+
+// handlerGoroutines counts goroutines still inside the server's handlers.
+func handlerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	return strings.Count(stacks, "internal/practice.(*Server).stream") + strings.Count(stacks, "internal/practice.(*Server).answerWhole")
+}
+
+func TestDisconnectedClientsLeaveNothingBehind(t *testing.T) {
+	srv := New(Options{FirstToken: 10 * time.Millisecond, TokensPerSecond: 50})
+	ts := httptest.NewServer(srv)
+	defer func() {
+		if !t.Failed() { // a leaked handler would block Close forever
+			ts.Close()
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path, body := "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"How many stars are in the universe?"}]}`
+			if i%2 == 1 {
+				path, body = "/v1/responses", `{"preset":"low","stream":true,"input":"How many stars are in the universe?"}`
+			}
+			if i%5 == 0 { // a stalled stream must end when its client leaves
+				body = strings.Replace(body, `"m"`, `"fault/stall"`, 1)
+			}
+			resp, err := client.Post(ts.URL+path, "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			r := bufio.NewReader(resp.Body)  // some of the answer, then hang up
+			for range 2 * (1 + FaultAfter) { // up to the stall, if there is one
+				r.ReadString('\n')
+			}
+			time.Sleep(50 * time.Millisecond)
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for (srv.Active() > 0 || handlerGoroutines() > 0) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if srv.Active() != 0 || handlerGoroutines() != 0 {
+		t.Fatalf("after every client left: %d answers still active, %d handler goroutines", srv.Active(), handlerGoroutines())
+	}
+	disconnected := 0
+	for _, r := range srv.Records() {
+		if r.Disconnected {
+			disconnected++
+		}
+	}
+	if disconnected != 50 {
+		t.Errorf("the server recorded %d disconnects, want 50", disconnected)
 	}
 }

@@ -17,6 +17,8 @@ type wire interface {
 // stream sends sc as tokens at the server's pace, injecting fault if named.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc Script, fault string, inTokens int, wr wire) {
 	rec.Status, rec.Script = http.StatusOK, sc.Name
+	s.active.Add(1)
+	defer s.active.Add(-1)
 	out := startSSE(w)
 	gone := func() { rec.Disconnected = true }
 	if wr.begin(out, sc) != nil {
@@ -45,6 +47,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 // then sends it as one JSON object, as a server does for stream: false.
 func (s *Server) answerWhole(w http.ResponseWriter, r *http.Request, rec *Record, sc Script, inTokens int, wr wire) {
 	rec.Script = sc.Name
+	s.active.Add(1)
+	defer s.active.Add(-1)
 	tokens := Tokens(sc.Text)
 	pace := &pacer{ctx: r.Context(), opts: s.opts}
 	for range tokens {

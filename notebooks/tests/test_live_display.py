@@ -1,7 +1,10 @@
 """The live display through a real GoNB kernel: hostile sources, and the
 stop button sent as a Jupyter interrupt mid-stream."""
+import json
 import os
+import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -60,3 +63,23 @@ def test_stop_button_ends_the_stream_and_keeps_the_text(kernel, practice_server)
     # The kernel is usable afterwards.
     again = kernel.run('%%\nfmt.Println("still here")')
     assert any("still here" in m["content"].get("text", "") for m in again)
+
+
+def test_stop_pressed_five_times_leaves_nothing_behind(kernel, practice_server):
+    base, _ = practice_server
+    for _ in range(5):
+        sent = {}
+
+        def interrupt(msg, messages):
+            if "at" not in sent and len(final_markdown(messages)) > 40:
+                sent["at"] = time.monotonic()
+                kernel.km.interrupt_kernel()
+
+        md = final_markdown(kernel.run(SHOW.replace("MODEL", '""'), on_message=interrupt))
+        assert "**Stopped** after" in md
+    with urllib.request.urlopen(base + "/practice/status") as resp:
+        assert json.load(resp)["active_streams"] == 0, "the server still streams to a stopped cell"
+    cells = subprocess.run(["pgrep", "-f", r"gonb_[0-9a-f]+/gonb_[0-9a-f]+"], capture_output=True, text=True).stdout
+    assert cells.strip() == "", f"cell programs still running: {cells}"
+    again = kernel.run('%%\nfmt.Println("next cell")')
+    assert any("next cell" in m["content"].get("text", "") for m in again)

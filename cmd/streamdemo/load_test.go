@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+// TestClassroomLoad runs 200 students' streams at once through a practice
+// server in its own process, then 200 that hang up mid-answer. It prints
+// the time to first chunk and both sides' peak memory (make load shows them).
+func TestClassroomLoad(t *testing.T) {
+	const students = 200
+	addr, server := startServeProcess(t, "--first-token", "300ms", "--tps", "40")
+	base := "http://" + addr + "/v1"
+	client := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, Retries: -1})
+	want := practice.Choose("", "How many stars are in the universe?").Text
+	messages := []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}}
+
+	firsts := make([]time.Duration, students)
+	var wg sync.WaitGroup
+	var failures sync.Map
+	start := time.Now()
+	for i := range students {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := client.ChatStream(context.Background(), "", messages)
+			for _, err := range stream.Chunks() {
+				if err != nil {
+					failures.Store(i, err.Error())
+				}
+			}
+			if stream.Text() != want {
+				failures.Store(i, "wrong text")
+			}
+			firsts[i] = stream.Timing().FirstChunk
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	failures.Range(func(k, v any) bool { t.Errorf("student %v: %v", k, v); return true })
+	slices.Sort(firsts)
+
+	// Now a class that presses stop mid-answer.
+	ctx, cancel := context.WithCancel(context.Background())
+	for range students {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range client.ChatStream(ctx, "", messages).Chunks() {
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+	if active := waitIdle(t, base); active != 0 {
+		t.Errorf("%d streams still active on the server after every student hung up", active)
+	}
+	fmt.Printf("classroom: %d concurrent streams in %v; time to first chunk median %v, p99 %v; peak memory: server %s, client %s\n",
+		students, elapsed.Round(time.Millisecond), firsts[students/2].Round(time.Millisecond), firsts[students*99/100].Round(time.Millisecond),
+		peakRSS(fmt.Sprintf("/proc/%d/status", server.Process.Pid)), peakRSS("/proc/self/status"))
+}
+
+// startServeProcess runs `streamdemo serve` on a free loopback port.
+func startServeProcess(t *testing.T, args ...string) (string, *exec.Cmd) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", addr}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/v1/models"); err == nil {
+			resp.Body.Close()
+			return addr, cmd
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the practice server did not start")
+	return "", nil
+}
+
+// waitIdle waits up to 2s for the server to have no active stream.
+func waitIdle(t *testing.T, base string) int {
+	var status struct {
+		Active int `json:"active_streams"`
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(base + "/practice/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&status)
+		resp.Body.Close()
+		if status.Active == 0 || time.Now().After(deadline) {
+			return status.Active
+		}
+	}
+}
+
+// peakRSS reads a process's peak resident memory (VmHWM) from /proc.
+func peakRSS(statusFile string) string {
+	f, err := os.Open(statusFile)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
