@@ -6,6 +6,7 @@ package practice
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,8 +31,15 @@ var DefaultOptions = Options{FirstToken: 600 * time.Millisecond, TokensPerSecond
 type Record struct {
 	Path, Model, Script string
 	Status              int
-	Chunks              int  // text chunks sent
-	Disconnected        bool // the client went away before the end
+	Chunks              int     // text chunks sent
+	Disconnected        bool    // the client went away before the end
+	Sent                []Stamp // when each chunk was written
+}
+
+// Stamp says when the server wrote one chunk, and how long it was.
+type Stamp struct {
+	UnixNano int64 `json:"unix_ns"`
+	Bytes    int   `json:"bytes"`
 }
 
 // Server is the practice server; it is an http.Handler.
@@ -55,6 +63,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("POST /v1/sonar", s.sonarRetired)
 	s.mux.HandleFunc("GET /v1/models", s.models)
 	s.mux.HandleFunc("GET /v1/practice/status", s.status)
+	s.mux.HandleFunc("GET /v1/practice/last", s.last)
 	return s
 }
 
@@ -69,6 +78,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Active returns how many answers are being sent right now.
 func (s *Server) Active() int { return int(s.active.Load()) }
+
+// last tells when each chunk of the last finished answer was sent, so a
+// benchmark can measure the delay from the server to what a learner sees.
+func (s *Server) last(w http.ResponseWriter, r *http.Request) {
+	recs := s.Records()
+	w.Header().Set("Content-Type", "application/json")
+	for i := len(recs) - 1; i >= 0; i-- {
+		if len(recs[i].Sent) > 0 {
+			json.NewEncoder(w).Encode(map[string]any{"script": recs[i].Script, "sent": recs[i].Sent})
+			return
+		}
+	}
+	io.WriteString(w, `{"sent":[]}`)
+}
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

@@ -248,3 +248,28 @@ func TestDisconnectedClientsLeaveNothingBehind(t *testing.T) {
 		t.Errorf("the server recorded %d disconnects, want 50", disconnected)
 	}
 }
+
+func TestLastAnswerStampsEveryChunk(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	before := time.Now().UnixNano()
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"system","content":"haiku"},{"role":"user","content":"How many stars are in the universe?"}]}`)
+	io.ReadAll(resp.Body)
+	var last struct {
+		Sent []Stamp `json:"sent"`
+	}
+	got, _ := http.Get(ts.URL + "/v1/practice/last")
+	json.NewDecoder(got.Body).Decode(&last)
+	got.Body.Close()
+	text := Choose("haiku", "How many stars are in the universe?").Text
+	total := 0
+	for i, s := range last.Sent {
+		total += s.Bytes
+		if s.UnixNano < before || (i > 0 && s.UnixNano < last.Sent[i-1].UnixNano) {
+			t.Fatalf("stamp %d out of order: %+v", i, s)
+		}
+	}
+	if len(last.Sent) != len(Tokens(text)) || total != len(text) {
+		t.Errorf("%d stamps for %d bytes, want %d for %d", len(last.Sent), total, len(Tokens(text)), len(text))
+	}
+}

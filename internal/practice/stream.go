@@ -3,6 +3,7 @@ package practice
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // wire is one protocol's way of writing a streamed answer.
@@ -37,6 +38,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 			return
 		}
 		rec.Chunks++
+		rec.Sent = append(rec.Sent, Stamp{time.Now().UnixNano(), len(tok)})
 	}
 	if wr.end(out, sc, inTokens, len(tokens)) != nil {
 		gone()
