@@ -52,7 +52,14 @@ func (c *Client) String() string {
 			api = "Responses API"
 		}
 	}
-	return fmt.Sprintf("%s (%s) at %s, model %s", s.Provider, api, s.BaseURL, s.Model)
+	line := fmt.Sprintf("%s (%s) at %s, model %s", s.Provider, api, s.BaseURL, s.Model)
+	switch {
+	case s.guessed && s.Provider == Ollama:
+		line += " (the local model: no API key found; put PERPLEXITY_API_KEY in .env to ask Perplexity)"
+	case s.guessed && s.Provider == Practice:
+		line += " (the practice server: no API key found; put PERPLEXITY_API_KEY in .env to ask Perplexity)"
+	}
+	return line
 }
 
 // Provider returns the chosen provider's name, e.g. "perplexity".

@@ -88,6 +88,7 @@ type settings struct {
 	Notify                                             func(string)
 	HTTPClient                                         *http.Client
 	transport                                          http.RoundTripper // shared by the client's streams
+	guessed                                            bool              // no provider was named
 }
 
 // resolve fills the empty fields of c from the environment and defaults.
@@ -116,6 +117,7 @@ func (c Config) resolve() (settings, error) {
 	}
 	if s.Provider == "" {
 		s.Provider = guessProvider(s.BaseURL)
+		s.guessed = true
 	}
 	s.Provider = strings.ToLower(s.Provider)
 	info, ok := providers[s.Provider]
@@ -154,13 +156,16 @@ func guessProvider(baseURL string) string {
 		return Perplexity
 	case os.Getenv("OPENAI_API_KEY") != "":
 		return OpenAI
-	case listening(ollamaBaseURL):
+	case listening(probe.ollama):
 		return Ollama
-	case listening(practiceBaseURL):
+	case listening(probe.practice):
 		return Practice
 	}
 	return Perplexity
 }
+
+// probe is where guessProvider looks for local servers (tests move it).
+var probe = struct{ ollama, practice string }{ollamaBaseURL, practiceBaseURL}
 
 // listening reports whether something accepts connections at baseURL's host.
 func listening(baseURL string) bool {
