@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup doctor hooks test vet gotest fuzz nbtest bench load demo lab serve ask practice-up practice-down clean
+.PHONY: help setup doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -20,7 +20,7 @@ doctor: ## say, for each piece of the set-up, ready or what is missing
 hooks: ## refuse commits of notebooks whose outputs hold a key or a machine path
 	git config core.hooksPath kernel-setup/hooks
 
-test: setup vet gotest fuzz nbtest ## install what is missing, then run every test
+test: setup vet gotest fuzz nbtest browsertest ## install what is missing, then run every test
 
 vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
@@ -43,6 +43,12 @@ load: ## 200 concurrent streams through the practice server: time to first chunk
 
 nbtest: setup ## run every notebook with the GoNB kernel and check its output
 	$(VENV)/pytest -q notebooks/tests
+
+browser-setup: ## install Debian's chromium for the browser tests
+	@bash kernel-setup/browser.sh
+
+browsertest: setup browser-setup ## drive the lesson in JupyterLab in headless chromium (screenshots in build/screenshots)
+	$(VENV)/pytest -q notebooks/browser
 
 demo: setup practice-up ## run the lesson notebook headless, streaming its answer here
 	$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
