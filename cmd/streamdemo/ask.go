@@ -22,6 +22,8 @@ func ask(args []string) error {
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
 	fs.StringVar(&cfg.Model, "model", "", "model or preset name (default: the provider's)")
 	system := fs.String("system", "", "system prompt")
+	temperature := fs.Float64("temperature", -1, "sampling temperature; 0 makes answers repeatable (default: the server's)")
+	seed := fs.Int("seed", -1, "random seed, for servers that support it (default: none)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "longest silence between chunks before the stream counts as stalled (default 90s)")
 	fs.DurationVar(&cfg.FirstByteTimeout, "first-byte-timeout", 0, "longest wait for the server's first byte (default 2m)")
 	fs.IntVar(&cfg.Retries, "retries", 0, "retries for a 429, 5xx or refused connection before any text (default 2; -1 for none)")
@@ -46,7 +48,15 @@ func ask(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	stream := streamdemo.NewClient(cfg).ChatStream(ctx, "", messages)
+	req := streamdemo.Request{Messages: messages}
+	if *temperature >= 0 {
+		t := float32(*temperature)
+		req.Temperature = &t
+	}
+	if *seed >= 0 {
+		req.Seed = seed
+	}
+	stream := streamdemo.NewClient(cfg).Stream(ctx, req)
 	var failure error
 	for chunk, err := range stream.Chunks() {
 		if err != nil {
