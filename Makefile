@@ -6,13 +6,22 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean
+.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 setup: ## install the GoNB kernel, its tools and JupyterLab (pinned; skips what is there)
 	@bash kernel-setup/install.sh
+
+model-setup: ## install the local model: Ollama v0.6.5 and SmolLM2-135M-Instruct (pinned; skips what is there)
+	@bash kernel-setup/model.sh
+
+model-start: model-setup ## start the local model server on 127.0.0.1:11434 (data in .tools/, log in build/)
+	@bash kernel-setup/model-server.sh start
+
+model-stop: ## stop the local model server that model-start started
+	@bash kernel-setup/model-server.sh stop
 
 doctor: ## say, for each piece of the set-up, ready or what is missing
 	@bash kernel-setup/doctor.sh
@@ -41,7 +50,7 @@ bench: ## print the benchmark figures (live Markdown bytes sent per answer byte,
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
 
-nbtest: setup ## run every notebook with the GoNB kernel and check its output
+nbtest: setup model-setup ## run every notebook with the GoNB kernel and check its output
 	$(VENV)/pytest -q notebooks/tests
 
 browser-setup: ## install Debian's chromium for the browser tests
@@ -50,11 +59,11 @@ browser-setup: ## install Debian's chromium for the browser tests
 browsertest: setup browser-setup ## drive the lesson in JupyterLab in headless chromium (screenshots in build/screenshots)
 	$(VENV)/pytest -q notebooks/browser
 
-demo: setup practice-up ## run the lesson notebook headless, streaming its answer here
+demo: setup model-start ## run the lesson notebook headless, streaming its answer here (local model without a key)
 	$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
 		--out $(BUILD)/executed/01-streaming-chat-completion.ipynb --kernel-log $(BUILD)/kernel.log
 
-lab: setup practice-up ## open JupyterLab on notebooks/ with the Go (gonb) kernel
+lab: setup model-start ## open JupyterLab on notebooks/ with the Go (gonb) kernel
 	$(VENV)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
 
 serve: ## run the practice server on $(ADDR) in the foreground

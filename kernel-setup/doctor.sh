@@ -60,4 +60,24 @@ else
   missing "kernel gonb" "no venv" "$FIX"
 fi
 
+# Local model (kernel-setup/model.sh installs it; kernel-setup/model-server.sh runs it). A stopped
+# server is reported but is not a failure: tests start it themselves.
+MFIX="bash kernel-setup/model.sh"
+if [[ -x $BIN/ollama ]]; then tool ollama ollama/go.mod github.com/ollama/ollama
+elif command -v ollama >/dev/null; then ready ollama "$(command -v ollama), from PATH"
+else missing ollama "not in .tools/bin nor on PATH" "$MFIX"; fi
+gguf="$REPO/.tools/models/$(awk '{ print $2 }' "$HERE/model.sha256")"
+if [[ -f $gguf && $(sha256sum "$gguf" | cut -d' ' -f1) == "$(cut -d' ' -f1 "$HERE/model.sha256")" ]]; then
+  ready "model weights" "${gguf#"$REPO/"}, sha256 ok"
+else missing "model weights" "${gguf#"$REPO/"} absent or not as kernel-setup/model.sha256 says" "$MFIX"; fi
+if [[ -f $REPO/.tools/ollama/models/manifests/registry.ollama.ai/library/smollm2-135m/latest ]]; then
+  ready "model smollm2-135m" "registered in .tools/ollama/models"
+else missing "model smollm2-135m" "not registered in .tools/ollama/models" "$MFIX"; fi
+server=$(bash "$HERE/model-server.sh" status); rc=$?
+case $rc in
+  0) ready "model server" "${server#ready: }" ;;
+  1) printf 'stopped model server: %s — start: bash kernel-setup/model-server.sh start\n' "${server#stopped: }" ;;
+  *) missing "model server" "${server#running: }" "bash kernel-setup/model-server.sh start" ;;
+esac
+
 exit $status

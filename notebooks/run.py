@@ -30,6 +30,17 @@ class RecordingClient(NotebookClient):
             kwargs.setdefault("stderr", self.kernel_log)
         return await super().async_start_new_kernel(**kwargs)
 
+    async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
+        cell = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
+        if self.echo:  # what the cell displays (streamdemo.Show), in its final state
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if data.get("text/markdown"):
+                    sys.stdout.write(data["text/markdown"].rstrip("\n") + "\n")
+                elif "<svg" in data.get("text/html", ""):
+                    sys.stdout.write("[chart: when each chunk arrived]\n")
+        return cell
+
     def process_message(self, msg, cell, cell_index):
         kind = msg["msg_type"]
         if kind in OUTPUT_TYPES or (kind == "status" and msg["content"].get("execution_state") == "busy"):
