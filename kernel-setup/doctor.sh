@@ -64,7 +64,8 @@ fi
 # server is reported but is not a failure: tests start it themselves.
 MFIX="bash kernel-setup/model.sh"
 if [[ -x $BIN/ollama ]]; then tool ollama ollama/go.mod github.com/ollama/ollama
-elif command -v ollama >/dev/null; then ready ollama "$(command -v ollama), from PATH"
+elif command -v ollama >/dev/null; then   # -v against a closed port prints the client's own version
+  ready ollama "$(OLLAMA_HOST=127.0.0.1:9 ollama -v 2>&1 | sed -n 's/.*client version is //p'), $(command -v ollama), from PATH"
 else missing ollama "not in .tools/bin nor on PATH" "$MFIX"; fi
 gguf="$REPO/.tools/models/$(awk '{ print $2 }' "$HERE/model.sha256")"
 if [[ -f $gguf && $(sha256sum "$gguf" | cut -d' ' -f1) == "$(cut -d' ' -f1 "$HERE/model.sha256")" ]]; then

