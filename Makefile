@@ -44,8 +44,9 @@ fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 
-bench: ## print the benchmark figures (live Markdown bytes sent per answer byte, ...)
+bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
+	$(VENV)/python bench/run.py --no-proposal
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'

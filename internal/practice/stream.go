@@ -33,12 +33,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 			s.midstreamFault(w, r, rec, out, wr, fault)
 			return
 		}
-		if !pace.next() || wr.token(out, tok) != nil {
+		if !pace.next() {
+			gone()
+			return
+		}
+		sent := Stamp{time.Now().UnixNano(), len(tok)} // before the write, so no reader sees it earlier
+		if wr.token(out, tok) != nil {
 			gone()
 			return
 		}
 		rec.Chunks++
-		rec.Sent = append(rec.Sent, Stamp{time.Now().UnixNano(), len(tok)})
+		rec.Sent = append(rec.Sent, sent)
 	}
 	if wr.end(out, sc, inTokens, len(tokens)) != nil {
 		gone()

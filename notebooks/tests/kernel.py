@@ -43,7 +43,7 @@ class Kernel:
 
     def close(self):
         self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
+        self.km.shutdown_kernel()  # gracefully: GoNB then stops its gopls too
         self.log.close()
 
 

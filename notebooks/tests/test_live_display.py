@@ -77,8 +77,13 @@ def test_stop_pressed_five_times_leaves_nothing_behind(kernel, practice_server):
 
         md = final_markdown(kernel.run(SHOW.replace("MODEL", '""'), on_message=interrupt))
         assert "**Stopped** after" in md
-    with urllib.request.urlopen(base + "/practice/status") as resp:
-        assert json.load(resp)["active_streams"] == 0, "the server still streams to a stopped cell"
+    for _ in range(40):  # the server notices a hang-up at its next write, within milliseconds
+        with urllib.request.urlopen(base + "/practice/status") as resp:
+            active = json.load(resp)["active_streams"]
+        if active == 0:
+            break
+        time.sleep(0.05)
+    assert active == 0, "the server still streams to a stopped cell"
     # Cell programs are the kernel's children named gonb_<id>; give the last one a moment to exit.
     kernel_pid = str(kernel.km.provisioner.process.pid)
     for _ in range(40):

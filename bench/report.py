@@ -1,0 +1,329 @@
+"""Tables (Markdown), the findings where ours is slower, and the chunk-arrival chart (SVG)."""
+import os
+
+from timing import BUILT, FIRST, ORDER, PRINTED, REQ, WROTE, median, p95
+
+
+# ---------------------------------------------------------------- tables
+
+def _s(x):
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _ms(x):
+    return "—" if x is None else f"{x * 1000:.2f}"
+
+
+def _ratio(a, b):
+    return "—" if a is None or b is None or b <= 0 else f"{a / b:.2f}×"
+
+
+def figures(runs):
+    """{figure: (first run, warm median, warm p95, first-run p95 or None)} for one client."""
+    first = next(r for r in runs if not r.warm)
+    warm = [r for r in runs if r.warm]
+    out = {}
+    for key in ("first", "total"):
+        values = [getattr(r, key) for r in warm]
+        out[key] = (getattr(first, key), median(values), p95(values), None)
+    if first.delays is not None:
+        delays = [d for r in warm for d in r.delays]
+        out["delay"] = (median(first.delays), median(delays), p95(delays), p95(first.delays))
+    return out
+
+
+def split(results):
+    """Clients whose label starts with "Go " are ours (the first is the lesson as it is),
+    the others theirs (the first is the seed)."""
+    ours = [c for c in results if c.startswith("Go ")]
+    return ours, [c for c in results if c not in ours]
+
+
+def table(results, names):
+    """results: {client: [Run]}. names: figure -> row title. A ratio row for every
+    pair (ours, theirs)."""
+    ours, theirs = split(results)
+    clients = ours + theirs
+    figs = {c: figures(results[c]) for c in clients}
+    lines = ["| Figure | Client | First run | Warm median | Warm p95 |", "|---|---|--:|--:|--:|"]
+    for key, title in names.items():
+        if key not in figs[ours[0]]:
+            continue
+        fmt = _ms if key == "delay" else _s
+        for i, c in enumerate(clients):
+            f = figs[c][key]
+            first = fmt(f[0]) + (f" (p95 {fmt(f[3])})" if f[3] is not None else "")
+            label = f"**{c}** (ours)" if c == ours[0] else c
+            lines.append(f"| {title if i == 0 else ''} | {label} | {first} | {fmt(f[1])} | {fmt(f[2])} |")
+        for o_name in ours:
+            for t_name in theirs:
+                o, t = figs[o_name][key], figs[t_name][key]
+                cells = [_ratio(o[j], t[j]) for j in range(3)]
+                if key == "delay":
+                    cells = [f"{c} (Δ {(o[j] - t[j]) * 1000:+.2f} ms)" for j, c in enumerate(cells)]
+                who = "ours" if o_name == ours[0] else o_name
+                lines.append(f"|  | *ratio {who} / {t_name}* | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def negatives(results):
+    """A sentence on per-chunk delays below zero, which the server's stamping causes."""
+    delays = [d for runs in results.values() for run in runs for d in (run.delays or [])]
+    neg = [d for d in delays if d < 0]
+    if not neg:
+        return "No per-chunk delay came out negative."
+    return (f"{len(neg)} of {len(delays)} per-chunk delays came out negative (down to {min(neg) * 1000:.2f} ms): the "
+            "practice server stamps a chunk after writing and flushing it, so when its goroutine is descheduled in "
+            "between, the client can read the chunk before the stamp is taken. Medians are barely affected; read "
+            "sub-millisecond differences with that in mind.")
+
+
+NOTEBOOK_FIGURES = {"first": "Execute request → first answer chunk visible (s)",
+                    "delay": "Per chunk: server wrote it → frontend received it (ms)",
+                    "total": "Execute request → kernel idle (s)"}
+TERMINAL_FIGURES = {"first": "Process start → first answer byte on stdout (s)",
+                    "delay": "Per chunk: server wrote it → read from the pipe (ms)",
+                    "total": "Process start → exit (s)"}
+
+
+def phases_table(results):
+    """Warm medians of the moments that split "first chunk", per client (seconds since start)."""
+    clients = sum(split(results), [])
+    med = {}
+    for c in clients:
+        warm = [r for r in results[c] if r.warm]
+        names = {n for r in warm for n in r.phases}
+        med[c] = {n: median([r.phases[n] for r in warm if n in r.phases]) for n in names}
+        med[c][FIRST] = median([r.first for r in warm])
+    order = [n for n in ORDER if any(n in med[c] for c in clients)]
+    lines = ["| Moment (warm median, s since start) | " + " | ".join(clients) + " |",
+             "|---|" + "--:|" * len(clients)]
+    for n in order:
+        lines.append(f"| {n} | " + " | ".join(_s(med[c].get(n)) for c in clients) + " |")
+    return "\n".join(lines), med
+
+
+# ---------------------------------------------------------------- findings
+
+def findings(sections):
+    """Where ours is slower: warm first-chunk ratio > 1, or per-chunk median delay more
+    than 1 ms above theirs. sections: [(title, results)]."""
+    out = []
+    for title, results in sections:
+        ours, theirs = split(results)
+        o_name, t_name = ours[0], theirs[0]
+        fo, ft = figures(results[o_name]), figures(results[t_name])
+        if fo["first"][1] > ft["first"][1]:
+            out.append(f"- **{title}, first chunk (warm median): ours {fo['first'][1]:.3f} s vs "
+                       f"the seed's {ft['first'][1]:.3f} s ({fo['first'][1] / ft['first'][1]:.2f}×).** "
+                       + explain_first(results, o_name, t_name))
+        if "delay" in fo and fo["delay"][1] - ft["delay"][1] > 0.001:
+            out.append(f"- **{title}, per-chunk delay (warm median): ours {fo['delay'][1] * 1000:.2f} ms vs "
+                       f"the seed's {ft['delay'][1] * 1000:.2f} ms.**")
+    return "\n".join(out) if out else ("- Nowhere in this run: every warm first-chunk ratio is ≤ 1.00 and no "
+                                        "per-chunk median delay is more than 1 ms above the seed's.")
+
+
+def explain_first(results, ours, theirs):
+    _, med = phases_table(results)
+    o, t = med[ours], med[theirs]
+    steps = []
+    if BUILT in o:
+        steps.append(f"GoNB had written main.go (cell parsed, goimports run) at {o.get(WROTE, 0):.3f} s "
+                     f"and finished `go get` + `go build` at {o[BUILT]:.3f} s")
+    if PRINTED in o:
+        steps.append(f"the program printed its first line at {o[PRINTED]:.3f} s")
+    if REQ in o:
+        steps.append(f"its request reached the server at ≈{o[REQ]:.3f} s")
+    text = ("Ours: " + ", ".join(steps) + ". ") if steps else ""
+    if REQ in o and REQ in t:
+        text += (f"The seed's request reached the server at ≈{t[REQ]:.3f} s. Ours left {o[REQ] - t[REQ]:.3f} s later "
+                 f"and its first chunk came {o[FIRST] - t[FIRST]:.3f} s later: after the request both wait for the same server. ")
+    else:
+        text += f"The seed's first chunk was visible at {t[FIRST]:.3f} s, {o[FIRST] - t[FIRST]:.3f} s sooner. "
+    if BUILT in o:
+        text += (f"{o[BUILT] - o.get(WROTE, 0):.3f} s of ours is GoNB's `go get` + `go build`, which it runs on every "
+                 "execution of a cell (see “Why” below).")
+    for other in split(results)[0][1:]:
+        text += (f" {other}, measured in this same run: {med[other][FIRST]:.3f} s "
+                 f"({med[other][FIRST] / t[FIRST]:.2f}× the seed's).")
+    return text
+
+
+# ---------------------------------------------------------------- chart
+
+COLOURS = {0: "#007d9c", 1: "#e0701c"}  # ours (Go blue), theirs
+
+
+def chart(results, title):
+    """Cumulative answer bytes over time since the execute request, every run of each client."""
+    W, H, L, R, T, B = 760, 420, 64, 20, 46, 52
+    ours, theirs = split(results)
+    results = {c: results[c] for c in (ours[0], theirs[0])}  # the lesson as it is vs the seed
+    runs = [(i, c, r) for i, c in enumerate(results) for r in results[c]]
+    xmax = max(r.arrivals[-1][0] for _, _, r in runs)
+    xmax = max(1.0, int(xmax * 2 + 1) / 2)
+    ymax = max(r.arrivals[-1][1] for _, _, r in runs)
+    ystep = max(100, round(ymax / 5, -2))
+    ytop = ystep * (int(ymax / ystep) + 1)
+    px = lambda t: L + (W - L - R) * t / xmax  # noqa: E731
+    py = lambda b: H - B - (H - T - B) * b / ytop  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+           'font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
+    for k in range(int(xmax) + 1):
+        x = px(k)
+        out.append(f'<line x1="{x:.1f}" y1="{T}" x2="{x:.1f}" y2="{H - B}" stroke="#eee"/>'
+                   f'<text x="{x:.1f}" y="{H - B + 16}" text-anchor="middle">{k}</text>')
+    y_ticks = [ystep * k for k in range(int(ytop / ystep) + 1)]
+    for b in y_ticks:
+        y = py(b)
+        out.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#eee"/>'
+                   f'<text x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{int(b)}</text>')
+    out.append(f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="#444"/>'
+               f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="#444"/>'
+               f'<text x="{(L + W - R) / 2}" y="{H - 14}" text-anchor="middle">seconds since the execute request</text>'
+               f'<text transform="translate(16 {(T + H - B) / 2}) rotate(-90)" text-anchor="middle">answer bytes received</text>')
+    for i, c, r in sorted(runs, key=lambda x: x[2].warm, reverse=True):  # first runs on top
+        points = [(0, 0), (r.arrivals[0][0], 0)] + r.arrivals
+        d = " ".join(f"{px(t):.1f},{py(b):.1f}" for t, b in points)
+        style = 'stroke-width="1.2" stroke-opacity="0.55"' if r.warm else 'stroke-width="2.2" stroke-dasharray="6 4"'
+        out.append(f'<polyline fill="none" stroke="{COLOURS[i]}" {style} points="{d}"/>')
+    for k, (i, c, warm) in enumerate([(i, c, w) for i, c in enumerate(results) for w in (False, True)]):
+        y = T + 14 + 18 * k
+        style = 'stroke-width="1.2" stroke-opacity="0.55"' if warm else 'stroke-width="2.2" stroke-dasharray="6 4"'
+        out.append(f'<line x1="{L + 14}" y1="{y}" x2="{L + 44}" y2="{y}" stroke="{COLOURS[i]}" {style}/>'
+                   f'<text x="{L + 50}" y="{y + 4}">{c}, {"warm runs" if warm else "first run"}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- document
+
+def document(r):
+    """The whole of docs/benchmarks.md from run.py's results dict."""
+    m = r["machine"]
+    nb, term, local = r["notebook"], r["terminal"], r["local"]
+    phase_md, _ = phases_table(nb["results"])
+    lines = [
+        "# Benchmarks: streaming the answer, ours (Go) vs the seed lesson (Python)",
+        "",
+        f"Generated by `bench/run.py` on {r['date']} in {r['duration']:.0f} s. Every number below comes from that one run; "
+        "rerun it to refresh this file and `docs/benchmarks.svg`. Raw numbers of every run: `build/bench/results.json`; "
+        "server and kernel logs: `build/bench/`.",
+        "",
+        "```",
+        r["command"],
+        "```",
+        "",
+        f"All clients ask the seed's question with the seed's system prompt, one at a time, of the same practice server "
+        f"(`streamdemo serve --first-token {r['server']['first_token']} --tps {r['server']['tps']}`, a scripted answer of "
+        f"{nb['results'][list(nb['results'])[0]][0].answer_bytes} bytes in {r['server']['chunks']} chunks) over OpenAI chat completions. "
+        f"Each client: one warm-up run (“first run”), then {r['runs']} warm runs; clients take turns, run by run. "
+        "Median and p95 are over the warm runs (for per-chunk delays: over every chunk of every warm run). "
+        "Ratios are ours / theirs from this same run: above 1.00 ours is slower.",
+        "",
+        "## Notebooks: lesson cell (GoNB) vs the seed's cell (ipykernel)",
+        "",
+        "Our lesson's streaming cell, after its set-up and `.env` cells, with `STREAMDEMO_PROVIDER=openai` and "
+        "`STREAMDEMO_BASE_URL` set for the kernel; the seed's `In [1]` and its streaming cell as written, `base_url` "
+        "changed to the practice server (the `python3` kernel, `openai` pinned in `bench/requirements.lock`). Times come "
+        "from the Jupyter iopub messages as received by the frontend (`jupyter_client`, wall clock); a chunk counts as "
+        "received with the message holding its last byte. Our “Answering with …” line and the seed's trailing `None` are "
+        "not answer bytes.",
+        "",
+        proposal_note(nb["results"]),
+        table(nb["results"], NOTEBOOK_FIGURES),
+        "",
+        negatives(nb["results"]),
+        "",
+        "Where the time to the first chunk goes (warm medians; ≈: the server's stamp of the first chunk minus its "
+        "first-token delay; the GoNB moments are the modification times of its `main.go` and binary):",
+        "",
+        phase_md,
+        "",
+        "Kernel start and set-up cells, once per kernel (not in the figures above): "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in nb["setup"].items()) + ".",
+        "",
+        "![Answer bytes received over time, Go lesson vs Python seed](benchmarks.svg)",
+        "",
+        "## Terminal: `streamdemo ask` vs the seed's call as a script vs `curl -N`",
+        "",
+        "`build/bench/streamdemo ask --provider openai --base-url URL --system PROMPT \"How many stars are in the universe?\"`, "
+        "`.venv/bin/python bench/seed_terminal.py URL` (the seed's `In [1]` and streaming cell, `base_url` from the argument), "
+        "and `curl -sS -N` posting the same request (the floor: no client library at all; its bytes are the raw events, "
+        "counted as answer bytes when an event is complete). Each run is a fresh process; stdout is a pipe read as bytes "
+        "arrive. Times count from just before the process is started.",
+        "",
+        table(term, TERMINAL_FIGURES),
+        "",
+        negatives(term),
+        "",
+        "Where the time to the first byte goes (warm medians):",
+        "",
+        phases_table(term)[0].replace(FIRST, "first answer byte read"),
+        "",
+        "## Local model (Ollama)",
+        "",
+    ]
+    if local:
+        lines += [
+            f"The notebook comparison again, against Ollama at `http://127.0.0.1:11434/v1`, model `smollm2-135m`, "
+            f"temperature 0 (the seed's cell gets `model=\"smollm2-135m\"` and `temperature=0`; ours "
+            f"`STREAMDEMO_MODEL=smollm2-135m` and `client.Stream(..., streamdemo.Request{{Messages: messages, "
+            f"Temperature: new(float32)}})` in place of `client.ChatStream(...)`). Fresh kernels; the model was loaded "
+            f"before the first run. Ollama stamps nothing, so only first chunk and total. Answer: "
+            + ", ".join(f"{c} {runs[0].answer_bytes} bytes" for c, runs in local["results"].items()) + ". "
+            + local["note"] + " Ollama computes on the same two cores as everything else, and when it was already "
+            "running other clients may share it: its totals swing with that load (a 19-byte answer took from 0.2 s to "
+            "5 s in our runs). The first chunk, mostly fixed client-side costs, is the steadier figure.",
+            "",
+            table(local["results"], {k: v for k, v in NOTEBOOK_FIGURES.items() if k != "delay"}),
+        ]
+    else:
+        lines.append(f"Skipped: {r['local_note']}")
+    lines += [
+        "",
+        "## Where ours is slower",
+        "",
+        findings([("Notebook", nb["results"]), ("Terminal", term)]
+                 + ([("Local model notebook", local["results"])] if local else [])),
+        "",
+    ]
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            lines += [f.read().rstrip(), ""]
+    lines += [
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in m.items()],
+        "",
+        "Other processes were free to run meanwhile; the load averages above say how busy the machine was. "
+        "Absolute times move with that load; ratios from one run are the fairer comparison.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def proposal_note(results):
+    ours = split(results)[0]
+    if len(ours) < 2:
+        return ""
+    return (f"*{ours[1]}* is the same cell in a third kernel, set up the same way, where `%noautoget` was run once "
+            "after the `.env` cell: the change proposed under “Why” below, measured alongside (its “go get + go build "
+            "done” is `go build` alone).\n")
+
+
+def console(r):
+    """The tables, for the terminal."""
+    out = ["", "Notebooks (practice server)", table(r["notebook"]["results"], NOTEBOOK_FIGURES), "",
+           phases_table(r["notebook"]["results"])[0], "",
+           "Terminal (practice server)", table(r["terminal"], TERMINAL_FIGURES), "",
+           phases_table(r["terminal"])[0].replace(FIRST, "first answer byte read"), ""]
+    if r["local"]:
+        out += ["Notebooks (local model)", table(r["local"]["results"], {k: v for k, v in NOTEBOOK_FIGURES.items() if k != "delay"}), ""]
+    else:
+        out += [f"Local model: skipped: {r['local_note']}", ""]
+    return "\n".join(out)

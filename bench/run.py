@@ -1,0 +1,174 @@
+"""Benchmark (issue 8): how fast the answer reaches the learner, ours (Go) vs the seed
+lesson (Python), in notebooks and in the terminal, against one practice server at one
+pace; then the notebooks against the local model if it is available. Rewrites
+docs/benchmarks.md and docs/benchmarks.svg and prints the tables.
+
+    .venv/bin/python bench/run.py [--runs 5] [--no-local]
+"""
+import argparse
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+VENV_PYTHON = os.path.join(REPO, ".venv", "bin", "python")
+LOCK = os.path.join(BENCH, "requirements.lock")
+BINARY = os.path.join(REPO, "build", "bench", "streamdemo")
+LOGS = os.path.join(REPO, "build", "bench")
+
+
+def in_venv():
+    return os.path.realpath(sys.prefix) == os.path.realpath(os.path.join(REPO, ".venv"))
+
+
+def pins():
+    with open(LOCK) as f:
+        return [line.split("==") for line in (l.strip() for l in f) if line and not line.startswith("#")]
+
+
+def ensure_python_deps():
+    """Install bench/requirements.lock into .venv only if one of its pins is missing."""
+    missing = []
+    for name, version in pins():
+        try:
+            if importlib.metadata.version(name) != version:
+                missing.append(f"{name}=={version}")
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(f"{name}=={version}")
+    if missing:
+        print(f"==> installing into .venv: {' '.join(missing)}", flush=True)
+        subprocess.run([os.path.join(REPO, ".venv", "bin", "pip"), "install", "-q", "--no-deps", "-r", LOCK],
+                       check=True, timeout=600)
+
+
+def build():
+    os.makedirs(LOGS, exist_ok=True)
+    print("==> go build -o build/bench/streamdemo ./cmd/streamdemo", flush=True)
+    subprocess.run(["go", "build", "-o", BINARY, "./cmd/streamdemo"], cwd=REPO, check=True, timeout=600)
+
+
+def output(argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine(ollama_version):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    osname = next((l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release") if l.startswith("PRETTY_NAME")), "?")
+    deps = {}
+    for line in output(["go", "version", "-m", BINARY]).splitlines() + output(["go", "version", "-m", os.path.join(REPO, ".tools", "bin", "gonb")]).splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in ("mod", "dep") and parts[1].endswith(("/gonb", "/go-openai")):
+            deps[parts[1].rsplit("/", 1)[1]] = parts[2]
+    py = ", ".join(f"{n} {importlib.metadata.version(n)}" for n in
+                   ("openai", "python-dotenv", "httpx2", "pydantic", "jupyter_client", "ipykernel", "pyzmq"))
+    return {
+        "CPU": f"{cpu}, {os.cpu_count()} cores (nproc {output(['nproc'])})",
+        "Memory": f"{mem / 1024 / 1024:.1f} GiB",
+        "OS": f"{osname}, Linux {platform.release()}",
+        "Go": output(["go", "version"]) + f"; go-openai {deps.get('go-openai', '?')}; GoNB {deps.get('gonb', '?')}",
+        "Python": f"{platform.python_version()}; {py}",
+        "curl": output(["curl", "--version"]).splitlines()[0].split(" (")[0] if output(["curl", "--version"]) != "?" else "?",
+        "Ollama": ollama_version or "not used",
+    }
+
+
+def main():
+    if not in_venv():
+        if not os.path.exists(VENV_PYTHON):
+            sys.exit("bench/run.py needs .venv: run `make setup` first")
+        os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="warm runs per client, after one warm-up run (default 5)")
+    parser.add_argument("--no-local", action="store_true", help="skip the local-model (Ollama) comparison")
+    parser.add_argument("--no-proposal", action="store_true",
+                        help="skip the third notebook client: the lesson cell with %%noautoget run after the .env cell")
+    parser.add_argument("--first-token", default="300ms", help="practice server's first-token delay (default 300ms)")
+    parser.add_argument("--tps", type=float, default=40, help="practice server's tokens per second (default 40)")
+    parser.add_argument("--docs", default=os.path.join(REPO, "docs"), help="where benchmarks.md and .svg go")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-ups on kill too
+
+    began = time.time()
+    load_before = os.getloadavg()
+    ensure_python_deps()
+    sys.path.insert(0, BENCH)
+    import notebook, report, servers, terminal  # noqa: E401  (after the dependencies are in)
+    build()
+
+    def progress(line):
+        print(f"[{time.time() - began:5.0f}s] {line}", flush=True)
+
+    r = {"runs": args.runs, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+         "command": " ".join([".venv/bin/python bench/run.py"] + sys.argv[1:]),
+         "server": {"first_token": args.first_token, "tps": f"{args.tps:g}"}, "local": None}
+    with servers.PracticeServer(BINARY, os.path.join(LOGS, "practice-server.log"), args.first_token, args.tps) as server:
+        progress(f"practice server on {server.base_url}; notebooks (kernel log: build/bench/kernels.log)")
+        with notebook.Notebooks(server.base_url, os.path.join(LOGS, "kernels.log"), noautoget=not args.no_proposal) as nbs:
+            r["notebook"] = {"results": nbs.measure(args.runs, server, progress=progress), "setup": nbs.setup_s}
+        r["server"]["chunks"] = len(r["notebook"]["results"][notebook.GO][0].delays)
+        progress("terminal")
+        r["terminal"] = terminal.measure(BINARY, server, args.runs, progress=progress)
+
+    ollama_version = None
+    if args.no_local:
+        r["local_note"] = "--no-local was given."
+    else:
+        progress("local model")
+        local = servers.LocalModel(REPO)
+        try:
+            if not local.ready:
+                r["local_note"] = local.reason + "."
+                progress(f"local model skipped: {local.reason}")
+            else:
+                import seed
+                local.warm_up([{"role": "system", "content": seed.SYSTEM_PROMPT}, {"role": "user", "content": seed.QUESTION}])
+                ollama_version = servers.get_json("http://127.0.0.1:11434/api/version").get("version")
+                with notebook.Notebooks(servers.OLLAMA_URL, os.path.join(LOGS, "kernels.log"),
+                                        local_model=servers.LOCAL_MODEL, temperature_0=True) as nbs:
+                    results = nbs.measure(args.runs, progress=progress)
+                note = ("The benchmark started it with `kernel-setup/model-server.sh start` and stopped it afterwards."
+                        if local.started else "It was already running; the benchmark left it running.")
+                r["local"] = {"results": results, "setup": nbs.setup_s, "note": note}
+        finally:
+            local.stop()
+
+    r["duration"] = time.time() - began
+    r["machine"] = machine(ollama_version)
+    load_after = os.getloadavg()
+    r["machine"]["Load average (1, 5, 15 min)"] = (f"{' / '.join(f'{x:.2f}' for x in load_before)} before, "
+                                                   f"{' / '.join(f'{x:.2f}' for x in load_after)} after")
+    raw = {k: {c: [dataclasses.asdict(run) for run in runs] for c, runs in v.items()}
+           for k, v in (("notebook", r["notebook"]["results"]), ("terminal", r["terminal"]),
+                        ("local", (r["local"] or {}).get("results", {})))}
+    with open(os.path.join(LOGS, "results.json"), "w") as f:  # every run's raw numbers, for a closer look
+        json.dump(raw, f)
+    os.makedirs(args.docs, exist_ok=True)
+    with open(os.path.join(args.docs, "benchmarks.md"), "w") as f:
+        f.write(report.document(r))
+    with open(os.path.join(args.docs, "benchmarks.svg"), "w") as f:
+        f.write(report.chart(r["notebook"]["results"],
+                             f"Notebook: answer bytes visible over time (practice server, first token {args.first_token}, {args.tps:g} tok/s)"))
+    print(report.console(r))
+    print(f"wrote {os.path.relpath(os.path.join(args.docs, 'benchmarks.md'))} and benchmarks.svg in {r['duration']:.0f} s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as e:
+        sys.exit(f"bench/run.py: {type(e).__name__}: {e}")
