@@ -226,7 +226,7 @@ def document(r):
         "",
         "## Notebooks: lesson cell (GoNB) vs the seed's cell (ipykernel)",
         "",
-        "Our lesson's streaming cell, after its set-up and `.env` cells, with `STREAMDEMO_PROVIDER=openai` and "
+        "Our lesson's streaming cell, after the cells before it (set-up, `.env`, `%noautoget`), with `STREAMDEMO_PROVIDER=openai` and "
         "`STREAMDEMO_BASE_URL` set for the kernel; the seed's `In [1]` and its streaming cell as written, `base_url` "
         "changed to the practice server (the `python3` kernel, `openai` pinned in `bench/requirements.lock`). Times come "
         "from the Jupyter iopub messages as received by the frontend (`jupyter_client`, wall clock); a chunk counts as "
