@@ -46,7 +46,7 @@ fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
-	$(VENV)/python bench/run.py --no-proposal
+	$(VENV)/python bench/run.py
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'

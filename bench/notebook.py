@@ -102,16 +102,14 @@ def kernel_env(extra):
 
 
 GO, PY = "Go lesson (GoNB)", "Python seed (ipykernel)"
-GO_NOAUTOGET = "Go lesson + %noautoget (proposal)"
 
 
 class Notebooks:
     """The kernels, set up as their notebooks are: GoNB runs the lesson's set-up and .env
-    cells, python3 the seed's In [1]. With noautoget, a second GoNB kernel also runs
-    %noautoget (the change docs/benchmarks.md proposes), to be measured alongside.
+    cells, python3 the seed's In [1].
     Closes every kernel on exit, even on failure."""
 
-    def __init__(self, base_url, log_path, local_model=None, temperature_0=False, noautoget=False):
+    def __init__(self, base_url, log_path, local_model=None, temperature_0=False):
         prelude, stream = lesson_cells()
         go_env = {"STREAMDEMO_PROVIDER": "openai", "STREAMDEMO_BASE_URL": base_url}
         if local_model:
@@ -122,8 +120,6 @@ class Notebooks:
         try:
             self._go(GO, go_env, prelude, go_cell)
             self._python(PY, [seed.IN_1], py_cell)
-            if noautoget:
-                self._go(GO_NOAUTOGET, go_env, prelude + ["%noautoget"], go_cell)
         except BaseException:
             self.close()
             raise

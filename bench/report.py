@@ -233,7 +233,6 @@ def document(r):
         "received with the message holding its last byte. Our “Answering with …” line and the seed's trailing `None` are "
         "not answer bytes.",
         "",
-        proposal_note(nb["results"]),
         table(nb["results"], NOTEBOOK_FIGURES),
         "",
         negatives(nb["results"]),
@@ -305,15 +304,6 @@ def document(r):
         "",
     ]
     return "\n".join(lines)
-
-
-def proposal_note(results):
-    ours = split(results)[0]
-    if len(ours) < 2:
-        return ""
-    return (f"*{ours[1]}* is the same cell in a third kernel, set up the same way, where `%noautoget` was run once "
-            "after the `.env` cell: the change proposed under “Why” below, measured alongside (its “go get + go build "
-            "done” is `go build` alone).\n")
 
 
 def console(r):

@@ -93,8 +93,6 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="warm runs per client, after one warm-up run (default 5)")
     parser.add_argument("--no-local", action="store_true", help="skip the local-model (Ollama) comparison")
-    parser.add_argument("--no-proposal", action="store_true",
-                        help="skip the third notebook client: the lesson cell with %%noautoget run after the .env cell")
     parser.add_argument("--first-token", default="300ms", help="practice server's first-token delay (default 300ms)")
     parser.add_argument("--tps", type=float, default=40, help="practice server's tokens per second (default 40)")
     parser.add_argument("--docs", default=os.path.join(REPO, "docs"), help="where benchmarks.md and .svg go")
@@ -118,7 +116,7 @@ def main():
          "server": {"first_token": args.first_token, "tps": f"{args.tps:g}"}, "local": None}
     with servers.PracticeServer(BINARY, os.path.join(LOGS, "practice-server.log"), args.first_token, args.tps) as server:
         progress(f"practice server on {server.base_url}; notebooks (kernel log: build/bench/kernels.log)")
-        with notebook.Notebooks(server.base_url, os.path.join(LOGS, "kernels.log"), noautoget=not args.no_proposal) as nbs:
+        with notebook.Notebooks(server.base_url, os.path.join(LOGS, "kernels.log")) as nbs:
             r["notebook"] = {"results": nbs.measure(args.runs, server, progress=progress), "setup": nbs.setup_s}
         r["server"]["chunks"] = len(r["notebook"]["results"][notebook.GO][0].delays)
         progress("terminal")

@@ -41,7 +41,7 @@ func TestFaultMatrix(t *testing.T) {
 		{"failed", "answer fails mid-answer (`response.failed`)"},
 	} {
 		cases = append(cases, situation{f.name, "model `fault/" + f.fault + "`",
-			[]string{"--provider", "perplexity", "--base-url", base, "--model", "fault/" + f.fault}, practiceMidstream(f.fault)})
+			[]string{"--provider", "perplexity", "--base-url", base, "--model", "fault/" + f.fault}, practice.Midstream(f.fault)})
 	}
 	cases = append(cases,
 		situation{"retired Sonar endpoint", "the seed's base URL without `/v1`, chat completions",
@@ -105,14 +105,6 @@ exit status 1; text that arrived before the failure stays printed. A 429, a
 5xx or a refused connection before any text is retried (twice by default,
 honouring Retry-After); nothing is retried once text has arrived.
 `
-
-func practiceMidstream(fault string) bool {
-	switch fault {
-	case "drop", "malformed", "stall", "failed":
-		return true
-	}
-	return false
-}
 
 // closingListener accepts connections and closes them before any header.
 func closingListener(t *testing.T) string {

@@ -81,7 +81,7 @@ func TestEveryFaultEndsWithOneSentenceAndExitStatus1(t *testing.T) {
 		if code != 1 || !strings.HasSuffix(last, ".") || strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
 			t.Errorf("fault/%s: exit %d, stderr %q", fault, code, stderr)
 		}
-		midstream := fault == "drop" || fault == "malformed" || fault == "stall" || fault == "failed"
+		midstream := practice.Midstream(fault)
 		if midstream != strings.HasPrefix(stdout, partial) {
 			t.Errorf("fault/%s: stdout %q, want the partial answer kept: %v", fault, stdout, midstream)
 		}

@@ -29,7 +29,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 	pace := &pacer{ctx: r.Context(), opts: s.opts}
 	tokens := Tokens(sc.Text)
 	for i, tok := range tokens {
-		if isMidstream(fault) && i == FaultAfter {
+		if Midstream(fault) && i == FaultAfter {
 			s.midstreamFault(w, r, rec, out, wr, fault)
 			return
 		}
@@ -85,7 +85,8 @@ func (s *Server) midstreamFault(w http.ResponseWriter, r *http.Request, rec *Rec
 	}
 }
 
-func isMidstream(fault string) bool {
+// Midstream reports whether a fault strikes after FaultAfter chunks of text.
+func Midstream(fault string) bool {
 	switch fault {
 	case "drop", "malformed", "stall", "failed":
 		return true

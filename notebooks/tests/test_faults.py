@@ -35,8 +35,8 @@ def fault_rows():
     return rows
 
 
-def hang_up_server():
-    """A server that accepts connections and closes them before any header."""
+def loopback_server(handle):
+    """A loopback listener that passes each connection to handle until it is closed."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen()
@@ -46,11 +46,20 @@ def hang_up_server():
             try:
                 conn, _ = sock.accept()
             except OSError:
-                return
-            conn.recv(4096)
-            conn.close()
+                return  # closed
+            try:
+                handle(conn)
+            except OSError:
+                pass
+            finally:
+                conn.close()
     threading.Thread(target=serve, daemon=True).start()
     return sock
+
+
+def hang_up_server():
+    """A server that accepts connections and closes them before any header."""
+    return loopback_server(lambda conn: conn.recv(4096))
 
 
 def self_signed_server(tmp):
@@ -61,22 +70,8 @@ def self_signed_server(tmp):
                    check=True, capture_output=True)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    tls = socket.socket()
-    tls.bind(("127.0.0.1", 0))
-    tls.listen()
-
-    def serve():
-        while True:
-            try:
-                conn, _ = tls.accept()
-            except OSError:
-                return  # closed
-            try:  # the client rejects the certificate during the handshake
-                ctx.wrap_socket(conn, server_side=True).close()
-            except (OSError, ssl.SSLError):
-                conn.close()
-    threading.Thread(target=serve, daemon=True).start()
-    return tls
+    # The client rejects the certificate during the handshake (ssl.SSLError is an OSError).
+    return loopback_server(lambda conn: ctx.wrap_socket(conn, server_side=True).close())
 
 
 @pytest.fixture(scope="module")
