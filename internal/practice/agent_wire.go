@@ -30,9 +30,16 @@ func (a *agentWire) send(out sse, typ string, fields map[string]any) error {
 // never arrive): clients must not assume the numbers follow each other.
 func (a *agentWire) skip() { a.seq++ }
 
-func (a *agentWire) callID() string    { return "call_practice-" + a.id }
-func (a *agentWire) msgID() string     { return "msg_practice-" + a.id }
-func (a *agentWire) msgIndex() int     { return map[bool]int{true: 1, false: 0}[a.search] }
+func (a *agentWire) callID() string { return "call_practice-" + a.id }
+func (a *agentWire) msgID() string  { return "msg_practice-" + a.id }
+
+// msgIndex is the message's output index: after the search item, if any.
+func (a *agentWire) msgIndex() int {
+	if a.search {
+		return 1
+	}
+	return 0
+}
 func (a *agentWire) respID() string    { return "resp_practice-" + a.id }
 func (a *agentWire) queries() []string { return []string{a.question} }
 
