@@ -163,3 +163,35 @@ func TestTokenComesFromFlagFileOrEnvironment(t *testing.T) {
 		t.Errorf("a missing file should say so in one sentence: %v", err)
 	}
 }
+
+// TestAskShowsTheSameSourcesAndCostStreamedOrWhole: `ask --whole` prints
+// the same answer, sources, tokens and cost as streaming. The real capture's
+// stream and whole answer were two requests (their text and cost differ
+// slightly): there the sources must agree.
+func TestAskShowsTheSameSourcesAndCostStreamedOrWhole(t *testing.T) {
+	ts := httptest.NewServer(practice.New(practice.Options{}))
+	defer ts.Close()
+	for _, model := range []string{"sonar-pro", "sonar", "replay/" + capture.RealStream} {
+		var outs []string
+		for _, whole := range []bool{false, true} {
+			args := []string{"ask", "--provider", "perplexity", "--base-url", ts.URL + "/v1", "--model", model}
+			if whole {
+				args = append(args, "--whole")
+			}
+			stdout, stderr, code := run(t, append(args, "How many stars are in the universe?")...)
+			summary := stderr[strings.LastIndex(strings.TrimRight(stderr, "\n"), "\n")+1:]
+			sources := strings.TrimSuffix(stderr, summary)
+			tokens := summary[strings.Index(summary, " tokens ("):]
+			if code != 0 || !strings.Contains(sources, "Sources:\n[1] ") || !strings.Contains(tokens, "cost 0.0") {
+				t.Fatalf("%s whole=%v: exit %d\n%s", model, whole, code, stderr)
+			}
+			if strings.HasPrefix(model, "replay/") {
+				stdout, tokens = "", ""
+			}
+			outs = append(outs, stdout+sources+tokens)
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("%s: streamed and whole differ:\n%s\n----\n%s", model, outs[0], outs[1])
+		}
+	}
+}

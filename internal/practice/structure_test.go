@@ -9,10 +9,12 @@ import (
 	"maps"
 	"math"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamdemo/streamdemo/internal/capture"
 )
@@ -245,5 +247,46 @@ func TestShippedCaptureReplaysEventForEvent(t *testing.T) {
 	got := dataLines(t, post(t, ts.URL+"/v1/responses", `{"model":"replay/agent-web-search","stream":true,"input":"any question"}`).Body)
 	if strings.Join(got, "\n") != string(real) {
 		t.Errorf("replay/agent-web-search sent %d events that differ from the capture", len(got))
+	}
+}
+
+// TestReplayKeepsTheRecordedPace replays a recording with arrival times at
+// its pace, and faster with ReplaySpeed.
+func TestReplayKeepsTheRecordedPace(t *testing.T) {
+	dir := t.TempDir()
+	real, _ := fs.ReadFile(capture.Perplexity, capture.RealStream+capture.Ext)
+	n := bytes.Count(real, []byte("\n")) + 1
+	var times strings.Builder
+	for i := range n {
+		fmt.Fprintf(&times, "%d\n", 300*i/(n-1)) // 0 to 300 ms
+	}
+	writeTestFile(t, dir+"/paced.jsonl", real)
+	writeTestFile(t, dir+"/paced"+TimesExt, []byte(times.String()))
+	for _, tc := range []struct {
+		speed    float64
+		min, max time.Duration
+	}{{1, 300 * time.Millisecond, 2 * time.Second}, {6, 50 * time.Millisecond, 250 * time.Millisecond}} {
+		ts := httptest.NewServer(New(Options{ReplayDir: dir, ReplaySpeed: tc.speed}))
+		start := time.Now()
+		got := dataLines(t, post(t, ts.URL+"/v1/agent", `{"model":"replay/paced","stream":true,"input":"hi"}`).Body)
+		took := time.Since(start)
+		ts.Close()
+		if strings.Join(got, "\n") != string(real) || took < tc.min || took > tc.max {
+			t.Errorf("speed %v: %d events in %v, want the capture's %d in %v..%v", tc.speed, len(got), took, n, tc.min, tc.max)
+		}
+	}
+	ts := httptest.NewServer(New(Options{ReplayDir: dir}))
+	defer ts.Close()
+	resp := post(t, ts.URL+"/v1/agent", `{"model":"replay/missing","stream":true,"input":"hi"}`)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `no recording named \"missing\"`) {
+		t.Errorf("an unknown recording: %d %s", resp.StatusCode, body)
+	}
+}
+
+func writeTestFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
