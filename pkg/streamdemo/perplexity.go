@@ -17,6 +17,7 @@ type responsesProtocol struct{}
 var sonarEngines = map[string]engine{
 	"sonar":               {model: "perplexity/sonar", search: true},
 	"sonar-pro":           {preset: "low"},
+	"sonar-reasoning":     {preset: "low"},
 	"sonar-reasoning-pro": {preset: "low"},
 	"sonar-deep-research": {preset: "medium"},
 }
