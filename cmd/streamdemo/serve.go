@@ -41,8 +41,8 @@ func serve(args []string) error {
 		}
 	}
 	opts.Log = os.Stderr
-	fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model %s%s\n",
-		*addr, strings.Join(practice.Faults, ", fault/"), "replay/", capture.RealStream)
+	fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
+		*addr, strings.Join(practice.Faults, ", fault/"), capture.RealStream)
 	srv := &http.Server{Addr: *addr, Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
 }

@@ -64,18 +64,11 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 
 // outputLimit is max_output_tokens as the Agent API applies it: values
 // under 16 are raised to 16; 0 means no limit.
-func outputLimit(max *int) int {
-	if max == nil {
+func outputLimit(limit *int) int {
+	if limit == nil {
 		return 0
 	}
-	return maxInt(*max, 16)
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
+	return max(*limit, 16)
 }
 
 type inputItem struct{ role, text string }

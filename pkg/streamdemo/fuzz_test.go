@@ -3,9 +3,12 @@ package streamdemo
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/streamdemo/streamdemo/internal/capture"
 )
 
 // addRecordedEvents seeds a fuzz corpus with every event line in testdata.
@@ -49,6 +52,13 @@ func FuzzDecodeChat(f *testing.F) {
 
 func FuzzDecodeAgent(f *testing.F) {
 	addRecordedEvents(f, "agent-")
+	captures, _ := fs.Glob(capture.Perplexity, "*"+capture.Ext)
+	for _, name := range captures { // the real and constructed captures' events
+		b, _ := fs.ReadFile(capture.Perplexity, name)
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			f.Add(line)
+		}
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		ev, err := responsesProtocol{}.decode(line)
 		checkEvent(t, line, ev, err)

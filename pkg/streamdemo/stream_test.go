@@ -149,6 +149,9 @@ func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
 			})
 		}
 	}
+	for deadline := time.Now().Add(time.Second); len(srv.Records()) < 22 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // the server records a request when its handler returns
+	}
 	if recs := srv.Records(); len(recs) != 22 {
 		t.Errorf("server saw %d requests, want 22 (11 faults, 2 providers, no retries)", len(recs))
 	}
