@@ -47,32 +47,32 @@ type streamOptions struct {
 }
 
 // agentTool is a tool object: web_search and its options, fetch_url, or a
-// function; search filters live under filters.
+// function; search filters live under filters. Responses echo it as sent.
 type agentTool struct {
 	Type    string `json:"type"`
 	Filters *struct {
-		SearchDomainFilter      []string `json:"search_domain_filter"`
-		SearchRecencyFilter     string   `json:"search_recency_filter"`
-		SearchAfterDateFilter   string   `json:"search_after_date_filter"`
-		SearchBeforeDateFilter  string   `json:"search_before_date_filter"`
-		LastUpdatedAfterFilter  string   `json:"last_updated_after_filter"`
-		LastUpdatedBeforeFilter string   `json:"last_updated_before_filter"`
-	} `json:"filters"`
-	SearchContextSize string `json:"search_context_size"`
+		SearchDomainFilter      []string `json:"search_domain_filter,omitempty"`
+		SearchRecencyFilter     string   `json:"search_recency_filter,omitempty"`
+		SearchAfterDateFilter   string   `json:"search_after_date_filter,omitempty"`
+		SearchBeforeDateFilter  string   `json:"search_before_date_filter,omitempty"`
+		LastUpdatedAfterFilter  string   `json:"last_updated_after_filter,omitempty"`
+		LastUpdatedBeforeFilter string   `json:"last_updated_before_filter,omitempty"`
+	} `json:"filters,omitempty"`
+	SearchContextSize string `json:"search_context_size,omitempty"`
 	UserLocation      *struct {
-		Latitude  *float64 `json:"latitude"`
-		Longitude *float64 `json:"longitude"`
-		Country   string   `json:"country"`
-		Region    string   `json:"region"`
-		City      string   `json:"city"`
-	} `json:"user_location"`
-	MaxResults        *int            `json:"max_results"`
-	MaxURLs           *int            `json:"max_urls"`
-	TotalBudgetTokens *int            `json:"total_budget_tokens"`
-	Name              string          `json:"name"`
-	Description       string          `json:"description"`
-	Parameters        json.RawMessage `json:"parameters"`
-	Strict            *bool           `json:"strict"`
+		Latitude  *float64 `json:"latitude,omitempty"`
+		Longitude *float64 `json:"longitude,omitempty"`
+		Country   string   `json:"country,omitempty"`
+		Region    string   `json:"region,omitempty"`
+		City      string   `json:"city,omitempty"`
+	} `json:"user_location,omitempty"`
+	MaxResults        *int            `json:"max_results,omitempty"`
+	MaxURLs           *int            `json:"max_urls,omitempty"`
+	TotalBudgetTokens *int            `json:"total_budget_tokens,omitempty"`
+	Name              string          `json:"name,omitempty"`
+	Description       string          `json:"description,omitempty"`
+	Parameters        json.RawMessage `json:"parameters,omitempty"`
+	Strict            *bool           `json:"strict,omitempty"`
 }
 
 // Presets are the Agent API's preset names, with their previous names.

@@ -162,7 +162,20 @@ func TestPracticeStreamHasTheRealSequence(t *testing.T) {
 }
 
 func TestPracticeStreamHasTheRealKeys(t *testing.T) {
-	real, got := shapes(realEvents(t)), shapes(practiceEvents(t, lessonRequest))
+	for _, request := range []string{lessonRequest, sonarRequest} {
+		compareShapes(t, request)
+	}
+}
+
+// sonarRequest is what the package sends for the Sonar name "sonar".
+const sonarRequest = `{"model":"perplexity/sonar","stream":true,"tools":[{"type":"web_search"}],"tool_choice":{"type":"web_search"},"input":"How many stars are in the universe?"}`
+
+func compareShapes(t *testing.T, request string) {
+	evs := practiceEvents(t, request)
+	if tools, _ := json.Marshal(evs[0]["response"].(object)["tools"]); string(tools) != `[{"type":"web_search"}]` {
+		t.Errorf("tools echoed as %s, the real response has [{\"type\":\"web_search\"}]", tools)
+	}
+	real, got := shapes(realEvents(t)), shapes(evs)
 	for _, where := range slices.Sorted(maps.Keys(real)) {
 		if got[where] != real[where] {
 			t.Errorf("%s:\npractice %s\nreal     %s", where, got[where], real[where])
