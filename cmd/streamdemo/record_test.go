@@ -108,42 +108,58 @@ func TestRecordThenReplay(t *testing.T) {
 	}
 }
 
-// TestServeReadsTheTokenFromAFile starts `serve --token-file`: the token is
-// required, and it is not in the process's command line for others to see.
-func TestServeReadsTheTokenFromAFile(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "token")
-	os.WriteFile(file, []byte("file-token-abcdef\n"), 0o600)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, "serve", "--addr", addr, "--token-file", file)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"); bytes.Contains(cmdline, []byte("file-token")) {
-		t.Error("the token shows in the process list")
-	}
-	for token, want := range map[string]int{"wrong": 401, "file-token-abcdef": 200} {
-		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/agent", strings.NewReader(`{"preset":"fast","input":"hi"}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+// TestServeTakesItsTokenOutOfSight starts `serve` with the token in a file
+// and in the environment: the token is required and is not in the process's
+// command line for others to see. --token still works, with a warning.
+func TestServeTakesItsTokenOutOfSight(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(file, []byte("hidden-token-abcdef\n"), 0o600)
+	for _, tc := range []struct {
+		args   []string
+		env    string
+		hidden bool
+	}{
+		{[]string{"--token-file", file}, "", true},
+		{nil, tokenEnv + "=hidden-token-abcdef", true},
+		{[]string{"--token", "hidden-token-abcdef"}, "", false},
+	} {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(binary, append([]string{"serve", "--addr", addr, "--first-token", "0", "--tps", "0"}, tc.args...)...)
+		cmd.Env = append(os.Environ(), tc.env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("token %q: %d, want %d", token, resp.StatusCode, want)
+		for i := 0; i < 100; i++ {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline")
+		if shown := bytes.Contains(cmdline, []byte("hidden-token")); shown == tc.hidden {
+			t.Errorf("%v: token in the process list: %v", tc.args, shown)
+		}
+		for token, want := range map[string]int{"wrong": 401, "hidden-token-abcdef": 200} {
+			req, _ := http.NewRequest("POST", "http://"+addr+"/v1/agent", strings.NewReader(`{"preset":"fast","input":"hi"}`))
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%v: token %q got %d, want %d", tc.args, token, resp.StatusCode, want)
+			}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if warned := strings.Contains(stderr.String(), "warning: --token shows the token"); warned == tc.hidden {
+			t.Errorf("%v: warning shown %v: %s", tc.args, warned, stderr.String())
 		}
 	}
 }
