@@ -97,7 +97,9 @@ func TestBrokenStreamIsChargedWhatStreamed(t *testing.T) {
 }
 
 func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
-	srv, upstream := startPractice(t, practice.Options{TokensPerSecond: 20})
+	// Half a second between tokens: only a cancelled request, not the next
+	// failed write, stops the upstream within a quarter of a second.
+	srv, upstream := startPractice(t, practice.Options{TokensPerSecond: 2})
 	tg := startGateway(t, upstream)
 	tok := tg.student(t, "ana", Limits{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -116,7 +118,7 @@ func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
 	stopped := time.Now()
 	cancel()
 	resp.Body.Close()
-	waitFor(t, time.Second, "the upstream answer still streams after the student stopped", func() bool { return srv.Active() == 0 })
+	waitFor(t, 250*time.Millisecond, "the upstream answer still streams after the student stopped", func() bool { return srv.Active() == 0 })
 	t.Logf("upstream stopped %v after the student", time.Since(stopped).Round(time.Millisecond))
 	waitFor(t, time.Second, "no settled ledger row", func() bool { rows := tg.requests(t); return len(rows) == 1 && rows[0].State == "stopped" })
 }
