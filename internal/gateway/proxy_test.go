@@ -155,3 +155,28 @@ func decodeEvent(t *testing.T, payload string) wireEvent {
 	}
 	return ev
 }
+
+func TestWholeAnswersAreChargedTheirUsage(t *testing.T) {
+	_, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	tok := tg.student(t, "ana", Limits{})
+	want := int64(len(practice.Tokens(practice.Choose("", seedQuestion).Text)))
+	for _, c := range []struct{ path, body string }{
+		{"v1/chat/completions", strings.Replace(chatBody(""), `"stream":true`, `"stream":false`, 1)},
+		{"v1/agent", strings.Replace(agentBody(""), `"stream":true`, `"stream":false`, 1)},
+	} {
+		if a := tg.post(t, c.path, tok, c.body); a.Status != 200 || !strings.Contains(a.Body, "200 billion trillion") {
+			t.Fatalf("%s: HTTP %d %.200s", c.path, a.Status, a.Body)
+		}
+	}
+	// A whole body can reach the client just before its settlement commits.
+	waitFor(t, time.Second, "answers not settled", func() bool {
+		rows := tg.requests(t)
+		return len(rows) == 2 && rows[0].State != "open" && rows[1].State != "open"
+	})
+	for _, r := range tg.requests(t) {
+		if r.State != "done" || r.Out != want || r.Estimate != 0 {
+			t.Errorf("ledger %+v, want done with %d output tokens", r, want)
+		}
+	}
+}
