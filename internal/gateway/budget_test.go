@@ -13,7 +13,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestConcurrentStreamsOvershootTheBudgetByAtMostOneReservation(t *testing.T) {
 	// Slow first token: all 20 streams are open at once while the budget is checked.
-	_, upstream := startPractice(t, practice.Options{FirstToken: 300 * time.Millisecond})
+	_, upstream := startPractice(t, practice.Options{FirstToken: time.Second})
 	tg := startGateway(t, upstream)
 	body := chatBody(`,"max_tokens":100`)
 	perAnswer := int64(len(chatBody(`,"stream_options":{"include_usage":true},"max_tokens":100`))+3)/4 + 100
