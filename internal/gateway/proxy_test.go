@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,26 @@ func TestWholeAnswersAreChargedTheirUsage(t *testing.T) {
 	for _, r := range tg.requests(t) {
 		if r.State != "done" || r.Out != want || r.Estimate != 0 {
 			t.Errorf("ledger %+v, want done with %d output tokens", r, want)
+		}
+	}
+}
+
+// created stamps differ between two runs of the same answer.
+var createdStamp = regexp.MustCompile(`"created(_at)?":\d+`)
+
+func TestTheStreamArrivesByteForByteAsTheUpstreamSentIt(t *testing.T) {
+	_, direct := startPractice(t, fast)
+	_, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	tok := tg.student(t, "ana", Limits{})
+	for _, c := range []struct{ path, body string }{
+		{"v1/agent", agentBody(`,"tools":[{"type":"web_search"}]`)},
+		{"v1/chat/completions", chatBody(`,"stream_options":{"include_usage":true}`)},
+	} {
+		want := do(t, "POST", direct+strings.TrimPrefix(c.path, "v1"), "", c.body)
+		got := tg.post(t, c.path, tok, c.body)
+		if createdStamp.ReplaceAllString(got.Body, "") != createdStamp.ReplaceAllString(want.Body, "") {
+			t.Errorf("%s: the gateway changed the stream:\n%.300s\nwant\n%.300s", c.path, got.Body, want.Body)
 		}
 	}
 }
