@@ -19,7 +19,8 @@ func serve(args []string) error {
 	opts := practice.DefaultOptions
 	fs.DurationVar(&opts.FirstToken, "first-token", opts.FirstToken, "delay before the first token")
 	fs.Float64Var(&opts.TokensPerSecond, "tps", opts.TokensPerSecond, "tokens per second (0: as fast as possible)")
-	fs.StringVar(&opts.Token, "token", "", "require this token as the API key (needed to listen beyond this machine)")
+	fs.StringVar(&opts.Token, "token", os.Getenv("STREAMDEMO_PRACTICE_TOKEN"),
+		"require this token as the API key (needed to listen beyond this machine); default $STREAMDEMO_PRACTICE_TOKEN, which keeps it out of the process list")
 	fs.Parse(args)
 	if !isLoopback(*addr) && opts.Token == "" {
 		return fmt.Errorf("The practice server listens beyond this machine only with a token: add --token SECRET (students then set STREAMDEMO_API_KEY=SECRET), or use --addr 127.0.0.1:PORT.")
