@@ -3,6 +3,7 @@
 //
 //	streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
 //	streamdemo serve [--addr HOST:PORT] [--first-token 600ms] [--tps 40]
+//	streamdemo gateway serve|token|usage|limits|pause|resume|price ...
 package main
 
 import (
@@ -13,7 +14,10 @@ import (
 const usage = `usage:
   streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
   streamdemo serve [--addr HOST:PORT] [--first-token DURATION] [--tps N]
-Run "streamdemo ask -h" or "streamdemo serve -h" for the flags.`
+  streamdemo gateway serve --addr HOST:PORT --upstream URL --key-file FILE --data DIR
+  streamdemo gateway token add NAME --data DIR [--teacher] [--tokens-per-day N] [--usd-per-day X]
+  streamdemo gateway token revoke NAME | usage [--json] | limits | pause | resume | price  (--data DIR)
+Run "streamdemo ask -h", "streamdemo serve -h" or "streamdemo gateway help" for the flags.`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -26,6 +30,8 @@ func main() {
 		err = ask(os.Args[2:])
 	case "serve":
 		err = serve(os.Args[2:])
+	case "gateway":
+		err = gatewayCmd(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Println(usage)
 		return
