@@ -31,17 +31,27 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+# A Python every student can run (pyenv's under /root is private): this one if it is, else Debian's.
+PY=$(readlink -f "$(command -v python3)")
+if [[ $AS_ROOT ]] && ! runuser -u nobody -- "$PY" -c 'import venv' 2>/dev/null; then
+  PY=/usr/bin/python3
+  if ! runuser -u nobody -- "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+    say "installing Debian's python3 and python3-venv (the Python on PATH is private to root)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+fi
+
 mkdir -p "$RUNTIME"
 chmod 755 "$RUNTIME"
 
 # (c) Hub venv; the stamp holds the lock's hash, the Python version and the venv's path.
 VENV=$RUNTIME/venv
-stamp="$(sha256sum "$HERE/requirements.lock" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version.split()[0])') $VENV"
+stamp="$(sha256sum "$HERE/requirements.lock" | cut -d' ' -f1) $PY $("$PY" -c 'import sys; print(sys.version.split()[0])') $VENV"
 if [[ -x $VENV/bin/jupyterhub ]] && current "$VENV/.lock-stamp" "$stamp"; then
   say "hub venv: ready"
 else
   say "creating the hub venv in $VENV from classroom/requirements.lock (first time: ~40 s)"
-  python3 -m venv --clear "$VENV"
+  "$PY" -m venv --clear "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps -r "$HERE/requirements.lock"
   "$VENV/bin/python" -m pip check --disable-pip-version-check >/dev/null \
     || die "classroom/requirements.lock is incomplete: $("$VENV/bin/python" -m pip check)"
@@ -95,7 +105,11 @@ else
   rm -rf "$GOCACHES/build-seed"
   export GOMODCACHE=$GOCACHES/mod GOFLAGS=-mod=mod GOTOOLCHAIN=local
   export GOPROXY="file://$(GOMODCACHE= go env GOMODCACHE)/cache/download,$(go env GOPROXY)"
-  (cd "$REPO" && go mod download all)
+  # -modfile: a copy of go.mod/go.sum, so the repository's own files are never touched.
+  tmp=$(mktemp -d)
+  cp "$REPO/go.mod" "$REPO/go.sum" "$tmp/"
+  (cd "$REPO" && go mod download -modfile="$tmp/go.mod" all)
+  rm -rf "$tmp"
   # Warm by running the lesson's first cells in a GoNB kernel, as a student's first start will.
   WARM_LOG=$RUNTIME/go/warm.log GOCACHE=$GOCACHES/build-seed GOPROXY=off GOSUMDB=off JUPYTER_PATH=$RUNTIME/share/jupyter \
     "$VENV/bin/python" "$HERE/warm.py" "$REPO/notebooks/01-streaming-chat-completion.ipynb"

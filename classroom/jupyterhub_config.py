@@ -39,6 +39,8 @@ c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 c.JupyterHub.authenticator_class = RosterAuthenticator
 c.RosterAuthenticator.passwords_file = f"{STATE}/passwords"
 c.Authenticator.admin_users = {TEACHER}
+with open(f"{STATE}/passwords") as f:  # so the teacher sees every student listed before their first login
+    c.Authenticator.allowed_users = {line.split(" ", 1)[0] for line in f if line.strip()} - {TEACHER}
 
 # Student servers: JupyterLab from the shared runtime, opened on the lesson.
 if AS_ROOT:
@@ -98,8 +100,11 @@ async def prepare_home(spawner):
         await run_as(spawner, ["mkdir", "-p", os.path.dirname(cache)])
         await run_as(spawner, ["cp", "-r", f"{RUNTIME}/go/build-seed", cache])
     # nbgitpuller: clones on the first start; later merges the teacher's updates, keeping the student's edits.
-    git_env = dict(os.environ, HOME=home, GIT_CONFIG_COUNT="1",
-                   GIT_CONFIG_KEY_0="safe.directory", GIT_CONFIG_VALUE_0=LESSONS)
+    # lessons.git belongs to root, so the student's git must be told once that it is safe to read.
+    git_env = dict(os.environ, HOME=home)
+    gitconfig = os.path.join(home, ".gitconfig")
+    if LESSONS not in (open(gitconfig).read() if os.path.exists(gitconfig) else ""):
+        await run_as(spawner, ["git", "config", "--global", "--add", "safe.directory", LESSONS], cwd=home, env=git_env)
     await run_as(spawner, [f"{RUNTIME}/venv/bin/gitpuller", f"file://{LESSONS}", "main",
                            os.path.join(home, "streamdemo")], cwd=home, env=git_env)
 
