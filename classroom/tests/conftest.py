@@ -1,0 +1,92 @@
+"""A class of three, started with `make classroom` on loopback ports of its
+own, from a roster of its own, and removed (accounts, homes, state) at the
+end. Run as root, as CI does: the tests then check real Unix accounts."""
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+from hubclient import Student  # noqa: E402
+
+STUDENTS = ["sdtest-ada", "sdtest-bo", "sdtest-cy"]
+TEACHER = "sdtest-teacher"
+STATE = os.path.join(REPO, "build", "classroom-test")
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def class_port():
+    """A base port whose class ports (P, P+1, P+2, P+81, P+90) are all free."""
+    for base in range(8400, 9000, 100):
+        if all(port_free(base + d) for d in (0, 1, 2, 81, 90)):
+            return base
+    raise RuntimeError("no free loopback ports for a test class between 8400 and 9000")
+
+
+class Class:
+    def __init__(self):
+        if os.geteuid() != 0:
+            pytest.fail("the classroom tests need root: they create Unix accounts, as a real class does")
+        self.port = class_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        os.makedirs(STATE, exist_ok=True)
+        self.roster = os.path.join(REPO, "build", "classroom-test.roster")
+        with open(self.roster, "w") as f:
+            f.write("\n".join(STUDENTS) + "\n")
+        self.env = dict(os.environ, ROSTER=self.roster, CLASSROOM_PORT=str(self.port), CLASSROOM_DIR=STATE,
+                        TEACHER=TEACHER, UPSTREAM_URL="practice", SOLUTIONS="withhold")
+        self.env.pop("MAKEFLAGS", None)
+        self.gateway_dir = f"/var/lib/streamdemo-classroom/port-{self.port}/gateway"
+
+    def make(self, target, **extra):
+        """Runs a make target for this class; returns its output, failing the test if it fails."""
+        r = subprocess.run(["make", "--no-print-directory", "-C", REPO, target], env=dict(self.env, **extra),
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        return r.stdout + r.stderr
+
+    def remove(self):
+        subprocess.run(["bash", os.path.join(REPO, "classroom", "remove.sh")], env=dict(self.env, CONFIRM="yes"),
+                       capture_output=True, timeout=300)
+        os.unlink(self.roster)
+
+    def password(self, name):
+        with open(os.path.join(STATE, "passwords")) as f:
+            return dict(line.split() for line in f)[name]
+
+    def student(self, name):
+        return Student(self.base, name, self.password(name)).login()
+
+    def teacher_token(self):
+        return open(os.path.join(STATE, "teacher-api-token")).read().strip()
+
+    def usage(self):
+        import requests
+        r = requests.get(f"{self.base}/services/llm/usage", headers={"Authorization": f"Bearer {self.teacher_token()}"})
+        r.raise_for_status()
+        return {s["name"]: s for s in r.json()["students"]}
+
+    def upstream_key(self):
+        return open(os.path.join(self.gateway_dir, "upstream-key")).read().strip()
+
+
+@pytest.fixture(scope="session")
+def klass():
+    c = Class()
+    c.remove_if_left = subprocess.run(["bash", os.path.join(REPO, "classroom", "remove.sh")],
+                                      env=dict(c.env, CONFIRM="yes"), capture_output=True)  # an earlier run's leftovers
+    c.started = c.make("classroom")
+    yield c
+    c.remove()
