@@ -152,8 +152,11 @@ def test_teacher_page_lists_the_students_usage(klass):
 
 
 def account_processes(names):
-    out = subprocess.run(["ps", "-o", "pid=,user:32=,args=", "-u", ",".join(names)], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if line.strip()]
+    """The live processes of these accounts, as "pid user command" (zombies awaiting their parent left out)."""
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,stat=,user:32=,args=", "-u", ",".join(names)],
+                         capture_output=True, text=True).stdout
+    rows = [line.split(None, 3) for line in out.splitlines() if line.strip()]
+    return [f"{pid} {user} {args}" for pid, stat, user, args in rows if not stat.startswith("Z")]
 
 
 def test_a_server_killed_hard_leaves_no_process(klass):
@@ -184,8 +187,10 @@ def test_down_and_up_again_keeps_accounts_notebooks_and_ledger(klass):
     before = klass.usage()
 
     klass.make("classroom-down")
-    left = account_processes(STUDENTS + [TEACHER, "streamdemo-llm"])
-    assert not [p for p in left if klass.gateway_dir in p or "streamdemo" in p], left
+    assert not account_processes(STUDENTS + [TEACHER]), account_processes(STUDENTS + [TEACHER])
+    ours = [p for p in account_processes(["streamdemo-llm"])  # this class's gateway and practice server
+            if os.readlink(f"/proc/{p.split()[0]}/cwd") == klass.gateway_dir or f":{klass.port + 2}" in p]
+    assert not ours, ours
     assert not os.path.exists(os.path.join(STATE, "jupyterhub.pid"))
     with pytest.raises(requests.ConnectionError):
         requests.get(klass.base, timeout=2)
