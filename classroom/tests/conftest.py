@@ -26,26 +26,29 @@ def port_free(port):
             return False
 
 
-def class_port():
+def class_port(start=8400):
     """A base port whose class ports (P, P+1, P+2, P+81, P+90) are all free."""
-    for base in range(8400, 9000, 100):
+    for base in range(start, start + 600, 100):
         if all(port_free(base + d) for d in (0, 1, 2, 81, 90)):
             return base
-    raise RuntimeError("no free loopback ports for a test class between 8400 and 9000")
+    raise RuntimeError(f"no free loopback ports for a test class between {start} and {start + 600}")
 
 
 class Class:
-    def __init__(self):
+    """A class of its own (roster, state folder, ports), started and removed through the Makefile."""
+
+    def __init__(self, students=STUDENTS, teacher=TEACHER, state=STATE, first_port=8400):
         if os.geteuid() != 0:
             pytest.fail("the classroom tests need root: they create Unix accounts, as a real class does")
-        self.port = class_port()
+        self.students, self.state = students, state
+        self.port = class_port(first_port)
         self.base = f"http://127.0.0.1:{self.port}"
-        os.makedirs(STATE, exist_ok=True)
-        self.roster = os.path.join(REPO, "build", "classroom-test.roster")
+        os.makedirs(state, exist_ok=True)
+        self.roster = state + ".roster"
         with open(self.roster, "w") as f:
-            f.write("\n".join(STUDENTS) + "\n")
-        self.env = dict(os.environ, ROSTER=self.roster, CLASSROOM_PORT=str(self.port), CLASSROOM_DIR=STATE,
-                        TEACHER=TEACHER, UPSTREAM_URL="practice", SOLUTIONS="withhold")
+            f.write("\n".join(students) + "\n")
+        self.env = dict(os.environ, ROSTER=self.roster, CLASSROOM_PORT=str(self.port), CLASSROOM_DIR=state,
+                        TEACHER=teacher, UPSTREAM_URL="practice", SOLUTIONS="withhold")
         self.env.pop("MAKEFLAGS", None)
         self.gateway_dir = f"/var/lib/streamdemo-classroom/port-{self.port}/gateway"
 
@@ -63,14 +66,14 @@ class Class:
         os.unlink(self.roster)
 
     def password(self, name):
-        with open(os.path.join(STATE, "passwords")) as f:
+        with open(os.path.join(self.state, "passwords")) as f:
             return dict(line.split() for line in f)[name]
 
     def student(self, name):
         return Student(self.base, name, self.password(name)).login()
 
     def teacher_token(self):
-        return open(os.path.join(STATE, "teacher-api-token")).read().strip()
+        return open(os.path.join(self.state, "teacher-api-token")).read().strip()
 
     def usage(self):
         import requests
