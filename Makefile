@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroomtest
+.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -95,7 +95,10 @@ classroom-down: ## stop every process the class started (accounts, notebooks and
 classroom-status: ## say what of the class runs
 	@bash classroom/status.sh
 
-classroom-bench: setup browser-setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams
+classroom-remove: ## end of course: delete the class's accounts, homes, passwords and ledger (needs CONFIRM=yes)
+	@bash classroom/remove.sh
+
+classroom-bench: setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams
 	$(VENV)/python classroom/bench/run.py
 
 classroomtest: setup browser-setup ## a class of three through the real hub, proxy, spawner and gateway

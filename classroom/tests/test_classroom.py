@@ -96,6 +96,9 @@ def test_no_student_can_read_the_key_or_the_class_secrets(klass):
         assert f"{t}: denied" in said, f"a student's kernel could read {t}: " + said[said.find(t):][:200]
     processes = int(re.search(r"processes seen: (\d+)", said).group(1))
     assert processes > 20, "the probe did not look at the machine's processes"
+    # Nor can a student skip the gateway: the class's practice server wants the key the gateway holds.
+    direct = requests.post(f"http://127.0.0.1:{klass.port + 2}/v1/chat/completions", json={"model": "sonar-pro", "messages": []})
+    assert direct.status_code == 401, direct.status_code
 
 
 # A student's cell that tries everything: every process's environment and command line, then the files.
