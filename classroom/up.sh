@@ -116,8 +116,10 @@ else
       CLASSROOM_LESSONS=$LESSONS CLASSROOM_TEACHER=$TEACHER CLASSROOM_GATEWAY_USER=$GATEWAY_USER \
       CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_STUDENT_PROVIDER=$PROVIDER CLASSROOM_STUDENT_MODEL=$MODEL \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$(dirname "$(readlink -f "$(command -v go)")")
+    # A background job of a script starts with SIGINT ignored, and so would every service and server the
+    # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.
     CONFIGPROXY_AUTH_TOKEN=$(<"$CLASSROOM_DIR/proxy-auth-token") \
-      setsid "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
+      setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
     echo $! >"$HUB_PID"
   )
   for _ in $(seq 120); do
