@@ -72,7 +72,7 @@ key_from() {
 KEY=$(key_from "${UPSTREAM_KEY_FILE:-$REPO/.env}")
 UPSTREAM=${UPSTREAM_URL:-}
 if [[ -z $UPSTREAM ]]; then
-  if [[ -n $KEY ]]; then UPSTREAM=https://api.perplexity.ai
+  if [[ -n $KEY ]]; then UPSTREAM=https://api.perplexity.ai/v1
   elif curl -fsS -m 2 -o /dev/null http://127.0.0.1:11434/v1/models 2>/dev/null; then UPSTREAM=http://127.0.0.1:11434/v1
   else UPSTREAM=practice
   fi

@@ -71,8 +71,7 @@ def main():
     n = max(max(sizes), 10)
     klass = Class(students=[f"sdbench-{i:02d}" for i in range(1, n + 1)], teacher="sdbench-teacher",
                   state=os.path.join(REPO, "build", "classroom-bench"), first_port=8700)
-    subprocess.run(["bash", os.path.join(REPO, "classroom", "remove.sh")], env=dict(klass.env, CONFIRM="yes"),
-                   capture_output=True)
+    klass.remove()  # whatever an interrupted earlier run left
     t0 = time.monotonic()
     klass.make("classroom")
     report("make classroom (runtime installed, accounts new)", f"{time.monotonic() - t0:.1f} s")
@@ -83,6 +82,7 @@ def main():
         klass.make("classroom-down")
         report("make classroom-down", f"{time.monotonic() - t0:.1f} s")
         klass.remove()
+        os.unlink(klass.roster)
 
 
 def bench(klass, sizes):
