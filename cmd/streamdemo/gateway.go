@@ -300,6 +300,9 @@ func gatewayServe(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "class gateway on http://%s%s (%s); base URL http://%s%sv1, teacher's page http://%s%s; upstream %s %s\n",
 		ln.Addr(), prefix, mode, ln.Addr(), prefix, ln.Addr(), prefix, *upstream, keyNote)
+	if hub == nil && !isLoopback(*addr) {
+		fmt.Fprintln(os.Stderr, "class gateway: it listens beyond this machine over plain http, so students' tokens cross the network unencrypted; on a network you do not trust, put it behind HTTPS.")
+	}
 	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// Own signal handling: a hub may start services with SIGINT ignored.
 	stop := make(chan os.Signal, 1)

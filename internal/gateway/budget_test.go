@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestConcurrentStreamsOvershootTheBudgetByAtMostOneReservation(t *testing.T) {
 	// Slow first token: all 20 streams are open at once while the budget is checked.
-	_, upstream := startPractice(t, practice.Options{FirstToken: 300 * time.Millisecond})
+	_, upstream := startPractice(t, practice.Options{FirstToken: time.Second})
 	tg := startGateway(t, upstream)
 	body := chatBody(`,"max_tokens":100`)
 	perAnswer := int64(len(chatBody(`,"stream_options":{"include_usage":true},"max_tokens":100`))+3)/4 + 100
@@ -124,5 +125,26 @@ func TestPauseSwitchesApplyAtOnceAndAreLogged(t *testing.T) {
 			t.Errorf("switch log %q, want %q", log, want)
 			break
 		}
+	}
+}
+
+func TestATotalBudgetHoldsAcrossDays(t *testing.T) {
+	_, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	tok := tg.student(t, "ana", Limits{TokensTotal: ptr[int64](300)})
+	if a := tg.post(t, "v1/agent", tok, agentBody("")); a.Status != 200 {
+		t.Fatalf("first answer: HTTP %d", a.Status)
+	}
+	tg.ledger.now = func() time.Time { return time.Now().Add(48 * time.Hour) } // two days later
+	a := tg.post(t, "v1/agent", tok, agentBody(""))
+	if a.Status != 200 { // 199 of 300 used: room left
+		t.Fatalf("second answer: HTTP %d", a.Status)
+	}
+	a = tg.post(t, "v1/agent", tok, agentBody(""))
+	if a.Status != 429 || !strings.Contains(a.Body, "Your class budget is used up; ask your teacher.") {
+		t.Errorf("over the total budget: HTTP %d %s", a.Status, a.Body)
+	}
+	if a.Header.Get("Retry-After") != "" {
+		t.Errorf("Retry-After %q on a used-up budget: waiting does not help", a.Header.Get("Retry-After"))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,13 +39,17 @@ func cli(t *testing.T, bin string, args ...string) string {
 	return lines[len(lines)-1]
 }
 
-var listening = regexp.MustCompile(`class gateway on (http://[0-9.:]+/)`)
+var listening = regexp.MustCompile(`class gateway on (http://\S+/) `)
 
 // serveGateway starts "streamdemo gateway serve" and returns its URL.
-func serveGateway(t *testing.T, bin, upstream, data string) (*exec.Cmd, string) {
+func serveGateway(t *testing.T, bin, upstream, data string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "gateway", "serve", "--addr", "127.0.0.1:0", "--upstream", upstream, "--data", data)
-	cmd.Env = append(os.Environ(), KeyEnv+"="+testKey)
+	args := []string{"gateway", "serve", "--upstream", upstream, "--data", data}
+	if len(env) == 0 {
+		args = append(args, "--addr", "127.0.0.1:0")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append(os.Environ(), KeyEnv+"="+testKey), env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,5 +140,35 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 	}
 	if !strings.Contains(cli(t, bin, "gateway", "usage", "--data", data), "class: 4 answers") {
 		t.Errorf("gateway usage does not show the 4 answers")
+	}
+}
+
+func TestAsAHubServiceItTakesItsSettingsFromTheEnvironment(t *testing.T) {
+	bin := buildStreamdemo(t)
+	_, upstream := startPractice(t, fast)
+	hub := startHub(t)
+	hub.give("tok-a", hubUser{Kind: "user", Name: "ana", Scopes: []string{access}})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	_, url := serveGateway(t, bin, upstream, t.TempDir(),
+		"JUPYTERHUB_SERVICE_URL=http://"+addr, "JUPYTERHUB_SERVICE_NAME=llm", "JUPYTERHUB_SERVICE_PREFIX=/services/llm/",
+		"JUPYTERHUB_API_URL="+hub.URL+"/hub/api", "JUPYTERHUB_API_TOKEN="+serviceSecret, "JUPYTERHUB_CLIENT_ID="+clientID)
+	if url != "http://"+addr+"/services/llm/" {
+		t.Fatalf("serves at %s, want JUPYTERHUB_SERVICE_URL's address under the prefix", url)
+	}
+	if a := do(t, "POST", url+"v1/agent", "tok-a", agentBody("")); a.Status != 200 || !strings.Contains(a.Body, "response.completed") {
+		t.Errorf("a student with a hub token: HTTP %d %.200s", a.Status, a.Body)
+	}
+	if a := do(t, "POST", url+"v1/agent", "tok-other", agentBody("")); a.Status != 401 {
+		t.Errorf("an unknown token: HTTP %d", a.Status)
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, "/hub/api/oauth2/authorize?client_id="+clientID) {
+		t.Errorf("the teacher's page sends a browser to %d %q, want the hub's OAuth", resp.StatusCode, loc)
 	}
 }

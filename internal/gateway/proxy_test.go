@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,9 @@ func TestBrokenStreamIsChargedWhatStreamed(t *testing.T) {
 }
 
 func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
-	srv, upstream := startPractice(t, practice.Options{TokensPerSecond: 20})
+	// Half a second between tokens: only a cancelled request, not the next
+	// failed write, stops the upstream within a quarter of a second.
+	srv, upstream := startPractice(t, practice.Options{TokensPerSecond: 2})
 	tg := startGateway(t, upstream)
 	tok := tg.student(t, "ana", Limits{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -116,7 +119,7 @@ func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
 	stopped := time.Now()
 	cancel()
 	resp.Body.Close()
-	waitFor(t, time.Second, "the upstream answer still streams after the student stopped", func() bool { return srv.Active() == 0 })
+	waitFor(t, 250*time.Millisecond, "the upstream answer still streams after the student stopped", func() bool { return srv.Active() == 0 })
 	t.Logf("upstream stopped %v after the student", time.Since(stopped).Round(time.Millisecond))
 	waitFor(t, time.Second, "no settled ledger row", func() bool { rows := tg.requests(t); return len(rows) == 1 && rows[0].State == "stopped" })
 }
@@ -152,4 +155,49 @@ func decodeEvent(t *testing.T, payload string) wireEvent {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+func TestWholeAnswersAreChargedTheirUsage(t *testing.T) {
+	_, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	tok := tg.student(t, "ana", Limits{})
+	want := int64(len(practice.Tokens(practice.Choose("", seedQuestion).Text)))
+	for _, c := range []struct{ path, body string }{
+		{"v1/chat/completions", strings.Replace(chatBody(""), `"stream":true`, `"stream":false`, 1)},
+		{"v1/agent", strings.Replace(agentBody(""), `"stream":true`, `"stream":false`, 1)},
+	} {
+		if a := tg.post(t, c.path, tok, c.body); a.Status != 200 || !strings.Contains(a.Body, "200 billion trillion") {
+			t.Fatalf("%s: HTTP %d %.200s", c.path, a.Status, a.Body)
+		}
+	}
+	// A whole body can reach the client just before its settlement commits.
+	waitFor(t, time.Second, "answers not settled", func() bool {
+		rows := tg.requests(t)
+		return len(rows) == 2 && rows[0].State != "open" && rows[1].State != "open"
+	})
+	for _, r := range tg.requests(t) {
+		if r.State != "done" || r.Out != want || r.Estimate != 0 {
+			t.Errorf("ledger %+v, want done with %d output tokens", r, want)
+		}
+	}
+}
+
+// created stamps differ between two runs of the same answer.
+var createdStamp = regexp.MustCompile(`"created(_at)?":\d+`)
+
+func TestTheStreamArrivesByteForByteAsTheUpstreamSentIt(t *testing.T) {
+	_, direct := startPractice(t, fast)
+	_, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	tok := tg.student(t, "ana", Limits{})
+	for _, c := range []struct{ path, body string }{
+		{"v1/agent", agentBody(`,"tools":[{"type":"web_search"}]`)},
+		{"v1/chat/completions", chatBody(`,"stream_options":{"include_usage":true}`)},
+	} {
+		want := do(t, "POST", direct+strings.TrimPrefix(c.path, "v1"), "", c.body)
+		got := tg.post(t, c.path, tok, c.body)
+		if createdStamp.ReplaceAllString(got.Body, "") != createdStamp.ReplaceAllString(want.Body, "") {
+			t.Errorf("%s: the gateway changed the stream:\n%.300s\nwant\n%.300s", c.path, got.Body, want.Body)
+		}
+	}
 }
