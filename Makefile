@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean
+.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -29,7 +29,7 @@ doctor: ## say, for each piece of the set-up, ready or what is missing
 hooks: ## refuse commits of notebooks whose outputs hold a key or a machine path
 	git config core.hooksPath kernel-setup/hooks
 
-test: setup vet gotest fuzz nbtest browsertest ## install what is missing, then run every test
+test: setup vet gotest fuzz nbtest browsertest classroomtest ## install what is missing, then run every test
 
 vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
@@ -86,6 +86,27 @@ practice-up: ## start the practice server in the background, unless something an
 
 practice-down: ## stop the practice server that practice-up started
 	@if [ -f $(BUILD)/practice-server.pid ]; then kill $$(cat $(BUILD)/practice-server.pid) 2>/dev/null || true; rm -f $(BUILD)/practice-server.pid; echo "==> practice server stopped"; fi
+
+# The classroom: JupyterHub on this machine, every student with the Go kernel and the lesson,
+# the gateway as hub service "llm" (classroom/, docs/classroom.md). Variables: ROSTER, UPSTREAM_URL,
+# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds).
+classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
+	@bash classroom/up.sh
+
+classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
+	@bash classroom/down.sh
+
+classroom-status: ## say what of the class runs
+	@bash classroom/status.sh
+
+classroom-remove: ## end of course: delete the class's accounts, homes, passwords and ledger (needs CONFIRM=yes)
+	@bash classroom/remove.sh
+
+classroom-bench: setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams
+	$(VENV)/python classroom/bench/run.py
+
+classroomtest: setup browser-setup ## a class of three through the real hub, proxy, spawner and gateway
+	$(VENV)/pytest -q classroom/tests
 
 clean: practice-down ## remove build output (keeps .tools and .venv)
 	rm -rf $(BUILD)

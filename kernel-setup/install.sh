@@ -61,18 +61,21 @@ else
 fi
 
 # (c) GoNB kernel, registered in the venv only. `gonb --install` writes argv[0] = its own path
-# (or copies itself into KDIR when run from /tmp or ~/.cache) and an empty "env"; we pin argv[0]
-# to .tools/bin/gonb and put .tools/bin (goimports, gopls) and go's directory on the kernel's PATH.
+# (or copies itself into KDIR when run from /tmp or ~/.cache) and an empty "env"; we start it as
+# supervisor/gonb-supervisor .tools/bin/gonb ... (so a killed kernel leaves no gopls behind) and put
+# .tools/bin (goimports, gopls) and go's directory on the kernel's PATH.
 # kernel_json check|fix: check exits 0 if kernel.json is already as wanted; fix rewrites it.
 kernel_json() {
-  "$VENV/bin/python" - "$1" "$KDIR/kernel.json" "$BIN/gonb" "$BIN:$GODIR:\${PATH}" <<'PY'
+  "$VENV/bin/python" - "$1" "$KDIR/kernel.json" "$HERE/supervisor/gonb-supervisor" "$BIN/gonb" \
+    "$BIN:$GODIR:\${PATH}" <<'PY'
 import json, sys
-mode, path, gonb, kpath = sys.argv[1:]
+mode, path, supervisor, gonb, kpath = sys.argv[1:]
 try:
     spec = json.load(open(path))
 except (OSError, ValueError):
     sys.exit(1)
-want = dict(spec, argv=[gonb] + spec["argv"][1:], display_name="Go (gonb)",
+flags = spec["argv"][spec["argv"].index("--kernel"):]
+want = dict(spec, argv=[supervisor, gonb] + flags, display_name="Go (gonb)",
             env=dict(spec.get("env") or {}, PATH=kpath))
 if mode == "check":
     sys.exit(0 if spec == want else 1)

@@ -1,0 +1,55 @@
+# Shared by the classroom scripts (sourced, not run): where a class keeps what, and small helpers.
+# A class is named by its port; everything below can be overridden from the environment.
+#
+#   $CLASSROOM_DIR  (build/classroom)        owner-only: hub database, cookie secret, passwords,
+#                                             teacher-api-token, logs, pid files
+#   $RUNTIME        (/opt/streamdemo-classroom as root)  read-only for students: hub venv, proxy,
+#                                             gonb/gopls/goimports, kernelspec, Go module cache,
+#                                             warmed build cache seed
+#   $CLASS_VAR      (/var/lib/streamdemo-classroom/port-N as root)  lessons.git (world-readable),
+#                                             gateway/ (the gateway account's alone: key, ledger)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+CLASSROOM_PORT=${CLASSROOM_PORT:-8000}
+ROSTER=${ROSTER:-$HERE/roster.example}
+CLASSROOM_DIR=${CLASSROOM_DIR:-$REPO/build/classroom}
+TEACHER=${TEACHER:-teacher}
+STUDENT_GROUP=${STUDENT_GROUP:-streamdemo-class}
+GATEWAY_USER=${GATEWAY_USER:-streamdemo-llm}
+if [[ $(id -u) == 0 ]]; then
+  AS_ROOT=1
+  RUNTIME=${CLASSROOM_RUNTIME:-/opt/streamdemo-classroom}
+  CLASS_VAR=${CLASS_VAR:-/var/lib/streamdemo-classroom/port-$CLASSROOM_PORT}
+else
+  AS_ROOT=
+  RUNTIME=${CLASSROOM_RUNTIME:-$REPO/build/classroom-runtime}
+  CLASS_VAR=${CLASS_VAR:-$CLASSROOM_DIR/var}
+fi
+GATEWAY_DIR=$CLASS_VAR/gateway
+LESSONS=$CLASS_VAR/lessons.git
+HUB_PID=$CLASSROOM_DIR/jupyterhub.pid
+PRACTICE_PID=$CLASSROOM_DIR/practice-server.pid
+HUB_URL=http://127.0.0.1:$CLASSROOM_PORT
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'classroom: %s\n' "$*" >&2; exit 1; }
+
+# running PIDFILE: true if the process named in PIDFILE is alive.
+running() { [[ -f $1 ]] && kill -0 "$(<"$1")" 2>/dev/null; }
+
+# roster_names: the student names in $ROSTER (comments and blank lines skipped), checked.
+roster_names() {
+  [[ -f $ROSTER ]] || die "no roster at $ROSTER: write one student name per line, or set ROSTER=FILE"
+  local name
+  sed -e 's/#.*//' -e 's/[[:space:]]//g' "$ROSTER" | grep -v '^$' | while read -r name; do
+    [[ $name =~ ^[a-z][a-z0-9-]{0,30}$ ]] \
+      || die "roster name '$name' is not a valid account name: use lower-case letters, digits and '-', starting with a letter"
+    echo "$name"
+  done
+}
+
+# class_accounts: the Unix accounts of this machine's classes (members of $STUDENT_GROUP).
+class_accounts() { getent group "$STUDENT_GROUP" | cut -d: -f4 | tr ',' '\n' | grep -v '^$' || true; }
+
+# account_pids USER: the pids of USER's processes (none if the account does not exist).
+account_pids() { id -u "$1" >/dev/null 2>&1 && pgrep -u "$1" || true; }

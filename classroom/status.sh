@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make classroom-status: says what of the class runs: hub, proxy, gateway, servers and kernels.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if ! running "$HUB_PID"; then
+  say "the class on $HUB_URL is not running (start it: make classroom)"
+  exit 0
+fi
+say "hub: running (pid $(<"$HUB_PID")) at $HUB_URL"
+running "$CLASSROOM_DIR/proxy.pid" && say "proxy: running (pid $(<"$CLASSROOM_DIR/proxy.pid"))"
+running "$PRACTICE_PID" && say "practice server (upstream): running (pid $(<"$PRACTICE_PID"))"
+code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$HUB_URL/services/llm/v1/models")
+say "gateway (service llm): $([[ $code == 401 || $code == 200 ]] && echo answering || echo "not answering (HTTP $code)")"
+token=$(cat "$CLASSROOM_DIR/teacher-api-token" 2>/dev/null) || { say "no teacher API token to ask the hub for users"; exit 0; }
+curl -fsS -m 5 -H "Authorization: token $token" "$HUB_URL/hub/api/users" | python3 -c '
+import json, sys
+users = json.load(sys.stdin)
+up = [u["name"] for u in users if u.get("servers", {}).get("", {}).get("ready")]
+print(f"==> users: {len(users)}; servers running: {len(up)}" + (f" ({chr(44).join(up)})" if up else ""))'
+kernels=$(pgrep -fc -- "$RUNTIME/bin/gonb --kernel" || true)
+say "Go kernels running: ${kernels:-0}"

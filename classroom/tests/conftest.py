@@ -1,0 +1,95 @@
+"""A class of three, started with `make classroom` on loopback ports of its
+own, from a roster of its own, and removed (accounts, homes, state) at the
+end. Run as root, as CI does: the tests then check real Unix accounts."""
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+from hubclient import Student  # noqa: E402
+
+STUDENTS = ["sdtest-ada", "sdtest-bo", "sdtest-cy"]
+TEACHER = "sdtest-teacher"
+STATE = os.path.join(REPO, "build", "classroom-test")
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def class_port(start=8400):
+    """A base port whose class ports (P, P+1, P+2, P+81, P+90) are all free."""
+    for base in range(start, start + 600, 100):
+        if all(port_free(base + d) for d in (0, 1, 2, 81, 90)):
+            return base
+    raise RuntimeError(f"no free loopback ports for a test class between {start} and {start + 600}")
+
+
+class Class:
+    """A class of its own (roster, state folder, ports), started and removed through the Makefile."""
+
+    def __init__(self, students=STUDENTS, teacher=TEACHER, state=STATE, first_port=8400):
+        if os.geteuid() != 0:
+            pytest.fail("the classroom tests need root: they create Unix accounts, as a real class does")
+        self.students, self.state = students, state
+        self.port = class_port(first_port)
+        self.base = f"http://127.0.0.1:{self.port}"
+        os.makedirs(state, exist_ok=True)
+        self.roster = state + ".roster"
+        with open(self.roster, "w") as f:
+            f.write("\n".join(students) + "\n")
+        self.env = dict(os.environ, ROSTER=self.roster, CLASSROOM_PORT=str(self.port), CLASSROOM_DIR=state,
+                        TEACHER=teacher, UPSTREAM_URL="practice", SOLUTIONS="withhold")
+        self.env.pop("MAKEFLAGS", None)
+        self.gateway_dir = f"/var/lib/streamdemo-classroom/port-{self.port}/gateway"
+
+    def make(self, target, **extra):
+        """Runs a make target for this class; returns its output, failing the test if it fails."""
+        r = subprocess.run(["make", "--no-print-directory", "-C", REPO, target], env=dict(self.env, **extra),
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode:
+            pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        return r.stdout + r.stderr
+
+    def remove(self):
+        """Removes the class: its processes, accounts, homes and state (the roster file stays)."""
+        subprocess.run(["bash", os.path.join(REPO, "classroom", "remove.sh")], env=dict(self.env, CONFIRM="yes"),
+                       capture_output=True, timeout=300)
+
+    def password(self, name):
+        with open(os.path.join(self.state, "passwords")) as f:
+            return dict(line.split() for line in f)[name]
+
+    def student(self, name):
+        return Student(self.base, name, self.password(name)).login()
+
+    def teacher_token(self):
+        return open(os.path.join(self.state, "teacher-api-token")).read().strip()
+
+    def usage(self):
+        import requests
+        r = requests.get(f"{self.base}/services/llm/usage", headers={"Authorization": f"Bearer {self.teacher_token()}"})
+        r.raise_for_status()
+        return {s["name"]: s for s in r.json()["students"]}
+
+    def upstream_key(self):
+        return open(os.path.join(self.gateway_dir, "upstream-key")).read().strip()
+
+
+@pytest.fixture(scope="session")
+def klass():
+    c = Class()
+    c.remove()  # whatever an interrupted earlier run left
+    c.started = c.make("classroom")
+    yield c
+    c.remove()
+    os.unlink(c.roster)

@@ -1,0 +1,115 @@
+"""A student or teacher of the class, over HTTP and websockets only: log in
+with a password, start the server, open a GoNB kernel through the Jupyter
+server's REST API and run cells over its websocket channels."""
+import json
+import time
+import uuid
+
+import requests
+import websocket
+
+
+class Student:
+    def __init__(self, base, name, password):
+        self.base, self.name, self.password = base, name, password
+        self.http = requests.Session()
+
+    def login(self):
+        """Logs in through the hub's login form; raises if the hub refuses."""
+        self.http.get(f"{self.base}/hub/login").raise_for_status()
+        r = self.http.post(f"{self.base}/hub/login?next=", allow_redirects=False, data={
+            "username": self.name, "password": self.password, "_xsrf": self.http.cookies.get("_xsrf", path="/hub/")})
+        if r.status_code != 302:
+            raise PermissionError(f"the hub refused {self.name}'s login: HTTP {r.status_code}")
+        return self
+
+    def hub_api(self, method, path, **kw):
+        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", path="/hub/") or ""}
+        return self.http.request(method, f"{self.base}/hub/api/{path}", headers=headers, **kw)
+
+    def start_server(self, timeout=120):
+        """Starts the student's server and waits until the hub says it is ready; returns seconds taken."""
+        t0 = time.monotonic()
+        r = self.hub_api("POST", f"users/{self.name}/server")
+        if r.status_code not in (201, 202, 400):  # 400: already running
+            raise RuntimeError(f"could not start {self.name}'s server: HTTP {r.status_code} {r.text[:300]}")
+        while time.monotonic() - t0 < timeout:
+            server = self.hub_api("GET", f"users/{self.name}").json().get("servers", {}).get("")
+            if server and server.get("ready"):
+                # The first request to the server does the OAuth round with the hub and sets its cookie.
+                self.http.get(f"{self.base}/user/{self.name}/").raise_for_status()
+                return time.monotonic() - t0
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name}'s server was not ready within {timeout} s")
+
+    def stop_server(self):
+        r = self.hub_api("DELETE", f"users/{self.name}/server")
+        if r.status_code not in (202, 204):
+            raise RuntimeError(f"could not stop {self.name}'s server: HTTP {r.status_code}")
+        while self.hub_api("GET", f"users/{self.name}").json().get("servers", {}).get(""):
+            time.sleep(0.2)
+
+    def api(self, method, path, **kw):
+        """Calls the student's Jupyter server REST API (cookie and XSRF as the browser would)."""
+        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", path=f"/user/{self.name}/") or ""}
+        r = self.http.request(method, f"{self.base}/user/{self.name}/api/{path}", headers=headers, **kw)
+        r.raise_for_status()
+        return r.json() if r.content else None
+
+    def open_kernel(self, notebook_path):
+        session = self.api("POST", "sessions", json={
+            "path": notebook_path, "type": "notebook", "name": "", "kernel": {"name": "gonb"}})
+        return Kernel(self, session["kernel"]["id"])
+
+
+class Kernel:
+    """A kernel's websocket channels, as JupyterLab uses them."""
+
+    def __init__(self, student, kernel_id):
+        self.student, self.id, self.session = student, kernel_id, uuid.uuid4().hex
+        cookies = "; ".join(f"{c.name}={c.value}" for c in student.http.cookies)
+        url = student.base.replace("http", "ws", 1) + f"/user/{student.name}/api/kernels/{kernel_id}/channels?session_id={self.session}"
+        self.ws = websocket.create_connection(url, header=[f"Cookie: {cookies}"], timeout=5)
+
+    def run(self, code, timeout=120):
+        """Executes code; returns [(seconds since sent, msg_type, content)] of its output, once idle."""
+        msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": self.student.name,
+                       "session": self.session, "date": "", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": True}}))
+        t0, out = time.monotonic(), []
+        while time.monotonic() - t0 < timeout:
+            try:
+                msg = json.loads(self.ws.recv())
+            except websocket.WebSocketTimeoutException:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status" and msg["content"]["execution_state"] == "idle":
+                return out
+            if kind in ("stream", "display_data", "update_display_data", "error"):
+                out.append((time.monotonic() - t0, kind, msg["content"]))
+        raise TimeoutError(f"the cell was still running after {timeout} s")
+
+    def close(self):
+        self.ws.close()
+        self.student.api("DELETE", f"kernels/{self.id}")
+
+
+def text(outputs):
+    """The text a cell printed (stream outputs and errors)."""
+    parts = []
+    for _, kind, content in outputs:
+        if kind == "stream":
+            parts.append(content["text"])
+        elif kind == "error":
+            parts.append(" ".join(content.get("traceback", [])) or content.get("evalue", ""))
+    return "".join(parts)
+
+
+def lesson_cells(path):
+    return ["".join(c["source"]) for c in json.load(open(path))["cells"] if c["cell_type"] == "code"]

@@ -1,0 +1,209 @@
+"""The classroom end to end, through the real hub, proxy, spawner and gateway:
+students log in with their own passwords, the lesson streams chunk by chunk,
+budgets refuse in one sentence, no student reaches the upstream key, the
+teacher's page lists usage, and a restart keeps everything."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import REPO, STATE, STUDENTS, TEACHER
+from hubclient import Student, lesson_cells, text
+
+LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
+CELLS = lesson_cells(os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb"))
+SETUP, IMPORT, NOAUTOGET, STREAM = CELLS[:4]
+ADA, BO, CY = STUDENTS
+
+
+def run_lesson(kernel):
+    """Runs the lesson's set-up cells and its streaming cell; returns the streaming cell's outputs."""
+    for code in (SETUP, IMPORT, NOAUTOGET):
+        out = kernel.run(code)
+        assert not [o for o in out if o[1] == "error"], text(out)
+    return kernel.run(STREAM)
+
+
+def test_students_log_in_with_their_own_password_only(klass):
+    assert "class ready: " + klass.base in klass.started
+    with pytest.raises(PermissionError):
+        Student(klass.base, ADA, klass.password(BO)).login()  # another student's password
+    with pytest.raises(PermissionError):
+        Student(klass.base, "sdtest-nobody", klass.password(ADA)).login()  # not on the roster
+    mode = os.stat(os.path.join(STATE, "passwords")).st_mode & 0o777
+    assert mode == 0o600 and os.stat(os.path.join(STATE, "teacher-api-token")).st_mode & 0o777 == 0o600
+
+
+def test_lesson_streams_through_the_proxy_and_the_gateway(klass):
+    ada = klass.student(ADA)
+    ada.start_server()
+    names = [c["name"] for c in ada.api("GET", "contents/streamdemo/notebooks")["content"]]
+    assert "01-streaming-chat-completion.ipynb" in names and "01-solutions.ipynb" not in names  # withheld
+    kernel = ada.open_kernel(LESSON)
+    try:
+        out = run_lesson(kernel)
+    finally:
+        kernel.close()
+    said = text(out)
+    assert f"at {klass.base}/services/llm/v1" in said, said[:300]
+    assert "stars" in said and "Error" not in said, said[-500:]
+    streams = [t for t, kind, _ in out if kind == "stream"]
+    assert len(streams) >= 20, f"the answer came in {len(streams)} messages, not chunk by chunk"
+    assert streams[-1] - streams[1] > 1.0, "the chunks arrived together, not as they were sent"
+    assert klass.usage()[ADA]["requests"] >= 1
+
+
+def test_exhausted_budget_is_one_sentence_in_the_cell(klass):
+    bo = klass.student(BO)
+    bo.start_server()
+    kernel = bo.open_kernel(LESSON)
+    try:
+        assert "stars" in text(run_lesson(kernel))  # the gateway learns of a student at their first request
+        r = requests.post(f"{klass.base}/services/llm/teacher/limits", json={"student": BO, "limits": {"tokens_total": 1}},
+                          headers={"Authorization": f"Bearer {klass.teacher_token()}"})
+        assert r.status_code == 200, r.text
+        said = text(kernel.run(STREAM)).strip()
+    finally:
+        kernel.close()
+    last = said.splitlines()[-1]
+    assert "budget is used up" in last and "ask your teacher" in last, said[-400:]
+    assert "goroutine" not in said and "panic" not in said
+
+
+def test_no_student_can_read_the_key_or_the_class_secrets(klass):
+    key = klass.upstream_key()
+    secrets = {"upstream key": key, "teacher API token": klass.teacher_token(),
+               "proxy token": open(os.path.join(STATE, "proxy-auth-token")).read().strip()}
+    targets = [os.path.join(klass.gateway_dir, name) for name in ("upstream-key", "ledger.sqlite", "cookie-secret")] + [
+        klass.gateway_dir] + [os.path.join(STATE, name) for name in (
+            "passwords", "teacher-api-token", "proxy-auth-token", "jupyterhub.sqlite", "jupyterhub_cookie_secret")] + [
+        STATE, f"/home/{BO}", f"/home/{BO}/streamdemo/notebooks/01-streaming-chat-completion.ipynb", "/root"]
+    probe = PROBE.replace("TARGETS", ", ".join(f'"{t}"' for t in targets))
+    ada = klass.student(ADA)
+    ada.start_server()
+    kernel = ada.open_kernel(LESSON)
+    try:
+        said = text(kernel.run(probe))
+    finally:
+        kernel.close()
+    for what, value in secrets.items():
+        assert value and value not in said, f"a student's kernel read the {what}"
+    for t in targets:
+        assert f"{t}: denied" in said, f"a student's kernel could read {t}: " + said[said.find(t):][:200]
+    processes = int(re.search(r"processes seen: (\d+)", said).group(1))
+    assert processes > 20, "the probe did not look at the machine's processes"
+    # Nor can a student skip the gateway: the class's practice server wants the key the gateway holds.
+    direct = requests.post(f"http://127.0.0.1:{klass.port + 2}/v1/chat/completions", json={"model": "sonar-pro", "messages": []})
+    assert direct.status_code == 401, direct.status_code
+
+
+# A student's cell that tries everything: every process's environment and command line, then the files.
+PROBE = '''
+import ("fmt"; "os"; "path/filepath")
+%%
+seen := 0
+procs, _ := filepath.Glob("/proc/[0-9]*")
+for _, p := range procs {
+	seen++
+	for _, f := range []string{"environ", "cmdline"} {
+		if b, err := os.ReadFile(p + "/" + f); err == nil {
+			fmt.Printf("%s/%s: %q\\n", p, f, b)
+		}
+	}
+}
+fmt.Println("processes seen:", seen)
+for _, t := range []string{TARGETS} {
+	if entries, err := os.ReadDir(t); err == nil {
+		fmt.Println(t+": listed", len(entries))
+		continue
+	}
+	if b, err := os.ReadFile(t); err == nil {
+		fmt.Printf("%s: read %q\\n", t, b)
+	} else {
+		fmt.Println(t + ": denied")
+	}
+}
+'''
+
+
+def test_teacher_page_lists_the_students_usage(klass):
+    from playwright.sync_api import sync_playwright
+    chromium = subprocess.run(["bash", "-c", "command -v chromium"], capture_output=True, text=True).stdout.strip()
+    assert chromium, "chromium is missing: run make browser-setup"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{klass.base}/hub/login")
+            page.fill("#username_input", TEACHER)
+            page.fill("#password_input", klass.password(TEACHER))
+            page.click("#login_submit")
+            page.wait_for_url(re.compile(r".*/hub/.*"))
+            page.goto(f"{klass.base}/services/llm/")
+            row = page.locator(f'#students tr[data-student="{ADA}"]')
+            row.wait_for(timeout=15000)
+            os.makedirs(os.path.join(REPO, "build", "screenshots"), exist_ok=True)
+            page.screenshot(path=os.path.join(REPO, "build", "screenshots", "classroom-teacher.png"), full_page=True)
+            assert ADA in row.inner_text() and BO in page.locator("#students").inner_text()
+        finally:
+            browser.close()
+
+
+def account_processes(names):
+    """The live processes of these accounts, as "pid user command" (zombies awaiting their parent left out)."""
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,stat=,user:32=,args=", "-u", ",".join(names)],
+                         capture_output=True, text=True).stdout
+    rows = [line.split(None, 3) for line in out.splitlines() if line.strip()]
+    return [f"{pid} {user} {args}" for pid, stat, user, args in rows if not stat.startswith("Z")]
+
+
+def test_a_server_killed_hard_leaves_no_process(klass):
+    cy = klass.student(CY)
+    cy.start_server()
+    kernel = cy.open_kernel(LESSON)
+    kernel.run(SETUP)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not [p for p in account_processes([CY]) if "gopls" in p]:
+        time.sleep(0.2)
+    assert [p for p in account_processes([CY]) if "gopls" in p], "the kernel did not start gopls"
+    server = [int(p.split()[0]) for p in account_processes([CY]) if "jupyterhub-singleuser" in p]
+    for pid in server:
+        os.kill(pid, signal.SIGKILL)  # the server dies without stopping its kernels
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and account_processes([CY]):
+        time.sleep(0.2)
+    assert not account_processes([CY]), account_processes([CY])
+
+
+def test_down_and_up_again_keeps_accounts_notebooks_and_ledger(klass):
+    ada = klass.student(ADA)
+    ada.start_server()
+    path = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
+    nb = ada.api("GET", f"contents/{path}")
+    nb["content"]["cells"][0]["source"] = "# My own notes on streaming\n"
+    ada.api("PUT", f"contents/{path}", json={"type": "notebook", "content": nb["content"]})
+    before = klass.usage()
+
+    klass.make("classroom-down")
+    assert not account_processes(STUDENTS + [TEACHER]), account_processes(STUDENTS + [TEACHER])
+    ours = [p for p in account_processes(["streamdemo-llm"])  # this class's gateway and practice server
+            if os.readlink(f"/proc/{p.split()[0]}/cwd") == klass.gateway_dir or f":{klass.port + 2}" in p]
+    assert not ours, ours
+    assert not os.path.exists(os.path.join(STATE, "jupyterhub.pid"))
+    with pytest.raises(requests.ConnectionError):
+        requests.get(klass.base, timeout=2)
+
+    klass.make("classroom")
+    ada = klass.student(ADA)  # the same password still works
+    ada.start_server()
+    nb = ada.api("GET", f"contents/{path}")
+    assert nb["content"]["cells"][0]["source"] == "# My own notes on streaming\n"
+    after = klass.usage()
+    for name in (ADA, BO):
+        assert after[name]["requests"] == before[name]["requests"] >= 1
+        assert after[name]["tokens_total"] == before[name]["tokens_total"]

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# make classroom: installs what is missing, creates the roster's accounts and passwords, publishes
+# the lesson, starts the hub (with its proxy, the gateway as service "llm" and the idle culler) and
+# returns once the class answers. Run again after editing the roster: new students are added and
+# the running class keeps going. Variables: see lib.sh and the README's classroom section.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [[ ! $AS_ROOT ]]; then
+  printf '\n!!! TRY-OUT MODE (not root): every student runs as %s, so students can read each other'"'"'s files and the upstream key. Run as root for a real class. !!!\n\n' "$(id -un)" >&2
+fi
+bash "$HERE/install.sh"
+mapfile -t STUDENTS < <(roster_names)
+((${#STUDENTS[@]})) || die "the roster $ROSTER names no student"
+for s in "${STUDENTS[@]}"; do [[ $s != "$TEACHER" ]] || die "the roster names the teacher's login '$TEACHER' as a student: rename one (TEACHER=...)"; done
+
+# Owner-only state and the teacher's credentials.
+mkdir -p "$CLASSROOM_DIR"
+chmod 700 "$CLASSROOM_DIR"
+secret() { python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.argv[1])))' "$1"; }
+(
+  umask 077
+  [[ -s $CLASSROOM_DIR/teacher-api-token ]] || secret 32 >"$CLASSROOM_DIR/teacher-api-token"
+  [[ -s $CLASSROOM_DIR/proxy-auth-token ]] || secret 32 >"$CLASSROOM_DIR/proxy-auth-token"
+  touch "$CLASSROOM_DIR/passwords"
+  for name in "$TEACHER" "${STUDENTS[@]}"; do
+    grep -q "^$name " "$CLASSROOM_DIR/passwords" || printf '%s %s\n' "$name" "$(secret 9)" >>"$CLASSROOM_DIR/passwords"
+  done
+)
+chmod 600 "$CLASSROOM_DIR"/{teacher-api-token,proxy-auth-token,passwords}
+
+# Accounts: one per student and the teacher, one for the gateway.
+if [[ $AS_ROOT ]]; then
+  getent group "$STUDENT_GROUP" >/dev/null || groupadd "$STUDENT_GROUP"
+  added=0
+  for name in "$TEACHER" "${STUDENTS[@]}"; do
+    if id "$name" >/dev/null 2>&1; then
+      id -nG "$name" | tr ' ' '\n' | grep -qx "$STUDENT_GROUP" \
+        || die "an account named '$name' already exists on this machine and is not a student's: rename the student in the roster"
+      continue
+    fi
+    useradd --create-home --shell /bin/bash --user-group --groups "$STUDENT_GROUP" "$name"  # no password: no Unix login
+    chmod 700 "$(getent passwd "$name" | cut -d: -f6)"
+    added=$((added + 1))
+  done
+  say "accounts: ${#STUDENTS[@]} students and $TEACHER ($added new), each its own Unix account"
+  id "$GATEWAY_USER" >/dev/null 2>&1 \
+    || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$GATEWAY_USER"
+fi
+mkdir -p "$CLASS_VAR" "$GATEWAY_DIR"
+chmod 755 "$CLASS_VAR"
+chmod 700 "$GATEWAY_DIR"
+[[ $AS_ROOT ]] && chown "$GATEWAY_USER:" "$GATEWAY_DIR"
+
+# write_key VALUE: the upstream key, readable by the gateway's account alone.
+write_key() {
+  (umask 077; printf '%s\n' "$1" >"$GATEWAY_DIR/upstream-key.tmp")
+  [[ $AS_ROOT ]] && chown "$GATEWAY_USER:" "$GATEWAY_DIR/upstream-key.tmp"
+  mv -f "$GATEWAY_DIR/upstream-key.tmp" "$GATEWAY_DIR/upstream-key"
+}
+# key_from FILE: the key in FILE (a PERPLEXITY_API_KEY= line of a .env, or the file's only content).
+key_from() {
+  [[ -r $1 ]] || return 0
+  if grep -q '^PERPLEXITY_API_KEY=' "$1"; then
+    sed -n 's/^PERPLEXITY_API_KEY=//p' "$1" | head -1 | tr -d "\"' \r"
+  else
+    tr -d ' \r\n' <"$1"
+  fi
+}
+
+# Upstream: Perplexity with a key, else the local model if it answers, else the class's practice server.
+KEY=$(key_from "${UPSTREAM_KEY_FILE:-$REPO/.env}")
+UPSTREAM=${UPSTREAM_URL:-}
+if [[ -z $UPSTREAM ]]; then
+  if [[ -n $KEY ]]; then UPSTREAM=https://api.perplexity.ai/v1
+  elif curl -fsS -m 2 -o /dev/null http://127.0.0.1:11434/v1/models 2>/dev/null; then UPSTREAM=http://127.0.0.1:11434/v1
+  else UPSTREAM=practice
+  fi
+fi
+PROVIDER=${STUDENT_PROVIDER:-}
+MODEL=${STUDENT_MODEL:-}
+if [[ $UPSTREAM == practice ]]; then
+  PRACTICE_ADDR=127.0.0.1:$((CLASSROOM_PORT + 2))
+  UPSTREAM=http://$PRACTICE_ADDR/v1
+  if running "$PRACTICE_PID"; then
+    KEY=$(<"$GATEWAY_DIR/upstream-key")
+  else
+    KEY=practice-$(secret 24)
+    # Its token is the gateway's key; as root it runs under the gateway's account, so no student reads it.
+    as_gateway=(); [[ $AS_ROOT ]] && as_gateway=(runuser -u "$GATEWAY_USER" --)
+    STREAMDEMO_PRACTICE_TOKEN=$KEY setsid "${as_gateway[@]}" "$RUNTIME/bin/streamdemo" serve --addr "$PRACTICE_ADDR" \
+      >>"$CLASSROOM_DIR/practice-server.log" 2>&1 </dev/null &
+    echo $! >"$PRACTICE_PID"
+    say "practice server (the class's upstream) started on $PRACTICE_ADDR"
+  fi
+  : "${PROVIDER:=perplexity}"
+elif [[ $UPSTREAM == *:11434* ]]; then
+  : "${PROVIDER:=ollama}"
+elif [[ $UPSTREAM == *perplexity* ]]; then
+  : "${PROVIDER:=perplexity}"
+else
+  : "${PROVIDER:=compatible}"
+fi
+if [[ -n $KEY ]]; then write_key "$KEY"; else rm -f "$GATEWAY_DIR/upstream-key"; fi
+unset KEY
+
+bash "$HERE/publish.sh"
+
+if running "$HUB_PID"; then
+  say "the class is already running at $HUB_URL (roster and passwords updated; stop it with: make classroom-down)"
+else
+  say "starting JupyterHub on $HUB_URL (log: $CLASSROOM_DIR/jupyterhub.log)"
+  (
+    cd "$CLASSROOM_DIR"
+    export CLASSROOM_PORT CLASSROOM_DIR CLASSROOM_RUNTIME=$RUNTIME CLASSROOM_GATEWAY_DIR=$GATEWAY_DIR \
+      CLASSROOM_LESSONS=$LESSONS CLASSROOM_TEACHER=$TEACHER CLASSROOM_GATEWAY_USER=$GATEWAY_USER \
+      CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_STUDENT_PROVIDER=$PROVIDER CLASSROOM_STUDENT_MODEL=$MODEL \
+      CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$(dirname "$(readlink -f "$(command -v go)")")
+    # A background job of a script starts with SIGINT ignored, and so would every service and server the
+    # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.
+    CONFIGPROXY_AUTH_TOKEN=$(<"$CLASSROOM_DIR/proxy-auth-token") \
+      setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
+    echo $! >"$HUB_PID"
+  )
+  for _ in $(seq 120); do
+    curl -fsS -m 2 -o /dev/null "$HUB_URL/hub/api/" 2>/dev/null && break
+    running "$HUB_PID" || die "the hub stopped while starting: see the end of $CLASSROOM_DIR/jupyterhub.log"
+    sleep 0.5
+  done
+  curl -fsS -m 2 -o /dev/null "$HUB_URL/hub/api/" || die "the hub did not answer on $HUB_URL within 60 s: see $CLASSROOM_DIR/jupyterhub.log"
+  for _ in $(seq 60); do  # the gateway answers 401 without a token once it runs
+    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$HUB_URL/services/llm/v1/models" || true)
+    [[ $code == 401 || $code == 403 || $code == 200 ]] && break
+    sleep 0.5
+  done
+  [[ $code == 401 || $code == 403 || $code == 200 ]] \
+    || die "the gateway (hub service llm) did not answer (HTTP $code): see $CLASSROOM_DIR/jupyterhub.log"
+fi
+
+say "class ready: $HUB_URL  (${#STUDENTS[@]} students; upstream $UPSTREAM through the gateway at $HUB_URL/services/llm/)"
+say "logins and passwords to hand out: $CLASSROOM_DIR/passwords  (teacher: $TEACHER, hub admin)"
+say "teacher's page: $HUB_URL/services/llm/   API token for scripts: $CLASSROOM_DIR/teacher-api-token"
+say "status: make classroom-status   stop: make classroom-down"
