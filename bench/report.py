@@ -1,6 +1,7 @@
 """Tables (Markdown), the findings where ours is slower, and the chunk-arrival chart (SVG)."""
 import os
 
+import levers
 import report_edits
 from edits import EDITED, LESSON_CELL, UNCHANGED
 from timing import BUILD_END, BUILD_START, FIRST, IMPORTS_START, ORDER, PRINTED, REQ, median, p95
@@ -250,6 +251,14 @@ def document(r):
         "clock). Our “Answering with …” line and the seed's trailing `None` are not answer bytes.",
         "",
         *edits_section(nb, r["server"]["first_token"]),
+        "### What the kernel's environment changes",
+        "",
+        "The edited cell's `go build` alone, as GoNB runs it (`go build -o`), in a copy of GoNB's module: the cell edited "
+        "before each build, the settings taking turns (one untimed build each first). `kernel-setup/install.sh` puts "
+        "`CGO_ENABLED=0` and `GOFLAGS='-ldflags=-s -w'` in the kernelspec's environment.",
+        "",
+        levers.table(r["levers"]),
+        "",
         f"### The same, the practice server's first token at {slow['first_token']}",
         "",
         "Closer to a real web-search answer: the fixed cost of a Go cell, in context (lesson cell only, fresh kernels).",
@@ -335,6 +344,7 @@ def console(r):
     out = ["", f"Notebooks, edited and unchanged (practice server, first token {r['server']['first_token']})",
            report_edits.summary(nb["results"]), "", report_edits.targets(nb["results"]), "",
            report_edits.breakdown(nb["results"]), "",
+           "The edited cell's go build per kernel environment", levers.table(r["levers"]), "",
            f"Notebooks, edited and unchanged (first token {slow['first_token']})",
            report_edits.summary(slow["results"]), "", report_edits.targets(slow["results"]), "",
            "First cell after `make lab`", report_edits.first_session(nb["setup"], nb["results"], LESSON_CELL), ""]

@@ -112,7 +112,7 @@ def main():
     load_before = os.getloadavg()
     ensure_python_deps()
     sys.path.insert(0, BENCH)
-    import edits, notebook, probe, report, servers, terminal  # noqa: E401  (after the dependencies are in)
+    import edits, levers, notebook, probe, report, servers, terminal  # noqa: E401  (after the dependencies are in)
     build()
 
     def progress(line):
@@ -129,6 +129,8 @@ def main():
         with notebook.Notebooks(server.base_url, kernels_log, probe=gonb) as nbs:
             r["notebook"] = {"results": nbs.measure(args.runs, server, progress=progress, trace_builds=True),
                              "setup": nbs.setup}
+            progress("the edited cell's build under each kernel environment setting")
+            r["levers"] = levers.measure(nbs.variants[0].tmpdir, gonb.env, LOGS, args.runs, progress=progress)
         lesson = r["notebook"]["results"][(edits.LESSON_CELL, edits.UNCHANGED)]
         r["server"]["chunks"] = len(lesson[notebook.GO][0].delays)
         r["server"]["answer_bytes"] = lesson[notebook.GO][0].answer_bytes
