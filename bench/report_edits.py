@@ -3,8 +3,7 @@ unchanged, ours against the seed's, the targets, where GoNB's time goes, and the
 session after `make lab`."""
 from edits import EDITED, UNCHANGED
 from notebook import GO, PY
-from timing import (BUILD_END, BUILD_START, FIRST, GET_END, IMPORTS_END, IMPORTS_START, PRINTED, REQ, SENT,
-                    median, percentile)
+from timing import BUILD_END, BUILD_START, GET_END, IMPORTS_END, IMPORTS_START, PRINTED, REQ, SENT, median
 
 EDITED_AFTER_SEED_S = 0.25   # target: an edited cell's first byte at most this long after the seed's
 UNCHANGED_RATIO = 1.15       # target: an unchanged re-run's first byte at most this times the seed's
@@ -100,12 +99,6 @@ def breakdown(results):
     return "\n".join(lines)
 
 
-def go_build_share(results, cell):
-    """(median go build, median link) of the edited cell's warm runs, in seconds."""
-    runs = warm(results[(cell, EDITED)][GO])
-    return _row_median(runs, GO_ROWS[4][1]), _row_median(runs, GO_ROWS[7][1])
-
-
 def first_session(setup, results, cell):
     """Kernel start, each set-up cell, and the first run of the streaming cell, per client."""
     lines = ["| Client | Step | s | Detail |", "|---|---|--:|---|"]
@@ -118,6 +111,3 @@ def first_session(setup, results, cell):
         lines.append(f"|  | **kernel start → first answer chunk** | **{sum(s for _, s, _ in steps):.3f}** | |")
     return "\n".join(lines)
 
-
-def p95_first(results, client):
-    return percentile(first_chunks(results, client), 95)
