@@ -34,11 +34,13 @@ CELL_LINE_HTML = re.compile(r'gonb-cell-line-info">Cell\[\d+\]: Line (\d+)</span
 def kernel():
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMDEMO_")}
     k = Kernel(cwd=os.path.join(REPO, "build"), env=env, log_path=os.path.join(BUILD, "cell-errors-kernel.log"))
-    first = k.run(FIRST_TAKE)
-    assert [m["content"]["text"] for m in first if m["type"] == "stream"] == ["1 take 1\n"], first
-    k.tmpdir = k.run("!echo $GONB_TMP_DIR")[0]["content"]["text"].strip()
-    yield k
-    k.close()
+    try:
+        first = k.run(FIRST_TAKE)
+        assert [m["content"]["text"] for m in first if m["type"] == "stream"] == ["1 take 1\n"], first
+        k.tmpdir = k.run("!echo $GONB_TMP_DIR")[0]["content"]["text"].strip()
+        yield k
+    finally:
+        k.close()
 
 
 def shown_html(messages):
