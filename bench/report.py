@@ -204,15 +204,17 @@ def edits_section(nb, first_token):
     """The edited / unchanged comparison at one server pace: summary, targets, breakdown."""
     res = nb["results"]
     lines = [report_edits.summary(res), "", "Targets (issue 13), from these medians:", "", report_edits.targets(res), ""]
-    if any(r.steps for runs in res.values() for r in runs.get("Go lesson (GoNB)", [])):
+    go_runs = [r for runs in res.values() for r in runs.get("Go lesson (GoNB)", [])]
+    if any(BUILD_END in r.phases for r in go_runs):
         lines += [f"Where the time to the first chunk goes (warm medians; first token {first_token}):", "",
                   report_edits.breakdown(res), "",
-                  "¹ From a rebuild of the same cell right after each edited run (not timed with it): a copy of GoNB's "
-                  "module, the cell's main.go with a comment appended, built with the kernel's environment and "
-                  "`go build -debug-trace`. “`go build`, whole” is the timed build itself; medians of parts need not add "
-                  "up. GoNB's steps come from wrappers around `go` and `goimports` (`bench/probe/tool`, one bash start "
-                  "each) on the PATH of a copy of the installed kernelspec; ≈: the server's stamp of the first chunk minus "
-                  "its first-token delay.", ""]
+                  "GoNB's steps come from wrappers around `go` and `goimports` (`bench/probe/tool`, one bash start "
+                  "each) on the PATH of a copy of the installed kernelspec; the server's arrival: its stamp of the first "
+                  "chunk minus its first-token delay."
+                  + (" ¹ From a rebuild of the same cell right after each edited run (not timed with it): a copy of "
+                     "GoNB's module, the cell's main.go with a comment appended, built with the kernel's environment and "
+                     "`go build -debug-trace` (whose tracing adds to its “rest”). “`go build`, whole” is the timed build "
+                     "itself; medians of parts need not add up." if any(r.steps for r in go_runs) else ""), ""]
     return lines
 
 
@@ -347,6 +349,7 @@ def console(r):
            "The edited cell's go build per kernel environment", levers.table(r["levers"]), "",
            f"Notebooks, edited and unchanged (first token {slow['first_token']})",
            report_edits.summary(slow["results"]), "", report_edits.targets(slow["results"]), "",
+           report_edits.breakdown(slow["results"]), "",
            "First cell after `make lab`", report_edits.first_session(nb["setup"], nb["results"], LESSON_CELL), ""]
     if r["terminal"]:
         out += ["Terminal (practice server)", table(r["terminal"], TERMINAL_FIGURES), "",
