@@ -1,39 +1,25 @@
 """Notebook side: the seed's streaming cell in the python3 ipykernel and our lesson's
-streaming cell in GoNB, driven over the Jupyter protocol with the Kernel of
-notebooks/tests/kernel.py; every iopub message is stamped on receipt."""
+streaming cell (and exercise 2's) in GoNB, driven over the Jupyter protocol with the Kernel
+of notebooks/tests/kernel.py; every iopub message is stamped on receipt. Each round runs
+every cell edited (GoNB must rebuild it) and then unchanged (the identical re-run)."""
 import os
+import secrets
 import sys
 import time
 
-import nbformat
 from jupyter_client import KernelManager
 
+import edits
 import seed
-from timing import BUILT, PRINTED, REQ, SENT, WROTE, Run, answer_arrivals, chunk_delays
+from edits import EDITED, EXERCISE_CELL, LESSON_CELL, UNCHANGED
+from timing import (BUILD_END, BUILD_START, GET_END, IMPORTS_END, IMPORTS_START, PRINTED, REQ, SENT, Run,
+                    answer_arrivals, chunk_delays)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
 from kernel import Kernel  # noqa: E402  (notebooks/tests/kernel.py)
 
-LESSON = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
-NOTEBOOKS = os.path.dirname(LESSON)  # GoNB's set-up cell needs ${GONB_DIR}/.. to be the repository
-GO_CALL = 'client.ChatStream(context.Background(), "", messages)'
-GO_CALL_TEMPERATURE_0 = 'client.Stream(context.Background(), streamdemo.Request{Messages: messages, Temperature: new(float32)})'
-
-
-def lesson_cells():
-    """Our lesson's cells before its streaming cell (set-up, .env, %noautoget) and the
-    streaming cell (the first code cell that prints chunk.Text with the seed's system prompt)."""
-    code = [c.source for c in nbformat.read(LESSON, as_version=4).cells if c.cell_type == "code"]
-    i = next(i for i, c in enumerate(code) if "Print(chunk.Text)" in c and "polite conversation with a user" in c)
-    return code[:i], code[i]
-
-
-def go_cell_temperature_0(cell):
-    """The lesson's streaming cell asking for temperature 0, as the seed's does for the local model."""
-    if cell.count(GO_CALL) != 1:
-        raise ValueError(f"the lesson's streaming cell no longer calls {GO_CALL}")
-    return cell.replace(GO_CALL, GO_CALL_TEMPERATURE_0)
+NOTEBOOKS = os.path.join(REPO, "notebooks")  # GoNB's set-up cell needs ${GONB_DIR}/.. to be the repository
 
 
 class BenchKernel(Kernel):
@@ -88,10 +74,13 @@ class BenchKernel(Kernel):
 
 
 class Variant:
-    def __init__(self, label, kernel, cell, trailer="", tmpdir=None):
-        self.label, self.kernel, self.cell = label, kernel, cell
+    """One kernel and its versions of the measured cells."""
+
+    def __init__(self, label, kernel, cells, trailer="", tmpdir=None):
+        self.label, self.kernel, self.cells = label, kernel, cells
+        self.last = dict(cells)  # the code each cell held when it last ran
         self.trailer = trailer   # printed after the answer and not part of it: the seed's "None"
-        self.tmpdir = tmpdir     # GoNB's temporary module, to date its compile steps
+        self.tmpdir = tmpdir     # GoNB's temporary module
 
 
 def kernel_env(extra):
@@ -106,54 +95,87 @@ GO, PY = "Go lesson (GoNB)", "Python seed (ipykernel)"
 
 class Notebooks:
     """The kernels, set up as their notebooks are: GoNB runs the lesson's set-up and .env
-    cells, python3 the seed's In [1].
+    cells, python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its probed copy.
     Closes every kernel on exit, even on failure."""
 
-    def __init__(self, base_url, log_path, local_model=None, temperature_0=False):
-        prelude, stream = lesson_cells()
+    def __init__(self, base_url, log_path, local_model=None, temperature_0=False, probe=None,
+                 cells=(LESSON_CELL, EXERCISE_CELL)):
+        prelude, lesson = edits.lesson_cells()
+        go_cells = {LESSON_CELL: lesson, EXERCISE_CELL: edits.exercise_cell()}
+        py_lesson = seed.streaming_cell(base_url, local_model, 0 if temperature_0 else None)
+        py_cells = {LESSON_CELL: py_lesson, EXERCISE_CELL: edits.seed_exercise_cell(py_lesson)}
+        if temperature_0:
+            go_cells = {k: edits.go_cell_temperature_0(v) for k, v in go_cells.items()}
         go_env = {"STREAMDEMO_PROVIDER": "openai", "STREAMDEMO_BASE_URL": base_url}
         if local_model:
             go_env["STREAMDEMO_MODEL"] = local_model
-        go_cell = go_cell_temperature_0(stream) if temperature_0 else stream
-        py_cell = seed.streaming_cell(base_url, local_model, 0 if temperature_0 else None)
-        self.log_path, self.kernels, self.setup_s, self.variants = log_path, [], {}, []
+        self.cells, self.probe, self.nonce = cells, probe, secrets.token_hex(2)
+        self.log_path, self.kernels, self.setup, self.variants = log_path, [], {}, []
         try:
-            self._go(GO, go_env, prelude, go_cell)
-            self._python(PY, [seed.IN_1], py_cell)
+            self._go(GO, go_env, prelude, {c: go_cells[c] for c in cells})
+            self._python(PY, [seed.IN_1], {c: py_cells[c] for c in cells})
         except BaseException:
             self.close()
             raise
 
-    def _start(self, name, extra_env, cells):
+    @property
+    def setup_s(self):
+        """Kernel start and set-up cells, in seconds, per client."""
+        return {label: sum(t for _, t, _ in steps) for label, steps in self.setup.items()}
+
+    def _start(self, label, name, extra_env, cells):
         start = time.time()
         k = BenchKernel(name, NOTEBOOKS, kernel_env(extra_env), self.log_path)
         self.kernels.append(k)
+        self.setup[label] = [("kernel start", time.time() - start, "")]
         for i, cell in enumerate(cells):
+            began = time.time()
             k.check(cell, f"set-up cell {i + 1} ({cell.splitlines()[0][:40]})")
-        return k, time.time() - start
+            took = time.time() - began
+            first = next(line for line in cell.splitlines() if line.strip() and not line.startswith("//"))
+            calls = self.probe.calls(began) if self.probe and name == self.probe.name else []
+            detail = ", ".join(f"{tool if tool != 'go' else 'go ' + arg} {end - start:.2f} s" for tool, arg, start, end in calls)
+            self.setup[label].append((f"`{first[:48]}{'…' if len(first) > 48 else ''}`", took, detail))
+        return k
 
-    def _go(self, label, env, cells, cell):
-        k, self.setup_s[label] = self._start("gonb", env, cells)
+    def _go(self, label, env, cells, measured):
+        k = self._start(label, self.probe.name if self.probe else "gonb", env, cells)
         tmpdir = k.check("!echo $GONB_TMP_DIR", "finding GoNB's module").strip()
-        self.variants.append(Variant(label, k, cell, tmpdir=tmpdir))
+        self.variants.append(Variant(label, k, measured, tmpdir=tmpdir))
 
-    def _python(self, label, cells, cell):
-        k, self.setup_s[label] = self._start("python3", {}, cells)
-        self.variants.append(Variant(label, k, cell, trailer="None"))
+    def _python(self, label, cells, measured):
+        k = self._start(label, "python3", {}, cells)
+        self.variants.append(Variant(label, k, measured, trailer="None"))
 
-    def measure(self, runs, server=None, timeout=90, progress=print):
-        """One warm-up run then `runs` warm runs of each streaming cell, rotating which
-        goes first. With a practice server, per-chunk delays too."""
-        results = {v.label: [] for v in self.variants}
+    def measure(self, runs, server=None, timeout=90, progress=print, trace_builds=False):
+        """One first round, then `runs` rounds. Each round runs every cell in every kernel edited
+        (a new question or system prompt; the first round runs the cells as the notebook has
+        them), then unchanged; kernels take turns. Returns {(cell, case): {client: [Run]}}.
+        With trace_builds, each edited GoNB run is followed by a traced rebuild (not timed)."""
+        results = {(c, case): {v.label: [] for v in self.variants} for c in self.cells for case in (EDITED, UNCHANGED)}
         n = len(self.variants)
         for i in range(runs + 1):
-            for v in self.variants[i % n:] + self.variants[:i % n]:
-                sent, idle, outputs = v.kernel.timed(v.cell, timeout)
-                stamps = server.last_stamps() if server else None
-                run = analyse(v, sent, idle, outputs, stamps, server.first_token_s if server else None, warm=i > 0)
-                results[v.label].append(run)
-                progress(f"  {v.label:34} {'warm' if i else 'first'} run: first chunk {run.first:.3f} s, total {run.total:.3f} s")
+            order = self.variants[i % n:] + self.variants[:i % n]
+            for cell in self.cells:
+                for case in (EDITED, UNCHANGED):
+                    for v in order:
+                        if case == EDITED:
+                            v.last[cell] = edits.edit(cell, v.cells[cell], f"{self.nonce}-{i}") if i else v.cells[cell]
+                        run = self._run(v, v.last[cell], server, timeout, warm=i > 0)
+                        if trace_builds and case == EDITED and i and v.tmpdir and self.probe:
+                            run.steps = self.probe.traced_rebuild(v.tmpdir, os.path.dirname(self.log_path))
+                        results[(cell, case)][v.label].append(run)
+                        progress(f"  {v.label:24} {cell}, {case:16} {'warm' if i else 'first'} run: "
+                                 f"first chunk {run.first:.3f} s, total {run.total:.3f} s")
         return results
+
+    def _run(self, v, code, server, timeout, warm):
+        sent, idle, outputs = v.kernel.timed(code, timeout)
+        stamps = server.last_stamps() if server else None
+        run = analyse(v, sent, idle, outputs, stamps, server.first_token_s if server else None, warm)
+        if v.tmpdir and self.probe:
+            run.phases.update(gonb_phases(self.probe.calls(sent), sent))
+        return run
 
     def close(self):
         for k in self.kernels:
@@ -191,23 +213,20 @@ def analyse(v, sent, idle, outputs, stamps, first_token_s, warm):
         run.delays = chunk_delays(arrivals, stamps, sent)
         run.phases[REQ] = stamps[0]["unix_ns"] / 1e9 - first_token_s - sent
         run.phases[SENT] = stamps[0]["unix_ns"] / 1e9 - sent
-    if v.tmpdir:
-        run.phases.update(gonb_phases(v.tmpdir, sent))
-        if skip:
-            run.phases[PRINTED] = stdout[0][0]
+    if skip:
+        run.phases[PRINTED] = stdout[0][0]
     return run
 
 
-def gonb_phases(tmpdir, sent):
-    """When GoNB finished goimports (main.go written) and the build (go build rewrites
-    or touches the binary even when it is up to date), in seconds since `sent`."""
+def gonb_phases(calls, sent):
+    """GoNB's steps for one execution, from the probe's [(tool, argument, start, end)], in
+    seconds since `sent`."""
     out = {}
-    for name, path in ((WROTE, os.path.join(tmpdir, "main.go")),
-                       (BUILT, os.path.join(tmpdir, os.path.basename(tmpdir)))):
-        try:
-            t = os.stat(path).st_mtime - sent
-        except OSError:
-            continue
-        if t > 0:
-            out[name] = t
+    for tool, arg, start, end in calls:
+        if tool == "goimports":
+            out[IMPORTS_START], out[IMPORTS_END] = start - sent, end - sent
+        elif arg == "get":
+            out[GET_END] = end - sent
+        elif arg == "build":
+            out[BUILD_START], out[BUILD_END] = start - sent, end - sent
     return out

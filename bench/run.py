@@ -1,9 +1,13 @@
-"""Benchmark (issue 8): how fast the answer reaches the learner, ours (Go) vs the seed
-lesson (Python), in notebooks and in the terminal, against one practice server at one
-pace; then the notebooks against the local model if it is available. Rewrites
-docs/benchmarks.md and docs/benchmarks.svg and prints the tables.
+"""Benchmark (issues 8 and 13): how fast the answer reaches the learner, ours (Go) vs the
+seed lesson (Python). In notebooks: the lesson cell and exercise 2's cell, each edited (a
+new question or system prompt, so GoNB rebuilds) and re-run unchanged, with where GoNB's
+time goes, against the practice server at its first-token delay and again at a slower one
+(a web-search answer), and the first session after `make lab` (kernel start, set-up
+cells, first streaming cell); in the terminal; then the notebooks against the local model
+if it is available. Rewrites docs/benchmarks.md and docs/benchmarks.svg and prints the
+tables.
 
-    .venv/bin/python bench/run.py [--runs 5] [--no-local]
+    .venv/bin/python bench/run.py [--runs 5] [--no-local] [--no-terminal]
 """
 import argparse
 import dataclasses
@@ -94,7 +98,10 @@ def main():
     parser.add_argument("--runs", type=int, default=5, help="warm runs per client, after one warm-up run (default 5)")
     parser.add_argument("--no-local", action="store_true", help="skip the local-model (Ollama) comparison")
     parser.add_argument("--first-token", default="300ms", help="practice server's first-token delay (default 300ms)")
+    parser.add_argument("--slow-first-token", default="1.5s",
+                        help="the practice server's first-token delay for the second run of the lesson cell (default 1.5s)")
     parser.add_argument("--tps", type=float, default=40, help="practice server's tokens per second (default 40)")
+    parser.add_argument("--no-terminal", action="store_true", help="skip the terminal comparison")
     parser.add_argument("--docs", default=os.path.join(REPO, "docs"), help="where benchmarks.md and .svg go")
     args = parser.parse_args()
     if args.runs < 1:
@@ -105,7 +112,7 @@ def main():
     load_before = os.getloadavg()
     ensure_python_deps()
     sys.path.insert(0, BENCH)
-    import notebook, report, servers, terminal  # noqa: E401  (after the dependencies are in)
+    import edits, levers, notebook, probe, report, servers, terminal  # noqa: E401  (after the dependencies are in)
     build()
 
     def progress(line):
@@ -113,14 +120,29 @@ def main():
 
     r = {"runs": args.runs, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
          "command": " ".join([".venv/bin/python bench/run.py"] + sys.argv[1:]),
-         "server": {"first_token": args.first_token, "tps": f"{args.tps:g}"}, "local": None}
+         "server": {"first_token": args.first_token, "tps": f"{args.tps:g}"}, "local": None, "terminal": None}
+    gonb = probe.Probe(os.path.join(LOGS, "probe"))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (gonb.jupyter_path, os.environ.get("JUPYTER_PATH")) if p)
+    kernels_log = os.path.join(LOGS, "kernels.log")
     with servers.PracticeServer(BINARY, os.path.join(LOGS, "practice-server.log"), args.first_token, args.tps) as server:
         progress(f"practice server on {server.base_url}; notebooks (kernel log: build/bench/kernels.log)")
-        with notebook.Notebooks(server.base_url, os.path.join(LOGS, "kernels.log")) as nbs:
-            r["notebook"] = {"results": nbs.measure(args.runs, server, progress=progress), "setup": nbs.setup_s}
-        r["server"]["chunks"] = len(r["notebook"]["results"][notebook.GO][0].delays)
-        progress("terminal")
-        r["terminal"] = terminal.measure(BINARY, server, args.runs, progress=progress)
+        with notebook.Notebooks(server.base_url, kernels_log, probe=gonb) as nbs:
+            r["notebook"] = {"results": nbs.measure(args.runs, server, progress=progress, trace_builds=True),
+                             "setup": nbs.setup}
+            progress("the edited cell's build under each kernel environment setting")
+            r["levers"] = levers.measure(nbs.variants[0].tmpdir, gonb.env, LOGS, args.runs, progress=progress)
+        lesson = r["notebook"]["results"][(edits.LESSON_CELL, edits.UNCHANGED)]
+        r["server"]["chunks"] = len(lesson[notebook.GO][0].delays)
+        r["server"]["answer_bytes"] = lesson[notebook.GO][0].answer_bytes
+        if args.no_terminal:
+            r["terminal_note"] = "--no-terminal was given."
+        else:
+            progress("terminal")
+            r["terminal"] = terminal.measure(BINARY, server, args.runs, progress=progress)
+    with servers.PracticeServer(BINARY, os.path.join(LOGS, "practice-server-slow.log"), args.slow_first_token, args.tps) as server:
+        progress(f"notebooks again, the practice server's first token at {args.slow_first_token}")
+        with notebook.Notebooks(server.base_url, kernels_log, probe=gonb, cells=(edits.LESSON_CELL,)) as nbs:
+            r["slow"] = {"results": nbs.measure(args.runs, server, progress=progress), "first_token": args.slow_first_token}
 
     ollama_version = None
     if args.no_local:
@@ -136,8 +158,8 @@ def main():
                 import seed
                 local.warm_up([{"role": "system", "content": seed.SYSTEM_PROMPT}, {"role": "user", "content": seed.QUESTION}])
                 ollama_version = servers.get_json("http://127.0.0.1:11434/api/version").get("version")
-                with notebook.Notebooks(servers.OLLAMA_URL, os.path.join(LOGS, "kernels.log"),
-                                        local_model=servers.LOCAL_MODEL, temperature_0=True) as nbs:
+                with notebook.Notebooks(servers.OLLAMA_URL, kernels_log, local_model=servers.LOCAL_MODEL,
+                                        temperature_0=True, probe=gonb, cells=(edits.LESSON_CELL,)) as nbs:
                     results = nbs.measure(args.runs, progress=progress)
                 note = ("The benchmark started it with `kernel-setup/model-server.sh start` and stopped it afterwards."
                         if local.started else "It was already running; the benchmark left it running.")
@@ -150,17 +172,18 @@ def main():
     load_after = os.getloadavg()
     r["machine"]["Load average (1, 5, 15 min)"] = (f"{' / '.join(f'{x:.2f}' for x in load_before)} before, "
                                                    f"{' / '.join(f'{x:.2f}' for x in load_after)} after")
-    raw = {k: {c: [dataclasses.asdict(run) for run in runs] for c, runs in v.items()}
-           for k, v in (("notebook", r["notebook"]["results"]), ("terminal", r["terminal"]),
-                        ("local", (r["local"] or {}).get("results", {})))}
+    raw = {"terminal": {c: [dataclasses.asdict(run) for run in runs] for c, runs in (r["terminal"] or {}).items()}}
+    for k in ("notebook", "slow", "local"):
+        for (cell, case), clients in ((r.get(k) or {}).get("results") or {}).items():
+            raw[f"{k}: {cell}, {case}"] = {c: [dataclasses.asdict(run) for run in runs] for c, runs in clients.items()}
     with open(os.path.join(LOGS, "results.json"), "w") as f:  # every run's raw numbers, for a closer look
         json.dump(raw, f)
     os.makedirs(args.docs, exist_ok=True)
     with open(os.path.join(args.docs, "benchmarks.md"), "w") as f:
         f.write(report.document(r))
     with open(os.path.join(args.docs, "benchmarks.svg"), "w") as f:
-        f.write(report.chart(r["notebook"]["results"],
-                             f"Notebook: answer bytes visible over time (practice server, first token {args.first_token}, {args.tps:g} tok/s)"))
+        f.write(report.chart(r["notebook"]["results"][(edits.LESSON_CELL, edits.EDITED)],
+                             f"Lesson cell edited before each run: answer bytes visible over time (first token {args.first_token})"))
     print(report.console(r))
     print(f"wrote {os.path.relpath(os.path.join(args.docs, 'benchmarks.md'))} and benchmarks.svg in {r['duration']:.0f} s")
 

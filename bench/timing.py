@@ -2,14 +2,18 @@
 statistics reported (median, p95)."""
 from dataclasses import dataclass, field
 
-# Moments that split "first chunk", recorded in Run.phases (seconds since start).
-WROTE = "goimports wrote main.go"            # GoNB: main.go's modification time
-BUILT = "go get + go build done"             # GoNB: the binary's modification time
+# Moments that split "first chunk", recorded in Run.phases (seconds since start). The GoNB
+# ones come from bench/probe.py's wrappers around `go` and `goimports`.
+IMPORTS_START = "GoNB parsed the cell: goimports starts"
+IMPORTS_END = "goimports done"
+GET_END = "go get done (only with %autoget)"
+BUILD_START = "go build starts"
+BUILD_END = "go build done: the cell's program starts"
 PRINTED = "program printed its first line"   # our cell's "Answering with ..." line
 REQ = "request reached the server (≈)"       # server's first stamp minus its first-token delay
 SENT = "server sent the first chunk"
 FIRST = "first answer chunk visible"
-ORDER = [WROTE, BUILT, PRINTED, REQ, SENT, FIRST]
+ORDER = [IMPORTS_START, IMPORTS_END, GET_END, BUILD_START, BUILD_END, PRINTED, REQ, SENT, FIRST]
 
 
 @dataclass
@@ -22,6 +26,7 @@ class Run:
     arrivals: list               # [(seconds, cumulative answer bytes)] per message or pipe read
     delays: list = None          # per server chunk: server sent it -> client got its last byte (s)
     phases: dict = field(default_factory=dict)  # named moments (s since start) splitting `first`
+    steps: dict = field(default_factory=dict)   # go build's steps (s), from a traced rebuild of the same cell
     answer_bytes: int = 0
 
 

@@ -74,9 +74,14 @@ try:
     spec = json.load(open(path))
 except (OSError, ValueError):
     sys.exit(1)
+# How each cell is built (docs/benchmarks.md measures it): no cgo, so the linker stays internal and
+# links no C runtime; no symbol table or DWARF (-s -w), which the linker otherwise writes for every
+# cell. Panics and compile errors still name the cell's line (pclntab is kept). A cell that needs
+# cgo runs `%env CGO_ENABLED 1`; a debugger needs `%goflags -ldflags=`. Never -trimpath: GoNB maps
+# errors to cell lines through main.go's full path.
 flags = spec["argv"][spec["argv"].index("--kernel"):]
 want = dict(spec, argv=[supervisor, gonb] + flags, display_name="Go (gonb)",
-            env=dict(spec.get("env") or {}, PATH=kpath))
+            env=dict(spec.get("env") or {}, PATH=kpath, CGO_ENABLED="0", GOFLAGS="'-ldflags=-s -w'"))
 if mode == "check":
     sys.exit(0 if spec == want else 1)
 with open(path, "w") as f:
@@ -94,5 +99,7 @@ else
   kernel_json fix
   kernel_json check || die "could not patch $KDIR/kernel.json"
 fi
+
+bash "$HERE/prewarm.sh"
 
 say "done: check with 'bash kernel-setup/doctor.sh'"
