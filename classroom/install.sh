@@ -91,12 +91,22 @@ cp "$KSRC"/logo-* "$KDST/" 2>/dev/null || true
 sed -e "s|$REPO/.tools/bin|$RUNTIME/bin|g" -e "s|$REPO/kernel-setup/supervisor|$RUNTIME/supervisor|g" \
   "$KSRC/kernel.json" >"$KDST/kernel.json.tmp"
 grep -q "$REPO" "$KDST/kernel.json.tmp" && die "the kernelspec still points into the repository: $KDST/kernel.json.tmp"
+# The kernelspec's env replaces the spawner's GOFLAGS: keep the cell build flags and add -mod=mod
+# (GoNB's temporary module has no go.sum and students build offline).
+"$VENV/bin/python" - "$KDST/kernel.json.tmp" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+flags = spec.setdefault("env", {}).get("GOFLAGS", "")
+if "-mod=mod" not in flags:
+    spec["env"]["GOFLAGS"] = ("-mod=mod " + flags).strip()
+json.dump(spec, open(sys.argv[1], "w"), indent=1)
+PY
 mv -f "$KDST/kernel.json.tmp" "$KDST/kernel.json"
 say "kernel gonb (in $RUNTIME/share/jupyter): ready"
 
 # (g) Go caches. The module cache is filled from this machine's own cache first, then the proxy.
 GOCACHES=$RUNTIME/go
-stamp="$(cat "$REPO/go.sum" "$REPO/kernel-setup/tools/go.sum" | sha256sum | cut -d' ' -f1) $(go version) $(sha256sum "$RUNTIME/bin/gonb" | cut -d' ' -f1)"
+stamp="$(cat "$REPO/go.sum" "$REPO/kernel-setup/tools/go.sum" "$KDST/kernel.json" | sha256sum | cut -d' ' -f1) $(go version) $(sha256sum "$RUNTIME/bin/gonb" | cut -d' ' -f1)"
 if current "$GOCACHES/.stamp" "$stamp"; then
   say "Go module cache and warmed build cache: ready"
 else
