@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean
+.PHONY: help setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -17,8 +17,8 @@ setup: ## install the GoNB kernel, its tools and JupyterLab (pinned; skips what 
 model-setup: ## install the local model: Ollama v0.6.5 and SmolLM2-135M-Instruct (pinned; skips what is there)
 	@bash kernel-setup/model.sh
 
-model-start: model-setup ## start the local model server on 127.0.0.1:11434 (data in .tools/, log in build/)
-	@bash kernel-setup/model-server.sh start
+model-start: ## install the local model if needed, then start its server on 127.0.0.1:11434 (data in .tools/, log in build/)
+	@bash kernel-setup/model.sh --start
 
 model-stop: ## stop the local model server that model-start started
 	@bash kernel-setup/model-server.sh stop
@@ -47,6 +47,9 @@ fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
 	$(VENV)/python bench/run.py
+
+live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
+	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
