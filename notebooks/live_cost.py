@@ -37,19 +37,20 @@ def free_port():
 
 
 class PracticeServers:
-    """One practice server per pace, on free loopback ports; close() stops them."""
+    """One practice server per pace (tokens per second), on free loopback ports, each
+    sending its first token after first_token; base[pace] is its URL; close() stops them."""
 
-    def __init__(self, paces, log_dir):
+    def __init__(self, paces, log_dir, first_token=FIRST_TOKEN):
         os.makedirs(log_dir, exist_ok=True)
         binary = os.path.join(log_dir, "streamdemo")
         subprocess.run(["go", "build", "-o", binary, "./cmd/streamdemo"], cwd=REPO, check=True)
         self.procs, self.base, self.logs = [], {}, []
         for tps in paces:
             port = free_port()
-            log = open(os.path.join(log_dir, f"practice-server-{tps}tps.log"), "w")
+            log = open(os.path.join(log_dir, f"practice-server-{tps}tps-{first_token}.log"), "w")
             self.logs.append(log)
             self.procs.append(subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}",
-                                                "--first-token", FIRST_TOKEN, "--tps", str(tps)],
+                                                "--first-token", first_token, "--tps", str(tps)],
                                                stdout=log, stderr=log))
             self.base[tps] = f"http://127.0.0.1:{port}/v1"
         for base in self.base.values():
@@ -76,6 +77,11 @@ def payload(content):
 def measure(kernel, base, size):
     """Run Show once; return (bytes per answer byte, display messages, final Markdown of the answer)."""
     messages = kernel.run(CELL.replace("BASE", base).replace("SIZE", str(size)), timeout=1200)
+    return cost(messages, size)
+
+
+def cost(messages, size):
+    """What a Show cell's messages cost per answer byte: (ratio, display messages, final answer Markdown)."""
     shows = [m for m in messages if m["type"] in ("display_data", "update_display_data")]
     final, order = {}, []
     for m in shows:
