@@ -6,18 +6,20 @@ import (
 	"time"
 )
 
-// Refresh bounds of the live view: never more often than minRefresh, and a
-// pending change is shown within maxRefresh when the byte budget allows.
-const (
-	minRefresh = 100 * time.Millisecond
-	maxRefresh = 250 * time.Millisecond
-)
+// minRefresh is the shortest time between two refreshes of the live view.
+const minRefresh = 100 * time.Millisecond
 
 // liveBudget caps what the live view sends: the bytes of every output it
-// sends, plus what finishing the growing block will still cost, stay within
-// liveBudget bytes per byte of answer received. The waiting line comes on
-// top, before the first chunk (a few dozen bytes a second).
-const liveBudget = 2.5
+// sends for the answer, plus what finishing the growing block will still
+// cost, stay within liveBudget bytes per byte of answer received. The
+// waiting line comes on top (a few dozen bytes a second before the first
+// chunk), and so do the closing stats line and chart.
+const liveBudget = 2.7
+
+// efficiency is the most bytes a refresh may send per byte of new text it
+// shows: the growing block is re-sent only once it has about doubled, so no
+// bytes go to re-sending a long block for one more word.
+const efficiency = 2.0
 
 // waitStep is how often the waiting line counts up.
 const waitStep = time.Second
@@ -38,9 +40,12 @@ type piece struct {
 
 // liveView renders a growing answer as Markdown at a bounded cost: finished
 // blocks (paragraphs, list items, code fences) are frozen in outputs of their
-// own and not sent again; only the growing block is re-sent, and only while
-// the bytes sent stay within liveBudget per byte of answer. A slow stream
-// therefore refreshes less often rather than costing more.
+// own and sent once, final. Only the growing block is re-sent, once it has
+// about doubled and only while the bytes sent stay within liveBudget per
+// byte of answer, so a slow stream refreshes less often rather than costing
+// more. (Appending to an element with a script, as GoNB's dom package does,
+// costs tens of bytes of JavaScript per append, runs only in frontends that
+// execute output scripts, and proved no faster here: docs/live-display.md.)
 type liveView struct {
 	fe          frontend
 	text        string
@@ -49,8 +54,9 @@ type liveView struct {
 	frozen      int    // text[:frozen] is in frozen pieces
 	growing     string // id of the output showing text[frozen:]
 	sent        map[string]string
-	cost        int // bytes sent for the answer so far (the waiting line excluded)
+	cost        int // bytes sent for the answer so far
 	waitCost    int // bytes sent for the waiting line
+	shown       int // len(text[frozen:]) when the growing block was last sent
 	lastRefresh time.Duration
 	dirty       bool
 	waiting     string // id of the waiting line, until the first chunk
@@ -59,9 +65,9 @@ type liveView struct {
 }
 
 func newLiveView(fe frontend, why string) *liveView {
-	v := &liveView{fe: fe, lastRefresh: -maxRefresh, sent: map[string]string{}, why: why}
+	v := &liveView{fe: fe, lastRefresh: -minRefresh, sent: map[string]string{}, why: why}
 	v.growing, v.waiting = fe.newID(), fe.newID()
-	v.send(v.waiting, "⏳ *Waiting for the first chunk…*")
+	v.send(v.waiting, "⏳ *Waiting…*")
 	return v
 }
 
@@ -107,7 +113,7 @@ func (v *liveView) due(at time.Duration) bool {
 	return v.dirty && at-v.lastRefresh >= minRefresh
 }
 
-// refresh freezes the blocks that are finished, then re-sends the growing
+// refresh freezes the blocks that are finished, then shows the growing
 // block if the budget allows; if not, it stays pending for a later tick.
 func (v *liveView) refresh(at time.Duration) {
 	if i := splitPoint(v.text[v.frozen:]); i > 0 {
@@ -119,11 +125,14 @@ func (v *liveView) refresh(at time.Duration) {
 		return
 	}
 	md := renderMarkdown(tail, v.sources)
-	// What finishing costs: the growing block once more, in the worst case.
-	if float64(v.cost+2*len(md)) > liveBudget*float64(len(v.text)) {
+	// Send only what shows enough new text for its bytes, and only within the
+	// budget (finishing costs the block's final Markdown once more).
+	if float64(len(md)) > efficiency*float64(len(tail)-v.shown) ||
+		float64(v.cost+2*len(md)) > liveBudget*float64(len(v.text)) {
 		v.dirty = true
 		return
 	}
+	v.shown = len(tail)
 	v.send(v.growing, md)
 }
 
@@ -132,7 +141,7 @@ func (v *liveView) freeze(end int) {
 	p := piece{id: v.growing, start: v.frozen, end: end}
 	v.send(p.id, renderMarkdown(v.text[p.start:p.end], v.sources))
 	v.pieces = append(v.pieces, p)
-	v.growing, v.frozen = v.fe.newID(), end
+	v.growing, v.frozen, v.shown = v.fe.newID(), end, 0
 }
 
 // finish shows the final answer, then the error or stop note, the sources,

@@ -261,3 +261,13 @@ func TestLiveViewCostsAtMost3BytesPerAnswerByte(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveViewKeepsGrowingAtEveryPace(t *testing.T) {
+	for _, tps := range paces {
+		r, _ := play(practice.Answer(5000), tps, nil)
+		limit := max(time.Duration(30/tps*float64(time.Second)), time.Second) // 30 tokens, at least 1 s
+		if stall := r.longestStall(); stall > limit {
+			t.Errorf("at %v tokens/s the shown answer did not change for %v (limit %v)", tps, stall, limit)
+		}
+	}
+}
