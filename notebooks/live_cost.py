@@ -131,34 +131,48 @@ def main():
 TEMPLATE = """# What the live display costs
 
 `streamdemo.Show` shows an answer as it arrives. Finished blocks (paragraphs,
-list items, code fences) are sent once, final; only the growing block is
-re-sent, and only while everything sent stays within 2.5 bytes per byte of
-answer received (`liveBudget` in `pkg/streamdemo/live.go`). A slow stream
-therefore refreshes less often instead of costing more.
+list items, code fences) are sent once, final. Only the growing block is
+re-sent, once it has about doubled since it was last shown, and only while
+everything sent for the answer, plus the block's final version still to come,
+stays within 2.7 bytes per byte of answer received (`liveBudget` in
+`pkg/streamdemo/live.go`). A slow stream therefore refreshes less often
+instead of costing more.
 
 Bytes sent per byte of answer, measured from a real GoNB kernel's
 `display_data` and `update_display_data` messages (the payload of every MIME
 type; the message envelope is not counted), against the practice server's
-`practice/length-N` answers, first token after {first}. The closing stats line
-and the chart are sent once whatever the pace and are left out; the waiting
-line is counted. "—" marks an answer that would take over {limit} s to stream.
+`practice/length-N` answers, first token after {first}. The waiting line is
+counted; the closing stats line and chart, sent once whatever the pace, are
+not. "—" marks an answer that would take over {limit} s to stream.
 
 {table}
 
 Produced by `.venv/bin/python notebooks/live_cost.py --out docs/live-display.md`
-(add `--max-seconds 800` for every cell; `make live-cost` runs it).
-`go test ./pkg/streamdemo -run '^$' -bench LiveMarkdown` gives the same figures
-for every cell from a simulated stream, with the longest pause between two
-refreshes (`s-longest-stall`): within a long paragraph the growing block is
-re-sent each time it has about tripled, so at 5 tokens/s the text can pause
-for several seconds. `notebooks/tests/test_live_display.py` holds four cells
-of this table to at most 3.
+(`make live-cost`; `--max-seconds 800` measures every cell, about 25 minutes).
+`notebooks/tests/test_live_display.py` holds five cells of this table to at
+most 3. For every cell, from a simulated stream,
+`go test ./pkg/streamdemo -run '^$' -bench LiveMarkdown` prints the same ratio
+and the longest pause of the shown answer (`s-longest-stall`): in the last run
+at most 2.25 bytes per answer byte, and pauses of up to 4.8 s at 5 tokens/s,
+2.4 s at 10, 0.9 s at 40 and 0.4 s at 100 (inside long paragraphs, which are
+re-sent whole).
 
-GoNB's `gonbui/dom` could append to an element instead, but each append is a
-transient `<script>` (about 150 bytes of JavaScript for a few words of text,
-plus a second message that clears it), it runs only in a frontend that
-executes output scripts (not under nbclient or nbconvert), and what it builds
-is not saved with the notebook, so a final formatted update is needed anyway.
+## Why not append to an element
+
+GoNB's `gonbui/dom` can append to an element instead of replacing a block.
+Each `dom.Append` is a transient `<script>` (about 150 bytes of JavaScript
+around the text) sent with `UpdateHtml`, and a second message that clears it;
+it runs only in a frontend that executes output scripts (JupyterLab does;
+nbclient and nbconvert do not), and what it builds is not saved with the
+notebook, so the final formatted answer must be sent anyway. A hybrid was
+tried in the simulated benchmark (a block past 60, 100 or 160 characters
+becomes an element that each refresh appends to, through a page-level helper
+costing about 45 bytes per append): within the same byte budget its longest
+pause at 5 tokens/s was 5.8 s at best, against 4.8 s for re-sending once
+doubled, because
+turning a block into an element costs the block again, and the appended text
+is sent twice in all (once live, once final). It was not adopted: the live
+display sends only Markdown, which every frontend shows and nbclient saves.
 """
 
 

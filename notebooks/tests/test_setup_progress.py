@@ -1,9 +1,12 @@
 """kernel-setup/progress.sh: a long set-up step shows one line updated in place on a
 terminal, plain lines in a CI log, keeps the command's output in its log file, and on
 failure shows the log's last lines and the command to retry."""
+import fcntl
 import os
 import pty
+import struct
 import subprocess
+import termios
 
 from conftest import REPO
 
@@ -19,6 +22,7 @@ def step(tmp_path, command, tty=False):
         return done.returncode, done.stdout + done.stderr, tmp_path
     pid, fd = pty.fork()
     if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 40, 0, 0))  # 40 columns
         os.execvpe("bash", ["bash", "-c", script], env)
     seen = b""
     while True:
@@ -41,21 +45,23 @@ def test_plain_lines_when_not_a_terminal(tmp_path):
     assert code == 0
     lines = seen.splitlines()
     assert lines[0] == f"==> compiling things (usually ~2 s; log: {logs}/compiling-things.log)", lines
-    assert lines[1].startswith("==> compiling things: done in "), lines
+    assert lines[1].startswith("==> compiling things: done in ") and lines[1].endswith(
+        f" (log: {logs}/compiling-things.log)"), lines
     assert len(lines) == 2 and "warning" not in seen and "\r" not in seen
     log = (logs / "compiling-things.log").read_text()
     assert "noisy compiler line 300" in log and "built" in log
 
 
 def test_one_line_updated_in_place_on_a_terminal(tmp_path):
+    """The line is cut to the terminal's width (40 columns here), so it never wraps."""
     code, seen, _ = step(tmp_path, NOISY, tty=True)
     assert code == 0
     assert "warning" not in seen
     updates = seen.split("\r")
     assert len(updates) >= 3, "the line was not updated while the step ran"
     assert "\n" not in "".join(updates[:-1]).replace("\r\n", ""), "the progress line scrolled"
-    assert any("compiling things (usually ~2 s" in u and u.startswith("\x1b[K==> 1 s") for u in updates), updates
-    assert seen.rstrip().endswith("compiling things: done in 1 s") or seen.rstrip().endswith("done in 2 s")
+    assert any(u == "\x1b[K==> 1 s  compiling things (usually ~2 s)"[:3 + 39] for u in updates), updates
+    assert "compiling things: done in " in updates[-2] and "(log: " in updates[-2], updates[-2:]
 
 
 def test_failure_shows_the_end_of_the_log_and_how_to_retry(tmp_path):
