@@ -117,6 +117,7 @@ else
   rc=0; bash "$SERVER" status >/dev/null || rc=$?
   [[ $rc != 1 || -n $keep ]] || stop_server=1   # nothing was answering: stop what we start, unless --start
   step "starting the model server and checking that smollm2-135m answers" "~15 s" check_model
+  mkdir -p "${VERIFIED%/*}"   # absent when another server on the port answered instead of ours
   printf '%s\n' "$inputs" >"$VERIFIED"
 fi
 
