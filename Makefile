@@ -64,7 +64,7 @@ browsertest: setup browser-setup ## drive the lesson in JupyterLab in headless c
 	$(VENV)/pytest -q notebooks/browser
 
 demo: setup model-start ## run the lesson notebook headless, streaming its answer here (local model without a key)
-	$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
+	@$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
 		--out $(BUILD)/executed/01-streaming-chat-completion.ipynb --kernel-log $(BUILD)/kernel.log
 
 lab: setup model-start ## open JupyterLab on notebooks/ with the Go (gonb) kernel
