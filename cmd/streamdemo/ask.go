@@ -24,6 +24,8 @@ func ask(args []string) error {
 	system := fs.String("system", "", "system prompt")
 	temperature := fs.Float64("temperature", -1, "sampling temperature; 0 makes answers repeatable (default: the server's)")
 	seed := fs.Int("seed", -1, "random seed, for servers that support it (default: none)")
+	maxTokens := fs.Int("max-tokens", 0, "longest answer in tokens (default: the server's)")
+	whole := fs.Bool("whole", false, "ask for the whole answer at once instead of streaming it")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "longest silence between chunks before the stream counts as stalled (default 90s)")
 	fs.DurationVar(&cfg.FirstByteTimeout, "first-byte-timeout", 0, "longest wait for the server's first byte (default 2m)")
 	fs.IntVar(&cfg.Retries, "retries", 0, "retries for a 429, 5xx or refused connection before any text (default 2; -1 for none)")
@@ -48,7 +50,7 @@ func ask(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	req := streamdemo.Request{Messages: messages}
+	req := streamdemo.Request{Messages: messages, MaxTokens: *maxTokens, Whole: *whole}
 	if *temperature >= 0 {
 		t := float32(*temperature)
 		req.Temperature = &t

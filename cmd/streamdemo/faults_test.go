@@ -39,11 +39,15 @@ func TestFaultMatrix(t *testing.T) {
 		{"429", "rate limited"}, {"500", "server error"}, {"drop", "connection cut mid-answer"},
 		{"malformed", "malformed event mid-answer"}, {"stall", "stream stalls mid-answer"},
 		{"failed", "answer fails mid-answer (`response.failed`)"},
+		{"cancelled", "answer cancelled mid-answer (`response.cancelled`)"},
+		{"error", "error event mid-answer (bare `error`)"},
 	} {
 		cases = append(cases, situation{f.name, "model `fault/" + f.fault + "`",
 			[]string{"--provider", "perplexity", "--base-url", base, "--model", "fault/" + f.fault}, practice.Midstream(f.fault)})
 	}
 	cases = append(cases,
+		situation{"answer cut short (`response.incomplete`)", "`--max-tokens 20`",
+			[]string{"--provider", "perplexity", "--base-url", base, "--max-tokens", "20"}, true},
 		situation{"retired Sonar endpoint", "the seed's base URL without `/v1`, chat completions",
 			[]string{"--provider", "openai", "--base-url", srv.URL, "--model", "sonar-pro"}, false},
 		situation{"nothing listening on the port", "base URL `http://127.0.0.1:1/v1`",
@@ -77,7 +81,7 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		kept := "—"
 		if c.partial {
-			kept = fmt.Sprintf("yes, %d chunks", practice.FaultAfter)
+			kept = fmt.Sprintf("yes, %d chunks", len(practice.Tokens(strings.TrimRight(stdout, "\n"))))
 		}
 		said = strings.NewReplacer(base, "http://127.0.0.1:PORT/v1", srv.URL, "http://127.0.0.1:PORT",
 			tlsSrv.URL, "https://127.0.0.1:PORT", hangUp, "127.0.0.1:PORT").Replace(said)

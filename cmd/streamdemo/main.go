@@ -2,7 +2,8 @@
 // terminal, or runs the practice server that stands in for LLM services.
 //
 //	streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
-//	streamdemo serve [--addr HOST:PORT] [--first-token 600ms] [--tps 40]
+//	streamdemo record [--provider NAME] [--model NAME] [--out NAME.jsonl] "question"
+//	streamdemo serve [--addr HOST:PORT] [--first-token 600ms] [--tps 40] [--replay DIR] [--replay-speed N] [--token-file FILE]
 package main
 
 import (
@@ -12,8 +13,9 @@ import (
 
 const usage = `usage:
   streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
-  streamdemo serve [--addr HOST:PORT] [--first-token DURATION] [--tps N]
-Run "streamdemo ask -h" or "streamdemo serve -h" for the flags.`
+  streamdemo record [--provider NAME] [--model NAME] [--out NAME.jsonl] "question"
+  streamdemo serve [--addr HOST:PORT] [--first-token DURATION] [--tps N] [--replay DIR] [--replay-speed N] [--token-file FILE]
+Run "streamdemo ask -h", "streamdemo record -h" or "streamdemo serve -h" for the flags.`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -24,6 +26,8 @@ func main() {
 	switch os.Args[1] {
 	case "ask":
 		err = ask(os.Args[2:])
+	case "record":
+		err = record(os.Args[2:])
 	case "serve":
 		err = serve(os.Args[2:])
 	case "-h", "-help", "--help", "help":

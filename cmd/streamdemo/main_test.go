@@ -97,7 +97,7 @@ func TestAskWithoutAQuestionShowsUsage(t *testing.T) {
 
 func TestServeNeedsATokenBeyondLoopback(t *testing.T) {
 	_, stderr, code := run(t, "serve", "--addr", "0.0.0.0:0")
-	if code != 1 || !strings.Contains(stderr, "only with a token: add --token") {
+	if code != 1 || !strings.Contains(stderr, "only with a token: put it in a file and add --token-file FILE") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -9,9 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/capture"
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
+
+// tokenEnv holds the practice server's token, as an alternative to --token-file.
+const tokenEnv = "STREAMDEMO_PRACTICE_TOKEN"
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
@@ -19,15 +23,48 @@ func serve(args []string) error {
 	opts := practice.DefaultOptions
 	fs.DurationVar(&opts.FirstToken, "first-token", opts.FirstToken, "delay before the first token")
 	fs.Float64Var(&opts.TokensPerSecond, "tps", opts.TokensPerSecond, "tokens per second (0: as fast as possible)")
-	fs.StringVar(&opts.Token, "token", "", "require this token as the API key (needed to listen beyond this machine)")
+	token := fs.String("token", "", "require this token as the API key (deprecated: every user of the machine sees it in the process list; use --token-file or "+tokenEnv+")")
+	tokenFile := fs.String("token-file", "", "require the token in this file as the API key (needed to listen beyond this machine); "+tokenEnv+" works too")
+	fs.StringVar(&opts.ReplayDir, "replay", "", "serve each recording NAME.jsonl (or NAME.chunks.txt) in this folder as model replay/NAME")
+	fs.Float64Var(&opts.ReplaySpeed, "replay-speed", 1, "replay recordings this many times faster than recorded")
 	fs.Parse(args)
+	var err error
+	if opts.Token, err = readToken(*token, *tokenFile); err != nil {
+		return err
+	}
 	if !isLoopback(*addr) && opts.Token == "" {
-		return fmt.Errorf("The practice server listens beyond this machine only with a token: add --token SECRET (students then set STREAMDEMO_API_KEY=SECRET), or use --addr 127.0.0.1:PORT.")
+		return fmt.Errorf("The practice server listens beyond this machine only with a token: put it in a file and add --token-file FILE (or set %s), students then set STREAMDEMO_API_KEY to it; or use --addr 127.0.0.1:PORT.", tokenEnv)
+	}
+	if opts.ReplayDir != "" {
+		if st, err := os.Stat(opts.ReplayDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("The replay folder %s cannot be read: give a folder holding NAME.jsonl recordings (made by streamdemo record).", opts.ReplayDir)
+		}
 	}
 	opts.Log = os.Stderr
-	fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/responses); fault models: fault/%s\n", *addr, strings.Join(practice.Faults, ", fault/"))
+	fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
+		*addr, strings.Join(practice.Faults, ", fault/"), capture.RealStream)
 	srv := &http.Server{Addr: *addr, Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
+}
+
+// readToken takes the token from --token (with a warning), --token-file or
+// the environment, in that order.
+func readToken(flagValue, file string) (string, error) {
+	switch {
+	case flagValue != "":
+		fmt.Fprintf(os.Stderr, "streamdemo: warning: --token shows the token to every user of this machine (ps); use --token-file FILE or %s instead\n", tokenEnv)
+		return flagValue, nil
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("The token file cannot be read (%v): check the path given to --token-file.", err)
+		}
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+		return "", fmt.Errorf("The token file %s is empty: write the token in it, on one line.", file)
+	}
+	return strings.TrimSpace(os.Getenv(tokenEnv)), nil
 }
 
 // isLoopback reports whether addr (host:port) only listens on this machine.

@@ -1,9 +1,11 @@
 package practice
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -20,15 +22,42 @@ type chatRequest struct {
 	} `json:"stream_options"`
 }
 
+// chatFields are the request fields OpenAI's chat completions accept.
+var chatFields = map[string]bool{"messages": true, "model": true, "audio": true, "frequency_penalty": true,
+	"function_call": true, "functions": true, "logit_bias": true, "logprobs": true, "max_completion_tokens": true,
+	"max_tokens": true, "metadata": true, "modalities": true, "n": true, "parallel_tool_calls": true,
+	"prediction": true, "presence_penalty": true, "prompt_cache_key": true, "reasoning_effort": true,
+	"response_format": true, "safety_identifier": true, "seed": true, "service_tier": true, "stop": true,
+	"store": true, "stream": true, "stream_options": true, "temperature": true, "tool_choice": true, "tools": true,
+	"top_logprobs": true, "top_p": true, "user": true, "verbosity": true, "web_search_options": true}
+
+// ChatModels are the models the chat endpoint knows (besides fault/ and
+// test/ models); any other is 404 model_not_found, as OpenAI answers.
+var ChatModels = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "llama3", "llama3.2", "qwen2.5", "sonar", "sonar-pro", LocalModelName}
+
+// LocalModelName is the local model's name, so a client set up for it can
+// practise against this server.
+const LocalModelName = "smollm2-135m"
+
+// chatErrorBody is OpenAI's error shape: type, param and a string code or null.
+func chatErrorBody(e apiError) string {
+	var code any
+	if e.code != "" {
+		code = e.code
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.message, "type": e.typ, "param": nil, "code": code}})
+	return string(b)
+}
+
 // chat serves POST /v1/chat/completions as OpenAI streams it.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := Record{}
 	defer func() { s.finish(r, rec, start) }()
-	var req chatRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model == "" || len(req.Messages) == 0 {
-		rec.Status = http.StatusBadRequest
-		writeError(w, rec.Status, `{"error":{"message":"The request needs a JSON body with model and messages.","type":"invalid_request_error","param":null,"code":null}}`)
+	req, problem := decodeChatRequest(r)
+	if problem.status != 0 {
+		rec.Status = problem.status
+		writeError(w, rec.Status, chatErrorBody(problem))
 		return
 	}
 	rec.Model = req.Model
@@ -45,7 +74,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fault := faultOf(req.Model)
-	if status, ok := s.httpFault(w, fault, req.Model); ok {
+	if status, ok := s.httpFault(w, fault, req.Model, chatAPI); ok {
 		rec.Status = status
 		return
 	}
@@ -56,6 +85,33 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stream(w, r, &rec, Choose(system, question), fault, words, wr)
+}
+
+func decodeChatRequest(r *http.Request) (chatRequest, apiError) {
+	var req chatRequest
+	var raw map[string]json.RawMessage
+	body := new(bytes.Buffer)
+	body.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20))
+	bad := func(msg string) apiError { return apiError{status: 400, typ: "invalid_request_error", message: msg} }
+	if err := json.Unmarshal(body.Bytes(), &raw); err != nil {
+		return req, bad("We could not parse the JSON body of your request.")
+	}
+	for k := range raw {
+		if !chatFields[k] {
+			return req, bad("Unrecognized request argument supplied: " + k)
+		}
+	}
+	if err := json.Unmarshal(body.Bytes(), &req); err != nil || req.Model == "" || len(req.Messages) == 0 {
+		return req, bad("The request needs a JSON body with model and messages.")
+	}
+	known := strings.HasPrefix(req.Model, "fault/") || strings.HasPrefix(req.Model, "test/")
+	for _, m := range ChatModels {
+		known = known || m == req.Model
+	}
+	if !known {
+		return req, faultErrors(chatAPI, req.Model)["404"]
+	}
+	return req, apiError{}
 }
 
 // contentText returns a message's text, whether a string or a list of parts.
@@ -83,14 +139,18 @@ type chatWire struct {
 	usage     bool // stream_options.include_usage was asked for
 }
 
-func (c *chatWire) chunk(out sse, delta, finish any, usage any) error {
+func (c *chatWire) chunkJSON(delta, finish any, usage any) string {
 	choices := []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}
 	if delta == nil {
 		choices = []any{}
 	}
 	b, _ := json.Marshal(map[string]any{"id": c.id, "object": "chat.completion.chunk", "created": c.created,
 		"model": c.model, "system_fingerprint": "fp_practice", "choices": choices, "usage": usage})
-	return out.data(string(b))
+	return string(b)
+}
+
+func (c *chatWire) chunk(out sse, delta, finish any, usage any) error {
+	return out.data(c.chunkJSON(delta, finish, usage))
 }
 
 func (c *chatWire) begin(out sse, _ Script) error {
@@ -114,9 +174,15 @@ func (c *chatWire) end(out sse, _ Script, in, outTokens int) error {
 	return out.data("[DONE]")
 }
 
-func (c *chatWire) fail(out sse, message string) error {
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": message, "type": "server_error", "param": nil, "code": nil}})
-	return out.data(string(b))
+// fail sends the error object OpenAI-compatible servers put in a stream.
+func (c *chatWire) fail(out sse, _ string) error {
+	return out.data(chatErrorBody(apiError{typ: "server_error", message: "The model failed while generating the answer."}))
+}
+
+// cut is a chat chunk cut off mid-JSON.
+func (c *chatWire) cut() string {
+	full := c.chunkJSON(map[string]any{"content": " unfinished"}, nil, nil)
+	return full[:strings.Index(full, "unfinished")+len("unfin")]
 }
 
 func (c *chatWire) whole(sc Script, in, out int) any {

@@ -7,7 +7,10 @@ import (
 )
 
 // Faults lists the fault models a request can name, e.g. model "fault/429".
-var Faults = []string{"401", "403", "404", "429", "500", "drop", "malformed", "stall", "failed"}
+// "cancelled" and "error" end an Agent API stream with response.cancelled
+// and a bare error event. An Agent API request whose max_output_tokens is
+// below what the answer needs ends with response.incomplete.
+var Faults = []string{"401", "403", "404", "429", "500", "drop", "malformed", "stall", "failed", "cancelled", "error"}
 
 // Flaky faults fail every other request with that model and answer the
 // others, to show retries: "fault/flaky-429" and "fault/flaky-500".
@@ -28,9 +31,33 @@ func faultOf(model string) string {
 	return name
 }
 
-// httpFault answers the faults that fail before streaming; it reports whether
-// it did.
-func (s *Server) httpFault(w http.ResponseWriter, fault, model string) (int, bool) {
+// apiError is one HTTP error as an API answers it.
+type apiError struct {
+	status      int
+	typ, code   string // code: the chat shape's string code, "" for null
+	message     string
+	retryHeader bool
+}
+
+// api says whose errors to answer with.
+type api int
+
+const (
+	agentAPI api = iota // Perplexity's Agent API
+	chatAPI             // OpenAI chat completions
+)
+
+// body is the error body in the API's own shape.
+func (a api) body(e apiError) string {
+	if a == chatAPI {
+		return chatErrorBody(e)
+	}
+	return agentErrorBody(e.status, e.typ, e.message, "")
+}
+
+// httpFault answers the faults that fail before streaming, in the endpoint's
+// own error shape; it reports whether it did.
+func (s *Server) httpFault(w http.ResponseWriter, fault, model string, a api) (int, bool) {
 	if name, ok := strings.CutPrefix(fault, flakyPrefix); ok {
 		s.mu.Lock()
 		s.flaky[model]++
@@ -41,26 +68,40 @@ func (s *Server) httpFault(w http.ResponseWriter, fault, model string) (int, boo
 		}
 		fault = name
 	}
-	var status int
-	var typ, msg string
-	switch fault {
-	case "401":
-		status, typ, msg = 401, "invalid_api_key", "Invalid API key provided. Ensure your API key is correct and active."
-	case "403":
-		status, typ, msg = 403, "permission_denied", "Your API key does not have access to this resource."
-	case "404":
-		status, typ, msg = 404, "invalid_model", fmt.Sprintf("Model %s not found.", model)
-	case "429":
-		status, typ, msg = 429, "request_rate_limit_exceeded", "Rate limit exceeded. Please slow down."
-		w.Header().Set("Retry-After", fmt.Sprint(RetryAfterSeconds))
-		w.Header().Set("x-ratelimit-limit", "50")
-		w.Header().Set("x-ratelimit-remaining", "0")
-		w.Header().Set("x-ratelimit-reset", fmt.Sprint(RetryAfterSeconds))
-	case "500":
-		status, typ, msg = 500, "internal_server_error", "Internal server error."
-	default:
+	e, ok := faultErrors(a, model)[fault]
+	if !ok {
 		return 0, false
 	}
-	writeError(w, status, fmt.Sprintf(`{"error":{"message":%q,"type":%q,"code":%d}}`, msg, typ, status))
-	return status, true
+	if e.retryHeader {
+		w.Header().Set("Retry-After", fmt.Sprint(RetryAfterSeconds))
+		w.Header().Set("X-RateLimit-Limit", "50")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(RetryAfterSeconds))
+		w.Header().Set("X-RateLimit-Used", "50")
+	}
+	writeError(w, e.status, a.body(e))
+	return e.status, true
+}
+
+// faultErrors are the errors each HTTP fault answers, per API. The Agent
+// API's 401 and 403 are forbidden, an unknown model is a 400 invalid_model
+// (fault/404 stands for it: 404 is only for an unknown response id), 5xx
+// internal_error.
+func faultErrors(a api, model string) map[string]apiError {
+	if a == chatAPI {
+		return map[string]apiError{
+			"401": {401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided. You can find your API key in your account settings.", false},
+			"403": {403, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported.", false},
+			"404": {404, "invalid_request_error", "model_not_found", fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", model), false},
+			"429": {429, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 2s.", true},
+			"500": {500, "server_error", "", "The server had an error while processing your request. Sorry about that!", false},
+		}
+	}
+	return map[string]apiError{
+		"401": {401, "forbidden", "", "Invalid API key provided. Ensure your API key is correct and active.", false},
+		"403": {403, "forbidden", "", "Your API key does not have access to this resource.", false},
+		"404": {400, "invalid_model", "", fmt.Sprintf("invalid model %q", model), false},
+		"429": {429, "request_rate_limit_exceeded", "", "Rate limit exceeded. Please slow down.", true},
+		"500": {500, "internal_error", "", "Internal server error.", false},
+	}
 }

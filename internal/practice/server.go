@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/capture"
 )
 
 // Options sets the server's pace and log.
@@ -22,6 +24,8 @@ type Options struct {
 	TokensPerSecond float64       // pace of the text; 0 sends it as fast as possible
 	Log             io.Writer     // one line per request; nil for none
 	Token           string        // if set, requests need "Authorization: Bearer <Token>"
+	ReplayDir       string        // recordings served as model replay/NAME, besides the shipped captures
+	ReplaySpeed     float64       // replay this many times faster than recorded; 0 or 1: as recorded
 }
 
 // DefaultOptions is a realistic pace: Perplexity-like first token, 40 tokens/s.
@@ -69,7 +73,12 @@ func New(opts Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+s.opts.Token)) != 1 {
-		writeError(w, http.StatusUnauthorized, `{"error":{"message":"This practice server needs its token as the API key (STREAMDEMO_API_KEY).","type":"invalid_api_key","code":401}}`)
+		e := apiError{status: 401, typ: "forbidden", message: "This practice server needs its token as the API key (STREAMDEMO_API_KEY)."}
+		a := agentAPI
+		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
+			a, e.typ, e.code = chatAPI, "invalid_request_error", "invalid_api_key"
+		}
+		writeError(w, http.StatusUnauthorized, a.body(e))
 		s.finish(r, Record{Status: http.StatusUnauthorized}, time.Now())
 		return
 	}
@@ -128,9 +137,15 @@ func (s *Server) sonarRetired(w http.ResponseWriter, r *http.Request) {
 	s.finish(r, Record{Status: http.StatusForbidden}, start)
 }
 
+// models lists the chat models and the shipped recordings (replay/NAME).
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	data := []any{}
+	for _, m := range ChatModels {
+		data = append(data, map[string]any{"id": m, "object": "model", "owned_by": "practice"})
+	}
+	data = append(data, map[string]any{"id": replayPrefix + capture.RealStream, "object": "model", "owned_by": "practice"})
 	w.Header().Set("Content-Type", "application/json")
-	io.WriteString(w, `{"object":"list","data":[{"id":"sonar-pro","object":"model","owned_by":"practice"},{"id":"sonar","object":"model","owned_by":"practice"}]}`)
+	json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data})
 }
 
 // sonarRetiredBody is what Perplexity's retired Sonar endpoint answers.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -77,6 +78,7 @@ func TestAgentStreamIsShapedLikePerplexity(t *testing.T) {
 	}
 	var types []string
 	var text strings.Builder
+	last := -1
 	for i, p := range dataLines(t, resp.Body) {
 		var ev struct {
 			Type     string `json:"type"`
@@ -95,18 +97,20 @@ func TestAgentStreamIsShapedLikePerplexity(t *testing.T) {
 		if err := json.Unmarshal([]byte(p), &ev); err != nil {
 			t.Fatalf("event %d is not JSON: %q", i, p)
 		}
-		if ev.Seq == nil || *ev.Seq != i {
-			t.Errorf("event %d has sequence_number %v", i, ev.Seq)
+		if ev.Seq == nil || *ev.Seq <= last {
+			t.Fatalf("event %d has sequence_number %v after %d", i, ev.Seq, last)
 		}
+		last = *ev.Seq
 		types = append(types, ev.Type)
 		text.WriteString(ev.Delta)
 		if ev.Type == "response.completed" && (ev.Response.Usage == nil || ev.Response.Usage.Cost.Currency != "USD" || ev.Response.Usage.Cost.TotalCost <= 0) {
 			t.Errorf("completed event lacks usage with cost: %s", p)
 		}
 	}
-	want := []string{"response.created", "response.in_progress", "response.reasoning.search_queries", "response.reasoning.search_results", "response.output_item.added"}
-	if strings.Join(types[:5], " ") != strings.Join(want, " ") {
-		t.Errorf("opening events %v, want %v", types[:5], want)
+	want := []string{"response.created", "response.in_progress", "response.output_item.added", "response.reasoning.search_queries",
+		"response.reasoning.search_results", "response.output_item.done", "response.output_item.added"}
+	if strings.Join(types[:7], " ") != strings.Join(want, " ") {
+		t.Errorf("opening events %v, want %v", types[:7], want)
 	}
 	end := types[len(types)-3:]
 	if strings.Join(end, " ") != "response.output_text.done response.output_item.done response.completed" {
@@ -135,15 +139,86 @@ func TestChatStreamEndsWithUsageThenDone(t *testing.T) {
 func TestAgentRequestsAreCheckedLikePerplexity(t *testing.T) {
 	ts := httptest.NewServer(New(Options{}))
 	defer ts.Close()
-	for body, want := range map[string]string{
-		`{"model":"perplexity/sonar","stream":true,"input":"hi","stream_options":{"include_usage":true}}`: `invalid request body: json: unknown field \"stream_options\"`,
-		`{"model":"perplexity/sonar","preset":"low","stream":true,"input":"hi"}`:                          "exactly one of model, models or preset",
+	unknown := func(field string) string {
+		return `{"error":{"code":400,"message":"invalid request body: json: unknown field \"` + field + `\"","param":"` + field + `","type":"invalid_request"}}`
+	}
+	for _, tc := range []struct{ body, want string }{
+		{`{"model":"perplexity/sonar","input":"hi","foo":1}`, unknown("foo")},
+		{`{"model":"perplexity/sonar","input":"hi","tools":[{"type":"web_search","search_recency_filter":"day"}]}`, unknown("search_recency_filter")},
+		{`{"model":"perplexity/sonar","input":"hi","text":{"format":{"type":"text"}}}`, unknown("format")},
+		{`{"model":"perplexity/sonar","input":"hi","stream_options":{"include_usage":true,"x":1}}`, unknown("x")},
+		{`{"model":"perplexity/sonar","preset":"low","input":"hi"}`, `"message":"exactly one of model, models or preset is required"`},
+		{`{"model":"perplexity/sonar"}`, `"message":"input is required","param":"input","type":"invalid_request"`},
+		{`{"model":"perplexity/sonar","input":"hi","max_output_tokens":"100"}`, `"type":"invalid_request"`},
+		{`{"model":"sonar-pro","input":"hi"}`, `"type":"invalid_model"`},
+		{`{"model":"fault/404","input":"hi"}`, `"type":"invalid_model"`},
 	} {
-		resp := post(t, ts.URL+"/v1/responses", body)
+		resp := post(t, ts.URL+"/v1/agent", tc.body)
 		got, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 400 || !strings.Contains(string(got), want) || !strings.Contains(string(got), `"code":400`) {
-			t.Errorf("%s: got %d %s", body, resp.StatusCode, got)
+		if resp.StatusCode != 400 || !strings.Contains(string(got), tc.want) || !strings.Contains(string(got), `"code":400`) {
+			t.Errorf("%s: got %d %s, want 400 with %s", tc.body, resp.StatusCode, got, tc.want)
 		}
+	}
+	// Every documented field is accepted, nested ones included.
+	valid := `{"model":"perplexity/sonar","input":[{"type":"message","role":"user","content":"hi"}],"instructions":"be brief",
+		"stream":false,"stream_options":{"include_usage":true},"max_output_tokens":100,"temperature":0.2,"top_p":0.9,
+		"tools":[{"type":"web_search","filters":{"search_domain_filter":["nasa.gov"],"search_recency_filter":"month"},
+		"search_context_size":"high","user_location":{"country":"US","city":"Boston"},"max_results":5}],
+		"tool_choice":{"type":"web_search"},"parallel_tool_calls":true,"reasoning":{"effort":"low"},"language_preference":"en",
+		"max_steps":3,"max_tool_calls":2,"metadata":{"class":"7b"},"store":false,"truncation":"auto","background":false}`
+	for _, path := range []string{"/v1/agent", "/v1/responses"} {
+		resp := post(t, ts.URL+path, valid)
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(got), `"type":"search_results"`) {
+			t.Errorf("%s: every documented field should be accepted: %d %s", path, resp.StatusCode, got)
+		}
+	}
+}
+
+func TestAgentErrorsHaveTheRealTypes(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	for fault, want := range map[string]string{"401": "forbidden", "403": "forbidden", "429": "request_rate_limit_exceeded", "500": "internal_error"} {
+		resp := post(t, ts.URL+"/v1/agent", `{"model":"fault/`+fault+`","input":"hi"}`)
+		var body struct {
+			Error struct {
+				Type string
+				Code int
+			}
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		if body.Error.Type != want || fmt.Sprint(body.Error.Code) != fault || fmt.Sprint(resp.StatusCode) != fault {
+			t.Errorf("fault/%s: %d %+v, want type %s", fault, resp.StatusCode, body.Error, want)
+		}
+		if fault == "429" && resp.Header.Get("X-RateLimit-Remaining") != "0" {
+			t.Error("a 429 should carry X-RateLimit-* headers")
+		}
+	}
+}
+
+func TestChatErrorsHaveOpenAIsShape(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}`, 404, `"code":"model_not_found"`},
+		{`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"foo":1}`, 400, `"message":"Unrecognized request argument supplied: foo","param":null,"type":"invalid_request_error"`},
+		{`{"model":"fault/401","messages":[{"role":"user","content":"hi"}]}`, 401, `"code":"invalid_api_key"`},
+		{`{"model":"fault/500","messages":[{"role":"user","content":"hi"}]}`, 500, `"code":null`},
+	} {
+		resp := post(t, ts.URL+"/v1/chat/completions", tc.body)
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != tc.status || !strings.Contains(string(got), tc.want) {
+			t.Errorf("%s: got %d %s, want %d with %s", tc.body, resp.StatusCode, got, tc.status, tc.want)
+		}
+	}
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"fault/malformed","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	lines := dataLines(t, resp.Body)
+	if cut := lines[len(lines)-1]; !strings.HasPrefix(cut, `{"choices":[{"delta":{"content":" unfin`) || json.Valid([]byte(cut)) {
+		t.Errorf("fault/malformed should end with a cut chat chunk, got %q", cut)
 	}
 }
 
@@ -161,7 +236,7 @@ func TestPaceSpreadsTheAnswerOverTime(t *testing.T) {
 	ts := httptest.NewServer(New(Options{FirstToken: 100 * time.Millisecond, TokensPerSecond: 200}))
 	defer ts.Close()
 	start := time.Now()
-	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"system","content":"haiku"},{"role":"user","content":"How many stars are in the universe?"}]}`)
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"haiku"},{"role":"user","content":"How many stars are in the universe?"}]}`)
 	lines := dataLines(t, resp.Body)
 	tokens := len(Tokens(Choose("haiku", "How many stars are in the universe?").Text))
 	min := 100*time.Millisecond + time.Duration(tokens-1)*time.Second/200
@@ -176,11 +251,11 @@ func TestPaceSpreadsTheAnswerOverTime(t *testing.T) {
 func TestTokenIsRequiredWhenSet(t *testing.T) {
 	ts := httptest.NewServer(New(Options{Token: "classroom-secret"}))
 	defer ts.Close()
-	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	if resp.StatusCode != 401 {
 		t.Errorf("a wrong token got %d", resp.StatusCode)
 	}
-	req, _ := http.NewRequest("POST", ts.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer classroom-secret")
 	ok, err := http.DefaultClient.Do(req)
 	if err != nil || ok.StatusCode != 200 {
@@ -210,12 +285,12 @@ func TestDisconnectedClientsLeaveNothingBehind(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			path, body := "/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"user","content":"How many stars are in the universe?"}]}`
+			path, body := "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"How many stars are in the universe?"}]}`
 			if i%2 == 1 {
 				path, body = "/v1/responses", `{"preset":"low","stream":true,"input":"How many stars are in the universe?"}`
 			}
 			if i%5 == 0 { // a stalled stream must end when its client leaves
-				body = strings.Replace(body, `"m"`, `"fault/stall"`, 1)
+				body = strings.Replace(body, `"gpt-4o-mini"`, `"fault/stall"`, 1)
 			}
 			resp, err := client.Post(ts.URL+path, "application/json", strings.NewReader(body))
 			if err != nil {
@@ -253,7 +328,7 @@ func TestLastAnswerStampsEveryChunk(t *testing.T) {
 	ts := httptest.NewServer(New(Options{}))
 	defer ts.Close()
 	before := time.Now().UnixNano()
-	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[{"role":"system","content":"haiku"},{"role":"user","content":"How many stars are in the universe?"}]}`)
+	resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"haiku"},{"role":"user","content":"How many stars are in the universe?"}]}`)
 	io.ReadAll(resp.Body)
 	var last struct {
 		Sent []Stamp `json:"sent"`

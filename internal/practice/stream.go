@@ -2,18 +2,26 @@ package practice
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
 // wire is one protocol's way of writing a streamed answer.
 type wire interface {
 	begin(out sse, sc Script) error
-	token(out sse, text string) error
+	token(out sse, text string) error // errLimit: the output limit is reached
 	end(out sse, sc Script, inTokens, outTokens int) error
-	fail(out sse, message string) error
+	fail(out sse, fault string) error             // ends the stream as a failed, cancelled or error fault
+	cut() string                                  // an event cut off mid-JSON, for fault/malformed
 	whole(sc Script, inTokens, outTokens int) any // the answer as one JSON object
 }
+
+// errLimit says the answer reached max_output_tokens.
+var errLimit = errors.New("output limit reached")
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // stream sends sc as tokens at the server's pace, injecting fault if named.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc Script, fault string, inTokens int, wr wire) {
@@ -41,7 +49,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc 
 			return
 		}
 		sent := Stamp{time.Now().UnixNano(), len(tok)} // before the write, so no reader sees it earlier
-		if wr.token(out, tok) != nil {
+		if err := wr.token(out, tok); errors.Is(err, errLimit) {
+			break
+		} else if err != nil {
 			gone()
 			return
 		}
@@ -79,19 +89,19 @@ func (s *Server) midstreamFault(w http.ResponseWriter, r *http.Request, rec *Rec
 			conn.Close()
 		}
 	case "malformed":
-		out.data(`{"type":"response.output_text.delta","delta":"unfinished`)
+		out.data(wr.cut())
 	case "stall": // keep the connection open, send nothing, until the client leaves
 		<-r.Context().Done()
 		rec.Disconnected = true
-	case "failed":
-		wr.fail(out, "The model failed while generating the answer.")
+	case "failed", "cancelled", "error":
+		wr.fail(out, fault)
 	}
 }
 
 // Midstream reports whether a fault strikes after FaultAfter chunks of text.
 func Midstream(fault string) bool {
 	switch fault {
-	case "drop", "malformed", "stall", "failed":
+	case "drop", "malformed", "stall", "failed", "cancelled", "error":
 		return true
 	}
 	return false

@@ -24,18 +24,16 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def practice_server():
-    """Start `streamdemo serve`; yield its base URL and log path."""
+def start_practice(log_name, *args):
+    """Build and start `streamdemo serve ARGS` on a free loopback port; return
+    (process, base URL, log path, log file)."""
     os.makedirs(BUILD, exist_ok=True)
     binary = os.path.join(BUILD, "streamdemo")
     subprocess.run(["go", "build", "-o", binary, "./cmd/streamdemo"], cwd=REPO, check=True)
     port = free_port()
-    log_path = os.path.join(BUILD, "practice-server.log")
+    log_path = os.path.join(BUILD, log_name)
     log = open(log_path, "w")
-    proc = subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}",
-                             "--first-token", f"{PACE['first_token']}s", "--tps", str(PACE["tps"])],
-                            stdout=log, stderr=log)
+    proc = subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}", *args], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}/v1"
     for _ in range(100):
         try:
@@ -46,7 +44,19 @@ def practice_server():
     else:
         proc.kill()
         pytest.fail("the practice server did not start: see " + log_path)
-    yield base, log_path
+    return proc, base, log_path, log
+
+
+def stop_practice(proc, log):
     proc.terminate()
     proc.wait(timeout=5)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def practice_server():
+    """Start `streamdemo serve` at a realistic pace; yield its base URL and log path."""
+    proc, base, log_path, log = start_practice("practice-server.log", "--first-token", f"{PACE['first_token']}s",
+                                               "--tps", str(PACE["tps"]))
+    yield base, log_path
+    stop_practice(proc, log)

@@ -14,7 +14,8 @@ from kernel import Kernel
 
 CELL = '''%%
 client := streamdemo.NewClient(streamdemo.Config{Provider: "PROVIDER", BaseURL: "BASE", IdleTimeout: time.Second})
-stream := client.ChatStream(context.Background(), "MODEL", []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}})
+stream := client.Stream(context.Background(), streamdemo.Request{Model: "MODEL", MaxTokens: MAXTOKENS,
+	Messages: []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}}})
 for chunk, err := range stream.Chunks() {
 	if err != nil {
 		fmt.Println("\\n" + err.Error())
@@ -80,16 +81,18 @@ def fault_runs(practice_server, tmp_path_factory):
     root = base.rsplit("/v1", 1)[0]
     hang_up, tls = hang_up_server(), self_signed_server(str(tmp_path_factory.mktemp("tls")))
     port = lambda s: s.getsockname()[1]
-    setups = {name: ("perplexity", base, "fault/" + f) for name, f in [
+    setups = {name: ("perplexity", base, "fault/" + f, 0) for name, f in [
         ("key rejected", "401"), ("key not allowed", "403"), ("unknown model", "404"), ("rate limited", "429"),
         ("server error", "500"), ("connection cut mid-answer", "drop"), ("malformed event mid-answer", "malformed"),
-        ("stream stalls mid-answer", "stall"), ("answer fails mid-answer (`response.failed`)", "failed")]}
+        ("stream stalls mid-answer", "stall"), ("answer fails mid-answer (`response.failed`)", "failed"),
+        ("answer cancelled mid-answer (`response.cancelled`)", "cancelled"), ("error event mid-answer (bare `error`)", "error")]}
     setups.update({
-        "retired Sonar endpoint": ("openai", root, "sonar-pro"),
-        "nothing listening on the port": ("compatible", "http://127.0.0.1:1/v1", "m"),
-        "unknown host": ("compatible", "http://no-such-host.invalid/v1", "m"),
-        "TLS certificate rejected": ("compatible", f"https://127.0.0.1:{port(tls)}/v1", "m"),
-        "server closes before headers": ("compatible", f"http://127.0.0.1:{port(hang_up)}/v1", "m"),
+        "answer cut short (`response.incomplete`)": ("perplexity", base, "sonar-pro", 20),
+        "retired Sonar endpoint": ("openai", root, "sonar-pro", 0),
+        "nothing listening on the port": ("compatible", "http://127.0.0.1:1/v1", "m", 0),
+        "unknown host": ("compatible", "http://no-such-host.invalid/v1", "m", 0),
+        "TLS certificate rejected": ("compatible", f"https://127.0.0.1:{port(tls)}/v1", "m", 0),
+        "server closes before headers": ("compatible", f"http://127.0.0.1:{port(hang_up)}/v1", "m", 0),
     })
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMDEMO_")}
     env["PERPLEXITY_API_KEY"] = TEST_KEY  # every fault runs with the recognisable key
@@ -97,8 +100,9 @@ def fault_runs(practice_server, tmp_path_factory):
     kernel.run('import "github.com/streamdemo/streamdemo/pkg/streamdemo"')
     runs = {}
     for situation, sentence in fault_rows():
-        provider, url, model = setups[situation]
-        messages = kernel.run(CELL.replace("PROVIDER", provider).replace("BASE", url).replace("MODEL", model))
+        provider, url, model, max_tokens = setups[situation]
+        cell = CELL.replace("PROVIDER", provider).replace("BASE", url).replace("MODEL", model)
+        messages = kernel.run(cell.replace("MAXTOKENS", str(max_tokens)))
         runs[situation] = (sentence, url, messages)
     kernel.close()
     hang_up.close()
@@ -107,7 +111,7 @@ def fault_runs(practice_server, tmp_path_factory):
 
 
 def test_every_fault_in_the_table_is_met(fault_runs):
-    assert len(fault_runs) == 14
+    assert len(fault_runs) == 17
 
 
 def test_each_fault_shows_the_clis_sentence(fault_runs):
@@ -116,7 +120,7 @@ def test_each_fault_shows_the_clis_sentence(fault_runs):
         shown = stdout.rstrip("\n").rsplit("\n", 1)[-1]
         expected = re.sub(r"https?://127\.0\.0\.1:PORT(/v1)?", lambda m: url if m.group(1) else url.rsplit("/v1", 1)[0], sentence)
         assert shown == expected, f"{situation}:\n  cell: {shown}\n  CLI:  {expected}"
-        midstream = "mid-answer" in situation
+        midstream = "mid-answer" in situation or "incomplete" in situation
         assert stdout.startswith("Astronomers estimate") == midstream, f"{situation}: partial text {stdout[:60]!r}"
 
 

@@ -25,6 +25,10 @@ type Request struct {
 	// Whole asks for the whole answer at once (stream: false), to compare with
 	// streaming: it arrives as a single chunk when the model has finished.
 	Whole bool
+	// OnEvent, if set, is given each server-sent event's JSON as it arrives,
+	// before it is read (what `streamdemo record` saves). The slice is only
+	// valid during the call.
+	OnEvent func(event []byte)
 }
 
 // Client streams answers from one provider. Make one with NewClient.

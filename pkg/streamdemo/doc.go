@@ -45,20 +45,32 @@
 //
 // Perplexity retired Sonar chat completions on 27 September 2026 (the old
 // endpoint answers HTTP 403, "Sonar is now the Agent API"); the package
-// streams through the Agent API (POST {base}/responses). System messages
-// become instructions and the others become input. The seed's Sonar model
-// names map as Perplexity's migration guide suggests:
+// streams through the Agent API (POST {base}/responses, the alias of
+// /v1/agent that OpenAI clients use). System messages become instructions
+// and the others become input. The seed's Sonar model names map as
+// Perplexity's migration guide suggests:
 //
-//	sonar                model perplexity/sonar with the web_search tool
+//	sonar                model perplexity/sonar, web_search tool, tool_choice web_search
 //	sonar-pro            preset low
+//	sonar-reasoning      preset low
 //	sonar-reasoning-pro  preset low
 //	sonar-deep-research  preset medium
 //	fast, low, medium, high, xhigh   that preset
-//	any other name       sent unchanged as the model, with the web_search tool
+//	any other name       sent unchanged as the model, web_search tool, tool_choice web_search
 //
-// Presets bring web search with them; a bare model does not search, so the
-// package adds the web_search tool. Search results become Sources, numbered
-// like the answer's [n] markers.
+// Presets bring web search with them. A bare model does not search, and one
+// only offered the tool decides for itself whether to search, so the package
+// offers the tool and requires it (tool_choice {"type":"web_search"}) to keep
+// the answer's sources. Search results (from the search events, the
+// search_results output item, or a non-streamed answer) and fetched pages
+// become Sources, numbered like the answer's [n] markers; usage and cost come
+// from the terminal event, streamed or not. docs/perplexity.md shows a real
+// stream.
+//
+// An answer cut by Request.MaxTokens (response.incomplete) ends with
+// ErrIncomplete, one cancelled by the server (response.cancelled) with
+// ErrServerCancelled, a failed one (response.failed or an error event) with
+// ErrFailed; the text, sources and usage that arrived are kept.
 //
 // # Errors
 //

@@ -32,10 +32,14 @@ const (
 	ErrMalformed    Kind = "malformed event"
 	ErrStalled      Kind = "stream stalled"
 	ErrFailed       Kind = "answer failed"
-	ErrCancelled    Kind = "cancelled"
-	ErrTooLarge     Kind = "response too large"
-	ErrTLS          Kind = "TLS certificate rejected"
-	ErrConfig       Kind = "bad configuration"
+	ErrIncomplete   Kind = "answer cut short"
+	// ErrServerCancelled is a cancel by the server (response.cancelled);
+	// ErrCancelled is the learner stopping the stream.
+	ErrServerCancelled Kind = "answer cancelled by the server"
+	ErrCancelled       Kind = "cancelled"
+	ErrTooLarge        Kind = "response too large"
+	ErrTLS             Kind = "TLS certificate rejected"
+	ErrConfig          Kind = "bad configuration"
 )
 
 func (k Kind) Error() string { return string(k) }
@@ -81,7 +85,7 @@ func (e *Error) Error() string {
 	case ErrSonarRetired:
 		return fmt.Sprintf("Perplexity retired the Sonar chat-completions endpoint (HTTP %d, \"Sonar is now the Agent API\"): use provider %q, which streams through the Agent API at %s/responses.", e.StatusCode, Perplexity, perplexityBaseURL)
 	case ErrUnknownModel:
-		return fmt.Sprintf("The server at %s does not know this model or path (HTTP 404%s): check the model name, and that the base URL ends in /v1.", e.BaseURL, said(e.Detail))
+		return fmt.Sprintf("The server at %s does not know this model or path (HTTP %d%s): check the model name, and that the base URL ends in /v1.", e.BaseURL, e.StatusCode, said(e.Detail))
 	case ErrBadRequest:
 		return fmt.Sprintf("The server at %s rejected the request (HTTP %d%s): check the model name and options.", e.BaseURL, e.StatusCode, said(e.Detail))
 	case ErrRateLimited:
@@ -109,6 +113,10 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("The server sent %s%s: check that the base URL points at a real model server.", e.Detail, kept)
 	case ErrFailed:
 		return fmt.Sprintf("%s reported that the answer failed%s%s: run it again.", e.Provider, said(e.Detail), kept)
+	case ErrIncomplete:
+		return fmt.Sprintf("The answer was cut short by the output limit (%s) after %d chunks; the text received is kept: raise Request.MaxTokens or ask for a shorter answer.", first(e.Detail, "max_output_tokens"), e.Chunks)
+	case ErrServerCancelled:
+		return fmt.Sprintf("%s cancelled the answer before it finished%s%s: run it again.", e.Provider, said(e.Detail), kept)
 	case ErrCancelled:
 		return fmt.Sprintf("Stopped after %d chunks; the text received so far is kept.", e.Chunks)
 	default:
@@ -179,7 +187,7 @@ func (e *Error) classifyStatus(typ, code string) {
 		e.Kind = ErrSonarRetired
 	case st == 401 || st == 403:
 		e.Kind = ErrKeyRejected
-	case st == 404:
+	case st == 404, st == 400 && (typ == "invalid_model" || code == "model_not_found"):
 		e.Kind = ErrUnknownModel
 	case st == 429:
 		e.Kind = ErrRateLimited

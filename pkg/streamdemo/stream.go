@@ -139,11 +139,15 @@ func (s *Stream) run(yield func(Chunk, error) bool) error {
 		if err != nil {
 			return s.fail(err)
 		}
+		if s.req.OnEvent != nil {
+			s.req.OnEvent(line)
+		}
 		ev, err := s.proto.decode(line)
 		if err != nil {
 			return s.fail(&Error{Kind: ErrMalformed, Detail: err.Error(), cause: err})
 		}
 		if ev.err != nil {
+			s.apply(ev) // a terminal failure still carries usage, sources and model
 			return s.fail(ev.err)
 		}
 		if chunk, ok := s.apply(ev); ok && !yield(chunk, nil) {
@@ -179,10 +183,12 @@ func (s *Stream) apply(ev event) (Chunk, bool) {
 }
 
 func (s *Stream) addSource(src Source) {
-	if src.Number <= 0 {
+	same := func(o Source) bool { return o.Number == src.Number }
+	if src.Number <= 0 { // no id (a fetched page): the same URL is the same source
 		src.Number = len(s.sources) + 1
+		same = func(o Source) bool { return o.URL == src.URL }
 	}
-	i := slices.IndexFunc(s.sources, func(o Source) bool { return o.Number == src.Number })
+	i := slices.IndexFunc(s.sources, same)
 	if i >= 0 { // a later event may repeat a source with less detail
 		old := &s.sources[i]
 		if src.Title != "" && src.Title != src.URL {

@@ -113,7 +113,15 @@ func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
 			{"malformed", streamdemo.ErrMalformed, 0, true, "not valid JSON"},
 			{"stall", streamdemo.ErrStalled, 0, true, "nothing arrived for 300ms"},
 			{"failed", streamdemo.ErrFailed, 0, true, "answer failed"},
+			{"cancelled", streamdemo.ErrServerCancelled, 0, true, "cancelled the answer before it finished"},
+			{"error", streamdemo.ErrFailed, 0, true, "upstream connection lost"},
 		} {
+			switch {
+			case provider == streamdemo.Perplexity && tc.fault == "404":
+				tc.status = 400 // the Agent API answers an unknown model with 400 invalid_model
+			case provider == streamdemo.OpenAI && (tc.fault == "cancelled" || tc.fault == "error"):
+				tc.kind, tc.says = streamdemo.ErrFailed, "answer failed" // chat streams have one error object
+			}
 			t.Run(provider+" stream meets fault/"+tc.fault, func(t *testing.T) {
 				cfg := streamdemo.Config{Provider: provider, BaseURL: base, APIKey: testKey, IdleTimeout: 300 * time.Millisecond, Retries: -1}
 				r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "fault/" + tc.fault, Messages: seedMessages})
@@ -141,8 +149,11 @@ func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
 			})
 		}
 	}
-	if recs := srv.Records(); len(recs) != 18 {
-		t.Errorf("server saw %d requests, want 18", len(recs))
+	for deadline := time.Now().Add(time.Second); len(srv.Records()) < 22 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // the server records a request when its handler returns
+	}
+	if recs := srv.Records(); len(recs) != 22 {
+		t.Errorf("server saw %d requests, want 22 (11 faults, 2 providers, no retries)", len(recs))
 	}
 }
 

@@ -2,6 +2,7 @@ package streamdemo
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -27,7 +28,31 @@ func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.stream.header = resp.Header
 	t.onRead()
 	resp.Body = &watchedBody{body: resp.Body, onRead: t.onRead}
+	if keep, ok := req.Context().Value(rawBodyKey{}).(*bytes.Buffer); ok {
+		resp.Body = teeBody{resp.Body, keep}
+	}
 	return resp, nil
+}
+
+// rawBodyKey marks a request whose response body is kept as it arrived.
+type rawBodyKey struct{}
+
+// keepRawBody returns a context whose request keeps its response body in the
+// returned buffer: go-openai's types drop fields (sources, cost) we need.
+func keepRawBody(ctx context.Context) (context.Context, *bytes.Buffer) {
+	buf := new(bytes.Buffer)
+	return context.WithValue(ctx, rawBodyKey{}, buf), buf
+}
+
+type teeBody struct {
+	io.ReadCloser
+	keep *bytes.Buffer
+}
+
+func (b teeBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.keep.Write(p[:n])
+	return n, err
 }
 
 // Limits on what a server may send: one event, and the whole stream.

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+// record streams an Agent API answer and saves every event as it arrived:
+// FILE (one JSON event per line, the format of the published capture) and
+// FILE's .times (each event's arrival in milliseconds since the request).
+// Only the events are written: never the key, never a request header.
+func record(args []string) error {
+	fs := flag.NewFlagSet("record", flag.ExitOnError)
+	var cfg streamdemo.Config
+	fs.StringVar(&cfg.Provider, "provider", "", "perplexity or practice (default: from .env / environment)")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
+	fs.StringVar(&cfg.Model, "model", "", "model or preset name (default: the provider's)")
+	system := fs.String("system", "", "system prompt")
+	out := fs.String("out", "recording.jsonl", "where to save the events (NAME.jsonl; serve --replay on its folder serves it as model replay/NAME)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: streamdemo record [flags] "question"`)
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	question := strings.Join(fs.Args(), " ")
+	if question == "" {
+		fs.Usage()
+		os.Exit(2)
+	}
+	if !strings.HasSuffix(*out, ".jsonl") {
+		return fmt.Errorf("The recording must be saved as NAME.jsonl (got %s): the replay serves it as model replay/NAME.", *out)
+	}
+	if _, err := streamdemo.LoadEnv(); err != nil {
+		return err
+	}
+	client := streamdemo.NewClient(cfg)
+	if client.Err() == nil && client.Provider() != streamdemo.Perplexity && client.Provider() != streamdemo.Practice {
+		return fmt.Errorf("streamdemo record saves Agent API streams: use --provider perplexity (or practice), not %s.", client.Provider())
+	}
+	var messages []streamdemo.Message
+	if *system != "" {
+		messages = append(messages, streamdemo.Message{Role: "system", Content: *system})
+	}
+	messages = append(messages, streamdemo.Message{Role: "user", Content: question})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	var events, times bytes.Buffer
+	key := os.Getenv("PERPLEXITY_API_KEY")
+	start := time.Now()
+	req := streamdemo.Request{Messages: messages, OnEvent: func(ev []byte) {
+		if key != "" { // an event never holds the key; should one, it is not written
+			ev = bytes.ReplaceAll(ev, []byte(key), []byte("[key removed]"))
+		}
+		if events.Len() > 0 {
+			events.WriteByte('\n')
+		}
+		events.Write(ev)
+		fmt.Fprintf(&times, "%.3f\n", float64(time.Since(start).Microseconds())/1000)
+	}}
+	stream := client.Stream(ctx, req)
+	var failure error
+	for chunk, err := range stream.Chunks() {
+		if err != nil {
+			failure = err
+			break
+		}
+		fmt.Print(chunk.Text)
+	}
+	if stream.Timing().Chunks > 0 {
+		fmt.Println()
+	}
+	if events.Len() == 0 {
+		return failure
+	}
+	timesFile := strings.TrimSuffix(*out, ".jsonl") + practice.TimesExt
+	if err := errors.Join(writeFile(*out, events.Bytes()), writeFile(timesFile, times.Bytes())); err != nil {
+		return fmt.Errorf("The recording could not be saved (%v): check that the folder of %s exists and is writable.", err, *out)
+	}
+	name := strings.TrimSuffix(filepath.Base(*out), ".jsonl")
+	fmt.Fprintf(os.Stderr, "recorded %d events to %s (times in %s); replay: streamdemo serve --replay %s, model replay/%s\n",
+		strings.Count(events.String(), "\n")+1, *out, timesFile, filepath.Dir(*out), name)
+	return failure
+}
+
+// writeFile writes through a temporary file, so a crash never leaves half a recording.
+func writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,154 @@
+package streamdemo
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// agentEvent holds the fields of every Agent API event the package reads.
+type agentEvent struct {
+	Type     string         `json:"type"`
+	Delta    string         `json:"delta"`
+	Response *agentResponse `json:"response"`
+	Item     *agentItem     `json:"item"` // response.output_item.added / .done
+	Error    *agentError    `json:"error"`
+	Message  string         `json:"message"`  // on a bare "error" event
+	Code     any            `json:"code"`     // on a bare "error" event
+	Results  []agentResult  `json:"results"`  // response.reasoning.search_results
+	Contents []agentResult  `json:"contents"` // response.reasoning.fetch_url_results
+}
+
+// agentResponse is the response object of created, in_progress and the
+// terminal events, and the body of a non-streamed answer.
+type agentResponse struct {
+	Model             string      `json:"model"` // the preset at first, the model that ran at the end
+	Status            string      `json:"status"`
+	Usage             *agentUsage `json:"usage"`
+	Error             *agentError `json:"error"`
+	Output            []agentItem `json:"output"`
+	IncompleteDetails *struct {
+		Reason string `json:"reason"`
+	} `json:"incomplete_details"`
+}
+
+// agentItem is an output item; only those carrying sources matter here.
+type agentItem struct {
+	Type     string        `json:"type"` // search_results, fetch_url_results, message, function_call...
+	Results  []agentResult `json:"results"`
+	Contents []agentResult `json:"contents"`
+}
+
+// agentResult is one search result or fetched page.
+type agentResult struct {
+	ID      any    `json:"id"` // an integer; tolerate a string; absent for fetched pages
+	URL     string `json:"url"`
+	Title   string `json:"title"`
+	Snippet string `json:"snippet"`
+	Date    string `json:"date"`
+}
+
+type agentUsage struct {
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	TotalTokens  int `json:"total_tokens"`
+	Cost         *struct {
+		TotalCost float64 `json:"total_cost"`
+		Currency  string  `json:"currency"`
+	} `json:"cost"`
+}
+
+type agentError struct {
+	Message string `json:"message"`
+	Code    any    `json:"code"`
+	Type    string `json:"type"`
+}
+
+func (responsesProtocol) decode(line []byte) (event, error) {
+	var a agentEvent
+	if err := lenientUnmarshal(line, &a); err != nil {
+		return event{}, err
+	}
+	var ev event
+	ev.addResults(a.Results)
+	ev.addResults(a.Contents)
+	if a.Item != nil && a.Type == "response.output_item.done" {
+		ev.addItem(*a.Item)
+	}
+	if r := a.Response; r != nil {
+		ev.model = r.Model
+		if u := r.Usage; u != nil {
+			ev.usage = &Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens}
+			if u.Cost != nil {
+				ev.usage.Cost, ev.usage.Currency = u.Cost.TotalCost, first(u.Cost.Currency, "USD")
+			}
+		}
+		for _, item := range r.Output {
+			ev.addItem(item)
+		}
+	}
+	switch a.Type {
+	case "response.output_text.delta":
+		ev.text = a.Delta
+	case "response.reasoning_text.delta", "response.reasoning_summary_text.delta":
+		ev.reasoning = a.Delta
+	case "response.completed":
+		ev.finish, ev.done = "stop", true
+	case "response.incomplete":
+		ev.finish, ev.done = "incomplete", true
+		if r := a.Response; r != nil && r.IncompleteDetails != nil {
+			ev.finish = first(r.IncompleteDetails.Reason, ev.finish)
+		}
+		ev.err = &Error{Kind: ErrIncomplete, Detail: ev.finish}
+	case "response.cancelled":
+		ev.err = &Error{Kind: ErrServerCancelled, Detail: a.failure()}
+	case "response.failed", "error":
+		ev.err = &Error{Kind: ErrFailed, Detail: a.failure()}
+	}
+	return ev, nil
+}
+
+// addItem takes the sources of an output item: search results or fetched pages.
+func (ev *event) addItem(item agentItem) {
+	switch item.Type {
+	case "search_results", "fetch_url_results":
+		ev.addResults(item.Results)
+		ev.addResults(item.Contents)
+	}
+}
+
+func (ev *event) addResults(results []agentResult) {
+	for _, r := range results {
+		ev.sources = append(ev.sources, Source{Number: sourceNumber(r.ID), Title: r.Title, URL: r.URL, Snippet: r.Snippet, Date: r.Date})
+	}
+}
+
+// failure finds the message of a failed, cancelled or error event.
+func (a agentEvent) failure() string {
+	switch {
+	case a.Error != nil && a.Error.Message != "":
+		return a.Error.Message
+	case a.Response != nil && a.Response.Error != nil && a.Response.Error.Message != "":
+		return a.Response.Error.Message
+	case a.Message != "":
+		return a.Message
+	case a.Type == "response.cancelled":
+		return ""
+	}
+	return fmt.Sprintf("the stream ended with %s", a.Type)
+}
+
+// sourceNumber reads a search result's id; 0 (numbered by arrival) if unusable.
+func sourceNumber(id any) int {
+	switch v := id.(type) {
+	case float64:
+		if v >= 1 && v <= 1000 && v == math.Trunc(v) {
+			return int(v)
+		}
+	case string:
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 1000 {
+			return n
+		}
+	}
+	return 0
+}
