@@ -77,7 +77,11 @@ def payload(content):
 def measure(kernel, base, size):
     """Run Show once; return (bytes per answer byte, display messages, final Markdown of the answer)."""
     messages = kernel.run(CELL.replace("BASE", base).replace("SIZE", str(size)), timeout=1200)
-    return cost(messages, size)
+    ratio, count, answer = cost(messages, size)
+    if len(answer) < size * 0.98:  # a failed cell must not pass for a cheap one
+        problems = [m["content"] for m in messages if m["type"] == "error" or m["content"].get("name") == "stderr"]
+        raise RuntimeError(f"the {size}-character answer did not arrive: {answer[-300:]!r} {problems}")
+    return ratio, count, answer
 
 
 def cost(messages, size):
