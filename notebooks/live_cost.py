@@ -103,8 +103,8 @@ def cost(messages, size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="write the table as Markdown here")
-    parser.add_argument("--max-seconds", type=float, default=120,
-                        help="skip cells whose answer would stream longer than this (default 120)")
+    parser.add_argument("--max-seconds", type=float, default=60,
+                        help="skip cells whose answer would stream longer than this (default 60)")
     args = parser.parse_args()
     build = os.path.join(REPO, "build", "live-cost")
     servers = PracticeServers(PACES, build)
@@ -152,7 +152,8 @@ not. "—" marks an answer that would take over {limit} s to stream.
 {table}
 
 Produced by `.venv/bin/python notebooks/live_cost.py --out docs/live-display.md`
-(`make live-cost`; `--max-seconds 800` measures every cell, about 25 minutes).
+(`make live-cost`, which skips the answers that would stream for over 60 s;
+`--max-seconds 1500` measures every cell, in about 30 minutes).
 `notebooks/tests/test_live_display.py` holds five cells of this table to at
 most 3. For every cell, from a simulated stream,
 `go test ./pkg/streamdemo -run '^$' -bench LiveMarkdown` prints the same ratio

@@ -30,10 +30,16 @@ func Answer(n int) string {
 	return text
 }
 
+// lengthOf returns the length a length model asks for.
+func lengthOf(model string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(model, LengthModel))
+	return n, strings.HasPrefix(model, LengthModel) && err == nil && n >= 1 && n <= maxLength
+}
+
 // sized returns the script a length model asks for.
 func sized(model string) (Script, bool) {
-	n, err := strconv.Atoi(strings.TrimPrefix(model, LengthModel))
-	if !strings.HasPrefix(model, LengthModel) || err != nil || n < 1 || n > maxLength {
+	n, ok := lengthOf(model)
+	if !ok {
 		return Script{}, false
 	}
 	return Script{Name: "length-" + strconv.Itoa(n), Text: Answer(n)}, true
