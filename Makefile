@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench load demo lab serve ask practice-up practice-down clean
+.PHONY: help setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -46,10 +46,14 @@ fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
 	$(VENV)/python bench/run.py
 
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md
+
+gateway-bench: ## the class gateway: added delay per chunk and to the first chunk, 200 students at once (docs/classroom.md)
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'

@@ -4,6 +4,7 @@
 //	streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
 //	streamdemo record [--provider NAME] [--model NAME] [--out NAME.jsonl] "question"
 //	streamdemo serve [--addr HOST:PORT] [--first-token 600ms] [--tps 40] [--replay DIR] [--replay-speed N] [--token-file FILE]
+//	streamdemo gateway serve|token|usage|limits|pause|resume|price ...
 package main
 
 import (
@@ -15,7 +16,10 @@ const usage = `usage:
   streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
   streamdemo record [--provider NAME] [--model NAME] [--out NAME.jsonl] "question"
   streamdemo serve [--addr HOST:PORT] [--first-token DURATION] [--tps N] [--replay DIR] [--replay-speed N] [--token-file FILE]
-Run "streamdemo ask -h", "streamdemo record -h" or "streamdemo serve -h" for the flags.`
+  streamdemo gateway serve --addr HOST:PORT --upstream URL --key-file FILE --data DIR
+  streamdemo gateway token add NAME --data DIR [--teacher] [--tokens-per-day N] [--usd-per-day X]
+  streamdemo gateway token revoke NAME | usage [--json] | limits | pause | resume | price  (--data DIR)
+Run "streamdemo ask -h", "streamdemo record -h", "streamdemo serve -h" or "streamdemo gateway help" for the flags.`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -30,6 +34,8 @@ func main() {
 		err = record(os.Args[2:])
 	case "serve":
 		err = serve(os.Args[2:])
+	case "gateway":
+		err = gatewayCmd(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Println(usage)
 		return

@@ -40,6 +40,8 @@ const (
 	ErrTooLarge        Kind = "response too large"
 	ErrTLS             Kind = "TLS certificate rejected"
 	ErrConfig          Kind = "bad configuration"
+	ErrBudget          Kind = "class budget used up"  // from a class gateway
+	ErrPaused          Kind = "paused by the teacher" // from a class gateway
 )
 
 func (k Kind) Error() string { return string(k) }
@@ -61,7 +63,10 @@ type Error struct {
 	// BeforeAnswer is set for ErrStalled when nothing at all arrived.
 	BeforeAnswer bool
 	Attempts     int // requests made, retries included
-	cause        error
+	// Class is set when a class gateway refused the request; its sentence
+	// is in Detail.
+	Class bool
+	cause error
 }
 
 // Unwrap lets errors.Is match the Kind and the underlying cause.
@@ -76,6 +81,9 @@ func (e *Error) Error() string {
 	kept := ""
 	if e.Chunks > 0 {
 		kept = fmt.Sprintf("; the %d chunks received so far are kept", e.Chunks)
+	}
+	if e.Class {
+		return e.classSentence()
 	}
 	switch e.Kind {
 	case ErrNoKey:
@@ -122,6 +130,23 @@ func (e *Error) Error() string {
 	default:
 		return fmt.Sprintf("%s%s.", e.Detail, kept)
 	}
+}
+
+// classKinds are the refusals of streamdemo's class gateway, by error type.
+var classKinds = map[string]Kind{
+	"class_token_rejected":  ErrKeyRejected,
+	"class_teacher_only":    ErrKeyRejected,
+	"class_paused":          ErrPaused,
+	"class_budget_exceeded": ErrBudget,
+	"class_rate_limited":    ErrRateLimited,
+}
+
+// classSentence is a class gateway's refusal, as the gateway said it.
+func (e *Error) classSentence() string {
+	if e.Kind == ErrRateLimited && e.RetryAfter > 0 {
+		return fmt.Sprintf("Too many requests; wait %d seconds.", int(e.RetryAfter.Round(time.Second).Seconds()))
+	}
+	return truncate(e.Detail, 300)
 }
 
 // tries says how many requests were made, when there was more than one.
@@ -181,6 +206,10 @@ func (s *Stream) classify(err error) *Error {
 }
 
 func (e *Error) classifyStatus(typ, code string) {
+	if kind, ok := classKinds[typ]; ok {
+		e.Kind, e.Class = kind, true
+		return
+	}
 	switch st := e.StatusCode; {
 	case st == 403 && (typ == "chat_completions_not_available" || code == "agent_api_migration_required" ||
 		strings.Contains(e.Detail, "Agent API")):

@@ -1,0 +1,31 @@
+package gateway
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// KeyEnv is the environment variable that may hold the upstream key.
+const KeyEnv = "STREAMDEMO_UPSTREAM_KEY"
+
+// LoadKey reads the upstream key from file (which only its owner may read)
+// or, with no file, from KeyEnv. An empty key is allowed: local servers
+// (Ollama, the practice server) need none.
+func LoadKey(file string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv(KeyEnv)), nil
+	}
+	info, err := os.Stat(file)
+	if err != nil {
+		return "", fmt.Errorf("Cannot read the key file %s: %v.", file, err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("The key file %s can be read by other users (mode %04o): run \"chmod 600 %s\" and start the gateway again.", file, perm, file)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("Cannot read the key file %s: %v.", file, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite: no C toolchain, nothing fetched at run time
+)
+
+// LedgerFile is the ledger's file name inside the data folder.
+const LedgerFile = "ledger.sqlite"
+
+// Ledger is the gateway's crash-safe record: students, limits, prices, every
+// request and every switch, in one SQLite file in WAL mode. Each change is
+// one transaction, committed with a full sync, so a killed gateway loses no
+// committed record.
+type Ledger struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// OpenLedger opens (creating if needed) the ledger in dir and brings its
+// schema up to date. The folder is made owner-only: it holds token hashes.
+func OpenLedger(dir string) (*Ledger, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("No data folder: pass --data DIR (where the gateway keeps its ledger).")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("Cannot create the data folder %s: %v.", dir, err)
+	}
+	path := filepath.Join(dir, LedgerFile)
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// One connection: every ledger change is serialised in this process, so a
+	// reservation's check and insert cannot interleave with another's.
+	db.SetMaxOpenConns(1)
+	l := &Ledger{db: db, now: time.Now}
+	if err := l.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("Cannot open the ledger %s: %v.", path, err)
+	}
+	os.Chmod(path, 0o600)
+	return l, nil
+}
+
+// Close closes the ledger.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+func (l *Ledger) migrate() error {
+	var version int
+	if err := l.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	for i := version; i < len(migrations); i++ {
+		err := l.tx(context.Background(), func(tx *sql.Tx) error {
+			if _, err := tx.Exec(migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in one transaction, committed only if fn returns nil.
+func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// millis is a time as stored in the ledger.
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+// day is the ledger's calendar day of t, in the gateway's time zone.
+func day(t time.Time) string { return t.Format(time.DateOnly) }
+
+// logSwitch records a teacher's switch inside the transaction that makes it.
+func logSwitch(tx *sql.Tx, at time.Time, who, what string) error {
+	_, err := tx.Exec(`INSERT INTO switches (at, who, what) VALUES (?, ?, ?)`, millis(at), who, what)
+	return err
+}
+
+// setting reads one settings value.
+func setting(q interface {
+	QueryRow(string, ...any) *sql.Row
+}, key string) (string, error) {
+	var v string
+	err := q.QueryRow(`SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,57 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// shape is an upstream's error format: the gateway answers in the shape the
+// client expects from the endpoint it called.
+type shape int
+
+const (
+	openAIShape shape = iota // {"error":{"message","type","param","code":"type"}}
+	agentShape               // Perplexity's Agent API: {"error":{"message","type","code":<status>}}
+)
+
+// shapeOf is the error shape of the endpoint at path (after the prefix).
+func shapeOf(path string) shape {
+	if path == "v1/agent" || path == "v1/responses" {
+		return agentShape
+	}
+	return openAIShape
+}
+
+// errorBody is a refusal in shape s.
+func errorBody(s shape, status int, typ, message string) []byte {
+	e := map[string]any{"message": message, "type": typ, "code": status}
+	if s == openAIShape {
+		e["code"], e["param"] = typ, nil
+	}
+	b, _ := json.Marshal(map[string]any{"error": e})
+	return b
+}
+
+// refuse answers a refused request, with Retry-After where waiting helps.
+func refuse(w http.ResponseWriter, s shape, r *Refusal) {
+	if r.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())))
+	}
+	if r.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="streamdemo gateway"`)
+	}
+	writeJSON(w, r.Status, errorBody(s, r.Status, r.Type, r.Message))
+}
+
+// failure answers with a gateway-side error in shape s.
+func failure(w http.ResponseWriter, s shape, status int, message string) {
+	writeJSON(w, status, errorBody(s, status, "class_gateway_error", message))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}

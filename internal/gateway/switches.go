@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+)
+
+// PauseAll pauses (on) or resumes the whole class, e.g. for an exam.
+// Answers already streaming finish; new requests get 403.
+func (l *Ledger) PauseAll(on bool, who string) error {
+	now := l.now()
+	return l.tx(context.Background(), func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`UPDATE settings SET value = ? WHERE key = 'paused_all'`, boolDigit(on)); err != nil {
+			return err
+		}
+		return logSwitch(tx, now, who, onOff(on, "class paused (exam mode)", "class resumed"))
+	})
+}
+
+// PauseStudent pauses (on) or resumes one student.
+func (l *Ledger) PauseStudent(name string, on bool, who string) error {
+	now := l.now()
+	return l.tx(context.Background(), func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE students SET paused = ? WHERE name = ?`, on, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("No student called %q: see the names with \"streamdemo gateway usage\".", name)
+		}
+		return logSwitch(tx, now, who, onOff(on, name+" paused", name+" resumed"))
+	})
+}
+
+// SetPrice sets what a model costs, in USD per million input and output
+// tokens; model "*" prices every model not listed. Servers that report cost
+// themselves (Perplexity's Agent API) are charged what they report.
+func (l *Ledger) SetPrice(model string, inputPerMTok, outputPerMTok float64, who string) error {
+	if inputPerMTok < 0 || outputPerMTok < 0 {
+		return fmt.Errorf("A price cannot be negative.")
+	}
+	now := l.now()
+	return l.tx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO prices VALUES (?, ?, ?) ON CONFLICT (model) DO UPDATE
+			SET input_usd_per_mtok = excluded.input_usd_per_mtok, output_usd_per_mtok = excluded.output_usd_per_mtok`,
+			model, inputPerMTok, outputPerMTok)
+		if err != nil {
+			return err
+		}
+		return logSwitch(tx, now, who, fmt.Sprintf("price of %s: %g USD/Mtok in, %g USD/Mtok out", model, inputPerMTok, outputPerMTok))
+	})
+}
+
+// price is what model costs per million tokens, from the table ('*' as the
+// fallback); zero when the table says nothing (a free local model).
+type price struct{ Input, Output float64 }
+
+func (l *Ledger) price(ctx context.Context, model string) (price, error) {
+	var p price
+	err := l.db.QueryRowContext(ctx, `SELECT input_usd_per_mtok, output_usd_per_mtok FROM prices
+		WHERE model IN (?, '*') ORDER BY model = '*' LIMIT 1`, model).Scan(&p.Input, &p.Output)
+	if err == sql.ErrNoRows {
+		return price{}, nil
+	}
+	return p, err
+}
+
+func (p price) cost(in, out int64) float64 {
+	return (float64(in)*p.Input + float64(out)*p.Output) / 1e6
+}
+
+// reserveSettings are how much an answer holds while it streams.
+func (l *Ledger) reserveSettings(ctx context.Context) (outputTokens int64, minUSD float64, err error) {
+	v, err := setting(l.db, "reserve_output_tokens")
+	if err != nil {
+		return 0, 0, err
+	}
+	outputTokens, _ = strconv.ParseInt(v, 10, 64)
+	v, err = setting(l.db, "reserve_min_usd")
+	if err != nil {
+		return 0, 0, err
+	}
+	minUSD, _ = strconv.ParseFloat(v, 64)
+	return outputTokens, minUSD, nil
+}
+
+func boolDigit(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func onOff(on bool, yes, no string) string {
+	if on {
+		return yes
+	}
+	return no
+}

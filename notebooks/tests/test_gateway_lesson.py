@@ -1,0 +1,84 @@
+"""The unchanged lesson through the class gateway: a student's .env points
+STREAMDEMO_BASE_URL at the gateway and holds the student's gateway token as
+the key; the teacher's upstream key stays in the gateway. Run with the real
+GoNB kernel, as a student would."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import BUILD, TEST_KEY, free_port
+from test_notebooks import Executed, answer, key_runs
+
+# The lesson's streaming cells (the seed's cell, the three exercises, Show): each is one answer.
+SEED_CELL = ('"How many stars are in the universe?"', "engage in a helpful", "Print(chunk.Text)\n}")
+
+
+def gateway_cmd(binary, *args):
+    out = subprocess.run([binary, "gateway", *args], check=True, capture_output=True, text=True, timeout=60)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def gateway(practice_server):
+    """`streamdemo gateway serve` in front of the practice server, holding TEST_KEY as the upstream key."""
+    base, _ = practice_server
+    binary = os.path.join(BUILD, "streamdemo")  # built by practice_server
+    data = tempfile.mkdtemp(prefix="gateway-", dir=BUILD)
+    token = gateway_cmd(binary, "token", "add", "ana", "--data", data, "--rpm", "0")
+    port = free_port()
+    log_path = os.path.join(BUILD, "gateway.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([binary, "gateway", "serve", "--addr", f"127.0.0.1:{port}", "--upstream", base, "--data", data],
+                                stdout=log, stderr=log, env=dict(os.environ, STREAMDEMO_UPSTREAM_KEY=TEST_KEY))
+    url = f"http://127.0.0.1:{port}/v1"
+    req = urllib.request.Request(url + "/models", headers={"Authorization": "Bearer " + token})
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(req, timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("the gateway exited: see " + log_path)
+                time.sleep(0.05)
+        yield url, token, binary, data, log_path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def lesson(gateway):
+    url, token, *_ = gateway
+    with pytest.MonkeyPatch.context() as mp:
+        yield Executed("01-streaming-chat-completion.ipynb",
+                       {"PERPLEXITY_API_KEY": token, "STREAMDEMO_PROVIDER": "perplexity", "STREAMDEMO_BASE_URL": url}, mp)
+
+
+def test_the_lesson_streams_the_same_answers_through_the_gateway(lesson):
+    cell = lesson.cell_with(*SEED_CELL)
+    assert lesson.answer_text(cell) == answer("stars")
+    assert len(lesson.streams(cell)) > len(answer("stars").split()) * 0.8, "not chunk by chunk"
+    assert lesson.answer_text(lesson.cell_with('"What is the population of the world?"')) == answer("population")
+    assert lesson.answer_text(lesson.cell_with("responds in haikus")) == answer("haiku-stars")
+
+
+def test_the_gateway_counted_each_answer_and_no_key_reached_the_notebook(lesson, gateway):
+    url, token, binary, data, log_path = gateway
+    report = json.loads(subprocess.run([binary, "gateway", "usage", "--data", data, "--json"], check=True,
+                                       capture_output=True, text=True).stdout)
+    ana = next(s for s in report["students"] if s["name"] == "ana")
+    answers = sum(1 for c in lesson.nb.cells if c.cell_type == "code" and ("chunk.Text" in c.source or "streamdemo.Show(" in c.source))
+    assert ana["requests"] >= answers and ana["tokens_total"] > 0 and ana["estimated"] == 0, ana
+    with open(lesson.out, encoding="utf-8") as f:
+        saved = f.read()
+    with open(log_path, encoding="utf-8") as f:
+        logged = f.read()
+    for text in (saved, logged):
+        assert not any(run in text for run in key_runs(TEST_KEY)), "the upstream key leaked"
+    assert not any(run in saved for run in key_runs(token)), "the student's token is in the saved notebook"
