@@ -153,7 +153,7 @@ not. "—" marks an answer that would take over {limit} s to stream.
 
 Produced by `.venv/bin/python notebooks/live_cost.py --out docs/live-display.md`
 (`make live-cost`, which skips the answers that would stream for over 60 s;
-`--max-seconds 1500` measures every cell, in about 30 minutes).
+`--max-seconds 1500` measures every cell, in about 25 minutes).
 `notebooks/tests/test_live_display.py` holds five cells of this table to at
 most 3. For every cell, from a simulated stream,
 `go test ./pkg/streamdemo -run '^$' -bench LiveMarkdown` prints the same ratio
