@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup model-setup model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
+.PHONY: help setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -17,8 +17,8 @@ setup: ## install the GoNB kernel, its tools and JupyterLab (pinned; skips what 
 model-setup: ## install the local model: Ollama v0.6.5 and SmolLM2-135M-Instruct (pinned; skips what is there)
 	@bash kernel-setup/model.sh
 
-model-start: model-setup ## start the local model server on 127.0.0.1:11434 (data in .tools/, log in build/)
-	@bash kernel-setup/model-server.sh start
+model-start: ## install the local model if needed, then start its server on 127.0.0.1:11434 (data in .tools/, log in build/)
+	@bash kernel-setup/model.sh --start
 
 model-stop: ## stop the local model server that model-start started
 	@bash kernel-setup/model-server.sh stop
@@ -49,6 +49,9 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
 	$(VENV)/python bench/run.py
 
+live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
+	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md
+
 gateway-bench: ## the class gateway: added delay per chunk and to the first chunk, 200 students at once (docs/classroom.md)
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
 
@@ -65,7 +68,7 @@ browsertest: setup browser-setup ## drive the lesson in JupyterLab in headless c
 	$(VENV)/pytest -q notebooks/browser
 
 demo: setup model-start ## run the lesson notebook headless, streaming its answer here (local model without a key)
-	$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
+	@$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
 		--out $(BUILD)/executed/01-streaming-chat-completion.ipynb --kernel-log $(BUILD)/kernel.log
 
 lab: setup model-start ## open JupyterLab on notebooks/ with the Go (gonb) kernel

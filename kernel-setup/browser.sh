@@ -11,8 +11,10 @@ set -euo pipefail
 
 TESTED="156.0.8078.79-1~deb12u1"   # chromium from bookworm-security
 PACKAGES=(chromium fonts-noto-color-emoji)
-LOG=${TMPDIR:-/tmp}/browser-sh-apt.log
 export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=kernel-setup/progress.sh
+source "$(dirname "${BASH_SOURCE[0]}")/progress.sh"
+RETRY="bash kernel-setup/browser.sh"
 
 version() { dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null | sed -n 's/^install ok installed //p' || true; }
 missing() { local p; for p in "${PACKAGES[@]}"; do [[ -n $(version "$p") ]] || echo "$p"; done; }
@@ -28,15 +30,16 @@ if [[ -z $todo && -x /usr/bin/chromium ]]; then report ready; exit 0; fi
 
 SUDO=""
 [[ $(id -u) == 0 ]] || SUDO="sudo -n"
-apt_get() { $SUDO apt-get -q -y -o Dpkg::Use-Pty=0 "$@" >>"$LOG" 2>&1; }
-: >"$LOG"
+apt_get() { $SUDO apt-get -q -y -o Dpkg::Use-Pty=0 "$@"; }
 
 # Refresh the package lists only when they lack chromium (a fresh image), or when they name a
 # build the mirror no longer serves (the install fails: refresh, then retry once).
-if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then apt_get update; fi
-# shellcheck disable=SC2086  # $todo is a list of package names
-apt_get install --no-install-recommends $todo \
-  || { apt_get update && apt_get install --no-install-recommends $todo; } \
-  || { tail -20 "$LOG" >&2; echo "browser.sh: apt-get install failed (log: $LOG)" >&2; exit 1; }
+install_packages() {
+  if ! apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]'; then apt_get update; fi
+  # shellcheck disable=SC2086  # $todo is a list of package names
+  apt_get install --no-install-recommends $todo \
+    || { apt_get update && apt_get install --no-install-recommends $todo; }
+}
+step "installing $(echo $todo) from Debian (apt-get)" "1-2 min" install_packages
 
 report installed

@@ -43,6 +43,7 @@ if [[ -x $VENV/bin/python ]]; then
   }
   pkg jupyterlab
   pkg nbclient
+  pkg rich
   if kernel=$("$VENV/bin/python" - "$VENV" <<'PY' 2>&1
 import os, sys
 from jupyter_client.kernelspec import KernelSpecManager
@@ -57,6 +58,7 @@ else
   missing venv "no $VENV/bin/python" "$FIX"
   missing jupyterlab "no venv" "$FIX"
   missing nbclient "no venv" "$FIX"
+  missing rich "no venv" "$FIX"
   missing "kernel gonb" "no venv" "$FIX"
 fi
 

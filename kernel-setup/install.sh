@@ -14,6 +14,9 @@ VENV="$REPO/.venv"
 LOCK="$HERE/requirements.lock"
 KDIR="$VENV/share/jupyter/kernels/gonb"
 
+# shellcheck source=kernel-setup/progress.sh
+source "$HERE/progress.sh"
+RETRY="bash kernel-setup/install.sh"
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -32,11 +35,11 @@ build() {
   [[ -n $ver ]] || die "$mod is not pinned in $dir/go.mod"
   have=$(go version -m "$BIN/$name" 2>/dev/null | awk '$1 == "mod" { print $2 "@" $3 }' || true)
   if [[ $have == "$mod@$ver" ]]; then say "$name $ver: ready"; return; fi
-  say "building $name $ver (first time: $hint)"
   mkdir -p "$BIN"
   # GOWORK=off: a go.work at the repo root must not capture these tool modules.
   # -mod=readonly: build exactly what go.mod/go.sum pin, never edit them.
-  (cd "$dir" && GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -o "$BIN/$name.tmp" "$pkg")
+  step "building $name $ver" "$hint the first time" \
+    env -C "$dir" GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -o "$BIN/$name.tmp" "$pkg"
   mv -f "$BIN/$name.tmp" "$BIN/$name"
 }
 
@@ -51,10 +54,11 @@ stamp="$(sha256sum "$LOCK" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.
 if [[ -x $VENV/bin/python && -f $VENV/.lock-stamp && $(<"$VENV/.lock-stamp") == "$stamp" ]]; then
   say "venv (.venv): ready"
 else
-  say "creating .venv and installing requirements.lock (first time: ~30 s)"
-  python3 -m venv --clear "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    --no-deps -r "$LOCK"
+  make_venv() {
+    python3 -m venv --clear "$VENV"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --no-deps -r "$LOCK"
+  }
+  step "creating .venv from requirements.lock" "~30 s" make_venv
   "$VENV/bin/python" -m pip check --disable-pip-version-check >/dev/null \
     || die "requirements.lock is incomplete or inconsistent: $("$VENV/bin/python" -m pip check)"
   printf '%s\n' "$stamp" >"$VENV/.lock-stamp"

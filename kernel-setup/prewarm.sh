@@ -15,6 +15,9 @@ KJSON="$REPO/.venv/share/jupyter/kernels/gonb/kernel.json"
 STAMP="$REPO/.tools/prewarm.stamp"
 MODULE=github.com/streamdemo/streamdemo
 
+# shellcheck source=kernel-setup/progress.sh
+source "$HERE/progress.sh"
+RETRY="bash kernel-setup/prewarm.sh"
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'prewarm.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -36,10 +39,9 @@ if [[ -f $STAMP && $(<"$STAMP") == "$stamp" ]]; then
   exit 0
 fi
 
-say "warming the Go build cache for lesson cells (first time: ~1 min)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(
+warm() (
   eval "$kernel_env"
   cd "$work"
   # As GoNB's kernel start (go mod init) and the lesson's set-up cell (go mod edit) do.
@@ -67,8 +69,8 @@ func main() {
 	fmt.Println(time.Second)
 }
 GO
-  go get >/dev/null 2>&1 || go get   # as GoNB's %autoget: fills go.mod and go.sum
+  go get   # as GoNB's %autoget: fills go.mod and go.sum
   go build -o prewarm .
-) || die "building a lesson cell with the kernel's environment failed (see above)"
+)
+step "warming the Go build cache for lesson cells" "~1 min the first time" warm
 printf '%s\n' "$stamp" >"$STAMP"
-say "Go build cache for lesson cells: warmed"

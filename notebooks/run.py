@@ -5,11 +5,14 @@ executed copy, and record when every output message arrived.
 """
 import argparse
 import os
+import re
 import sys
 import time
 
 import nbformat
 from nbclient import NotebookClient
+from rich.console import Console
+from rich.markdown import Markdown
 
 OUTPUT_TYPES = {"stream", "display_data", "update_display_data", "execute_result", "error"}
 
@@ -33,12 +36,7 @@ class RecordingClient(NotebookClient):
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
         cell = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
         if self.echo:  # what the cell displays (streamdemo.Show), in its final state
-            for out in cell.get("outputs", []):
-                data = out.get("data", {})
-                if data.get("text/markdown"):
-                    sys.stdout.write(data["text/markdown"].rstrip("\n") + "\n")
-                elif "<svg" in data.get("text/html", ""):
-                    sys.stdout.write("[chart: when each chunk arrived]\n")
+            show_outputs(cell.get("outputs", []))
         return cell
 
     def process_message(self, msg, cell, cell_index):
@@ -55,6 +53,38 @@ class RecordingClient(NotebookClient):
         elif self.echo and kind == "error":
             sys.stdout.write("\n" + msg["content"].get("evalue", "") + "\n")
         return super().process_message(msg, cell, cell_index)
+
+
+def show_outputs(outputs, file=None):
+    """Print a cell's displayed outputs as a terminal shows them: Markdown rendered
+    (links followed by their URL), a chart as one line saying what it shows."""
+    file = file or sys.stdout
+    console = Console(file=file, highlight=False)
+    with console.capture() as captured:
+        for out in outputs:
+            data = out.get("data", {})
+            if data.get("text/markdown"):
+                console.print(Markdown(data["text/markdown"], hyperlinks=False))
+            elif "<svg" in data.get("text/html", ""):
+                console.print(chart_summary(data["text/html"]), markup=False)
+    # rich pads each line to the console's width: drop the padding (before any closing colour code).
+    for line in captured.get().splitlines():
+        file.write(re.sub(r" +((?:\x1b\[[0-9;]*m)*)$", r"\1", line) + "\n")
+    file.flush()
+
+
+def chart_summary(svg):
+    """One line for a timeline chart: its panels, chunks, first chunk and total."""
+    panels = []
+    for panel in re.split(r'<g class="panel"', svg)[1:]:
+        label = re.search(r'font-weight="bold">([^<]*)<', panel)
+        first = re.search(r"first chunk ([0-9.]+) s", panel)
+        total = re.search(r"total ([0-9.]+) s", panel)
+        chunks = panel.count('class="chunk"')
+        panels.append(f"{label.group(1) if label else 'stream'}: {chunks} chunks"
+                      + (f", first after {first.group(1)} s" if first else "")
+                      + (f", total {total.group(1)} s" if total else ""))
+    return "[chart] " + ("; ".join(panels) or "timeline")
 
 
 def run(path, out=None, echo=True, timeout=600, kernel_log=os.devnull):

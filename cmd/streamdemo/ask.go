@@ -71,12 +71,6 @@ func ask(args []string) error {
 		return failure
 	}
 	fmt.Println()
-	if sources := stream.Sources(); len(sources) > 0 {
-		fmt.Fprintln(os.Stderr, "\nSources:")
-		for _, s := range sources {
-			fmt.Fprintln(os.Stderr, s)
-		}
-	}
-	fmt.Fprintln(os.Stderr, stream.Summary())
+	report(os.Stderr, stream)
 	return failure
 }

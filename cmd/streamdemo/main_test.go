@@ -64,7 +64,7 @@ func TestAskStreamsTheSeedAnswerWithSourcesAndSummary(t *testing.T) {
 		if !strings.Contains(stderr, " chunks · ") || !strings.Contains(stderr, "first chunk") {
 			t.Errorf("%s: no summary line in %q", provider, stderr)
 		}
-		if hasSources := strings.Contains(stderr, "Sources:\n[1] "); hasSources != (provider == "perplexity") {
+		if hasSources := strings.Contains(stderr, "Sources:\n  [1] How many stars are there in the Universe?\n      https://www.esa.int/"); hasSources != (provider == "perplexity") {
 			t.Errorf("%s: sources shown %v in %q", provider, hasSources, stderr)
 		}
 	}
@@ -99,5 +99,17 @@ func TestServeNeedsATokenBeyondLoopback(t *testing.T) {
 	_, stderr, code := run(t, "serve", "--addr", "0.0.0.0:0")
 	if code != 1 || !strings.Contains(stderr, "only with a token: put it in a file and add --token-file FILE") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestSourcesReachTheTerminalWithoutEscapeSequences(t *testing.T) {
+	for in, want := range map[string]string{
+		"Plain title":                          "Plain title",
+		"Evil\x1b]0;pwned\x07 title\x1b[2J":    "Evil]0;pwned title[2J",
+		"Two\nlines\tand\r\x00 a NUL\u009b31m": "Two lines and a NUL31m",
+	} {
+		if got := terminalSafe(in); got != want {
+			t.Errorf("terminalSafe(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

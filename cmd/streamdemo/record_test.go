@@ -198,7 +198,7 @@ func TestAskShowsTheSameSourcesAndCostStreamedOrWhole(t *testing.T) {
 			summary := stderr[strings.LastIndex(strings.TrimRight(stderr, "\n"), "\n")+1:]
 			sources := strings.TrimSuffix(stderr, summary)
 			tokens := summary[strings.Index(summary, " tokens ("):]
-			if code != 0 || !strings.Contains(sources, "Sources:\n[1] ") || !strings.Contains(tokens, "cost 0.0") {
+			if code != 0 || !strings.Contains(sources, "Sources:\n  [1] ") || !strings.Contains(tokens, "cost 0.0") {
 				t.Fatalf("%s whole=%v: exit %d\n%s", model, whole, code, stderr)
 			}
 			if strings.HasPrefix(model, "replay/") {

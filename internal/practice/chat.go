@@ -31,8 +31,8 @@ var chatFields = map[string]bool{"messages": true, "model": true, "audio": true,
 	"store": true, "stream": true, "stream_options": true, "temperature": true, "tool_choice": true, "tools": true,
 	"top_logprobs": true, "top_p": true, "user": true, "verbosity": true, "web_search_options": true}
 
-// ChatModels are the models the chat endpoint knows (besides fault/ and
-// test/ models); any other is 404 model_not_found, as OpenAI answers.
+// ChatModels are the models the chat endpoint knows (besides fault/, test/
+// and practice/length-N models); any other is 404 model_not_found, as OpenAI answers.
 var ChatModels = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "llama3", "llama3.2", "qwen2.5", "sonar", "sonar-pro", LocalModelName}
 
 // LocalModelName is the local model's name, so a client set up for it can
@@ -104,7 +104,8 @@ func decodeChatRequest(r *http.Request) (chatRequest, apiError) {
 	if err := json.Unmarshal(body.Bytes(), &req); err != nil || req.Model == "" || len(req.Messages) == 0 {
 		return req, bad("The request needs a JSON body with model and messages.")
 	}
-	known := strings.HasPrefix(req.Model, "fault/") || strings.HasPrefix(req.Model, "test/")
+	_, sized := lengthOf(req.Model)
+	known := strings.HasPrefix(req.Model, "fault/") || strings.HasPrefix(req.Model, "test/") || sized
 	for _, m := range ChatModels {
 		known = known || m == req.Model
 	}

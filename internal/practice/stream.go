@@ -25,6 +25,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // stream sends sc as tokens at the server's pace, injecting fault if named.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *Record, sc Script, fault string, inTokens int, wr wire) {
+	if asked, ok := sized(rec.Model); ok {
+		sc = asked
+	}
 	rec.Status, rec.Script = http.StatusOK, sc.Name
 	s.active.Add(1)
 	defer s.active.Add(-1)

@@ -165,7 +165,13 @@ def test_lesson_streams(page, set_up):
     assert SEED_ANSWER_END not in texts[-1], "the last sample already held the whole answer"
 
     show = code_cell(page, SHOW_CELL)
-    run_cell(page, show)
+    before = start_cell(page, show)
+    growing = sample_while_streaming(page, show, samples=3, step=150)
+    wait_done(show, before)
+    shown = [text for text, _ in growing]
+    assert all(running for _, running in growing), "a sample of the Show cell was taken after it finished"
+    assert all(len(a) < len(b) for a, b in zip(shown, shown[1:])), "the Show cell's answer did not grow"
+    assert "Astronomers estimate" in shown[0] and SEED_ANSWER_END not in shown[-1], shown
     expect(show.locator(".jp-RenderedMarkdown", has_text="Astronomers estimate").first).to_be_visible()
     marker = show.locator(".jp-RenderedMarkdown a", has_text="[1]").first
     expect(marker).to_have_attribute("href", re.compile(r"^https://"))

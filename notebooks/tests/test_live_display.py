@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from conftest import BUILD, REPO
+import live_cost
 from kernel import Kernel, final_markdown
 
 SHOW = '''import "github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -95,3 +96,35 @@ def test_stop_pressed_five_times_leaves_nothing_behind(kernel, practice_server):
     assert cells == "", f"cell programs still running: {cells}"
     again = kernel.run('%%\nfmt.Println("next cell")')
     assert any("next cell" in m["content"].get("text", "") for m in again)
+
+
+@pytest.fixture(scope="module")
+def paced():
+    """Practice servers at 5, 10, 40 and 100 tokens per second (first token after 600 ms)."""
+    servers = live_cost.PracticeServers(live_cost.PACES, os.path.join(BUILD, "paced"))
+    yield servers
+    servers.close()
+
+
+@pytest.mark.parametrize("size,tps", [(100, 5), (100, 10), (1000, 40), (5000, 100), (20000, 100)])
+def test_live_display_costs_at_most_3_bytes_per_answer_byte(kernel, paced, size, tps):
+    """What Show sends, summed over the kernel's display_data and update_display_data
+    messages (every MIME type's payload), per byte of answer: docs/live-display.md."""
+    ratio, count, answer = live_cost.measure(kernel, paced.base[tps], size)
+    assert ratio <= 3, f"{size} characters at {tps} tokens/s: {ratio:.2f} bytes sent per answer byte"
+    assert answer.startswith("Astronomers estimate") and len(answer) >= size * 0.98, answer[-200:]
+    assert count >= 3, f"only {count} display messages: the answer did not grow in place"
+
+
+def test_slow_first_token_says_why(kernel):
+    """Past 3 s without a first chunk, the waiting line says why the wait may be long."""
+    servers = live_cost.PracticeServers([40], os.path.join(BUILD, "slow"), first_token="4s")
+    try:
+        messages = kernel.run(live_cost.CELL.replace("BASE", servers.base[40]).replace("SIZE", "200"))
+    finally:
+        servers.close()
+    lines = [m["content"]["data"].get("text/markdown", "") for m in messages
+             if m["type"] in ("display_data", "update_display_data")]
+    waiting = [line for line in lines if line.startswith("⏳")]
+    assert any("3 s*" in line and "searches the web" in line for line in waiting), waiting
+    assert not any("searches the web" in line for line in waiting if "1 s*" in line or "2 s*" in line), waiting

@@ -2,6 +2,7 @@
 server, and check what a learner would see, message by message."""
 import glob
 import os
+import re
 import statistics
 
 import pytest
@@ -211,3 +212,22 @@ def test_output_check_catches_keys_and_paths(tmp_path):
                    '{"output_type":"stream","name":"stdout","text":["key pplx-abcdefgh12345678\\n", "/home/ana/x.env"]}]}]}')
     found = check_outputs.problems(str(bad))
     assert any("API key" in p for p in found) and any("machine path" in p for p in found)
+
+
+def test_terminal_demo_renders_what_the_cell_shows(lesson):
+    """`make demo` prints the Show cell as terminal text: Markdown rendered, each link
+    followed by its URL, no Markdown escapes, the chart as one line."""
+    import io
+    cell = lesson.cell_with("streamdemo.Show(")
+    out = io.StringIO()
+    run.show_outputs(saved_outputs(lesson, cell), file=out)
+    text = out.getvalue()
+    flat = " ".join(text.split())  # rich wraps lines at the terminal's width
+    assert flat.startswith("Astronomers estimate there are approximately 200 billion trillion"), text[:200]
+    assert "[1] (https://www.esa.int/" in flat, "the [1] marker should be followed by its URL"
+    assert "How many stars are there in the Universe? (https://www.esa.int/" in flat
+    assert "\\(" not in text and "**" not in text and "\\[" not in text, "Markdown source reached the terminal"
+    assert re.search(r"tokens \(\d+ in, \d+ out\)", flat), text[-400:]
+    chunks = int(flat.split(" chunks · ")[0].rsplit("· ", 1)[1])
+    assert f"[chart] when each chunk arrived: {chunks} chunks, first after " in flat
+    assert not [line for line in text.splitlines() if line != line.rstrip()], "lines padded with spaces"

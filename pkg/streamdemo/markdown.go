@@ -7,17 +7,12 @@ import (
 	"strings"
 )
 
-// softLimit is the longest a growing paragraph is re-sent whole; past it the
-// live view freezes it at a sentence end, keeping the bytes sent bounded.
-const softLimit = 100
-
 // splitPoint returns where text[:i] can be frozen as finished blocks: after
 // the last blank line, or the last line break before a list item or heading,
-// outside code fences; past softLimit, after the last sentence end. It returns
-// 0 when nothing is finished, and soft=true for a sentence-end split.
-func splitPoint(text string) (i int, soft bool) {
+// outside code fences. It returns 0 when nothing is finished.
+func splitPoint(text string) int {
 	inFence := false
-	lineStart := 0
+	i, lineStart := 0, 0
 	for lineStart < len(text) {
 		end := strings.IndexByte(text[lineStart:], '\n')
 		if end < 0 {
@@ -35,13 +30,7 @@ func splitPoint(text string) (i int, soft bool) {
 		}
 		lineStart = next
 	}
-	if inFence || len(text)-i <= softLimit {
-		return i, false
-	}
-	if j := lastSentenceEnd(text[i:]); j > 0 {
-		return i + j, true
-	}
-	return i, false
+	return i
 }
 
 var blockStart = regexp.MustCompile(`^(?:[-*+] |\d{1,3}[.)] |#{1,6} |> )`)
@@ -50,17 +39,6 @@ var blockStart = regexp.MustCompile(`^(?:[-*+] |\d{1,3}[.)] |#{1,6} |> )`)
 // heading or quote, so the lines before it form a finished block.
 func startsBlock(s string) bool {
 	return blockStart.MatchString(strings.TrimLeft(s, " "))
-}
-
-// lastSentenceEnd returns the index just after the last ". ", "! " or "? " in s.
-func lastSentenceEnd(s string) int {
-	best := 0
-	for _, end := range []string{". ", "! ", "? "} {
-		if k := strings.LastIndex(s, end); k >= 0 && k+2 > best {
-			best = k + 2
-		}
-	}
-	return best
 }
 
 var (

@@ -51,7 +51,7 @@ func showLive(s *Stream, fe frontend) error {
 			items <- item{chunk, s.Sources()}
 		}
 	}()
-	v := newLiveView(fe)
+	v := newLiveView(fe, slowReason(s.settings))
 	start := time.Now()
 	ticker := time.NewTicker(minRefresh / 2)
 	defer ticker.Stop()
