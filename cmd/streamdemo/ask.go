@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
@@ -17,11 +16,9 @@ var errShown = errors.New("")
 
 func ask(args []string) error {
 	fs := flag.NewFlagSet("ask", flag.ExitOnError)
-	var cfg streamdemo.Config
-	fs.StringVar(&cfg.Provider, "provider", "", "perplexity, openai, compatible, ollama or practice (default: from .env / environment)")
-	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
-	fs.StringVar(&cfg.Model, "model", "", "model or preset name (default: the provider's)")
-	system := fs.String("system", "", "system prompt")
+	var q questionFlags
+	q.register(fs, "perplexity, openai, compatible, ollama or practice")
+	cfg := &q.cfg
 	temperature := fs.Float64("temperature", -1, "sampling temperature; 0 makes answers repeatable (default: the server's)")
 	seed := fs.Int("seed", -1, "random seed, for servers that support it (default: none)")
 	maxTokens := fs.Int("max-tokens", 0, "longest answer in tokens (default: the server's)")
@@ -29,24 +26,10 @@ func ask(args []string) error {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "longest silence between chunks before the stream counts as stalled (default 90s)")
 	fs.DurationVar(&cfg.FirstByteTimeout, "first-byte-timeout", 0, "longest wait for the server's first byte (default 2m)")
 	fs.IntVar(&cfg.Retries, "retries", 0, "retries for a 429, 5xx or refused connection before any text (default 2; -1 for none)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: streamdemo ask [flags] "question"`)
-		fs.PrintDefaults()
-	}
-	fs.Parse(args)
-	question := strings.Join(fs.Args(), " ")
-	if question == "" {
-		fs.Usage()
-		os.Exit(2)
-	}
-	if _, err := streamdemo.LoadEnv(); err != nil {
+	messages, err := q.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	var messages []streamdemo.Message
-	if *system != "" {
-		messages = append(messages, streamdemo.Message{Role: "system", Content: *system})
-	}
-	messages = append(messages, streamdemo.Message{Role: "user", Content: question})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -58,7 +41,7 @@ func ask(args []string) error {
 	if *seed >= 0 {
 		req.Seed = seed
 	}
-	stream := streamdemo.NewClient(cfg).Stream(ctx, req)
+	stream := streamdemo.NewClient(*cfg).Stream(ctx, req)
 	var failure error
 	for chunk, err := range stream.Chunks() {
 		if err != nil {

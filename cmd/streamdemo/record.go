@@ -22,37 +22,20 @@ import (
 // Only the events are written: never the key, never a request header.
 func record(args []string) error {
 	fs := flag.NewFlagSet("record", flag.ExitOnError)
-	var cfg streamdemo.Config
-	fs.StringVar(&cfg.Provider, "provider", "", "perplexity or practice (default: from .env / environment)")
-	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
-	fs.StringVar(&cfg.Model, "model", "", "model or preset name (default: the provider's)")
-	system := fs.String("system", "", "system prompt")
+	var q questionFlags
+	q.register(fs, "perplexity or practice")
 	out := fs.String("out", "recording.jsonl", "where to save the events (NAME.jsonl; serve --replay on its folder serves it as model replay/NAME)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: streamdemo record [flags] "question"`)
-		fs.PrintDefaults()
-	}
-	fs.Parse(args)
-	question := strings.Join(fs.Args(), " ")
-	if question == "" {
-		fs.Usage()
-		os.Exit(2)
+	messages, err := q.parse(fs, args)
+	if err != nil {
+		return err
 	}
 	if !strings.HasSuffix(*out, ".jsonl") {
 		return fmt.Errorf("The recording must be saved as NAME.jsonl (got %s): the replay serves it as model replay/NAME.", *out)
 	}
-	if _, err := streamdemo.LoadEnv(); err != nil {
-		return err
-	}
-	client := streamdemo.NewClient(cfg)
+	client := streamdemo.NewClient(q.cfg)
 	if client.Err() == nil && client.Provider() != streamdemo.Perplexity && client.Provider() != streamdemo.Practice {
 		return fmt.Errorf("streamdemo record saves Agent API streams: use --provider perplexity (or practice), not %s.", client.Provider())
 	}
-	var messages []streamdemo.Message
-	if *system != "" {
-		messages = append(messages, streamdemo.Message{Role: "system", Content: *system})
-	}
-	messages = append(messages, streamdemo.Message{Role: "user", Content: question})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
