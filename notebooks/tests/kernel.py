@@ -10,6 +10,7 @@ SETUP = "!*go mod edit -require=github.com/streamdemo/streamdemo@v0.0.0 -replace
 
 class Kernel:
     def __init__(self, cwd, env, log_path):
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "a")
         self.km = KernelManager(kernel_name="gonb")
         self.km.start_kernel(cwd=cwd, env=env, stderr=self.log)
