@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
-
-// errShown marks an error whose sentence was already printed.
-var errShown = errors.New("")
 
 func ask(args []string) error {
 	fs := flag.NewFlagSet("ask", flag.ExitOnError)
@@ -41,19 +36,14 @@ func ask(args []string) error {
 	if *seed >= 0 {
 		req.Seed = seed
 	}
-	stream := streamdemo.NewClient(*cfg).Stream(ctx, req)
-	var failure error
-	for chunk, err := range stream.Chunks() {
-		if err != nil {
-			failure = err
-			break
-		}
-		fmt.Print(chunk.Text)
+	client, err := streamdemo.NewClient(*cfg)
+	if err != nil {
+		return err
 	}
-	if stream.Timing().Chunks == 0 {
-		return failure
+	stream := client.Stream(ctx, req)
+	if !printAnswer(stream) {
+		return stream.Err()
 	}
-	fmt.Println()
 	report(os.Stderr, stream)
-	return failure
+	return stream.Err()
 }

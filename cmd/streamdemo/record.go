@@ -32,8 +32,11 @@ func record(args []string) error {
 	if !strings.HasSuffix(*out, ".jsonl") {
 		return fmt.Errorf("The recording must be saved as NAME.jsonl (got %s): the replay serves it as model replay/NAME.", *out)
 	}
-	client := streamdemo.NewClient(q.cfg)
-	if client.Err() == nil && client.Provider() != streamdemo.Perplexity && client.Provider() != streamdemo.Practice {
+	client, err := streamdemo.NewClient(q.cfg)
+	if err != nil {
+		return err
+	}
+	if client.Provider() != streamdemo.Perplexity && client.Provider() != streamdemo.Practice {
 		return fmt.Errorf("streamdemo record saves Agent API streams: use --provider perplexity (or practice), not %s.", client.Provider())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -53,17 +56,8 @@ func record(args []string) error {
 		fmt.Fprintf(&times, "%.3f\n", float64(time.Since(start).Microseconds())/1000)
 	}}
 	stream := client.Stream(ctx, req)
-	var failure error
-	for chunk, err := range stream.Chunks() {
-		if err != nil {
-			failure = err
-			break
-		}
-		fmt.Print(chunk.Text)
-	}
-	if stream.Timing().Chunks > 0 {
-		fmt.Println()
-	}
+	printAnswer(stream)
+	failure := stream.Err()
 	if events.Len() == 0 {
 		return failure
 	}

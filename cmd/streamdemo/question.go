@@ -1,0 +1,60 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+)
+
+// questionFlags are the flags ask and record share: where to ask, and what.
+type questionFlags struct {
+	cfg    streamdemo.Config
+	system string
+}
+
+// register adds the shared flags to fs; providers lists the provider names the command takes.
+func (q *questionFlags) register(fs *flag.FlagSet, providers string) {
+	fs.StringVar(&q.cfg.Provider, "provider", "", providers+" (default: from .env / environment)")
+	fs.StringVar(&q.cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
+	fs.StringVar(&q.cfg.Model, "model", "", "model or preset name (default: the provider's)")
+	fs.StringVar(&q.system, "system", "", "system prompt")
+}
+
+// parse reads the flags and the question (printing the usage and exiting 2
+// when there is none), loads .env and returns the messages to send.
+func (q *questionFlags) parse(fs *flag.FlagSet, args []string) ([]streamdemo.Message, error) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: streamdemo %s [flags] \"question\"\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	question := strings.Join(fs.Args(), " ")
+	if question == "" {
+		fs.Usage()
+		os.Exit(2)
+	}
+	if _, err := streamdemo.LoadEnv(); err != nil {
+		return nil, err
+	}
+	var messages []streamdemo.Message
+	if q.system != "" {
+		messages = append(messages, streamdemo.Message{Role: "system", Content: q.system})
+	}
+	return append(messages, streamdemo.Message{Role: "user", Content: question}), nil
+}
+
+// printAnswer prints the answer as it arrives and a newline after it, and
+// reports whether any text arrived; the stream's Err says why it ended.
+func printAnswer(stream *streamdemo.Stream) bool {
+	for chunk := range stream.Chunks() {
+		fmt.Print(chunk.Text)
+	}
+	if stream.Timing().Chunks == 0 {
+		return false
+	}
+	fmt.Println()
+	return true
+}
