@@ -1,4 +1,4 @@
-"""Measure what streamdemo.Show sends through a real GoNB kernel: for each pace
+"""Measure what notebook.Show sends through a real GoNB kernel: for each pace
 (tokens per second) and answer size (characters), the bytes of every
 display_data / update_display_data payload (all MIME types) per byte of answer.
 The closing stats line and chart are sent once whatever the pace and are not
@@ -22,12 +22,19 @@ from kernel import Kernel  # noqa: E402
 FIRST_TOKEN = "600ms"
 PACES = [5, 10, 40, 100]
 SIZES = [100, 1000, 5000, 20000]
-CELL = '''import "github.com/streamdemo/streamdemo/pkg/streamdemo"
+CELL = '''import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo/notebook"
+)
 
 %%
 messages := []streamdemo.Message{{Role: "user", Content: "Tell me about the stars."}}
-client := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: "BASE"})
-streamdemo.Show(client.ChatStream(context.Background(), "practice/length-SIZE", messages))'''
+client, err := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: "BASE"})
+if err != nil {
+	fmt.Println(streamdemo.Hint(err))
+	return
+}
+notebook.Show(client.Stream(context.Background(), streamdemo.Request{Model: "practice/length-SIZE", Messages: messages}))'''
 
 
 def free_port():
@@ -134,7 +141,7 @@ def main():
 
 TEMPLATE = """# What the live display costs
 
-`streamdemo.Show` shows an answer as it arrives. Finished blocks (paragraphs,
+`notebook.Show` shows an answer as it arrives. Finished blocks (paragraphs,
 list items, code fences) are sent once, final. Only the growing block is
 re-sent, once it has about doubled since it was last shown, and only while
 everything sent for the answer, plus the block's final version still to come,

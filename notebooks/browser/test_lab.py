@@ -33,7 +33,7 @@ RUN_TIMEOUT = 120_000  # ms; the first cell compiles the repository's package
 SETUP_CELL = "!*go mod edit"
 ENV_CELL = "streamdemo.LoadEnv()"
 STREAM_CELL = "fmt.Print(chunk.Text)"  # the first such cell; exercises repeat it further down
-SHOW_CELL = "streamdemo.Show("
+SHOW_CELL = "notebook.Show("
 
 
 def shot(page, name, element=None):
