@@ -1,18 +1,13 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"os"
-	"os/signal"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 func ask(args []string) error {
-	fs := flag.NewFlagSet("ask", flag.ExitOnError)
-	var q questionFlags
-	q.register(fs, "perplexity, openai, compatible, ollama or practice")
+	fs, q := newQuestionFlags("ask", "perplexity, openai, compatible, ollama or practice")
 	cfg := &q.cfg
 	temperature := fs.Float64("temperature", -1, "sampling temperature; 0 makes answers repeatable (default: the server's)")
 	seed := fs.Int("seed", -1, "random seed, for servers that support it (default: none)")
@@ -26,7 +21,7 @@ func ask(args []string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := untilInterrupted()
 	defer stop()
 	req := streamdemo.Request{Messages: messages, MaxTokens: *maxTokens, Whole: *whole}
 	if *temperature >= 0 {

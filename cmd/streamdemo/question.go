@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -13,6 +15,15 @@ import (
 type questionFlags struct {
 	cfg    streamdemo.Config
 	system string
+}
+
+// newQuestionFlags makes command name's flag set with the shared flags
+// registered; providers lists the provider names the command takes.
+func newQuestionFlags(name, providers string) (*flag.FlagSet, *questionFlags) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	q := &questionFlags{}
+	q.register(fs, providers)
+	return fs, q
 }
 
 // register adds the shared flags to fs; providers lists the provider names the command takes.
@@ -44,6 +55,12 @@ func (q *questionFlags) parse(fs *flag.FlagSet, args []string) ([]streamdemo.Mes
 		messages = append(messages, streamdemo.Message{Role: "system", Content: q.system})
 	}
 	return append(messages, streamdemo.Message{Role: "user", Content: question}), nil
+}
+
+// untilInterrupted is a context that ends when the user presses Ctrl-C: the
+// stream then stops at once and keeps what arrived.
+func untilInterrupted() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // printAnswer prints the answer as it arrives and a newline after it, and

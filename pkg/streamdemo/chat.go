@@ -30,10 +30,7 @@ func (p chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, re
 		return wholeChat(ctx, c, r)
 	}
 	stream, err := c.CreateChatCompletionStream(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return wireEvents{raw: stream, proto: p, onEvent: req.OnEvent}, nil
+	return wire(stream, err, p, req)
 }
 
 // wholeChat asks without streaming and returns the answer as the events a

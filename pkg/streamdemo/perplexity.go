@@ -73,10 +73,7 @@ func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s setting
 		return wholeResponse(ctx, c, r)
 	}
 	stream, err := c.CreateResponseStream(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return wireEvents{raw: stream, proto: p, onEvent: req.OnEvent}, nil
+	return wire(stream, err, p, req)
 }
 
 // wholeResponse asks without streaming and returns the answer as the events

@@ -31,12 +31,23 @@ type events interface {
 	Close() error
 }
 
+// rawEvents is a go-openai stream: the JSON of each server-sent event.
+type rawEvents interface {
+	RecvRaw() ([]byte, error)
+	Close() error
+}
+
+// wire returns the events of a stream that opened, or the error it met.
+func wire(raw rawEvents, err error, p protocol, req Request) (events, error) {
+	if err != nil {
+		return nil, err
+	}
+	return wireEvents{raw: raw, proto: p, onEvent: req.OnEvent}, nil
+}
+
 // wireEvents decodes a server-sent event stream (go-openai's) as it arrives.
 type wireEvents struct {
-	raw interface {
-		RecvRaw() ([]byte, error)
-		Close() error
-	}
+	raw     rawEvents
 	proto   protocol
 	onEvent func([]byte)
 }
