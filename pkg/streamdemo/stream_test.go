@@ -171,23 +171,33 @@ func TestRetiredSonarEndpointExplainsTheAgentAPI(t *testing.T) {
 	}
 }
 
-func TestCancellingClosesTheConnection(t *testing.T) {
+// TestStoppingClosesTheConnection ends a stream after 3 chunks by cancelling
+// its context, or by Stop from another goroutine (what the notebook's stop
+// button does from a signal handler): the text is kept, the hint says so,
+// and the server sees the client hang up.
+func TestStoppingClosesTheConnection(t *testing.T) {
 	isolateEnv(t)
-	srv := practice.New(practice.Options{TokensPerSecond: 100})
-	ts := startServer(t, srv)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(ctx, seedMessages)
-	n := 0
-	for range stream.Chunks() {
-		if n++; n == 3 {
-			cancel()
+	for _, how := range []string{"cancel the context", "call Stop"} {
+		srv := practice.New(practice.Options{TokensPerSecond: 100})
+		ts := startServer(t, srv)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(ctx, seedMessages)
+		stop := cancel
+		if how == "call Stop" {
+			stop = func() { go stream.Stop() }
 		}
+		n := 0
+		for range stream.Chunks() {
+			if n++; n == 3 {
+				stop()
+			}
+		}
+		if err := stream.Err(); !errors.Is(err, streamdemo.ErrCancelled) || !strings.Contains(streamdemo.Hint(err), "Stopped after") || stream.Text() == "" {
+			t.Fatalf("%s: got %v with %q, want ErrCancelled and the text kept", how, err, stream.Text())
+		}
+		waitForRecord(t, srv, func(r practice.Record) bool { return r.Disconnected && r.Chunks < 10 })
 	}
-	if err := stream.Err(); !errors.Is(err, streamdemo.ErrCancelled) || !strings.Contains(streamdemo.Hint(err), "Stopped after 3 chunks") {
-		t.Fatalf("got %v, want ErrCancelled after 3 chunks", stream.Err())
-	}
-	waitForRecord(t, srv, func(r practice.Record) bool { return r.Disconnected && r.Chunks < 10 })
 }
 
 func TestBreakingOutOfTheLoopClosesTheConnection(t *testing.T) {
