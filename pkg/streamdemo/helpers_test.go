@@ -23,9 +23,7 @@ var seedMessages = []streamdemo.Message{
 func startPractice(t *testing.T) (*practice.Server, string) {
 	t.Helper()
 	srv := practice.New(practice.Options{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return srv, ts.URL + "/v1"
+	return srv, startServer(t, srv)
 }
 
 // result is everything a stream produced, for comparing.
@@ -69,6 +67,7 @@ func isolateEnv(t *testing.T) {
 	}
 }
 
+// startServer serves srv on loopback until the test ends; it returns the base URL.
 func startServer(t *testing.T, srv *practice.Server) string {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
