@@ -44,6 +44,7 @@ const (
 	ErrPaused          Kind = "paused by the teacher" // from a class gateway
 )
 
+// Error returns the kind in words, e.g. "rate limited".
 func (k Kind) Error() string { return string(k) }
 
 // Error is the one error type the package returns: what went wrong, where,

@@ -31,6 +31,7 @@ type Source struct {
 	Date    string
 }
 
+// String is the source as a reference line: "[1] Title https://...".
 func (s Source) String() string { return fmt.Sprintf("[%d] %s %s", s.Number, s.Title, s.URL) }
 
 // Usage is what the server reported the answer cost.
