@@ -35,8 +35,9 @@ vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
 	$(GO) vet ./...
 
-gotest:
-	$(GO) test -count=1 ./...
+gotest: ## every Go test, under the race detector (which needs cgo: gcc)
+	@command -v gcc >/dev/null || { echo "go test -race needs cgo: install gcc (Debian: apt-get install -y gcc), then run it again."; exit 1; }
+	$(GO) test -race -count=1 ./...
 
 FUZZTIME ?= 10s
 fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each

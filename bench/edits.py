@@ -9,7 +9,7 @@ import seed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LESSON = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
-GO_CALL = 'client.ChatStream(context.Background(), "", messages)'
+GO_CALL = 'client.ChatStream(context.Background(), messages)'
 GO_CALL_TEMPERATURE_0 = 'client.Stream(context.Background(), streamdemo.Request{Messages: messages, Temperature: new(float32)})'
 HAIKU = "You are an AI assistant that responds in haikus."
 SEED_SYSTEM_LITERAL = ('"You are an artificial intelligence assistant and you need to "\n'

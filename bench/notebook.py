@@ -7,8 +7,6 @@ import secrets
 import sys
 import time
 
-from jupyter_client import KernelManager
-
 import edits
 import seed
 from edits import EDITED, EXERCISE_CELL, LESSON_CELL, UNCHANGED
@@ -23,29 +21,11 @@ NOTEBOOKS = os.path.join(REPO, "notebooks")  # GoNB's set-up cell needs ${GONB_D
 
 
 class BenchKernel(Kernel):
-    """notebooks/tests/kernel.py's Kernel for any kernel name, that also notes the wall
-    clock when each execute request goes out."""
+    """notebooks/tests/kernel.py's Kernel for any kernel name, with no set-up cell of
+    its own (the benchmark runs the lesson's), timing what it runs."""
 
     def __init__(self, name, cwd, env, log_path, timeout=90):
-        self.name, self.kc = name, None
-        self.log = open(log_path, "a")
-        self.km = KernelManager(kernel_name=name)
-        start = time.time()
-        try:
-            self.km.start_kernel(cwd=cwd, env=env, stderr=self.log)
-            self.kc = self.km.client()
-            self.kc.start_channels()
-            self.kc.wait_for_ready(timeout=timeout)
-        except BaseException:
-            self.close()
-            raise
-        self.ready_in = time.time() - start
-        send = self.kc.execute
-
-        def execute(code, *args, **kwargs):
-            self.sent_at = time.time()
-            return send(code, *args, **kwargs)
-        self.kc.execute = execute
+        super().__init__(cwd, env, log_path, name=name, timeout=timeout, setup=None)
 
     def timed(self, code, timeout=90):
         """Run code; return (sent, idle, outputs): wall-clock seconds of the execute
@@ -62,15 +42,6 @@ class BenchKernel(Kernel):
             if m["type"] == "error":
                 raise RuntimeError(f"{self.name}: {what} failed: {m['content'].get('evalue', '')}")
         return "".join(m["content"]["text"] for _, m in outputs if m["type"] == "stream" and m["content"]["name"] == "stdout")
-
-    def close(self):
-        try:
-            if self.kc is not None:
-                self.kc.stop_channels()
-            if self.km.has_kernel:
-                self.km.shutdown_kernel(now=False)  # lets GoNB remove its temporary module
-        finally:
-            self.log.close()
 
 
 class Variant:

@@ -2,11 +2,13 @@
 uses when kernel-setup/model-server.sh can provide it."""
 import json
 import os
-import signal
-import socket
 import subprocess
+import sys
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks", "tests"))
+import practice_server  # noqa: E402
 
 OLLAMA_URL = "http://127.0.0.1:11434/v1"
 LOCAL_MODEL = "smollm2-135m"
@@ -27,35 +29,15 @@ def seconds(duration):
     raise ValueError(f"unsupported duration {duration!r}: use e.g. 300ms or 1s")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PracticeServer:
-    """`streamdemo serve` on a free loopback port, stopped on exit (even on failure)."""
+class PracticeServer(practice_server.PracticeServer):
+    """`streamdemo serve` at a pace, on a free loopback port, stopped on exit (even on
+    failure), that says when the chunks of its last answer went out."""
 
     def __init__(self, binary, log_path, first_token="300ms", tps=40):
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.first_token, self.tps = first_token, tps
         self.first_token_s = seconds(first_token)
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{self.port}",
-                                      "--first-token", first_token, "--tps", str(tps)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self._last_first = None
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                get_json(self.base_url + "/practice/status", timeout=1)
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"the practice server did not start: see {log_path}")
-                time.sleep(0.05)
+        super().__init__(binary, log_path, "--first-token", first_token, "--tps", str(tps))
 
     def last_stamps(self, timeout=5):
         """The stamps of the answer that just finished: waits until the server has
@@ -70,22 +52,6 @@ class PracticeServer:
                 return sent
             time.sleep(0.02)
         raise TimeoutError("the practice server recorded no new answer")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.log.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class LocalModel:

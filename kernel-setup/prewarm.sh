@@ -59,13 +59,18 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo/notebook"
 )
 
 func main() {
 	flag.Parse()
-	client := streamdemo.NewClient(streamdemo.Config{APIKey: os.Getenv("PERPLEXITY_API_KEY")})
-	stream := client.ChatStream(context.Background(), "", []streamdemo.Message{{Role: "user", Content: "?"}})
-	streamdemo.Show(stream)
+	client, err := streamdemo.NewClient(streamdemo.Config{APIKey: os.Getenv("PERPLEXITY_API_KEY")})
+	if err != nil {
+		fmt.Println(streamdemo.Hint(err))
+		return
+	}
+	stream := client.ChatStream(context.Background(), []streamdemo.Message{{Role: "user", Content: "?"}})
+	notebook.Show(stream)
 	fmt.Println(time.Second)
 }
 GO

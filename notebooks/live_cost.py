@@ -1,4 +1,4 @@
-"""Measure what streamdemo.Show sends through a real GoNB kernel: for each pace
+"""Measure what notebook.Show sends through a real GoNB kernel: for each pace
 (tokens per second) and answer size (characters), the bytes of every
 display_data / update_display_data payload (all MIME types) per byte of answer.
 The closing stats line and chart are sent once whatever the pace and are not
@@ -9,31 +9,29 @@ counted; the waiting line is. Answers come from the practice server's
 """
 import argparse
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
 from kernel import Kernel  # noqa: E402
+from practice_server import PracticeServer, build  # noqa: E402
 
 FIRST_TOKEN = "600ms"
 PACES = [5, 10, 40, 100]
 SIZES = [100, 1000, 5000, 20000]
-CELL = '''import "github.com/streamdemo/streamdemo/pkg/streamdemo"
+CELL = '''import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo/notebook"
+)
 
 %%
 messages := []streamdemo.Message{{Role: "user", Content: "Tell me about the stars."}}
-client := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: "BASE"})
-streamdemo.Show(client.ChatStream(context.Background(), "practice/length-SIZE", messages))'''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+client, err := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: "BASE"})
+if err != nil {
+	fmt.Println(streamdemo.Hint(err))
+	return
+}
+notebook.Show(client.Stream(context.Background(), streamdemo.Request{Model: "practice/length-SIZE", Messages: messages}))'''
 
 
 class PracticeServers:
@@ -41,32 +39,20 @@ class PracticeServers:
     sending its first token after first_token; base[pace] is its URL; close() stops them."""
 
     def __init__(self, paces, log_dir, first_token=FIRST_TOKEN):
-        os.makedirs(log_dir, exist_ok=True)
-        binary = os.path.join(log_dir, "streamdemo")
-        subprocess.run(["go", "build", "-o", binary, "./cmd/streamdemo"], cwd=REPO, check=True)
-        self.procs, self.base, self.logs = [], {}, []
-        for tps in paces:
-            port = free_port()
-            log = open(os.path.join(log_dir, f"practice-server-{tps}tps-{first_token}.log"), "w")
-            self.logs.append(log)
-            self.procs.append(subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}",
-                                                "--first-token", first_token, "--tps", str(tps)],
-                                               stdout=log, stderr=log))
-            self.base[tps] = f"http://127.0.0.1:{port}/v1"
-        for base in self.base.values():
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(base + "/models", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
+        binary = build(log_dir)
+        self.servers = []
+        try:
+            for tps in paces:
+                log = os.path.join(log_dir, f"practice-server-{tps}tps-{first_token}.log")
+                self.servers.append(PracticeServer(binary, log, "--first-token", first_token, "--tps", str(tps)))
+        except RuntimeError:
+            self.close()
+            raise
+        self.base = {tps: s.base_url for tps, s in zip(paces, self.servers)}
 
     def close(self):
-        for p in self.procs:
-            p.terminate()
-            p.wait(timeout=5)
-        for log in self.logs:
-            log.close()
+        for s in self.servers:
+            s.stop()
 
 
 def payload(content):
@@ -134,7 +120,7 @@ def main():
 
 TEMPLATE = """# What the live display costs
 
-`streamdemo.Show` shows an answer as it arrives. Finished blocks (paragraphs,
+`notebook.Show` shows an answer as it arrives. Finished blocks (paragraphs,
 list items, code fences) are sent once, final. Only the growing block is
 re-sent, once it has about doubled since it was last shown, and only while
 everything sent for the answer, plus the block's final version still to come,

@@ -35,7 +35,7 @@ class RecordingClient(NotebookClient):
 
     async def async_execute_cell(self, cell, cell_index, *args, **kwargs):
         cell = await super().async_execute_cell(cell, cell_index, *args, **kwargs)
-        if self.echo:  # what the cell displays (streamdemo.Show), in its final state
+        if self.echo:  # what the cell displays (notebook.Show), in its final state
             show_outputs(cell.get("outputs", []))
         return cell
 

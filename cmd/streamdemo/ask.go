@@ -1,23 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"os"
-	"os/signal"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
-// errShown marks an error whose sentence was already printed.
-var errShown = errors.New("")
-
 func ask(args []string) error {
-	fs := flag.NewFlagSet("ask", flag.ExitOnError)
-	var q questionFlags
-	q.register(fs, "perplexity, openai, compatible, ollama or practice")
+	fs, q := newQuestionFlags("ask", "perplexity, openai, compatible, ollama or practice")
 	cfg := &q.cfg
 	temperature := fs.Float64("temperature", -1, "sampling temperature; 0 makes answers repeatable (default: the server's)")
 	seed := fs.Int("seed", -1, "random seed, for servers that support it (default: none)")
@@ -31,7 +21,7 @@ func ask(args []string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := untilInterrupted()
 	defer stop()
 	req := streamdemo.Request{Messages: messages, MaxTokens: *maxTokens, Whole: *whole}
 	if *temperature >= 0 {
@@ -41,19 +31,14 @@ func ask(args []string) error {
 	if *seed >= 0 {
 		req.Seed = seed
 	}
-	stream := streamdemo.NewClient(*cfg).Stream(ctx, req)
-	var failure error
-	for chunk, err := range stream.Chunks() {
-		if err != nil {
-			failure = err
-			break
-		}
-		fmt.Print(chunk.Text)
+	client, err := streamdemo.NewClient(*cfg)
+	if err != nil {
+		return err
 	}
-	if stream.Timing().Chunks == 0 {
-		return failure
+	stream := client.Stream(ctx, req)
+	if !printAnswer(stream) {
+		return stream.Err()
 	}
-	fmt.Println()
 	report(os.Stderr, stream)
-	return failure
+	return stream.Err()
 }

@@ -32,6 +32,9 @@ The upstream key comes from --key-file (owner-only) or STREAMDEMO_UPSTREAM_KEY, 
 // cliWho is how switches made from the command line appear in the log.
 const cliWho = "command line"
 
+// errShown marks an error whose sentence the flag package already printed.
+var errShown = errors.New("")
+
 func gatewayCmd(args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%s", gatewayUsage)

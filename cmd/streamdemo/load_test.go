@@ -26,7 +26,10 @@ func TestClassroomLoad(t *testing.T) {
 	const students = 200
 	addr, server := startServeProcess(t, "--first-token", "300ms", "--tps", "40")
 	base := "http://" + addr + "/v1"
-	client := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, Retries: -1})
+	client, err := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := practice.Choose("", "How many stars are in the universe?").Text
 	messages := []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}}
 
@@ -38,11 +41,11 @@ func TestClassroomLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stream := client.ChatStream(context.Background(), "", messages)
-			for _, err := range stream.Chunks() {
-				if err != nil {
-					failures.Store(i, err.Error())
-				}
+			stream := client.ChatStream(context.Background(), messages)
+			for range stream.Chunks() {
+			}
+			if err := stream.Err(); err != nil {
+				failures.Store(i, err.Error())
 			}
 			if stream.Text() != want {
 				failures.Store(i, "wrong text")
@@ -61,7 +64,7 @@ func TestClassroomLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range client.ChatStream(ctx, "", messages).Chunks() {
+			for range client.ChatStream(ctx, messages).Chunks() {
 			}
 		}()
 	}

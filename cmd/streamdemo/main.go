@@ -10,6 +10,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 const usage = `usage:
@@ -44,7 +46,7 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, streamdemo.Hint(err))
 		os.Exit(1)
 	}
 }

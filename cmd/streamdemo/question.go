@@ -1,9 +1,17 @@
 package main
 
 import (
+<<<<<<< HEAD
 	"flag"
 	"fmt"
 	"os"
+=======
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+>>>>>>> issue-16
 	"strings"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -15,6 +23,18 @@ type questionFlags struct {
 	system string
 }
 
+<<<<<<< HEAD
+=======
+// newQuestionFlags makes command name's flag set with the shared flags
+// registered; providers lists the provider names the command takes.
+func newQuestionFlags(name, providers string) (*flag.FlagSet, *questionFlags) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	q := &questionFlags{}
+	q.register(fs, providers)
+	return fs, q
+}
+
+>>>>>>> issue-16
 // register adds the shared flags to fs; providers lists the provider names the command takes.
 func (q *questionFlags) register(fs *flag.FlagSet, providers string) {
 	fs.StringVar(&q.cfg.Provider, "provider", "", providers+" (default: from .env / environment)")
@@ -45,3 +65,25 @@ func (q *questionFlags) parse(fs *flag.FlagSet, args []string) ([]streamdemo.Mes
 	}
 	return append(messages, streamdemo.Message{Role: "user", Content: question}), nil
 }
+<<<<<<< HEAD
+=======
+
+// untilInterrupted is a context that ends when the user presses Ctrl-C: the
+// stream then stops at once and keeps what arrived.
+func untilInterrupted() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+// printAnswer prints the answer as it arrives and a newline after it, and
+// reports whether any text arrived; the stream's Err says why it ended.
+func printAnswer(stream *streamdemo.Stream) bool {
+	for chunk := range stream.Chunks() {
+		fmt.Print(chunk.Text)
+	}
+	if stream.Timing().Chunks == 0 {
+		return false
+	}
+	fmt.Println()
+	return true
+}
+>>>>>>> issue-16

@@ -2,12 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,9 +18,7 @@ import (
 // FILE's .times (each event's arrival in milliseconds since the request).
 // Only the events are written: never the key, never a request header.
 func record(args []string) error {
-	fs := flag.NewFlagSet("record", flag.ExitOnError)
-	var q questionFlags
-	q.register(fs, "perplexity or practice")
+	fs, q := newQuestionFlags("record", "perplexity or practice")
 	out := fs.String("out", "recording.jsonl", "where to save the events (NAME.jsonl; serve --replay on its folder serves it as model replay/NAME)")
 	messages, err := q.parse(fs, args)
 	if err != nil {
@@ -32,11 +27,14 @@ func record(args []string) error {
 	if !strings.HasSuffix(*out, ".jsonl") {
 		return fmt.Errorf("The recording must be saved as NAME.jsonl (got %s): the replay serves it as model replay/NAME.", *out)
 	}
-	client := streamdemo.NewClient(q.cfg)
-	if client.Err() == nil && client.Provider() != streamdemo.Perplexity && client.Provider() != streamdemo.Practice {
+	client, err := streamdemo.NewClient(q.cfg)
+	if err != nil {
+		return err
+	}
+	if client.Provider() != streamdemo.Perplexity && client.Provider() != streamdemo.Practice {
 		return fmt.Errorf("streamdemo record saves Agent API streams: use --provider perplexity (or practice), not %s.", client.Provider())
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := untilInterrupted()
 	defer stop()
 
 	var events, times bytes.Buffer
@@ -53,17 +51,8 @@ func record(args []string) error {
 		fmt.Fprintf(&times, "%.3f\n", float64(time.Since(start).Microseconds())/1000)
 	}}
 	stream := client.Stream(ctx, req)
-	var failure error
-	for chunk, err := range stream.Chunks() {
-		if err != nil {
-			failure = err
-			break
-		}
-		fmt.Print(chunk.Text)
-	}
-	if stream.Timing().Chunks > 0 {
-		fmt.Println()
-	}
+	printAnswer(stream)
+	failure := stream.Err()
 	if events.Len() == 0 {
 		return failure
 	}

@@ -45,12 +45,15 @@ func replayEvents(t *testing.T, base, name string) [][]byte {
 // libraryReads is what the library makes of the Agent API at base.
 func libraryReads(t *testing.T, base, model string) (string, []streamdemo.Source, *streamdemo.Usage) {
 	t.Helper()
-	client := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Perplexity, BaseURL: base, APIKey: testKey})
+	client, err := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Perplexity, BaseURL: base, APIKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
 	stream := client.Stream(context.Background(), streamdemo.Request{Model: model, Messages: []streamdemo.Message{{Role: "user", Content: "hi"}}})
-	for _, err := range stream.Chunks() {
-		if err != nil {
-			t.Fatal(err)
-		}
+	for range stream.Chunks() {
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return stream.Text(), stream.Sources(), stream.Usage()
 }

@@ -32,15 +32,16 @@ func lesson(t *testing.T) (string, error) {
 		{Role: "system", Content: practice.SeedSystemPrompt},
 		{Role: "user", Content: seedQuestion},
 	}
-	stream := streamdemo.NewClient(streamdemo.Config{}).Stream(ctxTimeout(t, 10*time.Second), streamdemo.Request{Messages: messages})
+	client, err := streamdemo.NewClient(streamdemo.Config{})
+	if err != nil {
+		return "", err
+	}
+	stream := client.ChatStream(ctxTimeout(t, 10*time.Second), messages)
 	var text strings.Builder
-	for chunk, err := range stream.Chunks() {
-		if err != nil {
-			return text.String(), err
-		}
+	for chunk := range stream.Chunks() {
 		text.WriteString(chunk.Text)
 	}
-	return text.String(), nil
+	return text.String(), stream.Err()
 }
 
 func TestTheLessonRunsUnchangedThroughTheGateway(t *testing.T) {
@@ -95,8 +96,8 @@ func TestRefusalsReachTheLessonAsOneSentence(t *testing.T) {
 			t.Setenv("PERPLEXITY_API_KEY", tok)
 			_, err := lesson(t)
 			var e *streamdemo.Error
-			if !errors.As(err, &e) || !errors.Is(err, c.kind) || err.Error() != c.sentence {
-				t.Errorf("got %v, want %s: %q", err, c.kind, c.sentence)
+			if !errors.As(err, &e) || !errors.Is(err, c.kind) || streamdemo.Hint(err) != c.sentence {
+				t.Errorf("got %v (%q), want %s: %q", err, streamdemo.Hint(err), c.kind, c.sentence)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package practice
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,7 +26,7 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 	if engine == "" && len(req.Models) > 0 {
 		engine = req.Models[0]
 	}
-	rec.Model = first(engine, "preset/"+req.Preset)
+	rec.Model = cmp.Or(engine, "preset/"+req.Preset)
 	if name, ok := strings.CutPrefix(engine, replayPrefix); ok {
 		s.replay(w, r, &rec, name, req.Stream)
 		return
@@ -53,7 +54,7 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 		sc.Sources = HostileSources
 	}
 	id := fmt.Sprintf("%d", s.ids.Add(1))
-	wr := &agentWire{id: id, req: req, asked: first(engine, req.Preset), model: first(engine, "practice/"+req.Preset),
+	wr := &agentWire{id: id, req: req, asked: cmp.Or(engine, req.Preset), model: cmp.Or(engine, "practice/"+req.Preset),
 		created: start.Unix(), search: req.searches(), question: question, limit: outputLimit(req.MaxOutputTokens)}
 	if !req.Stream {
 		s.answerWhole(w, r, &rec, sc, words, wr)

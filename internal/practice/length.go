@@ -18,7 +18,7 @@ const maxLength = 1 << 20
 // Answer returns a Markdown answer of n bytes, cut at a character boundary.
 func Answer(n int) string {
 	parts := []string{answer("stars"), answer("population"),
-		"```go\nfor chunk, err := range stream.Chunks() {\n\tfmt.Print(chunk.Text)\n}\n```"}
+		"```go\nfor chunk := range stream.Chunks() {\n\tfmt.Print(chunk.Text)\n}\n```"}
 	var b strings.Builder
 	for i := 0; b.Len() < n; i++ {
 		b.WriteString(parts[i%len(parts)] + "\n\n")

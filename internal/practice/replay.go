@@ -2,6 +2,7 @@ package practice
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,7 +55,7 @@ func (s *Server) LoadRecording(name string) (Recording, error) {
 			return parseRecording(fsys, name, b)
 		}
 	}
-	return Recording{}, fmt.Errorf("no recording named %q (in %s or the shipped captures)", name, first(s.opts.ReplayDir, "no replay folder"))
+	return Recording{}, fmt.Errorf("no recording named %q (in %s or the shipped captures)", name, cmp.Or(s.opts.ReplayDir, "no replay folder"))
 }
 
 func parseRecording(fsys fs.FS, name string, b []byte) (Recording, error) {

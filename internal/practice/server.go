@@ -4,6 +4,7 @@
 package practice
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -127,7 +128,7 @@ func (s *Server) finish(r *http.Request, rec Record, start time.Time) {
 		note = fmt.Sprintf(" client disconnected after %d chunks", rec.Chunks)
 	}
 	fmt.Fprintf(s.opts.Log, "%s %s %s model=%q script=%s status=%d chunks=%d %s%s\n",
-		start.Format("15:04:05.000"), r.Method, r.URL.Path, rec.Model, first(rec.Script, "-"),
+		start.Format("15:04:05.000"), r.Method, r.URL.Path, rec.Model, cmp.Or(rec.Script, "-"),
 		rec.Status, rec.Chunks, time.Since(start).Round(time.Millisecond), note)
 }
 
@@ -204,13 +205,4 @@ func (s sse) data(payload string) error {
 		return err
 	}
 	return http.NewResponseController(s.w).Flush()
-}
-
-func first(values ...string) string {
-	for _, v := range values {
-		if strings.TrimSpace(v) != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -5,8 +5,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
+from practice_server import PracticeServer, build, free_port  # noqa: E402
 BUILD = os.path.join(REPO, "build")
 SCREENSHOTS = os.path.join(BUILD, "screenshots")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -24,12 +26,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 # BROWSER_TEST_PACE=FIRST_TOKEN,TPS overrides it ("0s,0": no pace, and the suite must fail).
 PACE = os.environ.get("BROWSER_TEST_PACE", "500ms,20").split(",")
 TEST_TIMEOUT = 300  # seconds, a backstop for each test on top of Playwright's own timeouts
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_url(url, proc, what, timeout=60):
@@ -94,19 +90,10 @@ def time_limit():
 @pytest.fixture(scope="session")
 def practice_server():
     """Build and start `streamdemo serve` on a free loopback port; yield its base URL."""
-    os.makedirs(os.path.join(BUILD, "test"), exist_ok=True)
-    binary = os.path.join(BUILD, "test", "streamdemo")
-    subprocess.run(["go", "build", "-o", binary, "./cmd/streamdemo"], cwd=REPO, check=True, timeout=300)
-    port = free_port()
-    with open(os.path.join(BUILD, "test", "browser-practice-server.log"), "w") as log:
-        proc = subprocess.Popen([binary, "serve", "--addr", f"127.0.0.1:{port}",
-                                 "--first-token", PACE[0], "--tps", PACE[1]], stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_for_url(base + "/models", proc, "the practice server", timeout=30)
-        yield base
-    finally:
-        stop(proc)
+    binary = build(os.path.join(BUILD, "test"))
+    with PracticeServer(binary, os.path.join(BUILD, "test", "browser-practice-server.log"),
+                        "--first-token", PACE[0], "--tps", PACE[1], timeout=30) as server:
+        yield server.base_url
 
 
 def write_lab_settings(config_dir):

@@ -33,7 +33,7 @@ RUN_TIMEOUT = 120_000  # ms; the first cell compiles the repository's package
 SETUP_CELL = "!*go mod edit"
 ENV_CELL = "streamdemo.LoadEnv()"
 STREAM_CELL = "fmt.Print(chunk.Text)"  # the first such cell; exercises repeat it further down
-SHOW_CELL = "streamdemo.Show("
+SHOW_CELL = "notebook.Show("
 
 
 def shot(page, name, element=None):
@@ -221,7 +221,7 @@ def test_edit_prompt(page, set_up):
     stream = code_cell(page, STREAM_CELL)
     select_in_editor(page, stream, SEED_QUESTION)
     page.keyboard.type(NEW_QUESTION)
-    expect(stream.locator(".cm-content")).to_contain_text(f'Content: "{NEW_QUESTION}",')
+    expect(stream.locator(".cm-content")).to_contain_text(f'Content: "{NEW_QUESTION}"')
     expect(stream.locator(".cm-content")).not_to_contain_text(SEED_QUESTION)
     shot(page, "b1-edited-prompt", stream)
     run_cell(page, stream)

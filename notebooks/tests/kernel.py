@@ -9,18 +9,31 @@ SETUP = "!*go mod edit -require=github.com/streamdemo/streamdemo@v0.0.0 -replace
 
 
 class Kernel:
-    def __init__(self, cwd, env, log_path):
+    """A kernel (GoNB unless named) started in cwd with env, its stderr in log_path;
+    setup is run first. ready_in is how long it took to be ready, in seconds."""
+
+    def __init__(self, cwd, env, log_path, name="gonb", timeout=60, setup=SETUP):
+        self.name, self.kc = name, None
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "a")
-        self.km = KernelManager(kernel_name="gonb")
-        self.km.start_kernel(cwd=cwd, env=env, stderr=self.log)
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
-        self.run(SETUP)
+        self.km = KernelManager(kernel_name=name)
+        start = time.time()
+        try:
+            self.km.start_kernel(cwd=cwd, env=env, stderr=self.log)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            self.kc.wait_for_ready(timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
+        self.ready_in = time.time() - start
+        if setup:
+            self.run(setup)
 
     def run(self, code, on_message=None, timeout=120):
-        """Execute code; return its output messages (dicts with t, type, content) once the kernel is idle."""
+        """Execute code; return its output messages (dicts with t, type, content) once the
+        kernel is idle. sent_at is the wall clock when the request went out."""
+        self.sent_at = time.time()
         msg_id = self.kc.execute(code)
         messages, deadline = [], time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -43,9 +56,13 @@ class Kernel:
         raise TimeoutError(f"the kernel was still busy after {timeout}s")
 
     def close(self):
-        self.kc.stop_channels()
-        self.km.shutdown_kernel()  # gracefully: GoNB then stops its gopls too
-        self.log.close()
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km.has_kernel:
+                self.km.shutdown_kernel()  # gracefully: GoNB then stops its gopls and removes its module
+        finally:
+            self.log.close()
 
 
 def final_markdown(messages):

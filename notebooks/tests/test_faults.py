@@ -13,15 +13,18 @@ from conftest import BUILD, REPO, TEST_KEY
 from kernel import Kernel
 
 CELL = '''%%
-client := streamdemo.NewClient(streamdemo.Config{Provider: "PROVIDER", BaseURL: "BASE", IdleTimeout: time.Second})
+client, err := streamdemo.NewClient(streamdemo.Config{Provider: "PROVIDER", BaseURL: "BASE", IdleTimeout: time.Second})
+if err != nil {
+	fmt.Println(streamdemo.Hint(err))
+	return
+}
 stream := client.Stream(context.Background(), streamdemo.Request{Model: "MODEL", MaxTokens: MAXTOKENS,
 	Messages: []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}}})
-for chunk, err := range stream.Chunks() {
-	if err != nil {
-		fmt.Println("\\n" + err.Error())
-		break
-	}
+for chunk := range stream.Chunks() {
 	fmt.Print(chunk.Text)
+}
+if err := stream.Err(); err != nil {
+	fmt.Println("\\n" + streamdemo.Hint(err))
 }'''
 
 

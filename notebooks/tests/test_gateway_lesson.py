@@ -73,7 +73,7 @@ def test_the_gateway_counted_each_answer_and_no_key_reached_the_notebook(lesson,
     report = json.loads(subprocess.run([binary, "gateway", "usage", "--data", data, "--json"], check=True,
                                        capture_output=True, text=True).stdout)
     ana = next(s for s in report["students"] if s["name"] == "ana")
-    answers = sum(1 for c in lesson.nb.cells if c.cell_type == "code" and ("chunk.Text" in c.source or "streamdemo.Show(" in c.source))
+    answers = sum(1 for c in lesson.nb.cells if c.cell_type == "code" and ("chunk.Text" in c.source or "notebook.Show(" in c.source))
     assert ana["requests"] >= answers and ana["tokens_total"] > 0 and ana["estimated"] == 0, ana
     with open(lesson.out, encoding="utf-8") as f:
         saved = f.read()

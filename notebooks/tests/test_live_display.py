@@ -12,12 +12,19 @@ from conftest import BUILD, REPO
 import live_cost
 from kernel import Kernel, final_markdown
 
-SHOW = '''import "github.com/streamdemo/streamdemo/pkg/streamdemo"
+SHOW = '''import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo/notebook"
+)
 
 %%
 messages := []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}}
-client := streamdemo.NewClient(streamdemo.Config{})
-streamdemo.Show(client.ChatStream(context.Background(), MODEL, messages))'''
+client, err := streamdemo.NewClient(streamdemo.Config{})
+if err != nil {
+	fmt.Println(streamdemo.Hint(err))
+	return
+}
+notebook.Show(client.Stream(context.Background(), streamdemo.Request{Model: MODEL, Messages: messages}))'''
 
 
 @pytest.fixture(scope="module")

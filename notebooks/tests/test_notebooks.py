@@ -145,7 +145,7 @@ def test_solutions_show_each_effect(solutions):
 
 
 def test_show_renders_live_markdown_at_bounded_cost(lesson):
-    cell = lesson.cell_with("streamdemo.Show(")
+    cell = lesson.cell_with("notebook.Show(")
     live = [m for m in lesson.messages if m["cell"] == cell and m["type"] in ("display_data", "update_display_data")]
     final = final_markdown(live)
     assert final.startswith("Astronomers estimate there are approximately 200 billion trillion")
@@ -164,7 +164,7 @@ def test_show_renders_live_markdown_at_bounded_cost(lesson):
 
 
 def test_saved_notebook_keeps_the_final_rendering(lesson):
-    cell = lesson.cell_with("streamdemo.Show(")
+    cell = lesson.cell_with("notebook.Show(")
     saved = "".join(o.data.get("text/markdown", "") for o in saved_outputs(lesson, cell) if "data" in o)
     assert "[\\[1\\]](https://www.esa.int/" in saved and "⏱ model practice/low" in saved
     assert saved.startswith("Astronomers estimate") and "6 quadrillion years" in saved
@@ -218,7 +218,7 @@ def test_terminal_demo_renders_what_the_cell_shows(lesson):
     """`make demo` prints the Show cell as terminal text: Markdown rendered, each link
     followed by its URL, no Markdown escapes, the chart as one line."""
     import io
-    cell = lesson.cell_with("streamdemo.Show(")
+    cell = lesson.cell_with("notebook.Show(")
     out = io.StringIO()
     run.show_outputs(saved_outputs(lesson, cell), file=out)
     text = out.getvalue()

@@ -7,16 +7,15 @@ import itertools
 import openai
 import pytest
 
-from conftest import start_practice, stop_practice
+from conftest import start_practice
 
 QUESTION = "How many stars are in the universe?"
 
 
 @pytest.fixture(scope="module")
 def client():
-    proc, base, _, log = start_practice("practice-sdk.log", "--first-token", "0", "--tps", "0")
-    yield openai.OpenAI(base_url=base, api_key="sdk-test-key", max_retries=0)
-    stop_practice(proc, log)
+    with start_practice("practice-sdk.log", "--first-token", "0", "--tps", "0") as server:
+        yield openai.OpenAI(base_url=server.base_url, api_key="sdk-test-key", max_retries=0)
 
 
 def sdk_view(events):

@@ -32,11 +32,15 @@ type agentResponse struct {
 	} `json:"incomplete_details"`
 }
 
-// agentItem is an output item; only those carrying sources matter here.
+// agentItem is an output item: sources, or (in a whole answer) the message.
 type agentItem struct {
 	Type     string        `json:"type"` // search_results, fetch_url_results, message, function_call...
 	Results  []agentResult `json:"results"`
 	Contents []agentResult `json:"contents"`
+	Content  []struct {
+		Type string `json:"type"` // output_text in a message
+		Text string `json:"text"`
+	} `json:"content"`
 }
 
 // agentResult is one search result or fetched page.
@@ -69,6 +73,11 @@ func (responsesProtocol) decode(line []byte) (event, error) {
 	if err := lenientUnmarshal(line, &a); err != nil {
 		return event{}, err
 	}
+	return a.event(), nil
+}
+
+// event is what the Agent API event a means.
+func (a agentEvent) event() event {
 	var ev event
 	ev.addResults(a.Results)
 	ev.addResults(a.Contents)
@@ -99,13 +108,13 @@ func (responsesProtocol) decode(line []byte) (event, error) {
 		if r := a.Response; r != nil && r.IncompleteDetails != nil {
 			ev.finish = first(r.IncompleteDetails.Reason, ev.finish)
 		}
-		ev.err = &Error{Kind: ErrIncomplete, Detail: ev.finish}
+		ev.err = &Error{Kind: ErrIncomplete, Message: ev.finish}
 	case "response.cancelled":
-		ev.err = &Error{Kind: ErrServerCancelled, Detail: a.failure()}
+		ev.err = &Error{Kind: ErrServerCancelled, Message: a.failure()}
 	case "response.failed", "error":
-		ev.err = &Error{Kind: ErrFailed, Detail: a.failure()}
+		ev.err = &Error{Kind: ErrFailed, Message: a.failure()}
 	}
-	return ev, nil
+	return ev
 }
 
 // addItem takes the sources of an output item: search results or fetched pages.

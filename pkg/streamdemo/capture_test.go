@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/streamdemo/streamdemo/internal/capture"
+	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -21,11 +22,17 @@ import (
 // the stream event for event, or, for stream: false, the recorded JSON.
 func captureServer(t *testing.T, name string) string {
 	t.Helper()
+	whole, _ := fs.ReadFile(capture.Perplexity, name+".json")
+	return captureServerWith(t, name, whole)
+}
+
+// captureServerWith serves the capture's stream, and whole for stream: false.
+func captureServerWith(t *testing.T, name string, whole []byte) string {
+	t.Helper()
 	events, err := fs.ReadFile(capture.Perplexity, name+capture.Ext)
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, _ := fs.ReadFile(capture.Perplexity, name+".json")
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if !bytes.Contains(body, []byte(`"stream":true`)) {
@@ -172,23 +179,58 @@ func TestConstructedCaptures(t *testing.T) {
 	}
 }
 
-// TestWholeAndStreamedAgreeOnThePracticeServer asks the practice server
-// both ways, for a preset and for a model: same text, sources, usage, cost.
-func TestWholeAndStreamedAgreeOnThePracticeServer(t *testing.T) {
+// TestWholeAndStreamedFoldAlike asks every scripted answer of the practice
+// server, through both protocols, and the real recorded stream, once
+// streamed and once whole: both go through the same fold, so text, sources,
+// usage, cost, model and finish must agree.
+func TestWholeAndStreamedFoldAlike(t *testing.T) {
 	isolateEnv(t)
-	_, base := startPractice(t)
-	for _, model := range []string{"sonar-pro", "sonar"} {
-		cfg := streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base}
-		streamed := collect(t, context.Background(), cfg, streamdemo.Request{Model: model, Messages: seedMessages})
-		whole := collect(t, context.Background(), cfg, streamdemo.Request{Model: model, Messages: seedMessages, Whole: true})
-		if streamed.err != nil || whole.err != nil {
-			t.Fatalf("%s: %v / %v", model, streamed.err, whole.err)
+	_, practiceURL := startPractice(t)
+	type asked struct {
+		name string
+		cfg  streamdemo.Config
+		req  streamdemo.Request
+	}
+	var cases []asked
+	for _, system := range []string{practice.SeedSystemPrompt, "You are an AI assistant that responds in haikus."} {
+		for _, question := range []string{"How many stars are in the universe?", "What is the population of the world?", "Why is the sky blue?"} {
+			messages := []streamdemo.Message{{Role: "system", Content: system}, {Role: "user", Content: question}}
+			script := practice.Choose(system, question).Name
+			for _, provider := range []string{streamdemo.Practice, streamdemo.OpenAI} {
+				for _, model := range []string{"sonar-pro", "sonar"} {
+					cases = append(cases, asked{script + " from " + provider + " " + model,
+						streamdemo.Config{Provider: provider, BaseURL: practiceURL, APIKey: testKey},
+						streamdemo.Request{Model: model, Messages: messages}})
+				}
+			}
 		}
+	}
+	// The real stream's last event holds the response object a whole answer
+	// would have been.
+	events, _ := fs.ReadFile(capture.Perplexity, capture.RealStream+capture.Ext)
+	lines := bytes.Split(bytes.TrimSpace(events), []byte("\n"))
+	var last struct{ Response json.RawMessage }
+	if err := json.Unmarshal(lines[len(lines)-1], &last); err != nil || last.Response == nil {
+		t.Fatalf("the capture's last event: %v", err)
+	}
+	cases = append(cases, asked{"the real capture", streamdemo.Config{Provider: streamdemo.Perplexity,
+		BaseURL: captureServerWith(t, capture.RealStream, last.Response), APIKey: testKey},
+		streamdemo.Request{Model: "fast", Messages: seedMessages}})
+	for _, c := range cases {
+		streamed := collect(t, context.Background(), c.cfg, c.req)
+		c.req.Whole = true
+		whole := collect(t, context.Background(), c.cfg, c.req)
 		s, w := streamed.stream, whole.stream
-		if s.Text() != w.Text() || len(s.Sources()) != 5 || !reflect.DeepEqual(s.Sources(), w.Sources()) ||
-			*s.Usage() != *w.Usage() || s.Usage().Cost == 0 || s.Model() != w.Model() {
-			t.Errorf("%s: streamed %d sources %+v %s, whole %d sources %+v %s", model, len(s.Sources()), s.Usage(), s.Model(),
-				len(w.Sources()), w.Usage(), w.Model())
+		if streamed.err != nil || whole.err != nil || s.Text() == "" {
+			t.Fatalf("%s: %v / %v", c.name, streamed.err, whole.err)
+		}
+		if s.Text() != w.Text() || !reflect.DeepEqual(s.Sources(), w.Sources()) || !reflect.DeepEqual(s.Usage(), w.Usage()) ||
+			s.Model() != w.Model() || s.FinishReason() != w.FinishReason() {
+			t.Errorf("%s: streamed %d sources, %+v, %s, %s; whole %d sources, %+v, %s, %s", c.name,
+				len(s.Sources()), s.Usage(), s.Model(), s.FinishReason(), len(w.Sources()), w.Usage(), w.Model(), w.FinishReason())
+		}
+		if c.cfg.Provider != streamdemo.OpenAI && (len(s.Sources()) == 0 && !strings.Contains(c.name, "other") && !strings.Contains(c.name, "no-model") || s.Usage() == nil || s.Usage().Cost == 0) {
+			t.Errorf("%s: %d sources, usage %+v: the comparison needs them", c.name, len(s.Sources()), s.Usage())
 		}
 	}
 }
@@ -204,7 +246,7 @@ func TestOutputLimitEndsIncomplete(t *testing.T) {
 	if !errors.As(r.err, &e) || e.Kind != streamdemo.ErrIncomplete || len(r.chunks) != 20 {
 		t.Fatalf("got %v after %d chunks, want answer cut short after 20", r.err, len(r.chunks))
 	}
-	if msg := r.err.Error(); !strings.Contains(msg, "max_output_tokens") || !strings.Contains(msg, "Request.MaxTokens") || strings.Contains(msg, "\n") {
+	if msg := streamdemo.Hint(r.err); !strings.Contains(msg, "max_output_tokens") || !strings.Contains(msg, "Request.MaxTokens") || strings.Contains(msg, "\n") {
 		t.Errorf("sentence %q", msg)
 	}
 	if u := r.stream.Usage(); u == nil || u.OutputTokens != 20 || len(r.stream.Sources()) != 5 {

@@ -12,7 +12,7 @@ import (
 // chatProtocol speaks OpenAI chat completions: POST {base}/chat/completions.
 type chatProtocol struct{}
 
-func (chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, req Request) (eventReader, error) {
+func (p chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, req Request) (events, error) {
 	r := openai.ChatCompletionRequest{
 		Model:         req.Model,
 		MaxTokens:     req.MaxTokens,
@@ -29,24 +29,28 @@ func (chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, req 
 	if req.Whole {
 		return wholeChat(ctx, c, r)
 	}
-	return c.CreateChatCompletionStream(ctx, r)
+	stream, err := c.CreateChatCompletionStream(ctx, r)
+	return wire(stream, err, p, req)
 }
 
-// wholeChat asks without streaming and returns the answer as one chunk.
-func wholeChat(ctx context.Context, c *openai.Client, r openai.ChatCompletionRequest) (eventReader, error) {
+// wholeChat asks without streaming and returns the answer as the events a
+// stream would have brought: the text, then the finish with model and usage.
+func wholeChat(ctx context.Context, c *openai.Client, r openai.ChatCompletionRequest) (events, error) {
 	r.StreamOptions = nil
 	resp, err := c.CreateChatCompletion(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	chunk := map[string]any{"model": resp.Model, "usage": resp.Usage, "choices": []any{}}
+	u := resp.Usage
+	end := event{model: resp.Model, usage: &Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}}
+	out := eventList{}
 	if len(resp.Choices) > 0 {
 		ch := resp.Choices[0]
-		delta := map[string]any{"content": ch.Message.Content, "reasoning_content": ch.Message.ReasoningContent}
-		chunk["choices"] = []any{map[string]any{"index": 0, "delta": delta, "finish_reason": first(string(ch.FinishReason), "stop")}}
+		out = append(out, event{text: ch.Message.Content, reasoning: ch.Message.ReasoningContent})
+		end.finish, end.done = first(string(ch.FinishReason), "stop"), true
 	}
-	line, err := json.Marshal(chunk)
-	return &lines{line}, err
+	out = append(out, end)
+	return &out, nil
 }
 
 // chatChunk is one chat-completions chunk, with the search fields that

@@ -3,9 +3,6 @@ package streamdemo
 import (
 	"context"
 	"fmt"
-	"net/http"
-
-	openai "github.com/sashabaranov/go-openai"
 )
 
 // Message is one turn of the conversation: Role is "system", "user" or
@@ -34,15 +31,25 @@ type Request struct {
 // Client streams answers from one provider. Make one with NewClient.
 type Client struct {
 	settings settings
-	err      error
 }
 
-// NewClient makes a client from cfg, filling empty fields from the
-// environment and the provider's defaults. A configuration problem, such as a
-// missing key, is reported by the first stream, as an *Error.
-func NewClient(cfg Config) *Client {
+// NewClient resolves cfg into a client, in one step whose outcome the caller
+// sees: empty fields come from the environment (a .env file loaded by
+// LoadEnv counts) and the provider's defaults and, when no provider is named
+// and no key is set, from probing for a local Ollama server, then a running
+// practice server. A configuration problem, such as a missing key, is
+// returned at once as an *Error; print Hint(err) to a learner.
+//
+// It returns an error rather than keeping it for later because a notebook
+// cell should stop where the problem is: one "if err != nil" right under the
+// line that caused it reads better than a stream that fails for a reason
+// decided two lines above.
+func NewClient(cfg Config) (*Client, error) {
 	s, err := cfg.resolve()
-	return &Client{settings: s, err: err}
+	if err != nil {
+		return nil, err
+	}
+	return &Client{settings: s}, nil
 }
 
 // String says in one line where answers come from, e.g.
@@ -69,42 +76,27 @@ func (c *Client) String() string {
 // Provider returns the chosen provider's name, e.g. "perplexity".
 func (c *Client) Provider() string { return c.settings.Provider }
 
-// Err returns the configuration problem NewClient found, or nil.
-func (c *Client) Err() error { return c.err }
-
-// ChatStream starts streaming the answer to messages, like the OpenAI SDK's
-// chat.completions.create(model=..., messages=..., stream=True). An empty
-// model means the Client's. Nothing is sent until the stream is ranged over.
-func (c *Client) ChatStream(ctx context.Context, model string, messages []Message) *Stream {
-	return c.Stream(ctx, Request{Model: model, Messages: messages})
+// ChatStream starts streaming the answer to messages from the Client's model
+// (Config.Model, STREAMDEMO_MODEL or the provider's default), like the OpenAI
+// SDK's chat.completions.create(messages=..., stream=True). To name a model,
+// use Stream with Request.Model. Nothing is sent until the stream is ranged
+// over.
+func (c *Client) ChatStream(ctx context.Context, messages []Message) *Stream {
+	return c.Stream(ctx, Request{Messages: messages})
 }
 
 // Stream starts streaming the answer to req. Nothing is sent until the
 // stream's Chunks are ranged over.
 func (c *Client) Stream(ctx context.Context, req Request) *Stream {
-	s := &Stream{parent: ctx, settings: c.settings, req: req, err: c.err, hangUp: func() {}, notify: c.settings.Notify}
+	s := &Stream{settings: c.settings, req: req, proto: chatProtocol{}}
+	s.parent, s.stop = context.WithCancel(ctx)
 	s.settings.Model = first(req.Model, s.settings.Model)
 	s.req.Model = s.settings.Model
-	if s.err == nil && s.req.Model == "" {
-		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Detail: "no model chosen: set STREAMDEMO_MODEL or pass a model name"}
+	if s.req.Model == "" {
+		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Message: "no model chosen: set STREAMDEMO_MODEL or Request.Model"}
 	}
 	if s.settings.Protocol == ProtocolResponses {
 		s.proto = responsesProtocol{}
-	} else {
-		s.proto = chatProtocol{}
 	}
 	return s
-}
-
-// apiClient makes the go-openai client for one stream; onRead is called
-// whenever bytes arrive, to keep the stall timer from firing.
-func (s *Stream) apiClient(onRead func()) *openai.Client {
-	base := s.settings.transport
-	if hc := s.settings.HTTPClient; hc != nil && hc.Transport != nil {
-		base = hc.Transport
-	}
-	cfg := openai.DefaultConfig(s.settings.APIKey)
-	cfg.BaseURL = s.settings.BaseURL
-	cfg.HTTPClient = &http.Client{Transport: &watchTransport{base: base, stream: s, onRead: onRead}}
-	return openai.NewClientWithConfig(cfg)
 }

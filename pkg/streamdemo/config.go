@@ -58,8 +58,10 @@ type Config struct {
 	// arrived (STREAMDEMO_RETRIES); zero means DefaultRetries, negative none.
 	Retries int
 	// Notify is told when a stream retries; by default it prints to stderr.
-	Notify     func(message string)
-	HTTPClient *http.Client // optional; its Transport is used for every request
+	Notify func(message string)
+	// Transport, if set, carries every request instead of the package's own
+	// (which applies ConnectTimeout).
+	Transport http.RoundTripper
 }
 
 // providerInfo holds one provider's defaults.
@@ -86,7 +88,6 @@ type settings struct {
 	FirstByteTimeout, IdleTimeout                      time.Duration
 	Retries                                            int
 	Notify                                             func(string)
-	HTTPClient                                         *http.Client
 	transport                                          http.RoundTripper // shared by the client's streams
 	guessed                                            bool              // no provider was named
 }
@@ -102,8 +103,10 @@ func (c Config) resolve() (settings, error) {
 		IdleTimeout:      duration(c.IdleTimeout, "STREAMDEMO_IDLE_TIMEOUT", DefaultIdleTimeout),
 		Retries:          c.Retries,
 		Notify:           c.Notify,
-		HTTPClient:       c.HTTPClient,
-		transport:        newTransport(duration(c.ConnectTimeout, "STREAMDEMO_CONNECT_TIMEOUT", DefaultConnectTimeout)),
+		transport:        c.Transport,
+	}
+	if s.transport == nil {
+		s.transport = newTransport(duration(c.ConnectTimeout, "STREAMDEMO_CONNECT_TIMEOUT", DefaultConnectTimeout))
 	}
 	if s.Retries == 0 {
 		s.Retries = DefaultRetries
@@ -122,7 +125,7 @@ func (c Config) resolve() (settings, error) {
 	s.Provider = strings.ToLower(s.Provider)
 	info, ok := providers[s.Provider]
 	if !ok {
-		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "unknown provider " + quote(s.Provider) + ": use perplexity, openai, compatible, ollama or practice"}
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "unknown provider " + strconv.Quote(s.Provider) + ": use perplexity, openai, compatible, ollama or practice"}
 	}
 	s.KeyVar = info.keyVar
 	s.APIKey = first(c.APIKey, os.Getenv(info.keyVar))
@@ -136,11 +139,11 @@ func (c Config) resolve() (settings, error) {
 	s.Model = first(s.Model, info.model)
 	switch {
 	case s.BaseURL == "":
-		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "provider compatible needs a base URL: set STREAMDEMO_BASE_URL=http://host:port/v1 or Config.BaseURL"}
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "provider compatible needs a base URL: set STREAMDEMO_BASE_URL=http://host:port/v1 or Config.BaseURL"}
 	case s.Protocol != ProtocolChat && s.Protocol != ProtocolResponses:
-		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Detail: "unknown protocol " + quote(s.Protocol) + ": use chat or responses"}
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "unknown protocol " + strconv.Quote(s.Protocol) + ": use chat or responses"}
 	case s.KeyRequired && s.APIKey == "":
-		return s, &Error{Kind: ErrNoKey, Provider: s.Provider, KeyVar: s.KeyVar}
+		return s, &Error{Kind: ErrNoKey, Provider: s.Provider, facts: facts{keyVar: s.KeyVar}}
 	}
 	return s, nil
 }
@@ -209,5 +212,3 @@ func first(values ...string) string {
 	}
 	return ""
 }
-
-func quote(s string) string { return `"` + s + `"` }

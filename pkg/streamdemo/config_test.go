@@ -1,7 +1,6 @@
 package streamdemo_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,15 +12,15 @@ import (
 
 func TestCodeWinsOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
 	isolateEnv(t)
-	if got := streamdemo.NewClient(streamdemo.Config{APIKey: testKey}).String(); got != "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro" {
+	if got := newClient(t, streamdemo.Config{APIKey: testKey}).String(); got != "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro" {
 		t.Errorf("defaults: %q", got)
 	}
 	t.Setenv("STREAMDEMO_PROVIDER", "ollama")
 	t.Setenv("STREAMDEMO_MODEL", "llama3.2")
-	if got := streamdemo.NewClient(streamdemo.Config{}).String(); got != "ollama (chat completions) at http://127.0.0.1:11434/v1, model llama3.2" {
+	if got := newClient(t, streamdemo.Config{}).String(); got != "ollama (chat completions) at http://127.0.0.1:11434/v1, model llama3.2" {
 		t.Errorf("environment: %q", got)
 	}
-	got := streamdemo.NewClient(streamdemo.Config{Provider: "compatible", BaseURL: "http://10.0.0.5:8080/v1/", Model: "qwen"}).String()
+	got := newClient(t, streamdemo.Config{Provider: "compatible", BaseURL: "http://10.0.0.5:8080/v1/", Model: "qwen"}).String()
 	if got != "compatible (chat completions) at http://10.0.0.5:8080/v1, model qwen" {
 		t.Errorf("code: %q", got)
 	}
@@ -31,27 +30,25 @@ func TestOneEnvLinePointsAClassAtAServer(t *testing.T) {
 	isolateEnv(t)
 	t.Setenv("STREAMDEMO_BASE_URL", "http://classroom.local:11434/v1")
 	t.Setenv("STREAMDEMO_MODEL", "smollm2")
-	c := streamdemo.NewClient(streamdemo.Config{})
-	if c.Provider() != streamdemo.Compatible || c.Err() != nil {
-		t.Fatalf("a base URL alone should choose a compatible server with no key: %v, %v", c, c.Err())
+	c, err := streamdemo.NewClient(streamdemo.Config{})
+	if err != nil || c.Provider() != streamdemo.Compatible {
+		t.Fatalf("a base URL alone should choose a compatible server with no key: %v, %v", c, err)
 	}
 }
 
 func TestMissingKeyNamesTheVariableAndTheFile(t *testing.T) {
 	isolateEnv(t)
 	for provider, variable := range map[string]string{"perplexity": "PERPLEXITY_API_KEY", "openai": "OPENAI_API_KEY"} {
-		stream := streamdemo.NewClient(streamdemo.Config{Provider: provider}).ChatStream(context.Background(), "", seedMessages)
-		for _, err := range stream.Chunks() {
-			if !errors.Is(err, streamdemo.ErrNoKey) || !strings.Contains(err.Error(), variable+"=") || !strings.Contains(err.Error(), ".env") {
-				t.Errorf("%s: got %v, want ErrNoKey naming %s and .env", provider, err, variable)
-			}
+		_, err := streamdemo.NewClient(streamdemo.Config{Provider: provider})
+		if hint := streamdemo.Hint(err); !errors.Is(err, streamdemo.ErrNoKey) || !strings.Contains(hint, variable+"=") || !strings.Contains(hint, ".env") {
+			t.Errorf("%s: got %v (%q), want ErrNoKey naming %s and .env", provider, err, hint, variable)
 		}
 	}
 }
 
 func TestUnknownProviderIsAConfigError(t *testing.T) {
 	isolateEnv(t)
-	err := streamdemo.NewClient(streamdemo.Config{Provider: "perplexcity"}).Err()
+	_, err := streamdemo.NewClient(streamdemo.Config{Provider: "perplexcity"})
 	if !errors.Is(err, streamdemo.ErrConfig) || !strings.Contains(err.Error(), "perplexity, openai") {
 		t.Fatalf("got %v", err)
 	}

@@ -1,26 +1,40 @@
-// Package streamdemo streams chat answers chunk by chunk, from Perplexity's
-// Agent API or from any OpenAI-compatible server (OpenAI, Ollama, llama.cpp,
-// vLLM, LiteLLM), with the sources, usage, timing and errors a learner needs.
-// It is the Go counterpart of the Python lesson that calls the OpenAI SDK with
-// stream=True and prints each chunk as it arrives:
+// Package streamdemo streams a chat answer and hands it to you chunk by chunk
+// as it arrives, the Go counterpart of the Python lesson that calls the
+// OpenAI SDK with stream=True. This is the lesson's loop:
 //
-//	env, _ := streamdemo.LoadEnv() // like load_dotenv(): reads .env, never overrides
-//	fmt.Println(env)               // which file, which key names; never a value
-//
-//	messages := []streamdemo.Message{
-//		{Role: "system", Content: "You are a helpful assistant."},
-//		{Role: "user", Content: "How many stars are in the universe?"},
+//	client, err := streamdemo.NewClient(streamdemo.Config{})
+//	if err != nil {
+//		fmt.Println(streamdemo.Hint(err)) // e.g. no key: which variable, which file
+//		return
 //	}
-//	client := streamdemo.NewClient(streamdemo.Config{})
-//	stream := client.ChatStream(ctx, "sonar-pro", messages)
-//	for chunk, err := range stream.Chunks() {
-//		if err != nil {
-//			fmt.Println(err) // one sentence: what happened, what to do
-//			break
-//		}
+//	stream := client.ChatStream(ctx, messages)
+//	for chunk := range stream.Chunks() {
 //		fmt.Print(chunk.Text)
 //	}
+//	if err := stream.Err(); err != nil {
+//		fmt.Println("\n" + streamdemo.Hint(err))
+//	}
 //	fmt.Println(stream.Summary()) // model, time to first chunk, total, chunks, tokens, cost
+//
+// The story behind it, in four steps:
+//
+//  1. LoadEnv reads .env like load_dotenv(); NewClient resolves where to ask
+//     (Config, then the environment, then a probe for a local model or the
+//     practice server) in one step, and returns what went wrong at once: a
+//     cell stops on the line that caused the problem, not two lines later.
+//  2. ChatStream (or Stream, with a Request naming a model, a token limit or
+//     a whole, non-streamed answer) sends nothing until you range over it.
+//  3. Chunks yields the answer's text as it arrives. Underneath, one attempt
+//     makes one HTTP request (retried when safe), the protocol turns each
+//     wire event into an event (text, sources, usage, model, finish or
+//     failure), and the Stream folds those events into what you read: Text,
+//     Sources, Usage, Model, Timing. A whole answer goes through the same
+//     fold, so it never differs from a streamed one.
+//  4. Err says why the stream ended early, as an *Error with a Kind for
+//     errors.Is; Hint turns it into one sentence a learner can act on.
+//
+// Package streamdemo/notebook shows a stream live in a GoNB cell; this
+// package imports nothing from GoNB and installs no signal handler.
 //
 // # Providers
 //
@@ -76,6 +90,7 @@
 //
 // Every error is an *Error whose Kind can be tested with errors.Is, such as
 // ErrNoKey, ErrKeyRejected, ErrSonarRetired, ErrRateLimited or ErrBroken. Its
-// message is one sentence with the fix, and it never contains the key. Text
-// that arrived before a failure stays in Stream.Text and Error.Partial.
+// message states the facts in Go's lower-case style; Hint(err) is the
+// sentence with the fix. Neither ever contains the key. Text that arrived
+// before a failure stays in Stream.Text.
 package streamdemo

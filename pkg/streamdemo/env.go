@@ -50,7 +50,7 @@ func LoadEnv() (Env, error) {
 		switch {
 		case os.IsNotExist(err):
 		case err != nil:
-			return env, &Error{Kind: ErrConfig, Detail: "could not read " + rel + ": write one NAME=value per line"}
+			return env, &Error{Kind: ErrConfig, Message: "could not read " + rel + ": write one NAME=value per line"}
 		default:
 			env.Files = append(env.Files, rel)
 			for k, v := range vars {

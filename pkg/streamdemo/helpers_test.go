@@ -23,9 +23,7 @@ var seedMessages = []streamdemo.Message{
 func startPractice(t *testing.T) (*practice.Server, string) {
 	t.Helper()
 	srv := practice.New(practice.Options{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return srv, ts.URL + "/v1"
+	return srv, startServer(t, srv)
 }
 
 // result is everything a stream produced, for comparing.
@@ -37,24 +35,27 @@ type result struct {
 
 func (r result) text() string { return strings.Join(r.chunks, "") }
 
-func collect(t *testing.T, ctx context.Context, cfg streamdemo.Config, req streamdemo.Request) result {
+// newClient makes a client from cfg, failing the test if cfg is rejected.
+func newClient(t testing.TB, cfg streamdemo.Config) *streamdemo.Client {
+	t.Helper()
+	client, err := streamdemo.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return client
+}
+
+func collect(t testing.TB, ctx context.Context, cfg streamdemo.Config, req streamdemo.Request) result {
 	t.Helper()
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 2 * time.Second
 	}
-	stream := streamdemo.NewClient(cfg).Stream(ctx, req)
+	stream := newClient(t, cfg).Stream(ctx, req)
 	var r result
-	for chunk, err := range stream.Chunks() {
-		if err != nil {
-			if r.err != nil {
-				t.Fatalf("a second error after %v: %v", r.err, err)
-			}
-			r.err = err
-			continue
-		}
+	for chunk := range stream.Chunks() {
 		r.chunks = append(r.chunks, chunk.Text)
 	}
-	r.stream = stream
+	r.stream, r.err = stream, stream.Err()
 	return r
 }
 
@@ -66,6 +67,7 @@ func isolateEnv(t *testing.T) {
 	}
 }
 
+// startServer serves srv on loopback until the test ends; it returns the base URL.
 func startServer(t *testing.T, srv *practice.Server) string {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

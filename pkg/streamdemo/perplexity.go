@@ -2,7 +2,6 @@ package streamdemo
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -43,7 +42,7 @@ func agentEngine(name string) engine {
 	return engine{model: name, search: true}
 }
 
-func (responsesProtocol) open(ctx context.Context, c *openai.Client, s settings, req Request) (eventReader, error) {
+func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error) {
 	r := openai.CreateResponseRequest{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature, ExtraBody: map[string]any{}}
 	var input []openai.ResponseInputMessage
 	var instructions []string
@@ -73,7 +72,8 @@ func (responsesProtocol) open(ctx context.Context, c *openai.Client, s settings,
 	if req.Whole {
 		return wholeResponse(ctx, c, r)
 	}
-	return c.CreateResponseStream(ctx, r)
+	stream, err := c.CreateResponseStream(ctx, r)
+	return wire(stream, err, p, req)
 }
 
 // wholeResponse asks without streaming and returns the answer as the events
@@ -81,26 +81,15 @@ func (responsesProtocol) open(ctx context.Context, c *openai.Client, s settings,
 // event carrying the whole response object, so that sources (its
 // search_results item), usage, cost and model are read exactly as when
 // streaming.
-func wholeResponse(ctx context.Context, c *openai.Client, r openai.CreateResponseRequest) (eventReader, error) {
+func wholeResponse(ctx context.Context, c *openai.Client, r openai.CreateResponseRequest) (events, error) {
 	ctx, body := keepRawBody(ctx)
 	if _, err := c.CreateResponse(ctx, r); err != nil {
 		return nil, err
 	}
-	var resp struct {
-		Status string `json:"status"`
-		Output []struct {
-			Type    string `json:"type"`
-			Content []struct {
-				Type string `json:"type"`
-				Text string `json:"text"`
-			} `json:"content"`
-		} `json:"output"`
+	var resp agentResponse
+	if err := lenientUnmarshal(body.Bytes(), &resp); err != nil {
+		return nil, &Error{Kind: ErrMalformed, Message: err.Error(), cause: err}
 	}
-	var raw json.RawMessage
-	if err := json.NewDecoder(body).Decode(&raw); err != nil {
-		return nil, &Error{Kind: ErrMalformed, Detail: err.Error(), cause: err}
-	}
-	lenientUnmarshal(raw, &resp)
 	var text strings.Builder
 	for _, item := range resp.Output {
 		for _, part := range item.Content {
@@ -113,14 +102,12 @@ func wholeResponse(ctx context.Context, c *openai.Client, r openai.CreateRespons
 	if !terminalEvents[terminal] {
 		terminal = "response.completed"
 	}
-	var out lines
+	out := eventList{}
 	if text.Len() > 0 {
-		delta, _ := json.Marshal(map[string]any{"type": "response.output_text.delta", "delta": text.String()})
-		out = append(out, delta)
+		out = append(out, event{text: text.String()})
 	}
-	end, err := json.Marshal(map[string]any{"type": terminal, "response": raw})
-	out = append(out, end)
-	return &out, err
+	out = append(out, agentEvent{Type: terminal, Response: &resp}.event())
+	return &out, nil
 }
 
 // terminalEvents are the events that end an Agent API answer.

@@ -7,19 +7,15 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// protocol is one wire format: how to open a stream and how to read its events.
+// protocol is one wire format: how to ask, and what each wire event means.
+// A protocol knows nothing of Stream: it hands back events.
 type protocol interface {
-	open(ctx context.Context, c *openai.Client, s settings, req Request) (eventReader, error)
+	open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error)
 	decode(line []byte) (event, error)
 }
 
-// eventReader yields the JSON of each server-sent event (go-openai's streams).
-type eventReader interface {
-	RecvRaw() ([]byte, error)
-	Close() error
-}
-
-// event is what one wire event means to the package.
+// event is what one wire event means to the package: any of a text delta,
+// sources, usage, the model's name, the finish, or a failure.
 type event struct {
 	text, reasoning string
 	sources         []Source
@@ -29,17 +25,61 @@ type event struct {
 	err             *Error // a failure reported inside the stream
 }
 
-// lines replays event lines made up by the package: a whole answer, asked
-// for without streaming, read as a stream of one.
-type lines [][]byte
-
-func (l *lines) RecvRaw() ([]byte, error) {
-	if len(*l) == 0 {
-		return nil, io.EOF
-	}
-	line := (*l)[0]
-	*l = (*l)[1:]
-	return line, nil
+// events yields an answer's events one by one, then io.EOF.
+type events interface {
+	next() (event, error)
+	Close() error
 }
 
-func (l *lines) Close() error { return nil }
+// rawEvents is a go-openai stream: the JSON of each server-sent event.
+type rawEvents interface {
+	RecvRaw() ([]byte, error)
+	Close() error
+}
+
+// wire returns the events of a stream that opened, or the error it met.
+func wire(raw rawEvents, err error, p protocol, req Request) (events, error) {
+	if err != nil {
+		return nil, err
+	}
+	return wireEvents{raw: raw, proto: p, onEvent: req.OnEvent}, nil
+}
+
+// wireEvents decodes a server-sent event stream (go-openai's) as it arrives.
+type wireEvents struct {
+	raw     rawEvents
+	proto   protocol
+	onEvent func([]byte)
+}
+
+func (w wireEvents) next() (event, error) {
+	line, err := w.raw.RecvRaw()
+	if err != nil {
+		return event{}, err
+	}
+	if w.onEvent != nil {
+		w.onEvent(line)
+	}
+	ev, err := w.proto.decode(line)
+	if err != nil {
+		return event{}, &Error{Kind: ErrMalformed, Message: err.Error(), cause: err}
+	}
+	return ev, nil
+}
+
+func (w wireEvents) Close() error { return w.raw.Close() }
+
+// eventList is a whole answer, asked for without streaming, as the events
+// a stream would have brought: it goes through the same fold as a stream.
+type eventList []event
+
+func (l *eventList) next() (event, error) {
+	if len(*l) == 0 {
+		return event{}, io.EOF
+	}
+	ev := (*l)[0]
+	*l = (*l)[1:]
+	return ev, nil
+}
+
+func (l *eventList) Close() error { return nil }

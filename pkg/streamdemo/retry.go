@@ -1,11 +1,9 @@
 package streamdemo
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -21,50 +19,32 @@ const (
 
 // connect opens the stream, retrying what is safe to retry: a 429, a 5xx or a
 // refused connection, all of which happen before any text arrived.
-func (s *Stream) connect(parent context.Context) (eventReader, error) {
+func (s *Stream) connect() (events, error) {
 	for {
 		s.attempts++
-		events, err := s.try(parent)
+		s.hangUp()
+		s.cur = newAttempt(s.parent, s.settings)
+		events, err := s.cur.open(s.proto, s.settings, s.req)
 		if err == nil {
 			return events, nil
 		}
 		e := s.classify(err)
 		s.hangUp()
 		wait, ok := s.retryWait(e)
-		if !ok || parent.Err() != nil {
+		if !ok || s.parent.Err() != nil {
 			return nil, e
 		}
-		what := fmt.Sprintf("could not connect to %s (%s)", e.BaseURL, e.Detail)
+		what := fmt.Sprintf("could not connect to %s (%s)", s.settings.BaseURL, e.Message)
 		if e.StatusCode > 0 {
 			what = fmt.Sprintf("HTTP %d, %s", e.StatusCode, e.Kind)
 		}
 		s.say(fmt.Sprintf("%s: retrying in %s (retry %d of %d)", what, wait.Round(100*time.Millisecond), s.attempts, s.settings.Retries))
 		select {
 		case <-time.After(wait):
-		case <-parent.Done():
+		case <-s.parent.Done():
 			return nil, e
 		}
 	}
-}
-
-// attempt is one request's state; a timer of an earlier attempt can only
-// touch its own.
-type attempt struct {
-	stalled  atomic.Bool // the silence timer fired
-	gotBytes atomic.Bool // something arrived
-}
-
-// try sends the request once, with a fresh silence timer: FirstByteTimeout
-// until the first byte, then IdleTimeout between reads.
-func (s *Stream) try(parent context.Context) (eventReader, error) {
-	s.hangUp()
-	ctx, cancel := context.WithCancel(parent)
-	a := &attempt{}
-	s.ctx, s.cur = ctx, a
-	idle := time.AfterFunc(s.settings.FirstByteTimeout, func() { a.stalled.Store(true); cancel() })
-	s.hangUp = func() { idle.Stop(); cancel() }
-	onRead := func() { a.gotBytes.Store(true); idle.Reset(s.settings.IdleTimeout) }
-	return s.proto.open(ctx, s.apiClient(onRead), s.settings, s.req)
 }
 
 // retryWait says whether e is worth another attempt, and after how long.
@@ -82,8 +62,8 @@ func (s *Stream) retryWait(e *Error) (time.Duration, bool) {
 }
 
 func (s *Stream) say(msg string) {
-	if s.notify != nil {
-		s.notify(msg)
+	if s.settings.Notify != nil {
+		s.settings.Notify(msg)
 		return
 	}
 	fmt.Fprintln(os.Stderr, "streamdemo: "+msg)

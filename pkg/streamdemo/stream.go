@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"net/http"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/janpfeifer/gonb/gonbui"
 )
 
 // Chunk is one piece of the answer, as it arrived.
@@ -36,6 +31,7 @@ type Source struct {
 	Date    string
 }
 
+// String is the source as a reference line: "[1] Title https://...".
 func (s Source) String() string { return fmt.Sprintf("[%d] %s %s", s.Number, s.Title, s.URL) }
 
 // Usage is what the server reported the answer cost.
@@ -62,20 +58,16 @@ type Timing struct {
 
 // Stream is one streamed answer. Range over Chunks once; afterwards (or at any
 // point, even after an error) Text, Sources, Usage, Model, FinishReason and
-// Timing tell what arrived.
+// Timing tell what arrived, and Err why it ended early.
 type Stream struct {
-	parent   context.Context
-	ctx      context.Context    // the current attempt's
-	hangUp   context.CancelFunc // ends the current attempt
-	idle     *time.Timer        // fires when the server goes silent
-	cur      *attempt           // the current attempt
+	parent   context.Context // the caller's, cancelled by Stop
+	stop     context.CancelFunc
+	cur      *attempt // the current HTTP try
 	attempts int
-	notify   func(string) // says that the stream is retrying
 	settings settings
 	req      Request
 	proto    protocol
 	started  bool
-	header   http.Header // response header, once it arrived
 
 	text, reasoning strings.Builder
 	sources         []Source
@@ -88,71 +80,72 @@ type Stream struct {
 
 // Chunks returns an iterator over the answer, chunk by chunk, as it arrives:
 //
-//	for chunk, err := range stream.Chunks() {
-//		if err != nil { ... }
+//	for chunk := range stream.Chunks() {
 //		fmt.Print(chunk.Text)
 //	}
+//	if err := stream.Err(); err != nil {
+//		fmt.Println(streamdemo.Hint(err))
+//	}
 //
-// A failure is yielded once as the last pair, with an *Error. Leaving the loop
-// early, or cancelling the context, closes the connection at once.
-func (s *Stream) Chunks() iter.Seq2[Chunk, error] {
-	return func(yield func(Chunk, error) bool) {
+// A failure ends the loop; Err says what it was. Leaving the loop early,
+// cancelling the context or calling Stop closes the connection at once.
+func (s *Stream) Chunks() iter.Seq[Chunk] {
+	return func(yield func(Chunk) bool) {
 		if s.started {
-			yield(Chunk{}, &Error{Kind: ErrConfig, Detail: "this stream was already read: start a new one to ask again"})
+			s.err = &Error{Kind: ErrConfig, Message: "this stream was already read: start a new one to ask again"}
 			return
 		}
 		s.started = true
 		if err := s.run(yield); err != nil {
 			s.err = err
-			yield(Chunk{}, err)
 		}
 	}
 }
 
+// Stop ends the stream at once, keeping what arrived; Err then reports
+// ErrCancelled. It is safe to call from another goroutine, such as a signal
+// handler.
+func (s *Stream) Stop() { s.stop() }
+
 // run sends the request and yields chunks until the stream ends.
-func (s *Stream) run(yield func(Chunk, error) bool) error {
+func (s *Stream) run(yield func(Chunk) bool) error {
 	s.timing.Start = time.Now()
 	defer func() { s.timing.Total = time.Since(s.timing.Start) }()
-	if s.err != nil { // a configuration error from NewClient
+	defer s.stop()
+	if s.err != nil { // no model chosen
 		return s.err
 	}
-	parent := s.parent
-	if gonbui.IsNotebook { // the notebook's stop button sends SIGINT to the cell program
-		var stop context.CancelFunc
-		parent, stop = signal.NotifyContext(parent, os.Interrupt)
-		defer stop()
-	}
-	events, err := s.connect(parent)
+	events, err := s.connect()
 	defer s.hangUp()
 	if err != nil {
 		return s.fail(err)
 	}
 	defer events.Close()
 	for {
-		line, err := events.RecvRaw()
-		if errors.Is(err, io.EOF) && s.ctx.Err() == nil {
+		ev, err := events.next()
+		if errors.Is(err, io.EOF) && s.cur.ctx.Err() == nil {
 			if !s.done {
-				return s.fail(&Error{Kind: ErrBroken, Detail: "the server closed the stream without finishing"})
+				return s.fail(&Error{Kind: ErrBroken, Message: "the server closed the stream without finishing"})
 			}
 			return nil
 		}
 		if err != nil {
 			return s.fail(err)
 		}
-		if s.req.OnEvent != nil {
-			s.req.OnEvent(line)
-		}
-		ev, err := s.proto.decode(line)
-		if err != nil {
-			return s.fail(&Error{Kind: ErrMalformed, Detail: err.Error(), cause: err})
-		}
 		if ev.err != nil {
 			s.apply(ev) // a terminal failure still carries usage, sources and model
 			return s.fail(ev.err)
 		}
-		if chunk, ok := s.apply(ev); ok && !yield(chunk, nil) {
+		if chunk, ok := s.apply(ev); ok && !yield(chunk) {
 			return nil
 		}
+	}
+}
+
+// hangUp ends the current attempt, if any.
+func (s *Stream) hangUp() {
+	if s.cur != nil {
+		s.cur.end()
 	}
 }
 
@@ -203,19 +196,17 @@ func (s *Stream) addSource(src Source) {
 	slices.SortFunc(s.sources, func(a, b Source) int { return a.Number - b.Number })
 }
 
-// fail turns err into an *Error that remembers what had arrived.
+// fail turns err into an *Error that says how far the stream had come.
 func (s *Stream) fail(err error) *Error {
 	e := s.classify(err)
 	e.Provider = first(e.Provider, s.settings.Provider)
-	e.BaseURL = first(e.BaseURL, s.settings.BaseURL)
-	e.Chunks, e.Partial = s.timing.Chunks, s.text.String()
-	e.Detail = redact(truncate(e.Detail, 200), s.settings.APIKey)
-	e.Attempts = max(s.attempts, 1)
+	e.facts.baseURL = first(e.facts.baseURL, s.settings.BaseURL)
+	e.facts.keyVar = first(e.facts.keyVar, s.settings.KeyVar)
+	e.facts.chunks = s.timing.Chunks
+	e.facts.attempts = max(s.attempts, 1)
+	e.Message = redact(truncate(e.Message, 200), s.settings.APIKey)
 	return e
 }
-
-// stopped reports whether the stream ended because it was cancelled.
-func (s *Stream) stopped() bool { return errors.Is(s.err, ErrCancelled) }
 
 // Text returns the answer received so far: all of it after a clean end, the
 // part that arrived before a failure otherwise.
@@ -239,8 +230,15 @@ func (s *Stream) FinishReason() string { return s.finish }
 // Timing returns when the chunks arrived.
 func (s *Stream) Timing() Timing { return s.timing }
 
-// Err returns the error that ended the stream, or nil.
+// Err returns the error that ended the stream, or nil: check it after the
+// loop over Chunks. Hint(err) is the sentence to show a learner.
 func (s *Stream) Err() error { return s.err }
+
+// Provider returns the name of the provider the stream asks, e.g. "perplexity".
+func (s *Stream) Provider() string { return s.settings.Provider }
+
+// BaseURL returns where the stream's request goes.
+func (s *Stream) BaseURL() string { return s.settings.BaseURL }
 
 // Summary is one line for after the answer: model, time to first chunk,
 // total time, chunks, tokens per second, tokens and cost when known.

@@ -132,19 +132,22 @@ func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
 				if e.StatusCode != tc.status {
 					t.Errorf("status %d, want %d", e.StatusCode, tc.status)
 				}
-				msg := r.err.Error()
+				msg := streamdemo.Hint(r.err)
 				if !strings.Contains(msg, tc.says) || strings.Count(msg, "\n") > 0 || !strings.HasSuffix(msg, ".") {
-					t.Errorf("message %q should be one sentence saying %q", msg, tc.says)
+					t.Errorf("hint %q should be one sentence saying %q", msg, tc.says)
 				}
-				if strings.Contains(msg, testKey[:12]) {
+				if fact := r.err.Error(); !strings.HasPrefix(fact, provider+": "+string(tc.kind)) || fact == msg {
+					t.Errorf("error %q should be Go style: the facts, starting %q, no advice", fact, provider+": "+string(tc.kind))
+				}
+				if strings.Contains(msg+r.err.Error(), testKey[:12]) {
 					t.Errorf("message leaks the key: %q", msg)
 				}
 				wantText := ""
 				if tc.partial {
 					wantText = partial
 				}
-				if r.text() != wantText || r.stream.Text() != wantText || e.Partial != wantText || e.Chunks != len(r.chunks) {
-					t.Errorf("kept %q (error says %d chunks, %q), want %q", r.stream.Text(), e.Chunks, e.Partial, wantText)
+				if r.text() != wantText || r.stream.Text() != wantText || r.stream.Timing().Chunks != len(r.chunks) {
+					t.Errorf("kept %q (%d chunks), want %q", r.stream.Text(), r.stream.Timing().Chunks, wantText)
 				}
 			})
 		}
@@ -163,40 +166,45 @@ func TestRetiredSonarEndpointExplainsTheAgentAPI(t *testing.T) {
 	// The seed's base URL had no /v1, so chat completions landed on /chat/completions.
 	cfg := streamdemo.Config{Provider: streamdemo.OpenAI, BaseURL: strings.TrimSuffix(base, "/v1"), APIKey: testKey}
 	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "sonar-pro", Messages: seedMessages})
-	if !errors.Is(r.err, streamdemo.ErrSonarRetired) || !strings.Contains(r.err.Error(), "Agent API") {
+	if !errors.Is(r.err, streamdemo.ErrSonarRetired) || !strings.Contains(streamdemo.Hint(r.err), "Agent API") {
 		t.Fatalf("got %v, want ErrSonarRetired naming the Agent API", r.err)
 	}
 }
 
-func TestCancellingClosesTheConnection(t *testing.T) {
+// TestStoppingClosesTheConnection ends a stream after 3 chunks by cancelling
+// its context, or by Stop from another goroutine (what the notebook's stop
+// button does from a signal handler): the text is kept, the hint says so,
+// and the server sees the client hang up.
+func TestStoppingClosesTheConnection(t *testing.T) {
 	isolateEnv(t)
-	srv := practice.New(practice.Options{TokensPerSecond: 100})
-	ts := startServer(t, srv)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stream := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(ctx, "", seedMessages)
-	var err error
-	n := 0
-	for _, e := range stream.Chunks() {
-		if e != nil {
-			err = e
-			break
+	for _, how := range []string{"cancel the context", "call Stop"} {
+		srv := practice.New(practice.Options{TokensPerSecond: 100})
+		ts := startServer(t, srv)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(ctx, seedMessages)
+		stop := cancel
+		if how == "call Stop" {
+			stop = func() { go stream.Stop() }
 		}
-		if n++; n == 3 {
-			cancel()
+		n := 0
+		for range stream.Chunks() {
+			if n++; n == 3 {
+				stop()
+			}
 		}
+		if err := stream.Err(); !errors.Is(err, streamdemo.ErrCancelled) || !strings.Contains(streamdemo.Hint(err), "Stopped after") || stream.Text() == "" {
+			t.Fatalf("%s: got %v with %q, want ErrCancelled and the text kept", how, err, stream.Text())
+		}
+		waitForRecord(t, srv, func(r practice.Record) bool { return r.Disconnected && r.Chunks < 10 })
 	}
-	if !errors.Is(err, streamdemo.ErrCancelled) || !strings.Contains(err.Error(), "Stopped after 3 chunks") {
-		t.Fatalf("got %v, want ErrCancelled after 3 chunks", err)
-	}
-	waitForRecord(t, srv, func(r practice.Record) bool { return r.Disconnected && r.Chunks < 10 })
 }
 
 func TestBreakingOutOfTheLoopClosesTheConnection(t *testing.T) {
 	isolateEnv(t)
 	srv := practice.New(practice.Options{TokensPerSecond: 100})
 	ts := startServer(t, srv)
-	stream := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(context.Background(), "", seedMessages)
+	stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(context.Background(), seedMessages)
 	for range stream.Chunks() {
 		break
 	}
@@ -209,13 +217,17 @@ func TestBreakingOutOfTheLoopClosesTheConnection(t *testing.T) {
 func TestAStreamIsReadOnce(t *testing.T) {
 	isolateEnv(t)
 	_, base := startPractice(t)
-	stream := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base}).ChatStream(context.Background(), "", seedMessages)
+	stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base}).ChatStream(context.Background(), seedMessages)
 	for range stream.Chunks() {
 	}
-	for _, err := range stream.Chunks() {
-		if err == nil || !strings.Contains(err.Error(), "already read") {
-			t.Fatalf("second range gave %v, want an error saying it was already read", err)
-		}
+	if stream.Err() != nil {
+		t.Fatalf("first read: %v", stream.Err())
+	}
+	for range stream.Chunks() {
+		t.Fatal("a second range yielded a chunk")
+	}
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "already read") {
+		t.Fatalf("second range gave %v, want an error saying it was already read", err)
 	}
 	if stream.Text() == "" {
 		t.Fatal("the first read's text is lost")
@@ -294,7 +306,7 @@ func TestRetriesWhatIsSafeBeforeAnyText(t *testing.T) {
 		if tc.model == "fault/flaky-429" && time.Since(start) < 2*time.Second {
 			t.Errorf("retried after %v, before the server's Retry-After of 2s", time.Since(start))
 		}
-		if tc.model == "fault/500" && !strings.Contains(r.err.Error(), "3 attempts") {
+		if tc.model == "fault/500" && !strings.Contains(streamdemo.Hint(r.err), "3 attempts") {
 			t.Errorf("the message should say how often it tried: %v", r.err)
 		}
 	}
@@ -306,7 +318,7 @@ func TestRefusedConnectionIsRetriedThenExplained(t *testing.T) {
 	cfg := streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://127.0.0.1:1/v1", Retries: 1,
 		Notify: func(m string) { notices = append(notices, m) }}
 	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
-	if !errors.Is(r.err, streamdemo.ErrUnreachable) || len(notices) != 1 || !strings.Contains(r.err.Error(), "2 attempts") {
+	if !errors.Is(r.err, streamdemo.ErrUnreachable) || len(notices) != 1 || !strings.Contains(streamdemo.Hint(r.err), "2 attempts") {
 		t.Fatalf("got %v after notices %q", r.err, notices)
 	}
 }

@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"syscall"
-	"time"
 )
 
 // watchTransport wraps the HTTP transport of one stream: it keeps the response
 // header (for Retry-After), reports every read (for the stall timer), and ends
 // the body with a newline so the SSE reader never drops a last unterminated line.
 type watchTransport struct {
-	base   http.RoundTripper
-	stream *Stream
-	onRead func()
+	base    http.RoundTripper
+	attempt *attempt
 }
 
 func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -25,9 +23,9 @@ func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.stream.header = resp.Header
-	t.onRead()
-	resp.Body = &watchedBody{body: resp.Body, onRead: t.onRead}
+	t.attempt.header = resp.Header
+	t.attempt.read()
+	resp.Body = &watchedBody{body: resp.Body, onRead: t.attempt.read}
 	if keep, ok := req.Context().Value(rawBodyKey{}).(*bytes.Buffer); ok {
 		resp.Body = teeBody{resp.Body, keep}
 	}
@@ -60,6 +58,10 @@ const (
 	MaxEventBytes  = 1 << 20
 	MaxStreamBytes = 64 << 20
 )
+
+// streamLimit is the limit in force: MaxStreamBytes, lowered by tests that
+// must reach it quickly even under the race detector.
+var streamLimit = MaxStreamBytes
 
 type watchedBody struct {
 	body    io.ReadCloser
@@ -114,25 +116,13 @@ func (b *watchedBody) count(p []byte) error {
 	}
 	switch {
 	case b.line > MaxEventBytes:
-		return &Error{Kind: ErrTooLarge, Detail: "an event longer than 1 MiB"}
-	case b.total > MaxStreamBytes:
-		return &Error{Kind: ErrTooLarge, Detail: "more than 64 MiB"}
+		return &Error{Kind: ErrTooLarge, Message: "an event longer than 1 MiB"}
+	case b.total > streamLimit:
+		return &Error{Kind: ErrTooLarge, Message: fmt.Sprintf("more than %d MiB", streamLimit>>20)}
 	}
 	return nil
 }
 
 func (b *watchedBody) Close() error { return b.body.Close() }
-
-// retryAfter reads the Retry-After header in seconds or as an HTTP date.
-func (s *Stream) retryAfter() time.Duration {
-	v := s.header.Get("Retry-After")
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return time.Until(at).Round(time.Second)
-	}
-	return 0
-}
 
 func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

@@ -1,6 +1,8 @@
-package streamdemo
+package notebook
 
 import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+
 	"fmt"
 	"net/url"
 	"time"
@@ -20,15 +22,15 @@ func waitingLine(at time.Duration, why string) string {
 	return line
 }
 
-// slowReason says in one line why the first chunk from s's provider may take
+// slowReason says in one line why the first chunk from a provider may take
 // a while: a web search, a local model loading, or a busy server.
-func slowReason(s settings) string {
+func slowReason(provider, baseURL string) string {
 	switch {
-	case s.Provider == Perplexity:
+	case provider == streamdemo.Perplexity:
 		return "Perplexity searches the web before it starts to answer; that often takes several seconds."
-	case s.Provider == Practice:
+	case provider == streamdemo.Practice:
 		return "The practice server waits as Perplexity does while it searches the web (`streamdemo serve --first-token`)."
-	case s.Provider == Ollama || isLocal(s.BaseURL):
+	case provider == streamdemo.Ollama || isLocal(baseURL):
 		return "A local model loads into memory on its first question (a cold start) and then runs on this machine's CPU: the first answer can take a while."
 	}
 	return "The server has not started its answer yet: a busy service or a reasoning model can take a while."

@@ -1,6 +1,9 @@
-package streamdemo
+package notebook
 
 import (
+	"errors"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+
 	"fmt"
 	"strings"
 	"time"
@@ -49,7 +52,7 @@ type piece struct {
 type liveView struct {
 	fe          frontend
 	text        string
-	sources     []Source
+	sources     []streamdemo.Source
 	pieces      []piece
 	frozen      int    // text[:frozen] is in frozen pieces
 	growing     string // id of the output showing text[frozen:]
@@ -86,7 +89,7 @@ func (v *liveView) send(id, md string) {
 }
 
 // add takes a chunk that arrived at `at` since the request was sent.
-func (v *liveView) add(text string, sources []Source, at time.Duration) {
+func (v *liveView) add(text string, sources []streamdemo.Source, at time.Duration) {
 	if v.text == "" && text != "" {
 		v.send(v.waiting, "")
 	}
@@ -144,10 +147,22 @@ func (v *liveView) freeze(end int) {
 	v.growing, v.frozen, v.shown = v.fe.newID(), end, 0
 }
 
+// outcome is how a stream ended, as the live view shows it.
+type outcome struct {
+	sources []streamdemo.Source
+	err     error
+	summary string
+	timing  streamdemo.Timing
+}
+
+func outcomeOf(s *streamdemo.Stream) outcome {
+	return outcome{sources: s.Sources(), err: s.Err(), summary: s.Summary(), timing: s.Timing()}
+}
+
 // finish shows the final answer, then the error or stop note, the sources,
 // the stats line and the timeline chart.
-func (v *liveView) finish(s *Stream) {
-	v.sources = s.Sources()
+func (v *liveView) finish(s outcome) {
+	v.sources = s.sources
 	v.send(v.waiting, "")
 	if v.frozen < len(v.text) {
 		v.freeze(len(v.text))
@@ -157,17 +172,17 @@ func (v *liveView) finish(s *Stream) {
 		v.send(p.id, renderMarkdown(v.text[p.start:p.end], v.sources))
 	}
 	var notes []string
-	if err := s.Err(); err != nil {
-		if s.stopped() {
+	if err := s.err; err != nil {
+		if errors.Is(err, streamdemo.ErrCancelled) {
 			notes = append(notes, fmt.Sprintf("⏹ **Stopped** after %d chunks; the text received so far is kept.", s.timing.Chunks))
 		} else {
-			notes = append(notes, "⚠️ "+escapeMarkdown(err.Error()))
+			notes = append(notes, "⚠️ "+escapeMarkdown(streamdemo.Hint(err)))
 		}
 	}
 	if src := sourcesMarkdown(v.sources); src != "" {
 		notes = append(notes, src)
 	}
-	notes = append(notes, "⏱ "+escapeMarkdown(s.Summary()))
+	notes = append(notes, "⏱ "+escapeMarkdown(s.summary))
 	v.fe.markdown(v.fe.newID(), strings.Join(notes, "\n\n"))
 	if s.timing.Chunks > 0 {
 		v.fe.svg(ChartSVG(Series{Label: "when each chunk arrived", Timing: s.timing}))

@@ -1,6 +1,8 @@
-package streamdemo
+package notebook
 
 import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+
 	"encoding/xml"
 	"io"
 	"strings"
@@ -27,7 +29,7 @@ func TestSplitPointFindsFinishedBlocks(t *testing.T) {
 	}
 }
 
-var hostile = []Source{
+var hostile = []streamdemo.Source{
 	{Number: 1, Title: `<img src=x onerror=alert(1)> **bold** [x](javascript:alert(2))`, URL: "javascript:alert(1)"},
 	{Number: 2, Title: "Fine (really)", URL: "https://example.com/a b(c)<d>"},
 	{Number: 3, Title: "Data", URL: "data:text/html,<script>alert(3)</script>"},
@@ -58,9 +60,9 @@ func TestAnswerMarkersLinkOnlySafeSources(t *testing.T) {
 }
 
 func TestChartHasOneMarkPerChunk(t *testing.T) {
-	timing := Timing{FirstChunk: 400 * time.Millisecond, Total: 2 * time.Second, Chunks: 3,
-		Arrivals: []Arrival{{400 * time.Millisecond, 5}, {900 * time.Millisecond, 12}, {1900 * time.Millisecond, 30}}}
-	svg := ChartSVG(Series{Label: "<b>streamed</b>", Timing: timing}, Series{Label: "whole", Timing: Timing{Total: 3 * time.Second, FirstChunk: 3 * time.Second, Arrivals: []Arrival{{3 * time.Second, 30}}}})
+	timing := streamdemo.Timing{FirstChunk: 400 * time.Millisecond, Total: 2 * time.Second, Chunks: 3,
+		Arrivals: []streamdemo.Arrival{{At: 400 * time.Millisecond, Chars: 5}, {At: 900 * time.Millisecond, Chars: 12}, {At: 1900 * time.Millisecond, Chars: 30}}}
+	svg := ChartSVG(Series{Label: "<b>streamed</b>", Timing: timing}, Series{Label: "whole", Timing: streamdemo.Timing{Total: 3 * time.Second, FirstChunk: 3 * time.Second, Arrivals: []streamdemo.Arrival{{At: 3 * time.Second, Chars: 30}}}})
 	dec := xml.NewDecoder(strings.NewReader(svg))
 	counts := map[string]int{}
 	for {

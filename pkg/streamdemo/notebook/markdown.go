@@ -1,6 +1,9 @@
-package streamdemo
+package notebook
 
 import (
+	"cmp"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+
 	"fmt"
 	"net/url"
 	"regexp"
@@ -50,7 +53,7 @@ var (
 // renderMarkdown makes answer text safe to show as Markdown and turns each
 // [n] that names a source into a link to it. Outside code fences, HTML tags
 // are shown as text and links to javascript:, data: or file: URLs are cut.
-func renderMarkdown(text string, sources []Source) string {
+func renderMarkdown(text string, sources []streamdemo.Source) string {
 	links := map[string]string{}
 	for _, s := range sources {
 		if u, ok := safeURL(s.URL); ok {
@@ -79,14 +82,15 @@ func renderMarkdown(text string, sources []Source) string {
 
 // sourcesMarkdown renders the numbered list of sources; titles are escaped
 // and only http and https URLs become links.
-func sourcesMarkdown(sources []Source) string {
+func sourcesMarkdown(sources []streamdemo.Source) string {
 	if len(sources) == 0 {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString("**Sources**\n\n")
 	for _, s := range sources {
-		title := escapeMarkdown(first(s.Title, s.URL, "untitled"))
+		title := cmp.Or(strings.TrimSpace(s.Title), strings.TrimSpace(s.URL), "untitled")
+		title = escapeMarkdown(title)
 		if u, ok := safeURL(s.URL); ok {
 			fmt.Fprintf(&b, "%d. [%s](%s)\n", s.Number, title, u)
 		} else {

@@ -1,6 +1,8 @@
-package streamdemo
+package notebook
 
 import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+
 	"fmt"
 	"html"
 	"strings"
@@ -10,7 +12,7 @@ import (
 // Series is one stream's timing, labelled for ChartSVG.
 type Series struct {
 	Label  string
-	Timing Timing
+	Timing streamdemo.Timing
 }
 
 // Chart geometry, in SVG units.

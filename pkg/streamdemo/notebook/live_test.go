@@ -1,6 +1,8 @@
-package streamdemo
+package notebook
 
 import (
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
+
 	"fmt"
 	"strings"
 	"testing"
@@ -72,7 +74,7 @@ func longAnswer(n int) string {
 	parts := []string{
 		practice.Choose("", "How many stars are in the universe?").Text,
 		practice.Choose("", "What is the population of the world?").Text,
-		"```go\nfor chunk, err := range stream.Chunks() {\n\tfmt.Print(chunk.Text)\n}\n```",
+		"```go\nfor chunk := range stream.Chunks() {\n\tfmt.Print(chunk.Text)\n}\n```",
 	}
 	var b strings.Builder
 	for i := 0; b.Len() < n; i++ {
@@ -86,7 +88,7 @@ const firstToken = 600 * time.Millisecond
 
 // play streams text through a live view at tokensPerSecond, ticking every
 // 50ms as Show does, and returns the recorder.
-func play(text string, tokensPerSecond float64, sources []Source) (*recorder, *liveView) {
+func play(text string, tokensPerSecond float64, sources []streamdemo.Source) (*recorder, *liveView) {
 	r := newRecorder()
 	v := newLiveView(r, "")
 	step := time.Duration(float64(time.Second) / tokensPerSecond)
@@ -99,9 +101,9 @@ func play(text string, tokensPerSecond float64, sources []Source) (*recorder, *l
 		v.add(tok, sources, r.now)
 		r.now += step
 	}
-	s := &Stream{timing: Timing{Chunks: 1, Total: r.now, Arrivals: []Arrival{{r.now, len(text)}}}, sources: sources}
+	end := outcome{summary: "model m · 1 chunks", timing: streamdemo.Timing{Chunks: 1, Total: r.now, Arrivals: []streamdemo.Arrival{{At: r.now, Chars: len(text)}}}, sources: sources}
 	r.ending = true
-	v.finish(s)
+	v.finish(end)
 	return r, v
 }
 
@@ -167,16 +169,16 @@ func TestLiveViewSaysItIsWaitingAndWhy(t *testing.T) {
 
 func TestSlowReasonNamesTheCause(t *testing.T) {
 	for _, tc := range []struct {
-		s    settings
-		want string
+		provider, baseURL string
+		want              string
 	}{
-		{settings{Provider: Perplexity}, "searches the web"},
-		{settings{Provider: Ollama}, "cold start"},
-		{settings{Provider: Compatible, BaseURL: "http://127.0.0.1:11434/v1"}, "cold start"},
-		{settings{Provider: OpenAI, BaseURL: "https://api.openai.com/v1"}, "busy service"},
+		{streamdemo.Perplexity, "", "searches the web"},
+		{streamdemo.Ollama, "", "cold start"},
+		{streamdemo.Compatible, "http://127.0.0.1:11434/v1", "cold start"},
+		{streamdemo.OpenAI, "https://api.openai.com/v1", "busy service"},
 	} {
-		if got := slowReason(tc.s); !strings.Contains(got, tc.want) {
-			t.Errorf("%s at %q: %q, want %q in it", tc.s.Provider, tc.s.BaseURL, got, tc.want)
+		if got := slowReason(tc.provider, tc.baseURL); !strings.Contains(got, tc.want) {
+			t.Errorf("%s at %q: %q, want %q in it", tc.provider, tc.baseURL, got, tc.want)
 		}
 	}
 }
