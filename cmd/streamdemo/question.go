@@ -1,17 +1,11 @@
 package main
 
 import (
-<<<<<<< HEAD
-	"flag"
-	"fmt"
-	"os"
-=======
 	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
->>>>>>> issue-16
 	"strings"
 
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -23,8 +17,6 @@ type questionFlags struct {
 	system string
 }
 
-<<<<<<< HEAD
-=======
 // newQuestionFlags makes command name's flag set with the shared flags
 // registered; providers lists the provider names the command takes.
 func newQuestionFlags(name, providers string) (*flag.FlagSet, *questionFlags) {
@@ -34,7 +26,6 @@ func newQuestionFlags(name, providers string) (*flag.FlagSet, *questionFlags) {
 	return fs, q
 }
 
->>>>>>> issue-16
 // register adds the shared flags to fs; providers lists the provider names the command takes.
 func (q *questionFlags) register(fs *flag.FlagSet, providers string) {
 	fs.StringVar(&q.cfg.Provider, "provider", "", providers+" (default: from .env / environment)")
@@ -65,8 +56,6 @@ func (q *questionFlags) parse(fs *flag.FlagSet, args []string) ([]streamdemo.Mes
 	}
 	return append(messages, streamdemo.Message{Role: "user", Content: question}), nil
 }
-<<<<<<< HEAD
-=======
 
 // untilInterrupted is a context that ends when the user presses Ctrl-C: the
 // stream then stops at once and keeps what arrived.
@@ -86,4 +75,3 @@ func printAnswer(stream *streamdemo.Stream) bool {
 	fmt.Println()
 	return true
 }
->>>>>>> issue-16
