@@ -46,7 +46,7 @@ fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
-	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo
+	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
 	$(VENV)/python bench/run.py
 

@@ -125,7 +125,7 @@ list items, code fences) are sent once, final. Only the growing block is
 re-sent, once it has about doubled since it was last shown, and only while
 everything sent for the answer, plus the block's final version still to come,
 stays within 2.7 bytes per byte of answer received (`liveBudget` in
-`pkg/streamdemo/live.go`). A slow stream therefore refreshes less often
+`pkg/streamdemo/notebook/live.go`). A slow stream therefore refreshes less often
 instead of costing more.
 
 Bytes sent per byte of answer, measured from a real GoNB kernel's
@@ -142,7 +142,7 @@ Produced by `.venv/bin/python notebooks/live_cost.py --out docs/live-display.md`
 `--max-seconds 1500` measures every cell, in about 25 minutes).
 `notebooks/tests/test_live_display.py` holds five cells of this table to at
 most 3. For every cell, from a simulated stream,
-`go test ./pkg/streamdemo -run '^$' -bench LiveMarkdown` prints the same ratio
+`go test ./pkg/streamdemo/notebook -run '^$' -bench LiveMarkdown` prints the same ratio
 and the longest pause of the shown answer (`s-longest-stall`): in the last run
 at most 2.25 bytes per answer byte, and pauses of up to 4.8 s at 5 tokens/s,
 2.4 s at 10, 0.9 s at 40 and 0.4 s at 100 (inside long paragraphs, which are
