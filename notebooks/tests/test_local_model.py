@@ -104,9 +104,27 @@ def test_lesson_cells_stream_from_the_local_model(local_model):
     assert len(streams) >= 10 and streams[-1]["t"] - streams[1]["t"] > 0.2, "the answer came in one block"
 
 
+def ollama_log():
+    """The log of the `ollama serve` answering on 127.0.0.1:11434: where its stderr goes.
+
+    Usually this checkout's build/ollama.log; found through /proc, so a server
+    that another checkout of the repository started is read correctly too."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            if len(argv) < 2 or not argv[0].endswith(b"ollama") or argv[1] != b"serve":
+                continue
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+            if b"OLLAMA_HOST=127.0.0.1:11434" in env:
+                return os.readlink(f"/proc/{pid}/fd/2")
+        except OSError:
+            continue
+    return os.path.join(BUILD, "..", "ollama.log")
+
+
 def handler_seconds(after_line):
     """How long Ollama worked on the first chat request logged after line number after_line."""
-    log = os.path.join(BUILD, "..", "ollama.log")
+    log = ollama_log()
     for _ in range(100):
         with open(log, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()[after_line:]
@@ -116,11 +134,11 @@ def handler_seconds(after_line):
                 scale = {"s": 1, "ms": 1e-3, "µs": 1e-6}[m.group(2)]
                 return float(m.group(1)) * scale
         time.sleep(0.05)
-    raise AssertionError("Ollama logged no chat request in build/ollama.log")
+    raise AssertionError(f"Ollama logged no chat request in {log}")
 
 
 def log_length():
-    with open(os.path.join(BUILD, "..", "ollama.log"), encoding="utf-8", errors="replace") as f:
+    with open(ollama_log(), encoding="utf-8", errors="replace") as f:
         return len(f.read().splitlines())
 
 
