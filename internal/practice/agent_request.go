@@ -67,6 +67,8 @@ type agentTool struct {
 		City      string   `json:"city,omitempty"`
 	} `json:"user_location,omitempty"`
 	MaxResults        *int            `json:"max_results,omitempty"`
+	MaxTokens         *int            `json:"max_tokens,omitempty"`
+	MaxTokensPerPage  *int            `json:"max_tokens_per_page,omitempty"`
 	MaxURLs           *int            `json:"max_urls,omitempty"`
 	TotalBudgetTokens *int            `json:"total_budget_tokens,omitempty"`
 	Name              string          `json:"name,omitempty"`
@@ -74,10 +76,6 @@ type agentTool struct {
 	Parameters        json.RawMessage `json:"parameters,omitempty"`
 	Strict            *bool           `json:"strict,omitempty"`
 }
-
-// Presets are the Agent API's preset names, with their previous names.
-var presets = map[string]bool{"fast": true, "low": true, "medium": true, "high": true, "xhigh": true,
-	"wide-research": true, "fast-search": true, "pro-search": true, "deep-research": true, "advanced-deep-research": true}
 
 // modelSlug is the provider/model form every Agent API model name has.
 var modelSlug = regexp.MustCompile(`^[a-z0-9-]+/[A-Za-z0-9._:-]+$`)
@@ -104,6 +102,9 @@ func decodeAgentRequest(r *http.Request) (agentRequest, int, string) {
 	if len(req.Input) == 0 || string(req.Input) == "null" {
 		return req, 400, agentErrorBody(400, "invalid_request", "input is required", "input")
 	}
+	if !validInput(req.Input) {
+		return req, 400, agentErrorBody(400, "invalid_request", "invalid request body: input must be a string or a list of input items", "input")
+	}
 	engines := 0
 	for _, set := range []bool{req.Model != "", len(req.Models) > 0, req.Preset != ""} {
 		if set {
@@ -115,15 +116,45 @@ func decodeAgentRequest(r *http.Request) (agentRequest, int, string) {
 		return req, 400, agentErrorBody(400, "invalid_request", "exactly one of model, models or preset is required", "model")
 	case len(req.Models) > 5:
 		return req, 400, agentErrorBody(400, "invalid_request", "models accepts at most 5 entries", "models")
-	case req.Preset != "" && !presets[req.Preset]:
+	case req.Preset != "" && presetModels[req.Preset] == "":
 		return req, 400, agentErrorBody(400, "invalid_request", fmt.Sprintf("unknown preset %q", req.Preset), "preset")
 	}
 	for _, m := range append([]string{req.Model}, req.Models...) {
-		if m != "" && !modelSlug.MatchString(m) {
+		switch {
+		case m == "":
+		case !modelSlug.MatchString(m):
 			return req, 400, agentErrorBody(400, "invalid_model", fmt.Sprintf("invalid model %q: use a provider/model slug such as perplexity/sonar, or a preset", m), "model")
+		case !agentModelKnown(m):
+			return req, 400, agentErrorBody(400, "invalid_model", fmt.Sprintf("model %q is not available: GET /v1/models lists the models", m), "model")
 		}
 	}
 	return req, 0, ""
+}
+
+// validInput reports whether input has a type the Agent API takes: a
+// string, or a list of items, each an object whose content (if any) is a
+// string or a list of parts.
+func validInput(raw json.RawMessage) bool {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return true
+	}
+	var items []map[string]json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return false
+	}
+	for _, it := range items {
+		if it == nil {
+			return false
+		}
+		if c, ok := it["content"]; ok {
+			var parts []map[string]any
+			if json.Unmarshal(c, &text) != nil && json.Unmarshal(c, &parts) != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // searches reports whether the answer searches the web: presets bring web

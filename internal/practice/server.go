@@ -138,11 +138,15 @@ func (s *Server) sonarRetired(w http.ResponseWriter, r *http.Request) {
 	s.finish(r, Record{Status: http.StatusForbidden}, start)
 }
 
-// models lists the chat models and the shipped recordings (replay/NAME).
+// models lists the chat models, the Agent API's models and the shipped
+// recordings (replay/NAME).
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	data := []any{}
 	for _, m := range ChatModels {
 		data = append(data, map[string]any{"id": m, "object": "model", "owned_by": "practice"})
+	}
+	for _, m := range AgentModels {
+		data = append(data, map[string]any{"id": m, "object": "model", "owned_by": strings.Split(m, "/")[0]})
 	}
 	data = append(data, map[string]any{"id": replayPrefix + capture.RealStream, "object": "model", "owned_by": "practice"})
 	w.Header().Set("Content-Type", "application/json")

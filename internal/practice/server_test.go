@@ -152,6 +152,11 @@ func TestAgentRequestsAreCheckedLikePerplexity(t *testing.T) {
 		{`{"model":"perplexity/sonar","input":"hi","max_output_tokens":"100"}`, `"type":"invalid_request"`},
 		{`{"model":"sonar-pro","input":"hi"}`, `"type":"invalid_model"`},
 		{`{"model":"fault/404","input":"hi"}`, `"type":"invalid_model"`},
+		{`{"model":"perplexity/sonar-pro","input":"hi"}`, `"message":"model \"perplexity/sonar-pro\" is not available`},
+		{`{"model":"perplexity/sonar","input":42}`, `"param":"input","type":"invalid_request"`},
+		{`{"model":"perplexity/sonar","input":{"role":"user"}}`, `"param":"input","type":"invalid_request"`},
+		{`{"model":"perplexity/sonar","input":[{"role":"user","content":7}]}`, `"param":"input","type":"invalid_request"`},
+		{`{"models":["openai/gpt-5.4","openai/no-such-model"],"input":"hi"}`, `"type":"invalid_model"`},
 	} {
 		resp := post(t, ts.URL+"/v1/agent", tc.body)
 		got, _ := io.ReadAll(resp.Body)
@@ -163,7 +168,8 @@ func TestAgentRequestsAreCheckedLikePerplexity(t *testing.T) {
 	valid := `{"model":"perplexity/sonar","input":[{"type":"message","role":"user","content":"hi"}],"instructions":"be brief",
 		"stream":false,"stream_options":{"include_usage":true},"max_output_tokens":100,"temperature":0.2,"top_p":0.9,
 		"tools":[{"type":"web_search","filters":{"search_domain_filter":["nasa.gov"],"search_recency_filter":"month"},
-		"search_context_size":"high","user_location":{"country":"US","city":"Boston"},"max_results":5}],
+		"search_context_size":"high","user_location":{"country":"US","city":"Boston"},"max_results":5,
+		"max_tokens":2000,"max_tokens_per_page":500}],
 		"tool_choice":{"type":"web_search"},"parallel_tool_calls":true,"reasoning":{"effort":"low"},"language_preference":"en",
 		"max_steps":3,"max_tool_calls":2,"metadata":{"class":"7b"},"store":false,"truncation":"auto","background":false}`
 	for _, path := range []string{"/v1/agent", "/v1/responses"} {
@@ -346,5 +352,28 @@ func TestLastAnswerStampsEveryChunk(t *testing.T) {
 	}
 	if len(last.Sent) != len(Tokens(text)) || total != len(text) {
 		t.Errorf("%d stamps for %d bytes, want %d for %d", len(last.Sent), total, len(Tokens(text)), len(text))
+	}
+}
+
+func TestCompletedAnswerNamesTheModelThatRan(t *testing.T) {
+	ts := httptest.NewServer(New(Options{}))
+	defer ts.Close()
+	for _, tc := range []struct{ body, asked, ran string }{
+		{`{"preset":"low","input":"hi"}`, "low", presetModels["low"]},
+		{`{"preset":"fast","input":"hi"}`, "fast", "openai/gpt-6-luna"},
+		{`{"model":"perplexity/sonar","input":"hi"}`, "perplexity/sonar", "perplexity/sonar"},
+	} {
+		resp := post(t, ts.URL+"/v1/agent", tc.body)
+		var whole struct{ Model string }
+		json.NewDecoder(resp.Body).Decode(&whole)
+		resp.Body.Close()
+		if whole.Model != tc.ran || strings.Contains(whole.Model, tc.asked) && tc.asked != tc.ran {
+			t.Errorf("%s: the answer names %q, want the model that ran, %q", tc.body, whole.Model, tc.ran)
+		}
+	}
+	for preset := range presetModels {
+		if !agentModelKnown(presetModels[preset]) || strings.Contains(presetModels[preset], preset) {
+			t.Errorf("preset %s runs %q, which is not a model of the catalogue", preset, presetModels[preset])
+		}
 	}
 }

@@ -219,8 +219,8 @@ func TestPracticeStreamNumbersAndIDsLikeTheReal(t *testing.T) {
 		t.Errorf("call ids %v: the function_call item and both search events share one", callIDs)
 	}
 	first, end := evs[0]["response"].(object), evs[len(evs)-1]["response"].(object)
-	if first["model"] != "fast" || end["model"] != "practice/fast" {
-		t.Errorf("model %v at created, %v at completed: the preset first, then the model that ran", first["model"], end["model"])
+	if first["model"] != "fast" || end["model"] != "openai/gpt-6-luna" {
+		t.Errorf("model %v at created, %v at completed: the preset first, then the model that ran (as in the real capture)", first["model"], end["model"])
 	}
 	cost := end["usage"].(object)["cost"].(object)
 	sum := cost["input_cost"].(float64) + cost["output_cost"].(float64) + cost["tool_calls_cost"].(float64) + cost["cache_read_cost"].(float64)

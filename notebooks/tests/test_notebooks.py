@@ -151,7 +151,7 @@ def test_show_renders_live_markdown_at_bounded_cost(lesson):
     assert final.startswith("Astronomers estimate there are approximately 200 billion trillion")
     assert "[\\[1\\]](https://www.esa.int/" in final, "the [1] marker is not a link to source 1"
     assert "**Sources**\n\n1. [How many stars are there in the Universe?](https://www.esa.int/" in final
-    assert "⏱ model practice/low · first chunk" in final and "cost 0.005" in final
+    assert "⏱ model openai/gpt-5.4 · first chunk" in final and "cost 0.005" in final
     ratio = markdown_bytes(live) / len(final.encode())
     assert ratio <= 3, f"sent {ratio:.2f} bytes of Markdown per byte shown"
     assert len(live) > 10, "the answer did not grow in place: too few display updates"
@@ -166,7 +166,7 @@ def test_show_renders_live_markdown_at_bounded_cost(lesson):
 def test_saved_notebook_keeps_the_final_rendering(lesson):
     cell = lesson.cell_with("notebook.Show(")
     saved = "".join(o.data.get("text/markdown", "") for o in saved_outputs(lesson, cell) if "data" in o)
-    assert "[\\[1\\]](https://www.esa.int/" in saved and "⏱ model practice/low" in saved
+    assert "[\\[1\\]](https://www.esa.int/" in saved and "⏱ model openai/gpt-5.4" in saved
     assert saved.startswith("Astronomers estimate") and "6 quadrillion years" in saved
     chunks = int(saved.split(" chunks · ")[0].rsplit("· ", 1)[1])
     assert svg_marks(lesson, cell) == [chunks], "the chart should have one mark per chunk"

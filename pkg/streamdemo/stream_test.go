@@ -21,7 +21,7 @@ func TestSeedAnswerStreamsOverBothProtocols(t *testing.T) {
 		wantSources                      bool
 		wantCost                         bool
 	}{
-		{"perplexity agent API with the seed's sonar-pro", streamdemo.Perplexity, "sonar-pro", "practice/low", true, true},
+		{"perplexity agent API with the seed's sonar-pro", streamdemo.Perplexity, "sonar-pro", "openai/gpt-5.4", true, true},
 		{"openai chat completions", streamdemo.OpenAI, "gpt-4o-mini", "gpt-4o-mini", false, false},
 		{"compatible server by base URL alone", "", "llama3", "llama3", false, false},
 	} {
