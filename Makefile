@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: help setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
+.PHONY: help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -28,6 +28,9 @@ doctor: ## say, for each piece of the set-up, ready or what is missing
 
 hooks: ## refuse commits of notebooks whose outputs hold a key or a machine path
 	git config core.hooksPath kernel-setup/hooks
+
+check: vet ## the quick loop: gofmt, go vet and go test -short ./... (installs nothing)
+	$(GO) test -short -count=1 ./...
 
 test: setup vet gotest fuzz nbtest browsertest classroomtest ## install what is missing, then run every test
 

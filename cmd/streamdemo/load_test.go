@@ -23,6 +23,9 @@ import (
 // server in its own process, then 200 that hang up mid-answer. It prints
 // the time to first chunk and both sides' peak memory (make load shows them).
 func TestClassroomLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 streams at once: run without -short (make test, make load)")
+	}
 	const students = 200
 	addr, server := startServeProcess(t, "--first-token", "300ms", "--tps", "40")
 	base := "http://" + addr + "/v1"
