@@ -117,6 +117,11 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		var tooBig *http.MaxBytesError
+		if err != nil && !errors.As(err, &tooBig) {
+			failure(w, sh, http.StatusRequestTimeout, "The request body did not arrive in time; send it again.")
+			return
+		}
 		if err != nil {
 			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", MaxRequestBytes>>10))
 			return

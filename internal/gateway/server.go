@@ -35,7 +35,7 @@ func (g *Gateway) bodyDeadline(next http.Handler) http.Handler {
 	})
 }
 
-// deadlineBody clears the read deadline once the body is read, so that the
+// deadlineBody clears the read deadline once the body is read in full, so that the
 // server's watch for a client going away does not end a long answer.
 type deadlineBody struct {
 	io.ReadCloser
@@ -45,7 +45,7 @@ type deadlineBody struct {
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && !b.done {
+	if err == io.EOF && !b.done { // a body cut by the deadline keeps it: the connection ends
 		b.done = true
 		b.rc.SetReadDeadline(time.Time{})
 	}
