@@ -98,7 +98,28 @@ func TestHugeNegativeAndTwistedCapsAreRefused(t *testing.T) {
 	if n := len(up.seen()); n != 0 {
 		t.Errorf("%d bad caps reached the upstream", n)
 	}
-	noNegatives(t, tg.ledger)
+	// The largest reservation a request can make, left open by a killed
+	// gateway, is charged at the restart without wrapping.
+	tg.student(t, "bob", Limits{})
+	if _, refusal, err := tg.ledger.reserve(t.Context(), "bob", "v1/agent", "x",
+		plan{InputTokens: MaxRequestBytes / 4, Cap: MaxOutputCap, DefaultOut: 1024, MinUSD: 0.01}); err != nil || refusal != nil {
+		t.Fatalf("reserve: %v %v", refusal, err)
+	}
+	tg.ledger.Close()
+	l, err := OpenLedger(tg.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if n, err := l.closeInterrupted(); n != 1 || err != nil {
+		t.Fatalf("restart settled %d open answers: %v", n, err)
+	}
+	noNegatives(t, l)
+	var out int64
+	l.db.QueryRow(`SELECT output_tokens FROM requests WHERE student = 'bob'`).Scan(&out)
+	if out != MaxRequestBytes/4+MaxOutputCap {
+		t.Errorf("the interrupted answer was charged %d tokens, want its reservation %d", out, MaxRequestBytes/4+MaxOutputCap)
+	}
 }
 
 func TestTheLedgerRefusesNegativeValuesAndMigrationKeepsRows(t *testing.T) {
