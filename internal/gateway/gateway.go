@@ -6,13 +6,13 @@
 package gateway
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +27,12 @@ type Config struct {
 	CookieSecret []byte
 	Transport    http.RoundTripper // to the upstream; nil for a default one
 	Log          io.Writer         // one line per answer and per problem; nil for none
+	// Models is the default allow-list of models and presets (until the
+	// teacher sets one in the ledger); empty allows any.
+	Models []string
+	// BodyTimeout bounds how long a client may take to send a request
+	// body; 0 for 30 s.
+	BodyTimeout time.Duration
 }
 
 // Gateway is the class gateway; Handler serves it.
@@ -37,11 +43,14 @@ type Gateway struct {
 	prefix    string
 	hub       *Hub
 	auth      authenticator
-	sessions  sessions
+	sessions  *sessions
 	transport http.RoundTripper
 	proxy     http.Handler
 	log       *log.Logger
 	errorLog  *log.Logger
+	models    []string
+	bodyWait  time.Duration
+	keyBad    atomic.Bool // the upstream last refused the class's key
 }
 
 // authenticator says who holds a bearer token.
@@ -62,7 +71,10 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("The cookie secret is shorter than 32 bytes.")
 	}
 	g := &Gateway{upstream: u, key: []byte(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
-		transport: cfg.Transport, log: log.New(io.Discard, "", 0)}
+		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}
+	if g.bodyWait == 0 {
+		g.bodyWait = 30 * time.Second
+	}
 	if cfg.Log != nil {
 		g.log = log.New(cfg.Log, "gateway ", log.LstdFlags)
 	}
@@ -70,7 +82,7 @@ func New(cfg Config) (*Gateway, error) {
 	if g.transport == nil {
 		g.transport = upstreamTransport()
 	}
-	g.sessions = sessions{secret: cfg.CookieSecret, path: g.prefix}
+	g.sessions = newSessions(cfg.CookieSecret, g.prefix)
 	if g.hub != nil {
 		g.auth = newHubAuth(g.hub)
 	} else {
@@ -80,6 +92,11 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	} else if n > 0 {
 		g.logf("%d answers were streaming when the gateway last stopped: each charged its reservation", n)
+	}
+	if kr, err := g.ledger.keyRefusal(); err != nil {
+		return nil, err
+	} else if kr != nil {
+		g.keyBad.Store(true)
 	}
 	g.proxy = g.newProxy()
 	return g, nil
@@ -111,6 +128,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"usage", g.usage)
 	mux.HandleFunc("POST "+p+"teacher/pause", g.pause)
 	mux.HandleFunc("POST "+p+"teacher/limits", g.limits)
+	mux.HandleFunc("POST "+p+"teacher/logout", g.logout)
 	mux.HandleFunc("GET "+p+"{$}", g.page)
 	mux.HandleFunc("POST "+p+"login", g.login)
 	mux.HandleFunc("GET "+p+"oauth_callback", g.oauthCallback)
@@ -118,7 +136,7 @@ func (g *Gateway) Handler() http.Handler {
 		failure(w, shapeOf(strings.TrimPrefix(r.URL.Path, p)), http.StatusNotFound,
 			"The class gateway serves v1/agent, v1/responses, v1/chat/completions and v1/models; check the base URL.")
 	})
-	return mux
+	return g.bodyDeadline(mux)
 }
 
 // upstreamURL is where a student's path goes: the upstream's base URL (which
@@ -128,12 +146,6 @@ func (g *Gateway) upstreamURL(path string) *url.URL {
 	u.Path = strings.TrimSuffix(u.Path, "/v1") + "/" + path
 	u.RawQuery = ""
 	return &u
-}
-
-func parseAsked(body []byte) (askedFor, error) {
-	var a askedFor
-	err := json.Unmarshal(body, &a)
-	return a, err
 }
 
 // bearer is the token in an Authorization header: "Bearer X" (as OpenAI
@@ -153,8 +165,7 @@ func (g *Gateway) student(r *http.Request) (Identity, *Refusal) {
 	id, ok, err := g.auth.identify(r, bearer(r))
 	if err != nil {
 		g.logf("auth: %v", err)
-		return Identity{}, &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error",
-			Message: "The class gateway could not check your token; try again in a moment."}
+		return Identity{}, refuseCannotCheck
 	}
 	if !ok || !id.Student {
 		return Identity{}, refuseNoToken
