@@ -163,6 +163,9 @@ gateway = {
         "STREAMDEMO_GATEWAY_DATA": GATEWAY_DIR,
     },
     "oauth_no_confirm": True,
+    # The teacher's page session (the gateway's OAuth token) may carry the teacher scope; the hub
+    # intersects this with the user's own scopes, so only the teacher's session gets it.
+    "oauth_client_allowed_scopes": ["custom:llm:teacher"],
     "display": True,
 }
 if AS_ROOT or os.path.exists(f"{GATEWAY_DIR}/upstream-key"):  # root looks at nothing in that folder
@@ -184,8 +187,10 @@ c.JupyterHub.custom_scopes = {
 c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["self", "access:services!service=llm"]},
     {"name": "teacher", "scopes": ["custom:llm:teacher"], "users": [TEACHER]},
+    # The teacher's scripts: read who is in the class and whose server runs, drive the gateway. No
+    # admin:users, admin:servers or tokens: this token cannot act as anyone.
     {"name": "teacher-scripts", "services": ["teacher-scripts"], "scopes": [
-        "admin:users", "admin:servers", "tokens", "custom:llm:teacher", "access:services!service=llm"]},
+        "list:users", "read:users:name", "read:servers", "custom:llm:teacher", "access:services!service=llm"]},
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [
         "list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]
