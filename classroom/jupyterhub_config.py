@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import pwd
+import shutil
 import signal
 import sys
 
@@ -28,6 +29,7 @@ TEACHER = env["CLASSROOM_TEACHER"]
 GITCONFIG = env["CLASSROOM_GITCONFIG"]  # the students' git system config (root's)
 PULL_TIMEOUT = int(env.get("CLASSROOM_PULL_TIMEOUT", "60"))
 AS_ROOT = os.geteuid() == 0
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on the hub's PATH, not the student's
 BASE = f"http://127.0.0.1:{PORT}"
 
 # Hub, proxy and database: loopback only; state in the owner-only class folder.
@@ -105,7 +107,7 @@ async def run_as_student(spawner, argv, timeout):
     every path in their home is read by this process, as them, never in the hub's event loop.
     """
     if AS_ROOT:
-        argv = ["runuser", "-u", spawner.user.name, "--"] + argv
+        argv = [RUNUSER, "-u", spawner.user.name, "--"] + argv
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         cwd="/", env=student_env(spawner), start_new_session=True)

@@ -88,7 +88,8 @@ if [[ $UPSTREAM == practice ]]; then
   PRACTICE_ADDR=127.0.0.1:$((CLASSROOM_PORT + 2))
   UPSTREAM=http://$PRACTICE_ADDR/v1
   if running "$PRACTICE_PID"; then
-    KEY=$(as_gateway cat "$GATEWAY_DIR/upstream-key")
+    KEY=$(as_gateway cat "$GATEWAY_DIR/upstream-key" 2>/dev/null) \
+      || die "the practice server runs but its key ($GATEWAY_DIR/upstream-key) cannot be read: make classroom-down, then make classroom"
   else
     KEY=practice-$(secret 24)
     # Its token is the gateway's key, in its environment only (never argv); as root it runs under the
