@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -78,8 +78,9 @@ func (h *Hub) ListenAddr() (string, error) {
 // AccessScope is the scope a student's token needs to use the gateway.
 func (h *Hub) AccessScope() string { return "access:services!service=" + h.Service }
 
-// TeacherScope is the custom scope that makes a hub user (or a service,
-// for the teacher's scripts) a teacher; hub admins are teachers too.
+// TeacherScope is the custom scope that makes a token a teacher's: a hub
+// user's (through a role), or a service's, for the teacher's scripts.
+// Being a hub admin is not enough: the token itself must carry the scope.
 func (h *Hub) TeacherScope() string { return "custom:" + h.Service + ":teacher" }
 
 // hubUser is what GET {hub}/api/user says of a token's owner.
@@ -94,17 +95,10 @@ type hubUser struct {
 type hubAuth struct {
 	hub    *Hub
 	client *http.Client
-	mu     sync.Mutex
-	cache  map[[32]byte]cached
+	now    func() time.Time
+	cache  *tokenCache
+	merge  lookups
 }
-
-type cached struct {
-	id      Identity
-	ok      bool
-	expires time.Time
-}
-
-const maxCachedTokens = 10000
 
 func newHubAuth(h *Hub) *hubAuth {
 	if h.CacheFor == 0 {
@@ -114,7 +108,7 @@ func newHubAuth(h *Hub) *hubAuth {
 	if c == nil {
 		c = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &hubAuth{hub: h, client: c, cache: map[[32]byte]cached{}}
+	return &hubAuth{hub: h, client: c, now: time.Now, cache: newTokenCache(maxCachedTokens, maxCachedRefusals)}
 }
 
 func (a *hubAuth) identify(r *http.Request, token string) (Identity, bool, error) {
@@ -122,44 +116,33 @@ func (a *hubAuth) identify(r *http.Request, token string) (Identity, bool, error
 		return Identity{}, false, nil
 	}
 	sum := sha256.Sum256([]byte(token))
-	now := time.Now()
-	a.mu.Lock()
-	if c, hit := a.cache[sum]; hit && now.Before(c.expires) {
-		a.mu.Unlock()
-		return c.id, c.ok, nil
+	if id, ok, hit := a.cache.get(sum, a.now()); hit {
+		return id, ok, nil
 	}
-	a.mu.Unlock()
-	id, ok, err := a.ask(r, token)
-	if err != nil {
-		return Identity{}, false, err
-	}
-	a.mu.Lock()
-	if len(a.cache) >= maxCachedTokens {
-		for k, c := range a.cache {
-			if now.After(c.expires) {
-				delete(a.cache, k)
-			}
+	// Identical look-ups at once make one request to the hub; it does not
+	// end when the first asker leaves.
+	ctx := context.WithoutCancel(r.Context())
+	res := a.merge.do(sum, func() lookup {
+		id, ok, err := a.ask(ctx, token)
+		if err == nil {
+			a.cache.put(sum, id, ok, a.now().Add(a.hub.CacheFor))
 		}
-		if len(a.cache) >= maxCachedTokens {
-			clear(a.cache)
-		}
-	}
-	a.cache[sum] = cached{id: id, ok: ok, expires: now.Add(a.hub.CacheFor)}
-	a.mu.Unlock()
-	return id, ok, nil
+		return lookup{id, ok, err}
+	})
+	return res.id, res.ok, res.err
 }
 
 // ask forwards the token to the hub: the gateway needs no scope of its own.
-func (a *hubAuth) ask(r *http.Request, token string) (Identity, bool, error) {
-	u, err := a.user(r, token)
+func (a *hubAuth) ask(ctx context.Context, token string) (Identity, bool, error) {
+	u, err := a.user(ctx, token)
 	if err != nil || u == nil {
 		return Identity{}, false, err
 	}
 	return a.identity(u), true, nil
 }
 
-func (a *hubAuth) user(r *http.Request, token string) (*hubUser, error) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, a.hub.APIURL+"/user", nil)
+func (a *hubAuth) user(ctx context.Context, token string) (*hubUser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.hub.APIURL+"/user", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -182,12 +165,15 @@ func (a *hubAuth) user(r *http.Request, token string) (*hubUser, error) {
 	return &u, nil
 }
 
+// identity reads what a token may do from the token's own scopes, as the
+// hub lists them: never from the owner's admin flag, which the hub reports
+// for every token of an admin, however little that token may do.
 func (a *hubAuth) identity(u *hubUser) Identity {
 	id := Identity{Name: u.Name}
 	if u.Kind == "service" {
 		id.Name = "service:" + u.Name
 	}
 	id.Student = slices.Contains(u.Scopes, a.hub.AccessScope()) || slices.Contains(u.Scopes, "access:services")
-	id.Teacher = (u.Admin && u.Kind != "service") || slices.Contains(u.Scopes, a.hub.TeacherScope())
+	id.Teacher = slices.Contains(u.Scopes, a.hub.TeacherScope())
 	return id
 }

@@ -34,6 +34,12 @@ var (
 		Message: "Your class budget is used up; ask your teacher."}
 	refuseNotTeacher = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only",
 		Message: "Only the teacher can see this page or flip these switches."}
+	refuseNotFromPage = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only",
+		Message: "Switches are flipped from the teacher's page only: open the page itself and use its buttons."}
+	refuseSessionEnded = &Refusal{Status: http.StatusUnauthorized, Type: "class_token_rejected",
+		Message: "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again."}
+	refuseCannotCheck = &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error",
+		Message: "The class gateway could not check your token; try again in a moment."}
 )
 
 // tooMany is the rate-limit refusal, with the wait that helps.

@@ -37,7 +37,7 @@ type Gateway struct {
 	prefix    string
 	hub       *Hub
 	auth      authenticator
-	sessions  sessions
+	sessions  *sessions
 	transport http.RoundTripper
 	proxy     http.Handler
 	log       *log.Logger
@@ -70,7 +70,7 @@ func New(cfg Config) (*Gateway, error) {
 	if g.transport == nil {
 		g.transport = upstreamTransport()
 	}
-	g.sessions = sessions{secret: cfg.CookieSecret, path: g.prefix}
+	g.sessions = newSessions(cfg.CookieSecret, g.prefix)
 	if g.hub != nil {
 		g.auth = newHubAuth(g.hub)
 	} else {
@@ -111,6 +111,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"usage", g.usage)
 	mux.HandleFunc("POST "+p+"teacher/pause", g.pause)
 	mux.HandleFunc("POST "+p+"teacher/limits", g.limits)
+	mux.HandleFunc("POST "+p+"teacher/logout", g.logout)
 	mux.HandleFunc("GET "+p+"{$}", g.page)
 	mux.HandleFunc("POST "+p+"login", g.login)
 	mux.HandleFunc("GET "+p+"oauth_callback", g.oauthCallback)
@@ -153,8 +154,7 @@ func (g *Gateway) student(r *http.Request) (Identity, *Refusal) {
 	id, ok, err := g.auth.identify(r, bearer(r))
 	if err != nil {
 		g.logf("auth: %v", err)
-		return Identity{}, &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error",
-			Message: "The class gateway could not check your token; try again in a moment."}
+		return Identity{}, refuseCannotCheck
 	}
 	if !ok || !id.Student {
 		return Identity{}, refuseNoToken

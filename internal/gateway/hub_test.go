@@ -140,13 +140,13 @@ func TestHubTokensIdentifyStudents(t *testing.T) {
 	if a := tg.post(t, "v1/agent", "tok-a", agentBody("")); a.Status != 401 {
 		t.Errorf("revoked hub token: HTTP %d", a.Status)
 	}
-	// A student cannot read the usage; an admin and a service with the teacher scope can.
+	// A student cannot read the usage; a token with the teacher scope can.
 	if a := do(t, "GET", tg.URL+"usage", "tok-b", ""); a.Status != 403 {
 		t.Errorf("student reads usage: HTTP %d", a.Status)
 	}
-	hub.give("tok-admin", hubUser{Kind: "user", Name: "root", Admin: true, Scopes: []string{"admin:users"}})
+	hub.give("tok-teacher", hubUser{Kind: "user", Name: "tina", Scopes: []string{"custom:llm:teacher"}})
 	hub.give("tok-bot", hubUser{Kind: "service", Name: "classbot", Scopes: []string{"custom:llm:teacher"}})
-	for _, tok := range []string{"tok-admin", "tok-bot"} {
+	for _, tok := range []string{"tok-teacher", "tok-bot"} {
 		if a := do(t, "GET", tg.URL+"usage", tok, ""); a.Status != 200 || !strings.Contains(a.Body, `"name":"bob"`) {
 			t.Errorf("%s reads usage: HTTP %d %s", tok, a.Status, a.Body)
 		}
@@ -194,7 +194,9 @@ func TestTeacherPageLogsInThroughTheHubsOAuth(t *testing.T) {
 	if sess == nil {
 		t.Fatal("no session cookie")
 	}
-	usage, _ := c.Get(tg.URL + "usage")
+	req, _ := http.NewRequest("GET", tg.URL+"usage", nil)
+	req.Header.Set(csrfHeader, pageCSRF(t, string(page)))
+	usage, _ := c.Do(req)
 	usage.Body.Close()
 	if usage.StatusCode != 200 {
 		t.Errorf("usage with the session cookie: HTTP %d", usage.StatusCode)
@@ -206,7 +208,7 @@ func TestTeacherPageLogsInThroughTheHubsOAuth(t *testing.T) {
 		t.Errorf("form post to a switch: HTTP %d, want 403", form.StatusCode)
 	}
 	// A tampered cookie is no session.
-	req, _ := http.NewRequest("GET", tg.URL+"usage", nil)
+	req, _ = http.NewRequest("GET", tg.URL+"usage", nil)
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: strings.Replace(sess.Value, "a", "b", 1) + "x"})
 	if r, _ := http.DefaultClient.Do(req); r.StatusCode != 401 {
 		t.Errorf("tampered cookie: HTTP %d", r.StatusCode)

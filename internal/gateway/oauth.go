@@ -32,7 +32,7 @@ func (g *Gateway) oauthStart(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 24)
 	rand.Read(b)
 	state := base64.RawURLEncoding.EncodeToString(b)
-	g.sessions.set(w, r, stateCookie, state, 600)
+	g.sessions.set(w, r, stateCookie, state, 600, http.SameSiteLaxMode)
 	http.Redirect(w, r, g.oauthConfig().AuthCodeURL(state), http.StatusFound)
 }
 
@@ -49,7 +49,7 @@ func (g *Gateway) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		g.loginForm(w, http.StatusBadRequest, "The login did not come from this page: open the page again.")
 		return
 	}
-	g.sessions.set(w, r, stateCookie, "", -1)
+	g.sessions.set(w, r, stateCookie, "", -1, http.SameSiteLaxMode)
 	tok, err := g.oauthConfig().Exchange(oauthContext(r, g.hub), r.URL.Query().Get("code"))
 	if err != nil {
 		g.logf("oauth: the hub refused the code: %v", err)
@@ -61,9 +61,9 @@ func (g *Gateway) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	case err != nil || !ok:
 		g.loginForm(w, http.StatusForbidden, "The hub did not say who you are: open the page again.")
 	case !id.Teacher:
-		g.loginForm(w, http.StatusForbidden, id.Name+" is not a teacher of this class: ask the hub's admin for the teacher role.")
+		g.loginForm(w, http.StatusForbidden, id.Name+" is not a teacher of this class: the login's token lacks the "+g.hub.TeacherScope()+" scope (ask the hub's admin for the teacher role).")
 	default:
-		g.sessions.start(w, r, id)
+		g.sessions.start(w, r, id, tok.AccessToken)
 		http.Redirect(w, r, g.prefix, http.StatusFound)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // shape is an upstream's error format: the gateway answers in the shape the
@@ -38,6 +39,7 @@ func refuse(w http.ResponseWriter, s shape, r *Refusal) {
 	if r.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())))
 	}
+	noRetry(w, r.Status, r.RetryAfter)
 	if r.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="streamdemo gateway"`)
 	}
@@ -46,7 +48,17 @@ func refuse(w http.ResponseWriter, s shape, r *Refusal) {
 
 // failure answers with a gateway-side error in shape s.
 func failure(w http.ResponseWriter, s shape, status int, message string) {
+	noRetry(w, status, 0)
 	writeJSON(w, status, errorBody(s, status, "class_gateway_error", message))
+}
+
+// noRetry tells clients (the official SDKs retry 429s and 5xx) not to
+// retry a refusal that waiting cannot fix: every 4xx without a wait to
+// honour. A rate limit keeps its Retry-After; the gateway's own 5xx may pass.
+func noRetry(w http.ResponseWriter, status int, wait time.Duration) {
+	if status >= 400 && status < 500 && wait == 0 {
+		w.Header().Set("X-Should-Retry", "false")
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

@@ -4,13 +4,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,69 +19,139 @@ import (
 const (
 	sessionCookie = "streamdemo-gateway-session"
 	stateCookie   = "streamdemo-gateway-oauth-state"
-	sessionLength = 8 * time.Hour
+	// csrfHeader carries the token only the teacher's page has; every
+	// switch made with the session cookie must send it.
+	csrfHeader = "X-Class-CSRF"
 )
 
-// sessions signs the teacher page's session cookie with HMAC-SHA256.
+// Session lifetimes: a teacher's session ends after an hour without use,
+// after eight hours in any case, and as soon as the token it was opened with
+// no longer makes its holder a teacher (re-checked on every use, through the
+// hub-token cache: within CacheFor).
+const (
+	sessionIdle = time.Hour
+	sessionMax  = 8 * time.Hour
+	maxSessions = 256
+)
+
+// sessions are the teacher page's logins, kept in memory: the cookie holds
+// only a random id, signed with HMAC-SHA256. A restart logs teachers out
+// (with the hub, opening the page logs in again without a question).
 type sessions struct {
 	secret []byte
 	path   string
+	now    func() time.Time
+	mu     sync.Mutex
+	live   map[string]*session
 }
 
+// session is one teacher's login. token is what it was opened with (the
+// hub's OAuth token, or a standalone teacher token), held only in memory so
+// that the session dies when that token is revoked or loses the scope.
 type session struct {
-	Name    string `json:"n"`
-	Teacher bool   `json:"t"`
-	Expires int64  `json:"e"`
+	id      string
+	name    string
+	token   string
+	started time.Time
+	seen    time.Time
 }
 
-func (s sessions) sign(payload []byte) string {
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write(payload)
-	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+func newSessions(secret []byte, path string) *sessions {
+	return &sessions{secret: secret, path: path, now: time.Now, live: map[string]*session{}}
 }
 
-func (s sessions) verify(value string) ([]byte, bool) {
-	p, m, ok := strings.Cut(value, ".")
+func (s *sessions) mac(purpose, id string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte(purpose + ":" + id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrf is the token bound to a session that the teacher's page sends.
+func (s *sessions) csrf(sess *session) string { return s.mac("csrf", sess.id) }
+
+// checkCSRF says whether r carries sess's CSRF token.
+func (s *sessions) checkCSRF(r *http.Request, sess *session) bool {
+	got := r.Header.Get(csrfHeader)
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf(sess))) == 1
+}
+
+// parseCookie returns the session id a cookie value holds, if its
+// signature is right.
+func (s *sessions) parseCookie(value string) (string, bool) {
+	id, sig, ok := strings.Cut(value, ".")
+	if !ok || id == "" || len(value) > 256 {
+		return "", false
+	}
+	return id, subtle.ConstantTimeCompare([]byte(sig), []byte(s.mac("session", id))) == 1
+}
+
+// start opens a session for a teacher and sets its cookie.
+func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, token string) {
+	b := make([]byte, 24)
+	rand.Read(b)
+	now := s.now()
+	sess := &session{id: base64.RawURLEncoding.EncodeToString(b), name: id.Name, token: token, started: now, seen: now}
+	s.mu.Lock()
+	for k, old := range s.live {
+		if s.expired(old, now) {
+			delete(s.live, k)
+		}
+	}
+	for k := range s.live {
+		if len(s.live) < maxSessions {
+			break
+		}
+		delete(s.live, k)
+	}
+	s.live[sess.id] = sess
+	s.mu.Unlock()
+	s.set(w, r, sessionCookie, sess.id+"."+s.mac("session", sess.id), int(sessionMax.Seconds()), http.SameSiteStrictMode)
+}
+
+func (s *sessions) expired(sess *session, now time.Time) bool {
+	return now.Sub(sess.seen) > sessionIdle || now.Sub(sess.started) > sessionMax
+}
+
+// current is the live session r's cookie names, if any; using it keeps it
+// alive for another idle period.
+func (s *sessions) current(r *http.Request) (*session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	id, ok := s.parseCookie(c.Value)
 	if !ok {
 		return nil, false
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	sum, err2 := base64.RawURLEncoding.DecodeString(m)
-	if err1 != nil || err2 != nil {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.live[id]
+	if !ok {
 		return nil, false
 	}
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write(payload)
-	return payload, hmac.Equal(sum, mac.Sum(nil))
-}
-
-// start sets the session cookie for a teacher.
-func (s sessions) start(w http.ResponseWriter, r *http.Request, id Identity) {
-	b, _ := json.Marshal(session{Name: id.Name, Teacher: id.Teacher, Expires: time.Now().Add(sessionLength).Unix()})
-	s.set(w, r, sessionCookie, s.sign(b), int(sessionLength.Seconds()))
-}
-
-// current is the session r carries, if valid and unexpired.
-func (s sessions) current(r *http.Request) (Identity, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return Identity{}, false
+	if s.expired(sess, now) {
+		delete(s.live, id)
+		return nil, false
 	}
-	payload, ok := s.verify(c.Value)
-	var sess session
-	if !ok || json.Unmarshal(payload, &sess) != nil || time.Now().Unix() > sess.Expires {
-		return Identity{}, false
-	}
-	return Identity{Name: sess.Name, Teacher: sess.Teacher}, true
+	sess.seen = now
+	return sess, true
 }
 
-func (s sessions) set(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+// end closes a session (logout, or its token stopped being a teacher's).
+func (s *sessions) end(sess *session) {
+	s.mu.Lock()
+	delete(s.live, sess.id)
+	s.mu.Unlock()
+}
+
+func (s *sessions) set(w http.ResponseWriter, r *http.Request, name, value string, maxAge int, same http.SameSite) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: s.path, MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"})
+		SameSite: same, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"})
 }
 
 // CookieSecret returns the secret kept in dir (owner-only), creating it the
-// first time, so teachers stay logged in across restarts.
+// first time.
 func CookieSecret(dir string) ([]byte, error) {
 	path := filepath.Join(dir, "cookie-secret")
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {

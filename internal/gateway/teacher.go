@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"html/template"
@@ -17,34 +18,58 @@ var loginPage string
 
 var loginTemplate = template.Must(template.New("login").Parse(loginPage))
 
-// teacher says whether r comes from the teacher: a teacher's token as
-// Bearer (for scripts) or the page's session cookie. viaCookie tells the
-// switches to check that the request came from the page itself.
-func (g *Gateway) teacher(r *http.Request) (id Identity, viaCookie bool, refusal *Refusal) {
+// teacher says whether r comes from the teacher: a token whose own scopes
+// make it a teacher's, as Bearer (for scripts), or the page's session
+// cookie (sess is then set, and the caller checks fromPage).
+func (g *Gateway) teacher(r *http.Request) (id Identity, sess *session, refusal *Refusal) {
 	if tok := bearer(r); tok != "" {
 		id, ok, err := g.auth.identify(r, tok)
 		switch {
 		case err != nil:
-			return Identity{}, false, &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error", Message: "The class gateway could not check your token; try again in a moment."}
+			return Identity{}, nil, refuseCannotCheck
 		case !ok:
-			return Identity{}, false, refuseNoToken
+			return Identity{}, nil, refuseNoToken
 		case !id.Teacher:
-			return Identity{}, false, refuseNotTeacher
+			return Identity{}, nil, refuseNotTeacher
 		}
-		return id, false, nil
+		return id, nil, nil
 	}
-	if id, ok := g.sessions.current(r); ok {
-		if !id.Teacher {
-			return Identity{}, true, refuseNotTeacher
-		}
-		return id, true, nil
+	sess, ok := g.sessions.current(r)
+	if !ok {
+		return Identity{}, nil, refuseNoToken
 	}
-	return Identity{}, false, refuseNoToken
+	id, ok, err := g.auth.identify(r, sess.token)
+	switch {
+	case err != nil:
+		return Identity{}, nil, refuseCannotCheck
+	case !ok || !id.Teacher:
+		g.sessions.end(sess) // revoked, or no longer a teacher
+		return Identity{}, nil, refuseSessionEnded
+	}
+	return id, sess, nil
+}
+
+// fromPage refuses a cookie request that the teacher's page did not make:
+// the page sends the session's CSRF token, which no other page (not even a
+// student's server on the same origin) can read.
+func (g *Gateway) fromPage(r *http.Request, sess *session) *Refusal {
+	if sess == nil {
+		return nil // a bearer token: scripts need no CSRF token
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site == "cross-site" || site == "same-site" || !g.sessions.checkCSRF(r, sess) {
+		return refuseNotFromPage
+	}
+	return nil
 }
 
 // usage serves GET /usage: the teacher's report as JSON.
 func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
-	if _, _, refusal := g.teacher(r); refusal != nil {
+	_, sess, refusal := g.teacher(r)
+	if refusal == nil {
+		refusal = g.fromPage(r, sess)
+	}
+	if refusal != nil {
 		refuse(w, openAIShape, refusal)
 		return
 	}
@@ -68,10 +93,12 @@ type switchRequest struct {
 
 // switchFrom authenticates a switch and decodes its body.
 func (g *Gateway) switchFrom(w http.ResponseWriter, r *http.Request) (Identity, *switchRequest, bool) {
-	id, viaCookie, refusal := g.teacher(r)
-	if refusal == nil && viaCookie && (!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") ||
-		r.Header.Get("Sec-Fetch-Site") == "cross-site") {
-		refusal = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only", Message: "Switches are flipped from the teacher's page only."}
+	id, sess, refusal := g.teacher(r)
+	if refusal == nil && sess != nil && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		refusal = refuseNotFromPage
+	}
+	if refusal == nil {
+		refusal = g.fromPage(r, sess)
 	}
 	if refusal != nil {
 		refuse(w, openAIShape, refusal)
@@ -125,16 +152,21 @@ func (g *Gateway) switched(w http.ResponseWriter, err error) {
 	writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
 }
 
-// page serves the teacher's page, or the way to log in to it.
+// page serves the teacher's page, or the way to log in to it. It is shown
+// only as a page of its own: never framed, never to a script's fetch, and
+// in a window no other page keeps a handle on.
 func (g *Gateway) page(w http.ResponseWriter, r *http.Request) {
-	if id, ok := g.sessions.current(r); ok && id.Teacher {
+	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" {
+		refuse(w, openAIShape, refuseNotFromPage)
+		return
+	}
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+	if _, sess, refusal := g.teacher(r); refusal == nil && sess != nil {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:")
-		w.Write(teacherPage)
-		return
-	} else if ok {
-		g.loginForm(w, http.StatusForbidden, id.Name+" is not a teacher of this class.")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
+		w.Write(bytes.Replace(teacherPage, []byte("{{CSRF}}"), []byte(g.sessions.csrf(sess)), 1))
 		return
 	}
 	if g.hub != nil {
@@ -142,6 +174,24 @@ func (g *Gateway) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.loginForm(w, http.StatusOK, "")
+}
+
+// logout serves POST teacher/logout, from the page's button.
+func (g *Gateway) logout(w http.ResponseWriter, r *http.Request) {
+	_, sess, refusal := g.teacher(r)
+	if refusal == nil && sess == nil {
+		refusal = refuseNoToken // a script has no session to end
+	}
+	if refusal == nil {
+		refusal = g.fromPage(r, sess)
+	}
+	if refusal != nil {
+		refuse(w, openAIShape, refusal)
+		return
+	}
+	g.sessions.end(sess)
+	g.sessions.set(w, r, sessionCookie, "", -1, http.SameSiteStrictMode)
+	writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
 }
 
 // login serves the standalone login form's POST: a teacher token.
@@ -156,7 +206,7 @@ func (g *Gateway) login(w http.ResponseWriter, r *http.Request) {
 	case !id.Teacher:
 		g.loginForm(w, http.StatusForbidden, "That is a student's token: the page needs a teacher's.")
 	default:
-		g.sessions.start(w, r, id)
+		g.sessions.start(w, r, id, strings.TrimSpace(r.PostFormValue("token")))
 		http.Redirect(w, r, g.prefix, http.StatusSeeOther)
 	}
 }

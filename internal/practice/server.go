@@ -53,7 +53,8 @@ type Server struct {
 	mux     *http.ServeMux
 	ids     atomic.Int64
 	mu      sync.Mutex
-	records []Record
+	records []Record // the most recent MaxRecords, oldest first
+	seen    int64    // requests finished since start
 	flaky   map[string]int // requests seen per flaky fault model
 	active  atomic.Int64   // answers being sent right now
 }
@@ -105,10 +106,17 @@ func (s *Server) last(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"active_streams":%d,"requests":%d}`, s.Active(), len(s.Records()))
+	s.mu.Lock()
+	seen := s.seen
+	s.mu.Unlock()
+	fmt.Fprintf(w, `{"active_streams":%d,"requests":%d}`, s.Active(), seen)
 }
 
-// Records returns what the server saw, one record per finished request.
+// MaxRecords is how many finished requests the server remembers: a server
+// left running for a whole course keeps the latest, not all.
+const MaxRecords = 1000
+
+// Records returns the most recent finished requests, oldest first.
 func (s *Server) Records() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -118,7 +126,11 @@ func (s *Server) Records() []Record {
 func (s *Server) finish(r *http.Request, rec Record, start time.Time) {
 	rec.Path = r.URL.Path
 	s.mu.Lock()
+	if len(s.records) >= MaxRecords {
+		s.records = append(s.records[:0], s.records[len(s.records)-MaxRecords+1:]...)
+	}
 	s.records = append(s.records, rec)
+	s.seen++
 	s.mu.Unlock()
 	if s.opts.Log == nil {
 		return

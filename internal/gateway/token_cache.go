@@ -1,0 +1,143 @@
+package gateway
+
+import (
+	"container/list"
+	"sync"
+	"time"
+)
+
+// Bounds of the hub-token cache: tokens the hub accepted, least recently
+// used evicted first; refusals apart and fewer, so junk tokens only ever
+// push out other junk.
+const (
+	maxCachedTokens   = 10000
+	maxCachedRefusals = 1000
+)
+
+// tokenCache remembers the hub's answers by token hash until they expire.
+type tokenCache struct {
+	mu       sync.Mutex
+	accepted lru
+	refused  lru
+}
+
+type cachedAnswer struct {
+	key     [32]byte
+	id      Identity
+	expires time.Time
+}
+
+func newTokenCache(accepted, refused int) *tokenCache {
+	return &tokenCache{accepted: newLRU(accepted), refused: newLRU(refused)}
+}
+
+// get is the answer cached for key at now: hit says whether there was one.
+func (c *tokenCache) get(key [32]byte, now time.Time) (id Identity, ok, hit bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, found := c.accepted.get(key, now); found {
+		return a.id, true, true
+	}
+	if _, found := c.refused.get(key, now); found {
+		return Identity{}, false, true
+	}
+	return Identity{}, false, false
+}
+
+func (c *tokenCache) put(key [32]byte, id Identity, ok bool, expires time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := &cachedAnswer{key: key, id: id, expires: expires}
+	if ok {
+		c.refused.remove(key)
+		c.accepted.put(a)
+	} else {
+		c.accepted.remove(key)
+		c.refused.put(a)
+	}
+}
+
+// lru is a bounded map whose least recently used entry goes first.
+type lru struct {
+	max   int
+	order *list.List // front: most recent
+	items map[[32]byte]*list.Element
+}
+
+func newLRU(max int) lru {
+	return lru{max: max, order: list.New(), items: map[[32]byte]*list.Element{}}
+}
+
+func (l *lru) get(key [32]byte, now time.Time) (*cachedAnswer, bool) {
+	e, ok := l.items[key]
+	if !ok {
+		return nil, false
+	}
+	a := e.Value.(*cachedAnswer)
+	if !now.Before(a.expires) {
+		l.remove(key)
+		return nil, false
+	}
+	l.order.MoveToFront(e)
+	return a, true
+}
+
+func (l *lru) put(a *cachedAnswer) {
+	if e, ok := l.items[a.key]; ok {
+		e.Value = a
+		l.order.MoveToFront(e)
+		return
+	}
+	for len(l.items) >= l.max {
+		l.remove(l.order.Back().Value.(*cachedAnswer).key)
+	}
+	l.items[a.key] = l.order.PushFront(a)
+}
+
+func (l *lru) remove(key [32]byte) {
+	if e, ok := l.items[key]; ok {
+		l.order.Remove(e)
+		delete(l.items, key)
+	}
+}
+
+// lookups merges identical look-ups in flight into one.
+type lookups struct {
+	mu      sync.Mutex
+	pending map[[32]byte]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	res  lookup
+}
+
+type lookup struct {
+	id  Identity
+	ok  bool
+	err error
+}
+
+// do runs fn once for all callers asking for key at the same time.
+func (m *lookups) do(key [32]byte, fn func() lookup) lookup {
+	m.mu.Lock()
+	if m.pending == nil {
+		m.pending = map[[32]byte]*flight{}
+	}
+	if f, ok := m.pending[key]; ok {
+		m.mu.Unlock()
+		<-f.done
+		return f.res
+	}
+	f := &flight{done: make(chan struct{})}
+	m.pending[key] = f
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.pending, key)
+		m.mu.Unlock()
+		close(f.done)
+	}()
+	f.res = fn()
+	return f.res
+}
