@@ -57,11 +57,11 @@ as_gateway() {
   if [[ $AS_ROOT ]]; then runuser -u "$GATEWAY_USER" -- "$@"; else "$@"; fi
 }
 
-# clean_env NAME...: unexports every variable but these, so a program started next inherits no secret
-# of the caller's shell (run it in a subshell).
+# clean_env NAME...: unexports every variable but these (the script keeps their values), so a program
+# started next inherits no secret of the caller's environment (run it in a subshell).
 clean_env() {
   local v keep=" $* "
-  for v in $(compgen -e); do [[ $keep == *" $v "* ]] || unset "$v" 2>/dev/null || true; done
+  for v in $(compgen -e); do [[ $keep == *" $v "* ]] || export -n "$v" 2>/dev/null || true; done
 }
 
 # class_accounts: the Unix accounts of this machine's classes (members of $STUDENT_GROUP).
