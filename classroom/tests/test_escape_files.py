@@ -50,8 +50,8 @@ mkdir -p "$HOME/.cache"
 ln -s /root "$HOME/.cache/go-build"
 '''
 PLANT_FIFO = 'rm -f "$HOME/.gitconfig"; mkfifo "$HOME/.gitconfig"'
-PLANT_ZERO = ('rm -rf "$HOME/.gitconfig" "$HOME/streamdemo" "$HOME/.cache/go-build"; mkdir -p "$HOME/.cache";'
-              ' ln -s /dev/zero "$HOME/.gitconfig"; ln -s /root "$HOME/streamdemo"; ln -s /root "$HOME/.cache/go-build"')
+PLANT_ZERO = ('rm -rf "$HOME/.gitconfig" "$HOME/.cache/go-build"; mkdir -p "$HOME/.cache";'
+              ' ln -s /dev/zero "$HOME/.gitconfig"; ln -s /root "$HOME/.cache/go-build"')
 
 
 class Latency(threading.Thread):
