@@ -61,7 +61,7 @@ mv -f "$CLASS_VAR/gitconfig.tmp" "$CLASS_VAR/gitconfig"
 # write_key VALUE: the upstream key, readable by the gateway's account alone and written by it (the
 # key on stdin, never on a command line; printf is a builtin).
 write_key() {
-  printf '%s\n' "$1" | as_gateway sh -c 'umask 077; cat >"$1.tmp" && mv -f "$1.tmp" "$1"' sh "$GATEWAY_DIR/upstream-key"
+  printf '%s\n' "$1" | as_gateway sh -c 't=$(mktemp "$1.XXXXXX") && cat >"$t" && mv -f "$t" "$1"' sh "$GATEWAY_DIR/upstream-key"
 }
 # key_from FILE: the key in FILE (a PERPLEXITY_API_KEY= line of a .env, or the file's only content).
 key_from() {

@@ -11,7 +11,7 @@ HUB_ENV_PREFIXES = ("JUPYTERHUB_", "JPY_", "CONFIGPROXY_", "CLASSROOM_", "STREAM
 
 def as_account(name, script, check=True, timeout=60):
     """Runs script with sh as account name (a login-less environment); returns its output."""
-    r = subprocess.run(["runuser", "-u", name, "--", "sh", "-c", script], cwd="/", capture_output=True, text=True,
+    r = subprocess.run(["/usr/sbin/runuser", "-u", name, "--", "sh", "-c", script], cwd="/", capture_output=True, text=True,
                        timeout=timeout, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     if check and r.returncode:
         raise AssertionError(f"as {name}: {script[:200]!r} failed: {r.stdout[-500:]} {r.stderr[-500:]}")

@@ -48,7 +48,7 @@ class Scanner:
         self.uid = pw.pw_uid
         os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o755)
-        self.proc = subprocess.Popen(["runuser", "-u", account, "--", "/usr/bin/python3", f"{self.dir}/scan.py", self.out],
+        self.proc = subprocess.Popen(["/usr/sbin/runuser", "-u", account, "--", "/usr/bin/python3", f"{self.dir}/scan.py", self.out],
                                      cwd="/", stdin=subprocess.DEVNULL, start_new_session=True,
                                      env={"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C.UTF-8"})
 

@@ -23,7 +23,7 @@ def process_env(klass, match):
     hub_api = f"127.0.0.1:{klass.port + 81}/"
     for d in glob.glob("/proc/[0-9]*"):
         try:
-            cmd = open(d + "/cmdline", "rb").read().decode(errors="replace")
+            cmd = open(d + "/cmdline", "rb").read().decode(errors="replace").replace("\0", " ")
             env = dict(kv.split("=", 1) for kv in open(d + "/environ", "rb").read().decode(errors="replace").split("\0")
                        if "=" in kv)
         except OSError:
