@@ -4,7 +4,7 @@ import subprocess
 
 from conftest import STATE
 
-# What a command the hub runs as a student may find in its environment (git adds GIT_* of its own).
+# What a command the hub runs as a student may find in its environment (git adds GIT_*, GITHEAD_* of its own).
 ALLOWED_ENV = {"HOME", "USER", "LOGNAME", "PATH", "LANG", "PWD", "SHLVL", "OLDPWD", "_", "NBGITPULLER_DEPTH"}
 HUB_ENV_PREFIXES = ("JUPYTERHUB_", "JPY_", "CONFIGPROXY_", "CLASSROOM_", "STREAMDEMO_", "PERPLEXITY_")
 

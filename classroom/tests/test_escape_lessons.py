@@ -59,7 +59,7 @@ def test_lessons_hold_no_withheld_solution_nor_teacher_history(klass, tmp_path):
     assert_only_published(klass)  # as make classroom published it
     publish(klass, "include")
     tree = git("--git-dir", klass.lessons, "ls-tree", "-r", "--name-only", "main").decode().split()
-    assert SOLUTIONS.encode() in tree, "SOLUTIONS=include did not publish the solutions"
+    assert SOLUTIONS in tree, "SOLUTIONS=include did not publish the solutions"
     copy = str(tmp_path / "copy")
     git("clone", "-q", f"file://{klass.lessons}", copy)  # a student's copy, with the solutions
     publish(klass, "withhold")

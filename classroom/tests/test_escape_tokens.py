@@ -14,8 +14,8 @@ from conftest import STUDENTS, TEACHER
 from hubclient import Student
 
 ADA = STUDENTS[0]
-SWITCHES = {"teacher/limits": {"student": ADA, "limits": {"tokens_per_day": 0}},
-            "teacher/pause": {"student": ADA, "paused": False}}
+SWITCHES = {"teacher/limits": {"student": "*", "limits": {"tokens_per_day": 0}},  # the defaults: no limit
+            "teacher/pause": {"all": False}}  # the class: not paused
 
 
 def process_env(klass, match):
