@@ -40,10 +40,13 @@ gotest: ## every Go test, under the race detector (which needs cgo: gcc)
 	$(GO) test -race -count=1 ./...
 
 FUZZTIME ?= 10s
-fuzz: ## fuzz the event decoders and the whole stream reader, $(FUZZTIME) each
+fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of untrusted input, $(FUZZTIME) each
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
+	$(GO) test -run='^$$' -fuzz=FuzzParseAsked -fuzztime=$(FUZZTIME) ./internal/gateway
+	$(GO) test -run='^$$' -fuzz=FuzzBearer -fuzztime=$(FUZZTIME) ./internal/gateway
+	$(GO) test -run='^$$' -fuzz=FuzzSessionCookie -fuzztime=$(FUZZTIME) ./internal/gateway
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,14 +18,18 @@ import (
 )
 
 const gatewayUsage = `usage:
-  streamdemo gateway serve [--addr HOST:PORT] --upstream URL [--key-file FILE] --data DIR
+  streamdemo gateway serve [--addr HOST:PORT] --upstream URL [--key-file FILE] [--models LIST] --data DIR
   streamdemo gateway token add NAME --data DIR [--teacher] [LIMITS]   prints the new token as the last line
   streamdemo gateway token revoke NAME --data DIR
   streamdemo gateway usage --data DIR [--json]
   streamdemo gateway limits [NAME] --data DIR LIMITS                   no NAME: the class defaults
   streamdemo gateway pause|resume [NAME | --all] --data DIR
   streamdemo gateway price MODEL --input USD --output USD --data DIR   USD per million tokens; MODEL "*" for any other
+  streamdemo gateway models [--set A,B | --default] --data DIR         the models and presets students may use
 LIMITS: --tokens-per-day N --usd-per-day X --tokens-total N --usd-total X --rpm N --concurrent N (0: no limit)
+--models LIST (or STREAMDEMO_GATEWAY_MODELS): the models and presets (e.g. sonar-pro,pro-search) allowed until the
+teacher sets a list with "gateway models --set"; with neither, a standalone gateway allows any model.
+Perplexity's models and presets have default prices (Perplexity's public pricing); change them with "gateway price".
 The upstream key comes from --key-file (owner-only) or STREAMDEMO_UPSTREAM_KEY, never from the command line.`
 
 // cliWho is how switches made from the command line appear in the log.
@@ -65,6 +68,8 @@ func gatewayCmd(args []string) error {
 		return gatewayPause(args[0] == "pause", rest)
 	case "price":
 		return gatewayPrice(rest)
+	case "models":
+		return gatewayModels(rest)
 	case "-h", "-help", "--help", "help":
 		fmt.Println(gatewayUsage)
 		return nil
@@ -208,6 +213,37 @@ func gatewayPrice(args []string) error {
 	})
 }
 
+func gatewayModels(args []string) error {
+	var set *string
+	var back *bool
+	setup := func(fs *flag.FlagSet) {
+		set = fs.String("set", "", "comma-separated models and presets students may use, e.g. sonar-pro,pro-search")
+		back = fs.Bool("default", false, "go back to the server's --models (or any model)")
+	}
+	return withLedger("models", args, 0, setup, func(l *gateway.Ledger, _ []string) error {
+		switch {
+		case *back:
+			if err := l.SetModels(nil, cliWho); err != nil {
+				return err
+			}
+		case *set != "":
+			if err := l.SetModels(gateway.ParseModels(*set), cliWho); err != nil {
+				return err
+			}
+		}
+		list, ok, err := l.Models(context.Background())
+		switch {
+		case err != nil:
+			return err
+		case ok:
+			fmt.Printf("Students may use: %s\n", strings.Join(list, ", "))
+		default:
+			fmt.Println("No list set: the gateway allows what its --models (or " + gateway.ModelsEnv + ") says, or any model without it.")
+		}
+		return nil
+	})
+}
+
 func gatewayUsageCmd(args []string) error {
 	var asJSON *bool
 	return withLedger("usage", args, 0, func(fs *flag.FlagSet) { asJSON = fs.Bool("json", false, "print the report as JSON (as GET /usage)") }, func(l *gateway.Ledger, _ []string) error {
@@ -242,6 +278,10 @@ func gatewayUsageCmd(args []string) error {
 			paused = "; the class is PAUSED (resume: streamdemo gateway resume --all)"
 		}
 		fmt.Printf("class: %d answers, %d tokens, %.4f USD%s\n", rep.Totals.Requests, rep.Totals.InputTokens+rep.Totals.OutputTokens, rep.Totals.USD, paused)
+		if rep.KeyRefused != nil {
+			fmt.Printf("The model service refused the class's key at %s (HTTP %d): fix the key file and restart the gateway.\n",
+				rep.KeyRefused.At.Format("2006-01-02 15:04:05"), rep.KeyRefused.Status)
+		}
 		return nil
 	})
 }
@@ -251,6 +291,7 @@ func gatewayServe(args []string) error {
 	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1:8790, or JUPYTERHUB_SERVICE_URL's as a hub service)")
 	upstream := fs.String("upstream", os.Getenv("STREAMDEMO_GATEWAY_UPSTREAM"), "upstream base URL ending in /v1 (or STREAMDEMO_GATEWAY_UPSTREAM)")
 	keyFile := fs.String("key-file", os.Getenv("STREAMDEMO_GATEWAY_KEY_FILE"), "file holding the upstream key, owner-only (or STREAMDEMO_GATEWAY_KEY_FILE; or the key in "+gateway.KeyEnv+")")
+	models := fs.String("models", os.Getenv(gateway.ModelsEnv), "comma-separated models and presets allowed until the teacher sets a list (or "+gateway.ModelsEnv+"); none: any model")
 	data := dataFlag(fs)
 	if _, err := parseAll(fs, args); err != nil {
 		return errShown
@@ -285,7 +326,7 @@ func gatewayServe(args []string) error {
 		return err
 	}
 	gw, err := gateway.New(gateway.Config{Upstream: *upstream, Key: key, Ledger: ledger, Prefix: prefix, Hub: hub,
-		CookieSecret: secret, Log: os.Stderr})
+		CookieSecret: secret, Log: os.Stderr, Models: gateway.ParseModels(*models)})
 	if err != nil {
 		return err
 	}
@@ -306,7 +347,7 @@ func gatewayServe(args []string) error {
 	if hub == nil && !isLoopback(*addr) {
 		fmt.Fprintln(os.Stderr, "class gateway: it listens beyond this machine over plain http, so students' tokens cross the network unencrypted; on a network you do not trust, put it behind HTTPS.")
 	}
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := gw.Server()
 	// Own signal handling: a hub may start services with SIGINT ignored.
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)

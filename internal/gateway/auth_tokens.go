@@ -53,6 +53,9 @@ func (l *Ledger) AddToken(name string, teacher bool, own Limits, who string) (st
 	if err := checkName(name); err != nil {
 		return "", err
 	}
+	if err := own.check(); err != nil {
+		return "", err
+	}
 	token := newToken()
 	now := l.now()
 	err := l.tx(context.Background(), func(tx *sql.Tx) error {

@@ -38,6 +38,8 @@ var (
 		Message: "Switches are flipped from the teacher's page only: open the page itself and use its buttons."}
 	refuseSessionEnded = &Refusal{Status: http.StatusUnauthorized, Type: "class_token_rejected",
 		Message: "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again."}
+	refuseLedger = &Refusal{Status: http.StatusServiceUnavailable, Type: "class_gateway_error",
+		Message: "The class gateway cannot write its ledger right now; tell your teacher."}
 	refuseCannotCheck = &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error",
 		Message: "The class gateway could not check your token; try again in a moment."}
 )
@@ -62,16 +64,40 @@ type reservation struct {
 	USD    float64
 }
 
+// minAnswerTokens is the smallest output cap worth sending: a student whose
+// budget leaves less is told it is used up.
+const minAnswerTokens = 16
+
+// plan is what a request asks of the budget.
+type plan struct {
+	InputTokens int64 // estimated from the body
+	Cap         int64 // the output cap asked for; 0: none
+	DefaultOut  int64 // what an uncapped answer is reserved for
+	Price       price
+	Priced      bool    // Price is known (else the reservation is the charge)
+	MinUSD      float64 // the smallest reservation
+	CountOnly   bool    // v1/models: switches and rate limits only, nothing held
+}
+
+// grant is an admitted request: its ledger row, what it holds, and the
+// output cap its body must carry (0: leave the body's as it is).
+type grant struct {
+	ID   int64
+	Held reservation
+	Cap  int64
+}
+
 // reserve checks every switch and limit for student and, if the request may
 // go ahead, records it as open with its reservation, in one transaction.
-// Answers already streaming count with their reservation, so concurrent
-// streams of one student overshoot a budget by at most one reservation.
-func (l *Ledger) reserve(ctx context.Context, student, path, model string, res reservation) (int64, *Refusal, error) {
+// The output cap is lowered to what the budget has left, and a request
+// whose reservation does not fit is refused: open answers count with their
+// reservations, so concurrent answers cannot share out the same dollars.
+func (l *Ledger) reserve(ctx context.Context, student, path, model string, p plan) (grant, *Refusal, error) {
 	now := l.now()
-	var id int64
+	var g grant
 	var refusal *Refusal
 	err := l.tx(ctx, func(tx *sql.Tx) error {
-		refusal = nil
+		refusal, g = nil, grant{}
 		if v, err := setting(tx, "paused_all"); err != nil {
 			return err
 		} else if v == "1" {
@@ -90,18 +116,32 @@ func (l *Ledger) reserve(ctx context.Context, student, path, model string, res r
 		if err != nil {
 			return err
 		}
-		if refusal, err = checkLimits(tx, student, now, lim); err != nil || refusal != nil {
+		if refusal, err = checkRate(tx, student, now, lim); err != nil || refusal != nil {
 			return err
 		}
-		r, err := tx.Exec(`INSERT INTO requests (student, day, started_at, path, model, state, reserved_tokens, reserved_usd)
-			VALUES (?, ?, ?, ?, ?, 'open', ?, ?)`, student, day(now), millis(now), path, model, res.Tokens, res.USD)
+		if !p.CountOnly {
+			left, err := remaining(tx, student, now, lim)
+			if err != nil {
+				return err
+			}
+			if g, refusal = p.fit(left); refusal != nil {
+				return nil
+			}
+		}
+		state := "open"
+		if p.CountOnly {
+			state = "done"
+		}
+		r, err := tx.Exec(`INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd)
+			VALUES (?, ?, ?, CASE WHEN ? = 'done' THEN ? END, ?, ?, ?, ?, ?)`, student, day(now), millis(now), state, millis(now),
+			path, model, state, g.Held.Tokens, g.Held.USD)
 		if err != nil {
 			return err
 		}
-		id, err = r.LastInsertId()
+		g.ID, err = r.LastInsertId()
 		return err
 	})
-	return id, refusal, err
+	return g, refusal, err
 }
 
 // charged sums what a set of requests used: settled ones as charged, open
@@ -109,7 +149,7 @@ func (l *Ledger) reserve(ctx context.Context, student, path, model string, res r
 const charged = `COALESCE(SUM(CASE state WHEN 'open' THEN reserved_tokens ELSE input_tokens + output_tokens END), 0),
 	COALESCE(SUM(CASE state WHEN 'open' THEN reserved_usd ELSE cost_usd END), 0)`
 
-func checkLimits(tx *sql.Tx, student string, now time.Time, lim effective) (*Refusal, error) {
+func checkRate(tx *sql.Tx, student string, now time.Time, lim effective) (*Refusal, error) {
 	if lim.ConcurrentStreams > 0 {
 		var open int64
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM requests WHERE student = ? AND state = 'open'`, student).Scan(&open); err != nil {
@@ -130,23 +170,89 @@ func checkLimits(tx *sql.Tx, student string, now time.Time, lim effective) (*Ref
 			return tooMany(time.UnixMilli(oldest).Add(time.Minute).Sub(now)), nil
 		}
 	}
+	return nil, nil
+}
+
+// budgetLeft is what a student may still use, by the tightest limit of
+// each kind, with the refusal that limit gives.
+type budgetLeft struct {
+	hasTokens, hasUSD bool
+	tokens            int64
+	usd               float64
+	tokensRefusal     *Refusal
+	usdRefusal        *Refusal
+}
+
+func remaining(tx *sql.Tx, student string, now time.Time, lim effective) (budgetLeft, error) {
+	var b budgetLeft
 	var dayTokens, totalTokens int64
 	var dayUSD, totalUSD float64
 	if err := tx.QueryRow(`SELECT `+charged+` FROM requests WHERE student = ? AND day = ?`, student, day(now)).Scan(&dayTokens, &dayUSD); err != nil {
-		return nil, err
-	}
-	if (lim.TokensPerDay > 0 && dayTokens >= lim.TokensPerDay) || (lim.USDPerDay > 0 && dayUSD >= lim.USDPerDay) {
-		return refuseDayBudget, nil
+		return b, err
 	}
 	if lim.TokensTotal > 0 || lim.USDTotal > 0 {
 		if err := tx.QueryRow(`SELECT `+charged+` FROM requests WHERE student = ?`, student).Scan(&totalTokens, &totalUSD); err != nil {
-			return nil, err
-		}
-		if (lim.TokensTotal > 0 && totalTokens >= lim.TokensTotal) || (lim.USDTotal > 0 && totalUSD >= lim.USDTotal) {
-			return refuseTotalBudget, nil
+			return b, err
 		}
 	}
-	return nil, nil
+	tokenLimit := func(limit, used int64, r *Refusal) {
+		if left := limit - used; limit > 0 && (!b.hasTokens || left < b.tokens) {
+			b.hasTokens, b.tokens, b.tokensRefusal = true, left, r
+		}
+	}
+	usdLimit := func(limit, used float64, r *Refusal) {
+		if left := limit - used; limit > 0 && (!b.hasUSD || left < b.usd) {
+			b.hasUSD, b.usd, b.usdRefusal = true, left, r
+		}
+	}
+	tokenLimit(lim.TokensPerDay, dayTokens, refuseDayBudget)
+	tokenLimit(lim.TokensTotal, totalTokens, refuseTotalBudget)
+	usdLimit(lim.USDPerDay, dayUSD, refuseDayBudget)
+	usdLimit(lim.USDTotal, totalUSD, refuseTotalBudget)
+	return b, nil
+}
+
+// fit is what the request may hold within what is left: its output cap
+// lowered so that input, output and price fit, or the refusal.
+func (p plan) fit(left budgetLeft) (grant, *Refusal) {
+	out, capped := int64(MaxOutputCap), false
+	if left.hasTokens {
+		out, capped = min(out, satAdd(left.tokens, -p.InputTokens)), true
+		if out < minAnswerTokens {
+			return grant{}, left.tokensRefusal
+		}
+	}
+	if left.hasUSD && p.Priced && p.Price.Output > 0 {
+		room := (left.usd - p.Price.Input*float64(p.InputTokens)/1e6) / (p.Price.Output / 1e6)
+		if room < minAnswerTokens {
+			return grant{}, left.usdRefusal
+		}
+		if room < float64(out) {
+			out = int64(room)
+		}
+		capped = true
+	}
+	g := grant{Cap: p.Cap}
+	if capped && (g.Cap == 0 || g.Cap > out) {
+		g.Cap = out
+	}
+	held := g.Cap
+	if held == 0 {
+		held = p.DefaultOut
+	}
+	g.Held = reservation{Tokens: satAdd(p.InputTokens, held), USD: max(p.Price.cost(p.InputTokens, held), p.MinUSD)}
+	switch {
+	case left.hasUSD && left.usd <= 0:
+		return grant{}, left.usdRefusal
+	case left.hasTokens && g.Held.Tokens > left.tokens:
+		return grant{}, left.tokensRefusal
+	case left.hasUSD && g.Held.USD > left.usd:
+		return grant{}, left.usdRefusal
+	}
+	if g.Cap == p.Cap {
+		g.Cap = 0 // the body's own cap stands
+	}
+	return g, nil
 }
 
 // outcome is what an answer really used, known when its stream ends.
@@ -162,6 +268,7 @@ type outcome struct {
 
 // settle replaces a request's reservation by what it used.
 func (l *Ledger) settle(id int64, o outcome) error {
+	o.InputTokens, o.OutputTokens, o.CostUSD = max(o.InputTokens, 0), max(o.OutputTokens, 0), max(o.CostUSD, 0)
 	return l.tx(context.Background(), func(tx *sql.Tx) error {
 		_, err := tx.Exec(`UPDATE requests SET state = ?, ended_at = ?, status = ?, model = CASE WHEN ? = '' THEN model ELSE ? END,
 			input_tokens = ?, output_tokens = ?, cost_usd = ?, estimated = ? WHERE id = ? AND state = 'open'`,

@@ -6,13 +6,13 @@
 package gateway
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +27,12 @@ type Config struct {
 	CookieSecret []byte
 	Transport    http.RoundTripper // to the upstream; nil for a default one
 	Log          io.Writer         // one line per answer and per problem; nil for none
+	// Models is the default allow-list of models and presets (until the
+	// teacher sets one in the ledger); empty allows any.
+	Models []string
+	// BodyTimeout bounds how long a client may take to send a request
+	// body; 0 for 30 s.
+	BodyTimeout time.Duration
 }
 
 // Gateway is the class gateway; Handler serves it.
@@ -42,6 +48,9 @@ type Gateway struct {
 	proxy     http.Handler
 	log       *log.Logger
 	errorLog  *log.Logger
+	models    []string
+	bodyWait  time.Duration
+	keyBad    atomic.Bool // the upstream last refused the class's key
 }
 
 // authenticator says who holds a bearer token.
@@ -62,7 +71,10 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("The cookie secret is shorter than 32 bytes.")
 	}
 	g := &Gateway{upstream: u, key: []byte(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
-		transport: cfg.Transport, log: log.New(io.Discard, "", 0)}
+		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}
+	if g.bodyWait == 0 {
+		g.bodyWait = 30 * time.Second
+	}
 	if cfg.Log != nil {
 		g.log = log.New(cfg.Log, "gateway ", log.LstdFlags)
 	}
@@ -80,6 +92,11 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	} else if n > 0 {
 		g.logf("%d answers were streaming when the gateway last stopped: each charged its reservation", n)
+	}
+	if kr, err := g.ledger.keyRefusal(); err != nil {
+		return nil, err
+	} else if kr != nil {
+		g.keyBad.Store(true)
 	}
 	g.proxy = g.newProxy()
 	return g, nil
@@ -119,7 +136,7 @@ func (g *Gateway) Handler() http.Handler {
 		failure(w, shapeOf(strings.TrimPrefix(r.URL.Path, p)), http.StatusNotFound,
 			"The class gateway serves v1/agent, v1/responses, v1/chat/completions and v1/models; check the base URL.")
 	})
-	return mux
+	return g.bodyDeadline(mux)
 }
 
 // upstreamURL is where a student's path goes: the upstream's base URL (which
@@ -129,12 +146,6 @@ func (g *Gateway) upstreamURL(path string) *url.URL {
 	u.Path = strings.TrimSuffix(u.Path, "/v1") + "/" + path
 	u.RawQuery = ""
 	return &u
-}
-
-func parseAsked(body []byte) (askedFor, error) {
-	var a askedFor
-	err := json.Unmarshal(body, &a)
-	return a, err
 }
 
 // bearer is the token in an Authorization header: "Bearer X" (as OpenAI

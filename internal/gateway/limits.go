@@ -54,6 +54,18 @@ func (lim Limits) describe() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
+// check refuses a negative (or NaN) limit.
+func (lim Limits) check() error {
+	for _, c := range lim.columns() {
+		iv, isInt := c.val.(*int64)
+		fv, isFloat := c.val.(*float64)
+		if (isInt && iv != nil && *iv < 0) || (isFloat && fv != nil && !(*fv >= 0)) {
+			return fmt.Errorf("A limit cannot be negative (%s): use 0 for no limit.", c.name)
+		}
+	}
+	return nil
+}
+
 func (lim Limits) empty() bool { return lim.describe() == "" }
 
 // setLimits writes the fields of lim that are set, for scope ('*' or a name).
@@ -85,6 +97,9 @@ func isNil(v any) bool {
 // SetLimits changes the class defaults (name "*") or one student's limits,
 // logged as a switch; it applies to the next request, without a restart.
 func (l *Ledger) SetLimits(name string, lim Limits, who string) error {
+	if err := lim.check(); err != nil {
+		return err
+	}
 	now := l.now()
 	return l.tx(context.Background(), func(tx *sql.Tx) error {
 		if name != "*" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
@@ -58,6 +59,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		}
 		resp.Header[name] = values
 	}
+	if resp.StatusCode == http.StatusOK {
+		g.keyAccepted()
+	}
 	if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		resp.Body = newEventFilter(resp.Body, c)
 		return nil
@@ -73,8 +77,12 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if resp.StatusCode == http.StatusOK {
 		c.observe(body)
 	}
+	if refusesKey(resp.StatusCode, body) {
+		body = g.keyRefused(resp, c)
+		resp.Header.Set("Content-Type", "application/json")
+	}
 	body = redactKey(body, c.key)
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = nopBody(body)
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	return nil
@@ -109,6 +117,11 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		var tooBig *http.MaxBytesError
+		if err != nil && !errors.As(err, &tooBig) {
+			failure(w, sh, http.StatusRequestTimeout, "The request body did not arrive in time; send it again.")
+			return
+		}
 		if err != nil {
 			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", MaxRequestBytes>>10))
 			return
@@ -117,6 +130,9 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 			refuse(w, sh, refusal)
 			return
 		}
+	} else if refusal = g.count(r.Context(), c); refusal != nil {
+		refuse(w, sh, refusal)
+		return
 	}
 	start := time.Now()
 	out := r.Clone(context.WithValue(r.Context(), callKey{}, c))
@@ -129,54 +145,98 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 	g.proxy.ServeHTTP(w, out)
 }
 
-// admit reads the request, reserves its budget and returns the body to send.
+// admit reads the request, checks its model, reserves its budget and
+// returns the body to send (its output cap lowered to what the budget has
+// left, and a streamed chat asking for its usage).
 func (g *Gateway) admit(ctx context.Context, c *call, body []byte) ([]byte, *Refusal) {
 	a, err := parseAsked(body)
 	if err != nil {
-		return nil, &Refusal{Status: http.StatusBadRequest, Type: "invalid_request", Message: "The request body is not valid JSON."}
+		return nil, badBody(c.path, err)
 	}
-	c.model, c.chat = a.Model, c.path == "v1/chat/completions"
+	engines := a.engines()
+	c.engines, c.model, c.chat = engines, strings.Join(engines, ","), c.path == "v1/chat/completions"
+	if refusal := g.checkModels(ctx, engines); refusal != nil {
+		return nil, refusal
+	}
+	includeUsage := false
 	if c.chat {
-		if body, c.hideUsage, err = askForUsage(body, a); err != nil {
-			return nil, &Refusal{Status: http.StatusBadRequest, Type: "invalid_request", Message: "The request's stream_options is not a JSON object."}
+		if includeUsage, err = wantsUsage(a); err != nil {
+			return nil, badBody(c.path, err)
 		}
+		c.hideUsage = includeUsage
 	}
-	res, err := g.reservationFor(ctx, c, a, len(body))
+	p, err := g.planFor(ctx, c, a, len(body))
+	var gr grant
 	if err == nil {
 		var refusal *Refusal
-		if c.id, refusal, err = g.ledger.reserve(ctx, c.student, c.path, c.model, res); refusal != nil {
+		if gr, refusal, err = g.ledger.reserve(ctx, c.student, c.path, c.model, p); refusal != nil {
 			return nil, refusal
 		}
 	}
 	if err != nil {
 		g.logf("ledger: %v", err)
-		return nil, &Refusal{Status: http.StatusServiceUnavailable, Type: "class_gateway_error",
-			Message: "The class gateway cannot write its ledger right now; tell your teacher."}
+		return nil, refuseLedger
+	}
+	c.id, c.reserved = gr.ID, gr.Held
+	field := "max_output_tokens"
+	if c.chat {
+		field = "max_tokens"
+	}
+	if body, err = rewrite(body, a, gr.Cap, field, includeUsage); err != nil {
+		return nil, badBody(c.path, err) // cannot happen: the body was read above
 	}
 	return body, nil
 }
 
-// reservationFor is what an answer holds while it streams: its input
-// (estimated at 4 bytes a token) and its output cap, priced.
-func (g *Gateway) reservationFor(ctx context.Context, c *call, a askedFor, bodyLen int) (reservation, error) {
-	outTokens, minUSD, err := g.ledger.reserveSettings(ctx)
-	if err != nil {
-		return reservation{}, err
+// badBody is the refusal of a body the gateway cannot account for, in the
+// upstream's own words for a bad request.
+func badBody(path string, err error) *Refusal {
+	typ := "invalid_request_error"
+	if shapeOf(path) == agentShape {
+		typ = "invalid_request"
 	}
-	if cap := a.outputCap(); cap > 0 {
-		outTokens = cap
+	msg := "The request body is not valid JSON."
+	var bad *badRequest
+	if errors.As(err, &bad) {
+		msg = bad.message
 	}
-	c.inputEst = int64(bodyLen+3) / 4
-	p, err := g.ledger.price(ctx, c.model)
-	if err != nil {
-		return reservation{}, err
-	}
-	return reservation{Tokens: c.inputEst + outTokens, USD: max(p.cost(c.inputEst, outTokens), minUSD)}, nil
+	return &Refusal{Status: http.StatusBadRequest, Type: typ, Message: msg}
 }
 
-// settle records what the answer used: the usage the upstream reported, or,
-// for a stream that ended without it, an estimate of what streamed.
+// planFor is what an answer asks of the budget: its input (estimated at 4
+// bytes a token), its output cap, and the price of its model.
+func (g *Gateway) planFor(ctx context.Context, c *call, a askedFor, bodyLen int) (plan, error) {
+	outTokens, minUSD, err := g.ledger.reserveSettings(ctx)
+	if err != nil {
+		return plan{}, err
+	}
+	c.inputEst = int64(bodyLen+3) / 4
+	p, known, err := g.ledger.priceOf(ctx, a.engines())
+	if err != nil {
+		return plan{}, err
+	}
+	c.priced, c.minUSD = known, minUSD
+	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), DefaultOut: outTokens, Price: p, Priced: known, MinUSD: minUSD}, nil
+}
+
+// count admits a request that costs nothing (v1/models): it meets the
+// switches and the rate limits and is counted, but holds and is charged nothing.
+func (g *Gateway) count(ctx context.Context, c *call) *Refusal {
+	_, refusal, err := g.ledger.reserve(ctx, c.student, c.path, "", plan{CountOnly: true})
+	if err != nil {
+		g.logf("ledger: %v", err)
+		return refuseLedger
+	}
+	return refusal
+}
+
+// settle records what the answer used: the usage the upstream reported; or,
+// for an answer cut before its usage arrived (by the student, the network or
+// a hanging upstream), what streamed at the model's known price but never
+// less than the smallest reservation, and where no price is known, the whole
+// reservation. Only an answer the upstream refused, or never received, is free.
 func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
+	ctx := context.Background()
 	o := outcome{Status: c.status, Model: c.upstreamModel}
 	switch {
 	case c.usage != nil:
@@ -185,11 +245,16 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		if c.usage.Cost != nil {
 			o.CostUSD = c.usage.Cost.TotalCost
 		} else {
-			p, _ := g.ledger.price(context.Background(), c.model)
+			p, known, _ := g.ledger.priceOf(ctx, []string{c.upstreamModel})
+			if !known {
+				p, _, _ = g.ledger.priceOf(ctx, c.engines)
+			}
 			o.CostUSD = p.cost(o.InputTokens, o.OutputTokens)
 		}
-	case c.status != http.StatusOK && c.chars == 0:
-		o.State = "failed" // refused upstream or unreachable: nothing to charge
+	case c.status != http.StatusOK && c.status != 0 && c.chars == 0:
+		o.State = "failed" // refused upstream: nothing to charge
+	case c.status == 0 && !stopped && unreachable(c.proxyErr):
+		o.State = "failed" // never reached the upstream
 	default:
 		o.State, o.Estimated = "broken", true
 		if stopped {
@@ -198,12 +263,21 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 			o.State = "failed"
 		}
 		o.InputTokens, o.OutputTokens = c.inputEst, (c.chars+3)/4
-		p, _ := g.ledger.price(context.Background(), c.model)
-		o.CostUSD = p.cost(o.InputTokens, o.OutputTokens)
+		o.CostUSD = c.reserved.USD
+		if c.priced {
+			p, _, _ := g.ledger.priceOf(ctx, c.engines)
+			o.CostUSD = max(p.cost(o.InputTokens, o.OutputTokens), c.minUSD)
+		}
 	}
 	if err := g.ledger.settle(c.id, o); err != nil {
 		g.logf("ledger: could not settle request %d of %s: %v", c.id, c.student, err)
 	}
 	g.logf("%s %s model=%q status=%d %s tokens=%d+%d usd=%.6f estimated=%t %s",
 		c.student, c.path, c.model, c.status, o.State, o.InputTokens, o.OutputTokens, o.CostUSD, o.Estimated, took.Round(time.Millisecond))
+}
+
+// unreachable says whether err means the request never left the gateway.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

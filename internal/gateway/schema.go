@@ -63,4 +63,65 @@ var migrations = []string{
 		who  TEXT NOT NULL,
 		what TEXT NOT NULL
 	);`,
+	// 2: no negative tokens or dollars in the ledger (SQLite adds CHECKs only
+	// by rebuilding a table: the rows are copied, a negative value, which only
+	// an overflowed reservation could leave, as 0), and default prices.
+	`CREATE TABLE requests_new (
+		id              INTEGER PRIMARY KEY,
+		student         TEXT NOT NULL,
+		day             TEXT NOT NULL,
+		started_at      INTEGER NOT NULL,
+		ended_at        INTEGER,
+		path            TEXT NOT NULL,
+		model           TEXT NOT NULL DEFAULT '',
+		state           TEXT NOT NULL,
+		reserved_tokens INTEGER NOT NULL CHECK (reserved_tokens >= 0),
+		reserved_usd    REAL NOT NULL CHECK (reserved_usd >= 0),
+		input_tokens    INTEGER NOT NULL DEFAULT 0 CHECK (input_tokens >= 0),
+		output_tokens   INTEGER NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),
+		cost_usd        REAL NOT NULL DEFAULT 0 CHECK (cost_usd >= 0),
+		estimated       INTEGER NOT NULL DEFAULT 0,
+		status          INTEGER NOT NULL DEFAULT 0
+	);
+	INSERT INTO requests_new SELECT id, student, day, started_at, ended_at, path, model, state,
+		MAX(reserved_tokens, 0), MAX(reserved_usd, 0), MAX(input_tokens, 0), MAX(output_tokens, 0), MAX(cost_usd, 0),
+		estimated, status FROM requests;
+	DROP TABLE requests;
+	ALTER TABLE requests_new RENAME TO requests;
+	CREATE INDEX requests_by_student_day ON requests (student, day);
+	CREATE INDEX requests_by_start ON requests (started_at);
+	CREATE INDEX requests_open ON requests (state) WHERE state = 'open';
+	CREATE TABLE limits_new (
+		scope               TEXT PRIMARY KEY,
+		tokens_per_day      INTEGER CHECK (tokens_per_day >= 0),
+		usd_per_day         REAL CHECK (usd_per_day >= 0),
+		tokens_total        INTEGER CHECK (tokens_total >= 0),
+		usd_total           REAL CHECK (usd_total >= 0),
+		requests_per_minute INTEGER CHECK (requests_per_minute >= 0),
+		concurrent_streams  INTEGER CHECK (concurrent_streams >= 0)
+	);
+	INSERT INTO limits_new SELECT scope, MAX(tokens_per_day, 0), MAX(usd_per_day, 0), MAX(tokens_total, 0), MAX(usd_total, 0),
+		MAX(requests_per_minute, 0), MAX(concurrent_streams, 0) FROM limits;
+	DROP TABLE limits;
+	ALTER TABLE limits_new RENAME TO limits;
+	CREATE TABLE prices_new (
+		model               TEXT PRIMARY KEY,
+		input_usd_per_mtok  REAL NOT NULL CHECK (input_usd_per_mtok >= 0),
+		output_usd_per_mtok REAL NOT NULL CHECK (output_usd_per_mtok >= 0)
+	);
+	INSERT INTO prices_new SELECT model, MAX(input_usd_per_mtok, 0), MAX(output_usd_per_mtok, 0) FROM prices;
+	DROP TABLE prices;
+	ALTER TABLE prices_new RENAME TO prices;
+	-- Default prices (USD per million tokens) from Perplexity's public
+	-- pricing, so that an answer cut before its reported cost is still
+	-- charged. Defaults only: the teacher changes any with "streamdemo
+	-- gateway price"; rows already set are kept. Presets run several models
+	-- and tools: priced here as their dearest models, on the high side.
+	INSERT OR IGNORE INTO prices VALUES
+		('sonar', 1, 1), ('sonar-pro', 3, 15), ('sonar-reasoning', 1, 5), ('sonar-reasoning-pro', 2, 8),
+		('sonar-deep-research', 2, 8), ('perplexity/sonar', 0.25, 2.5),
+		('preset/fast-search', 2, 12), ('preset/fast', 2, 12), ('preset/low', 2, 12),
+		('preset/pro-search', 3, 15), ('preset/medium', 3, 15),
+		('preset/deep-research', 5, 25), ('preset/advanced-deep-research', 5, 25), ('preset/wide-research', 5, 25),
+		('preset/high', 5, 25), ('preset/xhigh', 5, 25);`,
 }

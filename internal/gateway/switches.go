@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -53,18 +54,29 @@ func (l *Ledger) SetPrice(model string, inputPerMTok, outputPerMTok float64, who
 	})
 }
 
-// price is what model costs per million tokens, from the table ('*' as the
-// fallback); zero when the table says nothing (a free local model).
+// price is what a model costs per million tokens.
 type price struct{ Input, Output float64 }
 
-func (l *Ledger) price(ctx context.Context, model string) (price, error) {
+// priceOf is the dearest price among engines (a request may fall back from
+// one model to another), from the table ('*' as the fallback); known says
+// whether the table priced every one.
+func (l *Ledger) priceOf(ctx context.Context, engines []string) (price, bool, error) {
 	var p price
-	err := l.db.QueryRowContext(ctx, `SELECT input_usd_per_mtok, output_usd_per_mtok FROM prices
-		WHERE model IN (?, '*') ORDER BY model = '*' LIMIT 1`, model).Scan(&p.Input, &p.Output)
-	if err == sql.ErrNoRows {
-		return price{}, nil
+	known := len(engines) > 0
+	for _, e := range engines {
+		var q price
+		err := l.db.QueryRowContext(ctx, `SELECT input_usd_per_mtok, output_usd_per_mtok FROM prices
+			WHERE model IN (?, '*') ORDER BY model = '*' LIMIT 1`, e).Scan(&q.Input, &q.Output)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && q == price{}) {
+			known = false
+			continue
+		}
+		if err != nil {
+			return price{}, false, err
+		}
+		p = price{max(p.Input, q.Input), max(p.Output, q.Output)}
 	}
-	return p, err
+	return p, known, nil
 }
 
 func (p price) cost(in, out int64) float64 {

@@ -79,6 +79,12 @@ func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
 		failure(w, openAIShape, http.StatusInternalServerError, "The class gateway could not read its ledger.")
 		return
 	}
+	if rep.Models, err = g.allowedModels(r.Context()); err != nil {
+		g.logf("ledger: %v", err)
+	}
+	if rep.Models == nil {
+		rep.Models = []string{}
+	}
 	b, _ := json.Marshal(rep)
 	writeJSON(w, http.StatusOK, b)
 }

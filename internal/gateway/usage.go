@@ -17,6 +17,10 @@ type Report struct {
 	Totals    Totals         `json:"totals"`
 	Spend     []SpendPoint   `json:"spend_today"` // cumulative, per minute
 	Switches  []Switch       `json:"switches"`    // newest first
+	// Models are the models and presets students may ask for; empty: any.
+	Models []string `json:"allowed_models"`
+	// KeyRefused is set while the upstream refuses the class's key.
+	KeyRefused *KeyRefusal `json:"key_refused"`
 }
 
 // StudentUsage is one student's line in the report.
@@ -117,6 +121,12 @@ func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	if rep.Spend, err = l.spendToday(ctx, rep.Day); err != nil {
+		return nil, err
+	}
+	if rep.KeyRefused, err = l.keyRefusal(); err != nil {
+		return nil, err
+	}
+	if rep.Models, _, err = l.Models(ctx); err != nil {
 		return nil, err
 	}
 	rep.Switches, err = l.switches(ctx, 20)

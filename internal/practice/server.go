@@ -53,8 +53,8 @@ type Server struct {
 	mux     *http.ServeMux
 	ids     atomic.Int64
 	mu      sync.Mutex
-	records []Record // the most recent MaxRecords, oldest first
-	seen    int64    // requests finished since start
+	records []Record       // the most recent MaxRecords, oldest first
+	seen    int64          // requests finished since start
 	flaky   map[string]int // requests seen per flaky fault model
 	active  atomic.Int64   // answers being sent right now
 }

@@ -42,6 +42,7 @@ const (
 	ErrConfig          Kind = "bad configuration"
 	ErrBudget          Kind = "class budget used up"  // from a class gateway
 	ErrPaused          Kind = "paused by the teacher" // from a class gateway
+	ErrClassKey        Kind = "class key refused"     // a class gateway's upstream refused the class's key
 )
 
 // Error returns the kind in words, e.g. "rate limited".
@@ -98,11 +99,13 @@ func (e *Error) Error() string {
 
 // classKinds are the refusals of streamdemo's class gateway, by error type.
 var classKinds = map[string]Kind{
-	"class_token_rejected":  ErrKeyRejected,
-	"class_teacher_only":    ErrKeyRejected,
-	"class_paused":          ErrPaused,
-	"class_budget_exceeded": ErrBudget,
-	"class_rate_limited":    ErrRateLimited,
+	"class_token_rejected":    ErrKeyRejected,
+	"class_teacher_only":      ErrKeyRejected,
+	"class_paused":            ErrPaused,
+	"class_budget_exceeded":   ErrBudget,
+	"class_rate_limited":      ErrRateLimited,
+	"class_key_refused":       ErrClassKey,
+	"class_model_not_allowed": ErrUnknownModel,
 }
 
 // classify turns anything go-openai or net/http returned into an *Error.

@@ -75,6 +75,9 @@ func Hint(err error) string {
 
 // classSentence is a class gateway's refusal, as the gateway said it.
 func (e *Error) classSentence() string {
+	if e.Kind == ErrClassKey {
+		return "The class's key was refused by the model service; tell your teacher."
+	}
 	if e.Kind == ErrRateLimited && e.RetryAfter > 0 {
 		return fmt.Sprintf("Too many requests; wait %d seconds.", int(e.RetryAfter.Round(time.Second).Seconds()))
 	}

@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MaxOutputCap is the largest output cap a student may ask for.
+const MaxOutputCap = 128000
+
+// capFields are the output caps either protocol reads.
+var capFields = []string{"max_output_tokens", "max_tokens", "max_completion_tokens"}
+
+// readFields are the top-level fields accounting reads. The upstream must
+// read the same values: a body holding one of them twice, or in another
+// case (which encoding/json would match, others would not), is refused.
+var readFields = append([]string{"model", "models", "preset", "stream", "stream_options"}, capFields...)
+
+// askedFor is the part of a request body the gateway reads.
+type askedFor struct {
+	Model         string          `json:"model"`
+	Models        []string        `json:"models"`
+	Preset        string          `json:"preset"`
+	Stream        bool            `json:"stream"`
+	StreamOptions json.RawMessage `json:"stream_options"`
+	caps          map[string]int64
+}
+
+// badRequest is a body the gateway refuses, with the sentence to say and
+// the field at fault.
+type badRequest struct{ field, message string }
+
+func (e *badRequest) Error() string { return e.message }
+
+// parseAsked reads what accounting needs, refusing what the gateway and the
+// upstream could read differently.
+func parseAsked(body []byte) (askedFor, error) {
+	var a askedFor
+	if err := checkFields(body); err != nil {
+		return a, err
+	}
+	var raw struct {
+		askedFor
+		MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
+		MaxTokens           json.RawMessage `json:"max_tokens"`
+		MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return a, &badRequest{message: "The request body is not the JSON this endpoint takes (" + jsonProblem(err) + ")."}
+	}
+	a = raw.askedFor
+	a.caps = map[string]int64{}
+	for i, v := range []json.RawMessage{raw.MaxOutputTokens, raw.MaxTokens, raw.MaxCompletionTokens} {
+		name := capFields[i]
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil || n < 1 || n > MaxOutputCap {
+			return a, &badRequest{field: name, message: fmt.Sprintf("%s must be a whole number from 1 to %d.", name, MaxOutputCap)}
+		}
+		a.caps[name] = n
+	}
+	return a, nil
+}
+
+// checkFields refuses a body that is not one JSON object, or that holds a
+// field accounting reads twice or in another case.
+func checkFields(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return &badRequest{message: "The request body is not a JSON object."}
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return &badRequest{message: "The request body is not valid JSON."}
+		}
+		key, _ := tok.(string)
+		for _, f := range readFields {
+			switch {
+			case key == f && seen[f]:
+				return &badRequest{field: f, message: fmt.Sprintf("The request has %s twice: send it once.", f)}
+			case key == f:
+				seen[f] = true
+			case strings.EqualFold(key, f):
+				return &badRequest{field: f, message: fmt.Sprintf("The request has %q: write it %q, in lower case.", key, f)}
+			}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return &badRequest{message: "The request body is not valid JSON."}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return &badRequest{message: "The request body is not valid JSON."}
+	}
+	if _, err := dec.Token(); err == nil {
+		return &badRequest{message: "The request body holds more than one JSON value."}
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return te.Field + " has the wrong type"
+	}
+	return "not valid JSON"
+}
+
+// outputCap is the largest cap asked for, 0 for none.
+func (a askedFor) outputCap() int64 {
+	var m int64
+	for _, v := range a.caps {
+		m = max(m, v)
+	}
+	return m
+}
+
+// engines are the models (and presets, as preset/NAME) a request may run.
+func (a askedFor) engines() []string {
+	var out []string
+	if a.Model != "" {
+		out = append(out, a.Model)
+	}
+	out = append(out, a.Models...)
+	if a.Preset != "" {
+		out = append(out, "preset/"+a.Preset)
+	}
+	return out
+}
+
+// rewrite returns body with the output cap set to limit (every cap field
+// present, or defaultField when none is) and, when includeUsage, the stream
+// asking for its usage chunk. A body needing neither passes unchanged.
+func rewrite(body []byte, a askedFor, limit int64, defaultField string, includeUsage bool) ([]byte, error) {
+	if limit == 0 && !includeUsage {
+		return body, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, err
+	}
+	if limit > 0 {
+		v := json.RawMessage(strconv.FormatInt(limit, 10))
+		set := false
+		for name := range a.caps {
+			fields[name], set = v, true
+		}
+		if !set {
+			fields[defaultField] = v
+		}
+	}
+	if includeUsage {
+		var opts map[string]any
+		if len(a.StreamOptions) > 0 && string(a.StreamOptions) != "null" {
+			if err := json.Unmarshal(a.StreamOptions, &opts); err != nil {
+				return nil, &badRequest{field: "stream_options", message: "The request's stream_options is not a JSON object."}
+			}
+		}
+		if opts == nil {
+			opts = map[string]any{}
+		}
+		opts["include_usage"] = true
+		fields["stream_options"], _ = json.Marshal(opts)
+	}
+	return json.Marshal(fields)
+}
+
+// wantsUsage says whether a streamed chat request lacks include_usage,
+// which accounting needs (the gateway then asks for it and hides it).
+func wantsUsage(a askedFor) (bool, error) {
+	if !a.Stream {
+		return false, nil
+	}
+	var opts map[string]any
+	if len(a.StreamOptions) > 0 && string(a.StreamOptions) != "null" {
+		if err := json.Unmarshal(a.StreamOptions, &opts); err != nil {
+			return false, &badRequest{field: "stream_options", message: "The request's stream_options is not a JSON object."}
+		}
+	}
+	v, _ := opts["include_usage"].(bool)
+	return !v, nil
+}
+
+// satAdd adds without wrapping past the int64 range.
+func satAdd(a, b int64) int64 {
+	if b > 0 && a > (1<<63-1)-b {
+		return 1<<63 - 1
+	}
+	if b < 0 && a < -(1<<63)-b {
+		return -(1 << 63)
+	}
+	return a + b
+}
