@@ -170,6 +170,8 @@ gateway = {
     "oauth_client_allowed_scopes": ["custom:llm:teacher"],
     "display": True,
 }
+if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
+    gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
 if AS_ROOT or os.path.exists(f"{GATEWAY_DIR}/upstream-key"):  # root looks at nothing in that folder
     gateway["environment"]["STREAMDEMO_GATEWAY_KEY_FILE"] = f"{GATEWAY_DIR}/upstream-key"
 if AS_ROOT:
