@@ -48,9 +48,13 @@ class Scanner:
         self.uid = pw.pw_uid
         os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o755)
-        self.proc = subprocess.Popen(["/usr/sbin/runuser", "-u", account, "--", "/usr/bin/python3", f"{self.dir}/scan.py", self.out],
-                                     cwd="/", stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env={"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C.UTF-8"})
+        try:
+            self.proc = subprocess.Popen(["/usr/sbin/runuser", "-u", account, "--", "/usr/bin/python3", f"{self.dir}/scan.py",
+                                          self.out], cwd="/", stdin=subprocess.DEVNULL, start_new_session=True,
+                                         env={"PATH": "/usr/bin:/bin", "HOME": "/", "LANG": "C.UTF-8"})
+        except OSError:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def alive(self):
         return self.proc.poll() is None
