@@ -150,13 +150,13 @@ func TestTheLedgerRefusesNegativeValuesAndMigrationKeepsRows(t *testing.T) {
 	}
 }
 
-// usageAfter streams chat chunks, then waits for release before the usage
-// chunk (which, if the client left, never goes).
-func chatStream(chunks int, release <-chan struct{}, usage string) func(http.ResponseWriter, *http.Request) {
+// held sends n events made by event, then waits for release before the
+// last one (which, if the client left, never goes).
+func held(n int, event func(i int) string, release <-chan struct{}, last string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		for i := range chunks {
-			fmt.Fprintf(w, "data: {\"model\":\"sonar-pro\",\"choices\":[{\"delta\":{\"content\":\"word %04d of the answer \"}}]}\n\n", i)
+		for i := range n {
+			io.WriteString(w, event(i))
 		}
 		w.(http.Flusher).Flush()
 		select {
@@ -164,24 +164,22 @@ func chatStream(chunks int, release <-chan struct{}, usage string) func(http.Res
 		case <-r.Context().Done():
 			return
 		}
-		fmt.Fprintf(w, "data: {\"choices\":[],\"usage\":%s}\n\ndata: [DONE]\n\n", usage)
+		io.WriteString(w, last)
 	}
 }
 
+// chatStream is a chat stream whose usage chunk waits for release.
+func chatStream(chunks int, release <-chan struct{}, usage string) func(http.ResponseWriter, *http.Request) {
+	return held(chunks, func(i int) string {
+		return fmt.Sprintf("data: {\"model\":\"sonar-pro\",\"choices\":[{\"delta\":{\"content\":\"word %04d of the answer \"}}]}\n\n", i)
+	}, release, "data: {\"choices\":[],\"usage\":"+usage+"}\n\ndata: [DONE]\n\n")
+}
+
+// agentStream is an Agent API stream whose response.completed waits for release.
 func agentStream(deltas int, release <-chan struct{}) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		for i := range deltas {
-			fmt.Fprintf(w, "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"part %04d of the answer \"}\n\n", i)
-		}
-		w.(http.Flusher).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		io.WriteString(w, "data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":10,\"cost\":{\"total_cost\":0}}}}\n\n")
-	}
+	return held(deltas, func(i int) string {
+		return fmt.Sprintf("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"part %04d of the answer \"}\n\n", i)
+	}, release, "data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":10,\"cost\":{\"total_cost\":0}}}}\n\n")
 }
 
 // readThenLeave reads n data lines of a stream, then closes it.

@@ -245,7 +245,10 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		if c.usage.Cost != nil {
 			o.CostUSD = c.usage.Cost.TotalCost
 		} else {
-			p, known, _ := g.ledger.priceOf(ctx, []string{c.upstreamModel})
+			p, known := price{}, false
+			if c.upstreamModel != "" {
+				p, known, _ = g.ledger.priceOf(ctx, []string{c.upstreamModel})
+			}
 			if !known {
 				p, _, _ = g.ledger.priceOf(ctx, c.engines)
 			}
