@@ -1,14 +1,18 @@
 """JupyterHub configuration of the one-machine classroom (started by up.sh).
 
-Everything comes from the environment up.sh sets (CLASSROOM_*), so this file
-holds no secret and no machine path. Run as root, every student is a Unix
+Everything comes from the environment up.sh sets (CLASSROOM_*) and the class's
+owner-only files, so this file holds no secret and no machine path, and the
+hub's environment holds no secret either. Run as root, every student is a Unix
 account of its own (LocalProcessSpawner) and the gateway runs as an account
 of its own; run by another user, the class is a try-out where everyone
 shares that user (SimpleLocalProcessSpawner, each with a home of its own).
 """
 import asyncio
+import contextlib
 import os
 import pwd
+import shutil
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -22,7 +26,10 @@ RUNTIME = env["CLASSROOM_RUNTIME"]  # read-only for students
 GATEWAY_DIR = env["CLASSROOM_GATEWAY_DIR"]
 LESSONS = env["CLASSROOM_LESSONS"]
 TEACHER = env["CLASSROOM_TEACHER"]
+GITCONFIG = env["CLASSROOM_GITCONFIG"]  # the students' git system config (root's)
+PULL_TIMEOUT = int(env.get("CLASSROOM_PULL_TIMEOUT", "60"))
 AS_ROOT = os.geteuid() == 0
+RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on the hub's PATH, not the student's
 BASE = f"http://127.0.0.1:{PORT}"
 
 # Hub, proxy and database: loopback only; state in the owner-only class folder.
@@ -32,6 +39,10 @@ c.JupyterHub.hub_port = PORT + 81
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORT + 1}"
 c.ConfigurableHTTPProxy.command = [f"{RUNTIME}/proxy/node_modules/.bin/configurable-http-proxy"]
 c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
+# The proxy's token from its owner-only file: JupyterHub hands it to the proxy (root) alone; it is
+# never in the hub's own environment, which a student's process must not be able to inherit.
+with open(f"{STATE}/proxy-auth-token") as f:
+    c.ConfigurableHTTPProxy.auth_token = f.read().strip()
 c.JupyterHub.db_url = f"sqlite:///{STATE}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 
@@ -78,35 +89,67 @@ def home_of(spawner):
     return spawner.home_dir
 
 
-async def run_as(spawner, argv, **kw):
-    """Runs argv as the student (as root) or as the hub's user (try-out); raises on failure."""
+def student_env(spawner):
+    """The whole environment of what the hub runs as a student: an allow-list, never the hub's own."""
+    name = spawner.user.name if AS_ROOT else pwd.getpwuid(os.getuid()).pw_name
+    return {
+        "HOME": home_of(spawner), "USER": name, "LOGNAME": name, "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "GIT_CONFIG_SYSTEM": GITCONFIG,  # root's: lessons.git (root's) is safe to read
+        "NBGITPULLER_DEPTH": "0",  # whole history: a merge still finds its base after solutions are withdrawn
+    }
+
+
+async def run_as_student(spawner, argv, timeout):
+    """Runs argv as the student, in a session of its own, for at most timeout seconds.
+
+    Returns None on success, else a short reason. The hub opens nothing of the student's itself:
+    every path in their home is read by this process, as them, never in the hub's event loop.
+    """
     if AS_ROOT:
-        argv = ["runuser", "-u", spawner.user.name, "--"] + argv
+        argv = [RUNUSER, "-u", spawner.user.name, "--"] + argv
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, **kw)
-    out, _ = await proc.communicate()
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd="/", env=student_env(spawner), start_new_session=True)
+    tail = b""
+
+    async def drain():
+        nonlocal tail
+        while chunk := await proc.stdout.read(65536):
+            tail = (tail + chunk)[-2000:]  # bounded: a student's command may print forever
+        await proc.wait()
+
+    try:
+        await asyncio.wait_for(drain(), timeout)
+    except asyncio.TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return f"it did not finish within {timeout} s"
     if proc.returncode:
-        raise RuntimeError(f"{argv[-1]!r}: {out.decode(errors='replace')[-400:]}")
+        lines = [line for line in tail.decode(errors="replace").splitlines() if line.strip()]
+        return f"exit {proc.returncode}: {lines[-1][-200:] if lines else 'no output'!r}"
+    return None
+
+
+# Run as the student: the warmed Go build cache at the first start, then the lesson (nbgitpuller clones
+# on the first start and later merges the teacher's updates, keeping the student's edits).
+PREPARE = """
+cd "$HOME" || exit 1
+[ -d .cache/go-build ] || { mkdir -p .cache && cp -r "$1" .cache/go-build; } || echo "no warmed Go build cache"
+exec "$2" "file://$3" main "$HOME/streamdemo"
+"""
 
 
 async def prepare_home(spawner):
-    """Before each start: the student's own warmed Go build cache, and the lesson pulled in."""
-    home = home_of(spawner)
-    os.makedirs(home, exist_ok=True)
+    """Before each start: the student's own Go build cache and the lesson, or one log line saying why not."""
     if not AS_ROOT:
-        os.chmod(home, 0o700)
-    cache = os.path.join(home, ".cache", "go-build")
-    if not os.path.isdir(cache):  # first start: copy the warmed seed (the copy is the student's)
-        await run_as(spawner, ["mkdir", "-p", os.path.dirname(cache)])
-        await run_as(spawner, ["cp", "-r", f"{RUNTIME}/go/build-seed", cache])
-    # nbgitpuller: clones on the first start; later merges the teacher's updates, keeping the student's edits.
-    # lessons.git belongs to root, so the student's git must be told once that it is safe to read.
-    git_env = dict(os.environ, HOME=home)
-    gitconfig = os.path.join(home, ".gitconfig")
-    if LESSONS not in (open(gitconfig).read() if os.path.exists(gitconfig) else ""):
-        await run_as(spawner, ["git", "config", "--global", "--add", "safe.directory", LESSONS], cwd=home, env=git_env)
-    await run_as(spawner, [f"{RUNTIME}/venv/bin/gitpuller", f"file://{LESSONS}", "main",
-                           os.path.join(home, "streamdemo")], cwd=home, env=git_env)
+        os.makedirs(spawner.home_dir, mode=0o700, exist_ok=True)
+    why = await run_as_student(spawner, ["sh", "-c", PREPARE, "sh", f"{RUNTIME}/go/build-seed",
+                                         f"{RUNTIME}/venv/bin/gitpuller", LESSONS], PULL_TIMEOUT)
+    if why:
+        spawner.log.warning("%s: the lesson was not brought up to date (%s); the server starts without the update."
+                            " Check ~/streamdemo and ~/.gitconfig in that account.", spawner.user.name, why)
 
 
 c.Spawner.pre_spawn_hook = prepare_home
@@ -122,9 +165,14 @@ gateway = {
         "STREAMDEMO_GATEWAY_DATA": GATEWAY_DIR,
     },
     "oauth_no_confirm": True,
+    # The teacher's page session (the gateway's OAuth token) may carry the teacher scope; the hub
+    # intersects this with the user's own scopes, so only the teacher's session gets it.
+    "oauth_client_allowed_scopes": ["custom:llm:teacher"],
     "display": True,
 }
-if os.path.exists(f"{GATEWAY_DIR}/upstream-key") or AS_ROOT:
+if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
+    gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
+if AS_ROOT or os.path.exists(f"{GATEWAY_DIR}/upstream-key"):  # root looks at nothing in that folder
     gateway["environment"]["STREAMDEMO_GATEWAY_KEY_FILE"] = f"{GATEWAY_DIR}/upstream-key"
 if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
@@ -143,8 +191,10 @@ c.JupyterHub.custom_scopes = {
 c.JupyterHub.load_roles = [
     {"name": "user", "scopes": ["self", "access:services!service=llm"]},
     {"name": "teacher", "scopes": ["custom:llm:teacher"], "users": [TEACHER]},
+    # The teacher's scripts: read who is in the class and whose server runs, drive the gateway. No
+    # admin:users, admin:servers or tokens: this token cannot act as anyone.
     {"name": "teacher-scripts", "services": ["teacher-scripts"], "scopes": [
-        "admin:users", "admin:servers", "tokens", "custom:llm:teacher", "access:services!service=llm"]},
+        "list:users", "read:users:name", "read:servers", "custom:llm:teacher", "access:services!service=llm"]},
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [
         "list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]

@@ -2,11 +2,14 @@
 # A class is named by its port; everything below can be overridden from the environment.
 #
 #   $CLASSROOM_DIR  (build/classroom)        owner-only: hub database, cookie secret, passwords,
-#                                             teacher-api-token, logs, pid files
+#                                             teacher-api-token (and teacher-api-header, the same
+#                                             token as a header line for curl -H @FILE), proxy-auth-token,
+#                                             lessons-build.git (where publish.sh builds), logs, pid files
 #   $RUNTIME        (/opt/streamdemo-classroom as root)  read-only for students: hub venv, proxy,
 #                                             gonb/gopls/goimports, kernelspec, Go module cache,
 #                                             warmed build cache seed
-#   $CLASS_VAR      (/var/lib/streamdemo-classroom/port-N as root)  lessons.git (world-readable),
+#   $CLASS_VAR      (/var/lib/streamdemo-classroom/port-N as root)  lessons.git (world-readable: the
+#                                             published commits only), gitconfig (the students' git's),
 #                                             gateway/ (the gateway account's alone: key, ledger)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
@@ -46,6 +49,19 @@ roster_names() {
       || die "roster name '$name' is not a valid account name: use lower-case letters, digits and '-', starting with a letter"
     echo "$name"
   done
+}
+
+# as_gateway COMMAND...: runs COMMAND as the gateway's account (as the hub's user in try-out mode). Root
+# never opens a path in the gateway's folder itself: a link planted there would make it read or write any file.
+as_gateway() {
+  if [[ $AS_ROOT ]]; then runuser -u "$GATEWAY_USER" -- "$@"; else "$@"; fi
+}
+
+# clean_env NAME...: unexports every variable but these (the script keeps their values), so a program
+# started next inherits no secret of the caller's environment (run it in a subshell).
+clean_env() {
+  local v keep=" $* "
+  for v in $(compgen -e); do [[ $keep == *" $v "* ]] || export -n "$v" 2>/dev/null || true; done
 }
 
 # class_accounts: the Unix accounts of this machine's classes (members of $STUDENT_GROUP).

@@ -12,8 +12,10 @@ running "$CLASSROOM_DIR/proxy.pid" && say "proxy: running (pid $(<"$CLASSROOM_DI
 running "$PRACTICE_PID" && say "practice server (upstream): running (pid $(<"$PRACTICE_PID"))"
 code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$HUB_URL/services/llm/v1/models")
 say "gateway (service llm): $([[ $code == 401 || $code == 200 ]] && echo answering || echo "not answering (HTTP $code)")"
-token=$(cat "$CLASSROOM_DIR/teacher-api-token" 2>/dev/null) || { say "no teacher API token to ask the hub for users"; exit 0; }
-curl -fsS -m 5 -H "Authorization: token $token" "$HUB_URL/hub/api/users" | python3 -c '
+[[ -r $CLASSROOM_DIR/teacher-api-token ]] || { say "no teacher API token to ask the hub for users"; exit 0; }
+# The token reaches curl on stdin (printf is a builtin): a command line is readable by every account.
+printf 'Authorization: token %s\n' "$(<"$CLASSROOM_DIR/teacher-api-token")" \
+  | curl -fsS -m 5 -H @- "$HUB_URL/hub/api/users" | python3 -c '
 import json, sys
 users = json.load(sys.stdin)
 up = [u["name"] for u in users if u.get("servers", {}).get("", {}).get("ready")]

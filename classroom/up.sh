@@ -22,12 +22,14 @@ secret() { python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.
   umask 077
   [[ -s $CLASSROOM_DIR/teacher-api-token ]] || secret 32 >"$CLASSROOM_DIR/teacher-api-token"
   [[ -s $CLASSROOM_DIR/proxy-auth-token ]] || secret 32 >"$CLASSROOM_DIR/proxy-auth-token"
+  # The teacher's token as a header line, for curl -H @FILE: the token never goes on a command line.
+  printf 'Authorization: token %s\n' "$(<"$CLASSROOM_DIR/teacher-api-token")" >"$CLASSROOM_DIR/teacher-api-header"
   touch "$CLASSROOM_DIR/passwords"
   for name in "$TEACHER" "${STUDENTS[@]}"; do
     grep -q "^$name " "$CLASSROOM_DIR/passwords" || printf '%s %s\n' "$name" "$(secret 9)" >>"$CLASSROOM_DIR/passwords"
   done
 )
-chmod 600 "$CLASSROOM_DIR"/{teacher-api-token,proxy-auth-token,passwords}
+chmod 600 "$CLASSROOM_DIR"/{teacher-api-token,teacher-api-header,proxy-auth-token,passwords}
 
 # Accounts: one per student and the teacher, one for the gateway.
 if [[ $AS_ROOT ]]; then
@@ -51,12 +53,15 @@ mkdir -p "$CLASS_VAR" "$GATEWAY_DIR"
 chmod 755 "$CLASS_VAR"
 chmod 700 "$GATEWAY_DIR"
 [[ $AS_ROOT ]] && chown "$GATEWAY_USER:" "$GATEWAY_DIR"
+# The students' git reads this system config (root's): lessons.git, root's, is safe to pull from.
+printf '[safe]\n\tdirectory = %s\n[include]\n\tpath = /etc/gitconfig\n' "$LESSONS" >"$CLASS_VAR/gitconfig.tmp"
+chmod 644 "$CLASS_VAR/gitconfig.tmp"
+mv -f "$CLASS_VAR/gitconfig.tmp" "$CLASS_VAR/gitconfig"
 
-# write_key VALUE: the upstream key, readable by the gateway's account alone.
+# write_key VALUE: the upstream key, readable by the gateway's account alone and written by it (the
+# key on stdin, never on a command line; printf is a builtin).
 write_key() {
-  (umask 077; printf '%s\n' "$1" >"$GATEWAY_DIR/upstream-key.tmp")
-  [[ $AS_ROOT ]] && chown "$GATEWAY_USER:" "$GATEWAY_DIR/upstream-key.tmp"
-  mv -f "$GATEWAY_DIR/upstream-key.tmp" "$GATEWAY_DIR/upstream-key"
+  printf '%s\n' "$1" | as_gateway sh -c 't=$(mktemp "$1.XXXXXX") && cat >"$t" && mv -f "$t" "$1"' sh "$GATEWAY_DIR/upstream-key"
 }
 # key_from FILE: the key in FILE (a PERPLEXITY_API_KEY= line of a .env, or the file's only content).
 key_from() {
@@ -83,14 +88,20 @@ if [[ $UPSTREAM == practice ]]; then
   PRACTICE_ADDR=127.0.0.1:$((CLASSROOM_PORT + 2))
   UPSTREAM=http://$PRACTICE_ADDR/v1
   if running "$PRACTICE_PID"; then
-    KEY=$(<"$GATEWAY_DIR/upstream-key")
+    KEY=$(as_gateway cat "$GATEWAY_DIR/upstream-key" 2>/dev/null) \
+      || die "the practice server runs but its key ($GATEWAY_DIR/upstream-key) cannot be read: make classroom-down, then make classroom"
   else
     KEY=practice-$(secret 24)
-    # Its token is the gateway's key; as root it runs under the gateway's account, so no student reads it.
-    as_gateway=(); [[ $AS_ROOT ]] && as_gateway=(runuser -u "$GATEWAY_USER" --)
-    STREAMDEMO_PRACTICE_TOKEN=$KEY setsid "${as_gateway[@]}" "$RUNTIME/bin/streamdemo" serve --addr "$PRACTICE_ADDR" \
-      >>"$CLASSROOM_DIR/practice-server.log" 2>&1 </dev/null &
-    echo $! >"$PRACTICE_PID"
+    # Its token is the gateway's key, in its environment only (never argv); as root it runs under the
+    # gateway's account, so no student reads it.
+    as_gw=(); [[ $AS_ROOT ]] && as_gw=(runuser -u "$GATEWAY_USER" --)
+    (
+      clean_env PATH LANG LC_ALL
+      export STREAMDEMO_PRACTICE_TOKEN=$KEY
+      setsid "${as_gw[@]}" "$RUNTIME/bin/streamdemo" serve --addr "$PRACTICE_ADDR" \
+        >>"$CLASSROOM_DIR/practice-server.log" 2>&1 </dev/null &
+      echo $! >"$PRACTICE_PID"
+    )
     say "practice server (the class's upstream) started on $PRACTICE_ADDR"
   fi
   : "${PROVIDER:=perplexity}"
@@ -101,7 +112,7 @@ elif [[ $UPSTREAM == *perplexity* ]]; then
 else
   : "${PROVIDER:=compatible}"
 fi
-if [[ -n $KEY ]]; then write_key "$KEY"; else rm -f "$GATEWAY_DIR/upstream-key"; fi
+if [[ -n $KEY ]]; then write_key "$KEY"; else as_gateway rm -f "$GATEWAY_DIR/upstream-key"; fi
 unset KEY
 
 bash "$HERE/publish.sh"
@@ -112,14 +123,18 @@ else
   say "starting JupyterHub on $HUB_URL (log: $CLASSROOM_DIR/jupyterhub.log)"
   (
     cd "$CLASSROOM_DIR"
+    # Nothing of the caller's environment but these (a key exported in the teacher's shell stays there);
+    # the hub reads its secrets from the owner-only files, so its environment holds none.
+    godir=$(dirname "$(readlink -f "$(command -v go)")")
+    clean_env PATH LANG LC_ALL HOME
     export CLASSROOM_PORT CLASSROOM_DIR CLASSROOM_RUNTIME=$RUNTIME CLASSROOM_GATEWAY_DIR=$GATEWAY_DIR \
       CLASSROOM_LESSONS=$LESSONS CLASSROOM_TEACHER=$TEACHER CLASSROOM_GATEWAY_USER=$GATEWAY_USER \
       CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_STUDENT_PROVIDER=$PROVIDER CLASSROOM_STUDENT_MODEL=$MODEL \
-      CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$(dirname "$(readlink -f "$(command -v go)")")
+      CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
+      CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
     # A background job of a script starts with SIGINT ignored, and so would every service and server the
     # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.
-    CONFIGPROXY_AUTH_TOKEN=$(<"$CLASSROOM_DIR/proxy-auth-token") \
-      setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
+    setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
     echo $! >"$HUB_PID"
   )
   for _ in $(seq 120); do

@@ -2,18 +2,23 @@
 own, from a roster of its own, and removed (accounts, homes, state) at the
 end. Run as root, as CI does: the tests then check real Unix accounts."""
 import os
+import pwd
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 from hubclient import Student  # noqa: E402
+from spy import Scanner, SecretWatch  # noqa: E402
 
-STUDENTS = ["sdtest-ada", "sdtest-bo", "sdtest-cy"]
+STUDENTS = ["sdtest-ada", "sdtest-bo", "sdtest-cy", "sdtest-dee"]
 TEACHER = "sdtest-teacher"
+OUTSIDER = "sdtest-scan"  # an account of the machine that is in no class: a shell, nothing more
+PULL_TIMEOUT = 10  # seconds a student's lesson pull may take (60 in a real class)
 STATE = os.path.join(REPO, "build", "classroom-test")
 
 
@@ -48,9 +53,11 @@ class Class:
         with open(self.roster, "w") as f:
             f.write("\n".join(students) + "\n")
         self.env = dict(os.environ, ROSTER=self.roster, CLASSROOM_PORT=str(self.port), CLASSROOM_DIR=state,
-                        TEACHER=teacher, UPSTREAM_URL="practice", SOLUTIONS="withhold")
+                        TEACHER=teacher, UPSTREAM_URL="practice", SOLUTIONS="withhold", PULL_TIMEOUT=str(PULL_TIMEOUT))
         self.env.pop("MAKEFLAGS", None)
         self.gateway_dir = f"/var/lib/streamdemo-classroom/port-{self.port}/gateway"
+        self.lessons = f"/var/lib/streamdemo-classroom/port-{self.port}/lessons.git"
+        self.watch, self.scanners, self.student_scanner = None, [], None
 
     def make(self, target, **extra):
         """Runs a make target for this class; returns its output, failing the test if it fails."""
@@ -58,7 +65,18 @@ class Class:
                            capture_output=True, text=True, timeout=600)
         if r.returncode:
             pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        if target == "classroom" and self.watch and not (self.student_scanner and self.student_scanner.alive()):
+            # A student reads what they can of every process (down.sh ends it with the class's processes).
+            self.student_scanner = Scanner(self.students[0])
+            self.scanners.append(self.student_scanner)
         return r.stdout + r.stderr
+
+    def leaks(self):
+        """Every class secret some scanner read, but a student's own."""
+        found = []
+        for s in self.scanners:
+            found += [f"{s.account} read the {f}" for f in self.watch.found_in(s, own_uid=None if s.account == OUTSIDER else s.uid)]
+        return found
 
     def remove(self):
         """Removes the class: its processes, accounts, homes and state (the roster file stays)."""
@@ -85,11 +103,38 @@ class Class:
         return open(os.path.join(self.gateway_dir, "upstream-key")).read().strip()
 
 
+def account_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 @pytest.fixture(scope="session")
 def klass():
     c = Class()
     c.remove()  # whatever an interrupted earlier run left
-    c.started = c.make("classroom")
-    yield c
-    c.remove()
-    os.unlink(c.roster)
+    if account_exists(OUTSIDER):
+        subprocess.run(["userdel", OUTSIDER], check=True)
+    subprocess.run(["useradd", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", OUTSIDER],
+                   check=True)
+    try:
+        c.watch = SecretWatch(c)
+        c.scanners.append(Scanner(OUTSIDER))  # from before the first make classroom to after the remove
+        c.started = c.make("classroom")
+        yield c
+        c.remove()
+        c.removed = True
+        time.sleep(1)  # the scanners' last rounds
+        leaks = c.leaks()
+        assert not leaks, "while the class was removed or earlier: " + "; ".join(leaks)
+    finally:
+        for s in c.scanners:
+            s.remove()
+        if c.watch:
+            c.watch.stop()
+        if not getattr(c, "removed", False):
+            c.remove()
+        subprocess.run(["userdel", OUTSIDER])
+        os.unlink(c.roster)

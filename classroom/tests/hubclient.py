@@ -25,6 +25,7 @@ class Student:
 
     def hub_api(self, method, path, **kw):
         headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", path="/hub/") or ""}
+        kw.setdefault("timeout", 60)
         return self.http.request(method, f"{self.base}/hub/api/{path}", headers=headers, **kw)
 
     def start_server(self, timeout=120):

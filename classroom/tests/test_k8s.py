@@ -21,6 +21,9 @@ def test_values_wire_the_gateway_and_the_scopes():
     hub = values["hub"]
     assert hub["services"]["llm"]["url"] == "http://streamdemo-gateway:8790"
     assert "access:services!service=llm" in hub["loadRoles"]["user"]["scopes"]
+    assert hub["services"]["llm"]["oauth_client_allowed_scopes"] == ["custom:llm:teacher"]
+    scripts = hub["loadRoles"]["teacher-scripts"]["scopes"]  # drives the gateway, acts as nobody
+    assert "custom:llm:teacher" in scripts and not {"admin:users", "admin:servers", "tokens", "admin-ui"} & set(scripts)
     assert "access:services!service=llm" in hub["extraConfig"]["streamdemo"]  # server_token_scopes too
     assert values["singleuser"]["extraEnv"]["STREAMDEMO_BASE_URL"].endswith("/services/llm/v1")
     assert values["singleuser"]["extraEnv"]["GOPROXY"] == "off"
