@@ -112,6 +112,14 @@ elif [[ $UPSTREAM == *perplexity* ]]; then
 else
   : "${PROVIDER:=compatible}"
 fi
+# The gateway's allow-list, until the teacher sets one: the class's model (the library's default for
+# the provider when STUDENT_MODEL names none: pkg/streamdemo's providers table).
+case $PROVIDER in
+  perplexity | practice) CLASS_MODEL=${MODEL:-sonar-pro} ;;
+  ollama) CLASS_MODEL=${MODEL:-smollm2-135m} ;;
+  *) CLASS_MODEL=$MODEL ;;
+esac
+GATEWAY_MODELS=${GATEWAY_MODELS:-$CLASS_MODEL}
 if [[ -n $KEY ]]; then write_key "$KEY"; else as_gateway rm -f "$GATEWAY_DIR/upstream-key"; fi
 unset KEY
 

@@ -360,6 +360,13 @@ func TestOnlyAllowedModelsAndPresetsPass(t *testing.T) {
 	if a := tg.post(t, "v1/chat/completions", tok, `{"model":"sonar-pro","messages":[]}`); a.Status != 200 {
 		t.Errorf("the teacher's list: HTTP %d %s", a.Status, a.Body)
 	}
+	// A lesson name allows what the library sends for it on the Agent API, and nothing more.
+	if a := tg.post(t, "v1/agent", tok, `{"preset":"low","input":"hi"}`); a.Status != 200 {
+		t.Errorf("sonar-pro allowed, its preset low refused: HTTP %d %s", a.Status, a.Body)
+	}
+	if a := tg.post(t, "v1/agent", tok, `{"preset":"high","input":"hi"}`); a.Status != 400 {
+		t.Errorf("sonar-pro allowed, preset high passed: HTTP %d", a.Status)
+	}
 	if a := tg.post(t, "v1/agent", tok, `{"model":"perplexity/sonar","input":"hi"}`); a.Status != 400 {
 		t.Errorf("a model only the default allowed: HTTP %d", a.Status)
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 // ModelsEnv holds the default allow-list (comma-separated), e.g. the class's
@@ -65,6 +67,19 @@ func (g *Gateway) allowedModels(ctx context.Context) ([]string, error) {
 	return g.models, nil
 }
 
+// allows says whether an entry of the list names engine (a model, or a
+// preset as preset/NAME): as sent, or as the library sends a name the
+// lesson uses (sonar-pro is preset low on the Agent API).
+func allows(list []string, engine string) bool {
+	for _, name := range list {
+		model, preset := streamdemo.AgentEngine(name)
+		if engine == name || engine == "preset/"+name || engine == model || (preset != "" && engine == "preset/"+preset) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkModels refuses a request for a model or preset the class does not allow.
 func (g *Gateway) checkModels(ctx context.Context, engines []string) *Refusal {
 	allowed, err := g.allowedModels(ctx)
@@ -77,7 +92,7 @@ func (g *Gateway) checkModels(ctx context.Context, engines []string) *Refusal {
 	}
 	ok := len(engines) > 0
 	for _, e := range engines {
-		ok = ok && (slices.Contains(allowed, e) || slices.Contains(allowed, strings.TrimPrefix(e, "preset/")))
+		ok = ok && allows(allowed, e)
 	}
 	if ok {
 		return nil

@@ -42,6 +42,14 @@ func agentEngine(name string) engine {
 	return engine{model: name, search: true}
 }
 
+// AgentEngine says how a request for the model name is put to Perplexity's
+// Agent API: as a model (e.g. "sonar" is model "perplexity/sonar") or as a
+// preset (e.g. "sonar-pro" is preset "low"); exactly one of the two is set.
+func AgentEngine(name string) (model, preset string) {
+	e := agentEngine(name)
+	return e.model, e.preset
+}
+
 func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error) {
 	r := openai.CreateResponseRequest{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature, ExtraBody: map[string]any{}}
 	var input []openai.ResponseInputMessage
