@@ -1,0 +1,126 @@
+"""The patched GoNB (kernel-setup/gonb-patches) builds only what changed, and stays correct.
+Through a real kernel whose `go` is bench/probe's logging wrapper, so each test sees whether
+`go build` ran: an unchanged re-run runs no `go build` (0001); an edited cell whose imports
+did not change is compiled and linked without the go command (0002); a new import, an edit
+of a library taken from a local directory (go.mod `replace`), `%goflags` and `%reset` all
+reach the program, and errors still name the cell's line."""
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import BUILD, REPO
+from kernel import Kernel
+
+sys.path.insert(0, os.path.join(REPO, "bench"))
+import probe  # noqa: E402  (bench/probe.py: the kernelspec with a logging `go`)
+
+LIB_GO = 'package lib\n\n// Word is what the cell prints.\nfunc Word() string {{ return "{word}" }}\n'
+CELL = '''import "example.com/lib"
+
+%%
+fmt.Println("word:", lib.Word(), "{tag}")'''
+CELL_LINE_HTML = re.compile(r'gonb-cell-line-info">Cell\[\d+\]: Line (\d+)</span>')
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    root = tempfile.mkdtemp(prefix="gonb-builds-")
+    saved = os.environ.get("JUPYTER_PATH")
+    gonb = probe.Probe(os.path.join(root, "probe"))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (gonb.jupyter_path, saved) if p)
+    lib = os.path.join(root, "lib")
+    os.makedirs(lib)
+    with open(os.path.join(lib, "go.mod"), "w") as f:
+        f.write("module example.com/lib\n\ngo 1.24\n")
+    write(os.path.join(lib, "lib.go"), LIB_GO.format(word="one"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMDEMO_")}
+    k = None
+    try:
+        k = Kernel(cwd=os.path.join(REPO, "build"), env=env, log_path=os.path.join(BUILD, "gonb-builds-kernel.log"),
+                   name=gonb.name, setup=f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={lib}")
+        k.run("%noautoget")
+        k.probe, k.lib = gonb, lib
+        k.tmpdir = k.run("!echo $GONB_TMP_DIR")[0]["content"]["text"].strip()
+        yield k
+    finally:
+        if k is not None:
+            k.close()
+        if saved is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = saved
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def run(kernel, code):
+    """Run code; return (stdout, stderr, shown HTML, errors, the go subcommands it ran)."""
+    since = time.time()
+    messages = kernel.run(code)
+    time.sleep(0.05)  # the wrapper logs a call when it ends
+    text = lambda name: "".join(m["content"]["text"] for m in messages  # noqa: E731
+                                if m["type"] == "stream" and m["content"]["name"] == name)
+    html = "".join(m["content"]["data"].get("text/html", "") for m in messages if m["type"] == "display_data")
+    errors = [m for m in messages if m["type"] == "error"]
+    go = [arg for tool, arg, _, _ in kernel.probe.calls(since) if tool == "go"]
+    return text("stdout"), text("stderr"), html, errors, go
+
+
+def test_unchanged_rerun_runs_no_go_build(kernel):
+    out, _, _, errors, go = run(kernel, CELL.format(tag="a"))
+    assert (out, errors) == ("word: one a\n", []), (out, errors)
+    out, _, _, errors, go = run(kernel, CELL.format(tag="a"))
+    assert (out, errors) == ("word: one a\n", []), (out, errors)
+    assert "build" not in go, f"an unchanged re-run ran `go {go}`"
+
+
+def test_edited_library_is_picked_up_by_an_unchanged_cell(kernel):
+    run(kernel, CELL.format(tag="b"))
+    write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="two"))
+    out, _, _, errors, go = run(kernel, CELL.format(tag="b"))
+    assert (out, errors) == ("word: two b\n", []), (out, errors)
+    # A new file in the library's package is an edit too.
+    write(os.path.join(kernel.lib, "more.go"), 'package lib\n\n// More is new.\nfunc More() string { return "more" }\n')
+    out, _, _, errors, _ = run(kernel, 'import "example.com/lib"\n\n%%\nfmt.Println(lib.More())')
+    assert (out, errors) == ("more\n", []), (out, errors)
+
+
+def test_goflags_reach_an_unchanged_cell(kernel):
+    cell = 'var tag = "plain"\n\n%%\nfmt.Println("tag:", tag)'
+    out, _, _, _, _ = run(kernel, cell)
+    assert out == "tag: plain\n", out
+    run(kernel, "%goflags -ldflags=-X=main.tag=flagged")
+    try:
+        out, _, _, errors, go = run(kernel, cell)
+        assert (out, errors) == ("tag: flagged\n", []), (out, errors)
+    finally:
+        run(kernel, '%goflags ""')
+    out, _, _, _, _ = run(kernel, cell)
+    assert out == "tag: plain\n", out
+
+
+def test_reset_forgets_declarations_and_go_mod(kernel):
+    out, _, _, errors, _ = run(kernel, 'func greet() string { return "hello" }\n\n%%\nfmt.Println(greet())')
+    assert (out, errors) == ("hello\n", []), (out, errors)
+    write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="two"))
+    lib_cell = CELL.format(tag="c")
+    out, _, _, errors, _ = run(kernel, lib_cell)
+    assert (out, errors) == ("word: two c\n", []), (out, errors)
+    run(kernel, "%reset")
+    out, _, html, errors, _ = run(kernel, "%%\nfmt.Println(greet())")
+    assert errors and "undefined: greet" in html, (out, html[-800:])
+    # %reset also makes a new go.mod: the library's replace is gone, so the same cell fails.
+    out, _, html, errors, _ = run(kernel, lib_cell)
+    assert errors and "example.com/lib" in html, (out, html[-800:])
+    run(kernel, f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={kernel.lib}")
+    out, _, _, errors, _ = run(kernel, lib_cell)
+    assert (out, errors) == ("word: two c\n", []), (out, errors)
