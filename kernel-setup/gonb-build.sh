@@ -32,7 +32,9 @@ sum=$(awk -v m="$MODULE" -v v="$ver" '$1 == m && $2 == v { print $3; exit }' "$H
 stamp="$MODULE@$ver $sum $(go env GOVERSION)"
 for p in "${patches[@]}"; do stamp+=" $(basename "$p"):$(sha256sum "$p" | cut -d' ' -f1)"; done
 what="gonb $ver + ${#patches[@]} patch(es)"
-if [[ -x $out && -f $out.stamp && $(<"$out.stamp") == "$stamp" ]]; then
+# The stamp ends with the binary's size and mtime: a binary replaced by hand is rebuilt.
+binstat() { stat -c '%s %Y' "$out" 2>/dev/null || true; }
+if [[ -x $out && -f $out.stamp && $(<"$out.stamp") == "$stamp $(binstat)" ]]; then
   say "$what: ready"
   exit 0
 fi
@@ -56,6 +58,6 @@ build_patched() {
   mkdir -p "$(dirname "$out")"
   env -C "$src/mod" GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly" go build -o "$out.tmp" "$MODULE"
   mv -f "$out.tmp" "$out"
-  printf '%s\n' "$stamp" >"$out.stamp"
+  printf '%s %s\n' "$stamp" "$(binstat)" >"$out.stamp"
 }
 step "building $what" "~30 s the first time" build_patched

@@ -94,6 +94,43 @@ def test_edited_library_is_picked_up_by_an_unchanged_cell(kernel):
     assert (out, errors) == ("more\n", []), (out, errors)
 
 
+def test_edited_library_is_picked_up_by_an_edited_cell(kernel):
+    run(kernel, CELL.format(tag="d1"))
+    write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="three"))
+    out, _, _, errors, go = run(kernel, CELL.format(tag="d2"))  # same imports, but the library changed
+    assert (out, errors) == ("word: three d2\n", []), (out, errors)
+    assert "build" in go, f"the library changed, yet `go build` did not run: go {go}"
+
+
+def test_edited_cell_with_the_same_imports_runs_no_go_build(kernel):
+    run(kernel, '%%\nfmt.Println("take", 1)')
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 2)\nfmt.Println("and more")')
+    assert (out, errors) == ("take 2\nand more\n", []), (out, errors)
+    assert "build" not in go, f"an edit with the same imports ran `go {go}`"
+
+
+def test_new_import_goes_through_the_full_build(kernel):
+    run(kernel, '%%\nfmt.Println("take", 3)')
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 4"))')
+    assert (out, errors) == ("TAKE 4\n", []), (out, errors)
+    assert "build" in go, f"a new import did not run `go build`: go {go}"
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 5"))')
+    assert (out, errors) == ("TAKE 5\n", []), (out, errors)
+    assert "build" not in go, f"the next edit ran `go {go}`"
+
+
+def test_errors_name_the_cell_line_on_the_fast_path(kernel):
+    run(kernel, '%%\nfmt.Println("take", 6)')
+    out, _, html, errors, _ = run(kernel, '%%\nfmt.Println("take", 7)\nfmt.Println("more")\nvar n int = "not a number"\nfmt.Println(n)')
+    assert errors, "the cell should fail to compile"
+    assert CELL_LINE_HTML.findall(html) == ["4"], html[-1500:]
+    out, stderr, html, errors, go = run(kernel, '%%\nfmt.Println("take", 8)\nxs := []int{1}\nfmt.Println("x")\nfmt.Println(xs[5])')
+    assert "build" not in go, f"the panicking edit ran `go {go}`"
+    assert "index out of range [5]" in stderr, stderr
+    assert re.search(re.escape(os.path.join(kernel.tmpdir, "main.go")) + r":\d+ ", stderr), stderr
+    assert CELL_LINE_HTML.findall(html) == ["5"], stderr + html[-1500:]
+
+
 def test_goflags_reach_an_unchanged_cell(kernel):
     cell = 'var tag = "plain"\n\n%%\nfmt.Println("tag:", tag)'
     out, _, _, _, _ = run(kernel, cell)
