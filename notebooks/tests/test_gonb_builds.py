@@ -1,7 +1,8 @@
 """The patched GoNB (kernel-setup/gonb-patches) builds only what changed, and stays correct.
 Through a real kernel whose `go` is bench/probe's logging wrapper, so each test sees whether
 `go build` ran: an unchanged re-run runs no `go build` (0001); an edited cell whose imports
-did not change is compiled and linked without the go command (0002); a new import, an edit
+did not change is compiled and linked without the go command (0002), and without goimports
+when only its literals changed (0003); a new import, an edit
 of a library taken from a local directory (go.mod `replace`), `%goflags` and `%reset` all
 reach the program, and errors still name the cell's line."""
 import os
@@ -63,7 +64,8 @@ def write(path, text):
 
 
 def run(kernel, code):
-    """Run code; return (stdout, stderr, shown HTML, errors, the go subcommands it ran)."""
+    """Run code; return (stdout, stderr, shown HTML, errors, the go subcommands it ran and
+    "goimports" for each goimports run)."""
     since = time.time()
     messages = kernel.run(code)
     time.sleep(0.05)  # the wrapper logs a call when it ends
@@ -71,7 +73,7 @@ def run(kernel, code):
                                 if m["type"] == "stream" and m["content"]["name"] == name)
     html = "".join(m["content"]["data"].get("text/html", "") for m in messages if m["type"] == "display_data")
     errors = [m for m in messages if m["type"] == "error"]
-    go = [arg for tool, arg, _, _ in kernel.probe.calls(since) if tool == "go"]
+    go = [arg if tool == "go" else tool for tool, arg, _, _ in kernel.probe.calls(since)]
     return text("stdout"), text("stderr"), html, errors, go
 
 
@@ -129,6 +131,17 @@ def test_errors_name_the_cell_line_on_the_fast_path(kernel):
     assert "index out of range [5]" in stderr, stderr
     assert re.search(re.escape(os.path.join(kernel.tmpdir, "main.go")) + r":\d+ ", stderr), stderr
     assert CELL_LINE_HTML.findall(html) == ["5"], stderr + html[-1500:]
+
+
+def test_edit_of_literals_only_runs_no_goimports(kernel):
+    run(kernel, '%%\nfmt.Println("take", 9)')
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 10)')
+    assert (out, errors) == ("take 10\n", []), (out, errors)
+    assert "goimports" not in go and "build" not in go, f"an edit of a literal ran {go}"
+    # A new identifier (a new package used) runs goimports again.
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 11, strconv.Itoa(12))')
+    assert (out, errors) == ("take 11 12\n", []), (out, errors)
+    assert "goimports" in go, f"a new identifier did not run goimports: {go}"
 
 
 def test_goflags_reach_an_unchanged_cell(kernel):
