@@ -6,6 +6,7 @@
 # and nothing is fetched once the modules are downloaded.
 # Idempotent: skipped in milliseconds while OUTPUT.stamp (GoNB version and module hash, the
 # patches' hashes, the Go version) is unchanged.
+# Needs go, and patch or git.
 # Usage: bash kernel-setup/gonb-build.sh OUTPUT [N]      (N: how many patches; default all)
 set -euo pipefail
 
@@ -50,7 +51,11 @@ build_patched() {
   cp -R "$dir/." "$src/src" && chmod -R u+w "$src/src"
   for p in "${patches[@]}"; do
     echo "applying $(basename "$p")"
-    patch -d "$src/src" -p1 --forward --batch <"$p"
+    if command -v patch >/dev/null; then
+      patch -d "$src/src" -p1 --forward --batch <"$p"
+    else # git apply, kept from finding this repository above .tools/
+      GIT_CEILING_DIRECTORIES="$src" git -C "$src/src" apply -p1 "$p"
+    fi
   done
   mkdir -p "$src/mod"
   cp "$HERE/tools/go.mod" "$HERE/tools/go.sum" "$src/mod/"
