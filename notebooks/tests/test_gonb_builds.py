@@ -5,10 +5,10 @@ did not change is compiled and linked without the go command (0002), and without
 when only its literals changed (0003); a new import, an edit
 of a library taken from a local directory (go.mod `replace`), `%goflags` and `%reset` all
 reach the program, and errors still name the cell's line."""
+import importlib.util
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 
@@ -17,8 +17,10 @@ import pytest
 from conftest import BUILD, REPO
 from kernel import Kernel
 
-sys.path.insert(0, os.path.join(REPO, "bench"))
-import probe  # noqa: E402  (bench/probe.py: the kernelspec with a logging `go`)
+# bench/probe.py: the kernelspec with a logging `go` (loaded by path: bench/ also has a run.py)
+_spec = importlib.util.spec_from_file_location("bench_probe", os.path.join(REPO, "bench", "probe.py"))
+probe = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(probe)
 
 LIB_GO = 'package lib\n\n// Word is what the cell prints.\nfunc Word() string {{ return "{word}" }}\n'
 CELL = '''import "example.com/lib"
