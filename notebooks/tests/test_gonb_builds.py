@@ -161,18 +161,24 @@ def test_goflags_reach_an_unchanged_cell(kernel):
 
 
 def test_reset_forgets_declarations_and_go_mod(kernel):
-    out, _, _, errors, _ = run(kernel, 'func greet() string { return "hello" }\n\n%%\nfmt.Println(greet())')
-    assert (out, errors) == ("hello\n", []), (out, errors)
+    replace = f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={kernel.lib}"
     write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="two"))
     lib_cell = CELL.format(tag="c")
+    run(kernel, "%reset")
+    run(kernel, replace)
     out, _, _, errors, _ = run(kernel, lib_cell)
     assert (out, errors) == ("word: two c\n", []), (out, errors)
+    # %reset also makes a new go.mod: the library's replace is gone, so the same cell (the same
+    # main.go: no declarations before or after) no longer builds.
+    run(kernel, "%reset")
+    out, _, html, errors, _ = run(kernel, lib_cell)
+    assert errors and "example.com/lib" in html, (out, html[-800:])
+    run(kernel, replace)
+    out, _, _, errors, _ = run(kernel, lib_cell)
+    assert (out, errors) == ("word: two c\n", []), (out, errors)
+    out, _, _, errors, _ = run(kernel, 'func greet() string { return "hello" }\n\n%%\nfmt.Println(greet())')
+    assert (out, errors) == ("hello\n", []), (out, errors)
     run(kernel, "%reset")
     out, _, html, errors, _ = run(kernel, "%%\nfmt.Println(greet())")
     assert errors and "undefined: greet" in html, (out, html[-800:])
-    # %reset also makes a new go.mod: the library's replace is gone, so the same cell fails.
-    out, _, html, errors, _ = run(kernel, lib_cell)
-    assert errors and "example.com/lib" in html, (out, html[-800:])
-    run(kernel, f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={kernel.lib}")
-    out, _, _, errors, _ = run(kernel, lib_cell)
-    assert (out, errors) == ("word: two c\n", []), (out, errors)
+    run(kernel, replace)
