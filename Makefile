@@ -54,7 +54,7 @@ fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
-	$(VENV)/python bench/run.py
+	$(VENV)/python bench/run.py $(BENCH_ARGS)
 
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md

@@ -47,8 +47,8 @@ class BenchKernel(Kernel):
 class Variant:
     """One kernel and its versions of the measured cells."""
 
-    def __init__(self, label, kernel, cells, trailer="", tmpdir=None):
-        self.label, self.kernel, self.cells = label, kernel, cells
+    def __init__(self, label, kernel, cells, trailer="", tmpdir=None, probe=None):
+        self.label, self.kernel, self.cells, self.probe = label, kernel, cells, probe
         self.last = dict(cells)  # the code each cell held when it last ran
         self.trailer = trailer   # printed after the answer and not part of it: the seed's "None"
         self.tmpdir = tmpdir     # GoNB's temporary module
@@ -66,11 +66,12 @@ GO, PY = "Go lesson (GoNB)", "Python seed (ipykernel)"
 
 class Notebooks:
     """The kernels, set up as their notebooks are: GoNB runs the lesson's set-up and .env
-    cells, python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its probed copy.
-    Closes every kernel on exit, even on failure."""
+    cells, python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its probed copy;
+    with go_variants [(label, probe)], one GoNB kernel per entry. Closes every kernel on exit,
+    even on failure."""
 
     def __init__(self, base_url, log_path, local_model=None, temperature_0=False, probe=None,
-                 cells=(LESSON_CELL, EXERCISE_CELL)):
+                 cells=(LESSON_CELL, EXERCISE_CELL), go_variants=None):
         prelude, lesson = edits.lesson_cells()
         go_cells = {LESSON_CELL: lesson, EXERCISE_CELL: edits.exercise_cell()}
         py_lesson = seed.streaming_cell(base_url, local_model, 0 if temperature_0 else None)
@@ -83,7 +84,8 @@ class Notebooks:
         self.cells, self.probe, self.nonce = cells, probe, secrets.token_hex(2)
         self.log_path, self.kernels, self.setup, self.variants = log_path, [], {}, []
         try:
-            self._go(GO, go_env, prelude, {c: go_cells[c] for c in cells})
+            for label, p in go_variants or [(GO, probe)]:
+                self._go(label, go_env, prelude, {c: go_cells[c] for c in cells}, p)
             self._python(PY, [seed.IN_1], {c: py_cells[c] for c in cells})
         except BaseException:
             self.close()
@@ -94,7 +96,7 @@ class Notebooks:
         """Kernel start and set-up cells, in seconds, per client."""
         return {label: sum(t for _, t, _ in steps) for label, steps in self.setup.items()}
 
-    def _start(self, label, name, extra_env, cells):
+    def _start(self, label, name, extra_env, cells, probe=None):
         start = time.time()
         k = BenchKernel(name, NOTEBOOKS, kernel_env(extra_env), self.log_path)
         self.kernels.append(k)
@@ -104,15 +106,15 @@ class Notebooks:
             k.check(cell, f"set-up cell {i + 1} ({cell.splitlines()[0][:40]})")
             took = time.time() - began
             first = next(line for line in cell.splitlines() if line.strip() and not line.startswith("//"))
-            calls = self.probe.calls(began) if self.probe and name == self.probe.name else []
+            calls = probe.calls(began) if probe else []
             detail = ", ".join(f"{tool if tool != 'go' else 'go ' + arg} {end - start:.2f} s" for tool, arg, start, end in calls)
             self.setup[label].append((f"`{first[:48]}{'…' if len(first) > 48 else ''}`", took, detail))
         return k
 
-    def _go(self, label, env, cells, measured):
-        k = self._start(label, self.probe.name if self.probe else "gonb", env, cells)
+    def _go(self, label, env, cells, measured, probe):
+        k = self._start(label, probe.name if probe else "gonb", env, cells, probe)
         tmpdir = k.check("!echo $GONB_TMP_DIR", "finding GoNB's module").strip()
-        self.variants.append(Variant(label, k, measured, tmpdir=tmpdir))
+        self.variants.append(Variant(label, k, measured, tmpdir=tmpdir, probe=probe))
 
     def _python(self, label, cells, measured):
         k = self._start(label, "python3", {}, cells)
@@ -133,8 +135,8 @@ class Notebooks:
                         if case == EDITED:
                             v.last[cell] = edits.edit(cell, v.cells[cell], f"{self.nonce}-{i}") if i else v.cells[cell]
                         run = self._run(v, v.last[cell], server, timeout, warm=i > 0)
-                        if trace_builds and case == EDITED and i and v.tmpdir and self.probe:
-                            run.steps = self.probe.traced_rebuild(v.tmpdir, os.path.dirname(self.log_path))
+                        if trace_builds and case == EDITED and i and v.tmpdir and v.probe:
+                            run.steps = v.probe.traced_rebuild(v.tmpdir, os.path.dirname(self.log_path))
                         results[(cell, case)][v.label].append(run)
                         progress(f"  {v.label:24} {cell}, {case:16} {'warm' if i else 'first'} run: "
                                  f"first chunk {run.first:.3f} s, total {run.total:.3f} s")
@@ -144,8 +146,8 @@ class Notebooks:
         sent, idle, outputs = v.kernel.timed(code, timeout)
         stamps = server.last_stamps() if server else None
         run = analyse(v, sent, idle, outputs, stamps, server.first_token_s if server else None, warm)
-        if v.tmpdir and self.probe:
-            run.phases.update(gonb_phases(self.probe.calls(sent), sent))
+        if v.tmpdir and v.probe:
+            run.phases.update(gonb_phases(v.probe.calls(sent), sent))
         return run
 
     def close(self):

@@ -20,10 +20,9 @@ TOOLS = ("go", "goimports")
 class Probe:
     """Makes the gonb-probe kernelspec under root and reads what its tools logged."""
 
-    name = NAME
-
-    def __init__(self, root):
-        self.root = root
+    def __init__(self, root, name=NAME, gonb=None):
+        """gonb: another GoNB binary for the kernelspec to start (bench/patches.py)."""
+        self.root, self.name = root, name
         self.log_path = os.path.join(root, "probe.log")
         tools = os.path.join(root, "tools")
         os.makedirs(tools, exist_ok=True)
@@ -43,8 +42,10 @@ class Probe:
                 raise RuntimeError(f"no {tool} on the gonb kernel's PATH ({path})")
             env[f"BENCH_PROBE_{tool.upper()}"] = real
         env.update(PATH=tools + os.pathsep + env.get("PATH", "${PATH}"), BENCH_PROBE_LOG=self.log_path)
-        spec.update(env=env, display_name="Go (gonb, probed by bench/run.py)")
-        kdir = os.path.join(root, "jupyter", "kernels", NAME)
+        if gonb:
+            spec["argv"][1] = gonb  # argv: supervisor, gonb, flags (kernel-setup/install.sh)
+        spec.update(env=env, display_name=f"Go ({name}, probed by bench/run.py)")
+        kdir = os.path.join(root, "jupyter", "kernels", name)
         os.makedirs(kdir, exist_ok=True)
         with open(os.path.join(kdir, "kernel.json"), "w") as f:
             json.dump(spec, f, indent=1)

@@ -7,7 +7,10 @@ cells, first streaming cell); in the terminal; then the notebooks against the lo
 if it is available. Rewrites docs/benchmarks.md and docs/benchmarks.svg and prints the
 tables.
 
-    .venv/bin/python bench/run.py [--runs 5] [--no-local] [--no-terminal]
+Then (issue 22) the lesson cell in one kernel per GoNB patch level (kernel-setup/gonb-patches),
+interleaved with the seed: each patch's share.
+
+    .venv/bin/python bench/run.py [--runs 5] [--patch-runs N] [--no-local] [--no-terminal]
 """
 import argparse
 import dataclasses
@@ -102,6 +105,8 @@ def main():
                         help="the practice server's first-token delay for the second run of the lesson cell (default 1.5s)")
     parser.add_argument("--tps", type=float, default=40, help="practice server's tokens per second (default 40)")
     parser.add_argument("--no-terminal", action="store_true", help="skip the terminal comparison")
+    parser.add_argument("--patch-runs", type=int, default=None,
+                        help="warm runs per kernel in the comparison of GoNB's patches (default: --runs)")
     parser.add_argument("--docs", default=os.path.join(REPO, "docs"), help="where benchmarks.md and .svg go")
     args = parser.parse_args()
     if args.runs < 1:
@@ -112,7 +117,7 @@ def main():
     load_before = os.getloadavg()
     ensure_python_deps()
     sys.path.insert(0, BENCH)
-    import edits, levers, notebook, probe, report, servers, terminal  # noqa: E401  (after the dependencies are in)
+    import edits, levers, notebook, patches, probe, report, servers, terminal  # noqa: E401  (after the dependencies are in)
     build()
 
     def progress(line):
@@ -131,6 +136,12 @@ def main():
                              "setup": nbs.setup}
             progress("the edited cell's build under each kernel environment setting")
             r["levers"] = levers.measure(nbs.variants[0].tmpdir, gonb.env, LOGS, args.runs, progress=progress)
+        progress("each GoNB patch's share: GoNB with 0..all patches, a kernel each, and the seed, taking turns")
+        levels = patches.variants(os.path.join(LOGS, "patches"), progress=progress)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([p.jupyter_path for _, p in levels] + [os.environ["JUPYTER_PATH"]])
+        with notebook.Notebooks(server.base_url, kernels_log, go_variants=levels, cells=(edits.LESSON_CELL,)) as nbs:
+            r["patches"] = {"results": nbs.measure(args.patch_runs or args.runs, server, progress=progress),
+                            "runs": args.patch_runs or args.runs}
         lesson = r["notebook"]["results"][(edits.LESSON_CELL, edits.UNCHANGED)]
         r["server"]["chunks"] = len(lesson[notebook.GO][0].delays)
         r["server"]["answer_bytes"] = lesson[notebook.GO][0].answer_bytes
@@ -173,7 +184,7 @@ def main():
     r["machine"]["Load average (1, 5, 15 min)"] = (f"{' / '.join(f'{x:.2f}' for x in load_before)} before, "
                                                    f"{' / '.join(f'{x:.2f}' for x in load_after)} after")
     raw = {"terminal": {c: [dataclasses.asdict(run) for run in runs] for c, runs in (r["terminal"] or {}).items()}}
-    for k in ("notebook", "slow", "local"):
+    for k in ("notebook", "slow", "local", "patches"):
         for (cell, case), clients in ((r.get(k) or {}).get("results") or {}).items():
             raw[f"{k}: {cell}, {case}"] = {c: [dataclasses.asdict(run) for run in runs] for c, runs in clients.items()}
     with open(os.path.join(LOGS, "results.json"), "w") as f:  # every run's raw numbers, for a closer look

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the notebook side of the project, every version pinned:
-#   (a) gonb, goimports, gopls  -> .tools/bin   (pinned by kernel-setup/tools/go.mod, kernel-setup/gopls/go.mod)
+#   (a) gonb, goimports, gopls  -> .tools/bin   (pinned by kernel-setup/tools/go.mod, kernel-setup/gopls/go.mod;
+#       gonb with the patch series kernel-setup/gonb-patches/, built by kernel-setup/gonb-build.sh)
 #   (b) Jupyter virtualenv      -> .venv        (pinned by kernel-setup/requirements.lock)
 #   (c) GoNB kernelspec "gonb"  -> .venv/share/jupyter/kernels/gonb  (the venv only; ~/.local is untouched)
 # Idempotent: a step that is already done is skipped in milliseconds. Needs go and python3 on PATH.
@@ -44,7 +45,7 @@ build() {
 }
 
 # (a) Go tools.
-build gonb      "$HERE/tools" github.com/janpfeifer/gonb github.com/janpfeifer/gonb "~30 s"
+bash "$HERE/gonb-build.sh" "$BIN/gonb"
 build goimports "$HERE/tools" golang.org/x/tools        golang.org/x/tools/cmd/goimports "~5 s"
 build gopls     "$HERE/gopls" golang.org/x/tools/gopls  golang.org/x/tools/gopls "~45 s"
 

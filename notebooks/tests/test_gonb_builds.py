@@ -1,0 +1,184 @@
+"""The patched GoNB (kernel-setup/gonb-patches) builds only what changed, and stays correct.
+Through a real kernel whose `go` is bench/probe's logging wrapper, so each test sees whether
+`go build` ran: an unchanged re-run runs no `go build` (0001); an edited cell whose imports
+did not change is compiled and linked without the go command (0002), and without goimports
+when only its literals changed (0003); a new import, an edit
+of a library taken from a local directory (go.mod `replace`), `%goflags` and `%reset` all
+reach the program, and errors still name the cell's line."""
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+import time
+
+import pytest
+
+from conftest import BUILD, REPO
+from kernel import Kernel
+
+# bench/probe.py: the kernelspec with a logging `go` (loaded by path: bench/ also has a run.py)
+_spec = importlib.util.spec_from_file_location("bench_probe", os.path.join(REPO, "bench", "probe.py"))
+probe = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(probe)
+
+LIB_GO = 'package lib\n\n// Word is what the cell prints.\nfunc Word() string {{ return "{word}" }}\n'
+CELL = '''import "example.com/lib"
+
+%%
+fmt.Println("word:", lib.Word(), "{tag}")'''
+CELL_LINE_HTML = re.compile(r'gonb-cell-line-info">Cell\[\d+\]: Line (\d+)</span>')
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    root = tempfile.mkdtemp(prefix="gonb-builds-")
+    saved = os.environ.get("JUPYTER_PATH")
+    gonb = probe.Probe(os.path.join(root, "probe"))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (gonb.jupyter_path, saved) if p)
+    lib = os.path.join(root, "lib")
+    os.makedirs(lib)
+    with open(os.path.join(lib, "go.mod"), "w") as f:
+        f.write("module example.com/lib\n\ngo 1.24\n")
+    write(os.path.join(lib, "lib.go"), LIB_GO.format(word="one"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMDEMO_")}
+    k = None
+    try:
+        k = Kernel(cwd=os.path.join(REPO, "build"), env=env, log_path=os.path.join(BUILD, "gonb-builds-kernel.log"),
+                   name=gonb.name, setup=f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={lib}")
+        k.run("%noautoget")
+        k.probe, k.lib = gonb, lib
+        k.tmpdir = k.run("!echo $GONB_TMP_DIR")[0]["content"]["text"].strip()
+        yield k
+    finally:
+        if k is not None:
+            k.close()
+        if saved is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = saved
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def run(kernel, code):
+    """Run code; return (stdout, stderr, shown HTML, errors, the go subcommands it ran and
+    "goimports" for each goimports run)."""
+    since = time.time()
+    messages = kernel.run(code)
+    time.sleep(0.05)  # the wrapper logs a call when it ends
+    text = lambda name: "".join(m["content"]["text"] for m in messages  # noqa: E731
+                                if m["type"] == "stream" and m["content"]["name"] == name)
+    html = "".join(m["content"]["data"].get("text/html", "") for m in messages if m["type"] == "display_data")
+    errors = [m for m in messages if m["type"] == "error"]
+    go = [arg if tool == "go" else tool for tool, arg, _, _ in kernel.probe.calls(since)]
+    return text("stdout"), text("stderr"), html, errors, go
+
+
+def test_unchanged_rerun_runs_no_go_build(kernel):
+    out, _, _, errors, go = run(kernel, CELL.format(tag="a"))
+    assert (out, errors) == ("word: one a\n", []), (out, errors)
+    out, _, _, errors, go = run(kernel, CELL.format(tag="a"))
+    assert (out, errors) == ("word: one a\n", []), (out, errors)
+    assert "build" not in go, f"an unchanged re-run ran `go {go}`"
+
+
+def test_edited_library_is_picked_up_by_an_unchanged_cell(kernel):
+    run(kernel, CELL.format(tag="b"))
+    write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="two"))
+    out, _, _, errors, go = run(kernel, CELL.format(tag="b"))
+    assert (out, errors) == ("word: two b\n", []), (out, errors)
+    # A new file in the library's package is an edit too.
+    write(os.path.join(kernel.lib, "more.go"), 'package lib\n\n// More is new.\nfunc More() string { return "more" }\n')
+    out, _, _, errors, _ = run(kernel, 'import "example.com/lib"\n\n%%\nfmt.Println(lib.More())')
+    assert (out, errors) == ("more\n", []), (out, errors)
+
+
+def test_edited_library_is_picked_up_by_an_edited_cell(kernel):
+    run(kernel, CELL.format(tag="d1"))
+    write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="three"))
+    out, _, _, errors, go = run(kernel, CELL.format(tag="d2"))  # same imports, but the library changed
+    assert (out, errors) == ("word: three d2\n", []), (out, errors)
+    assert "build" in go, f"the library changed, yet `go build` did not run: go {go}"
+
+
+def test_edited_cell_with_the_same_imports_runs_no_go_build(kernel):
+    run(kernel, '%%\nfmt.Println("take", 1)')
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 2)\nfmt.Println("and more")')
+    assert (out, errors) == ("take 2\nand more\n", []), (out, errors)
+    assert "build" not in go, f"an edit with the same imports ran `go {go}`"
+
+
+def test_new_import_goes_through_the_full_build(kernel):
+    run(kernel, '%%\nfmt.Println("take", 3)')
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 4"))')
+    assert (out, errors) == ("TAKE 4\n", []), (out, errors)
+    assert "build" in go, f"a new import did not run `go build`: go {go}"
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 5"))')
+    assert (out, errors) == ("TAKE 5\n", []), (out, errors)
+    assert "build" not in go, f"the next edit ran `go {go}`"
+
+
+def test_errors_name_the_cell_line_on_the_fast_path(kernel):
+    run(kernel, '%%\nfmt.Println("take", 6)')
+    out, _, html, errors, _ = run(kernel, '%%\nfmt.Println("take", 7)\nfmt.Println("more")\nvar n int = "not a number"\nfmt.Println(n)')
+    assert errors, "the cell should fail to compile"
+    assert CELL_LINE_HTML.findall(html) == ["4"], html[-1500:]
+    out, stderr, html, errors, go = run(kernel, '%%\nfmt.Println("take", 8)\nxs := []int{1}\nfmt.Println("x")\nfmt.Println(xs[5])')
+    assert "build" not in go, f"the panicking edit ran `go {go}`"
+    assert "index out of range [5]" in stderr, stderr
+    assert re.search(re.escape(os.path.join(kernel.tmpdir, "main.go")) + r":\d+ ", stderr), stderr
+    assert CELL_LINE_HTML.findall(html) == ["5"], stderr + html[-1500:]
+
+
+def test_edit_of_literals_only_runs_no_goimports(kernel):
+    run(kernel, '%%\nfmt.Println("take", 9)')
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 10)')
+    assert (out, errors) == ("take 10\n", []), (out, errors)
+    assert "goimports" not in go and "build" not in go, f"an edit of a literal ran {go}"
+    # A new identifier (a new package used) runs goimports again.
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 11, strconv.Itoa(12))')
+    assert (out, errors) == ("take 11 12\n", []), (out, errors)
+    assert "goimports" in go, f"a new identifier did not run goimports: {go}"
+
+
+def test_goflags_reach_an_unchanged_cell(kernel):
+    cell = 'var tag = "plain"\n\n%%\nfmt.Println("tag:", tag)'
+    out, _, _, _, _ = run(kernel, cell)
+    assert out == "tag: plain\n", out
+    run(kernel, "%goflags -ldflags=-X=main.tag=flagged")
+    try:
+        out, _, _, errors, go = run(kernel, cell)
+        assert (out, errors) == ("tag: flagged\n", []), (out, errors)
+    finally:
+        run(kernel, '%goflags ""')
+    out, _, _, _, _ = run(kernel, cell)
+    assert out == "tag: plain\n", out
+
+
+def test_reset_forgets_declarations_and_go_mod(kernel):
+    replace = f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={kernel.lib}"
+    write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="two"))
+    lib_cell = CELL.format(tag="c")
+    run(kernel, "%reset")
+    run(kernel, replace)
+    out, _, _, errors, _ = run(kernel, lib_cell)
+    assert (out, errors) == ("word: two c\n", []), (out, errors)
+    # %reset also makes a new go.mod: the library's replace is gone, so the same cell (the same
+    # main.go: no declarations before or after) no longer builds.
+    run(kernel, "%reset")
+    out, _, html, errors, _ = run(kernel, lib_cell)
+    assert errors and "example.com/lib" in html, (out, html[-800:])
+    run(kernel, replace)
+    out, _, _, errors, _ = run(kernel, lib_cell)
+    assert (out, errors) == ("word: two c\n", []), (out, errors)
+    out, _, _, errors, _ = run(kernel, 'func greet() string { return "hello" }\n\n%%\nfmt.Println(greet())')
+    assert (out, errors) == ("hello\n", []), (out, errors)
+    run(kernel, "%reset")
+    out, _, html, errors, _ = run(kernel, "%%\nfmt.Println(greet())")
+    assert errors and "undefined: greet" in html, (out, html[-800:])
+    run(kernel, replace)
