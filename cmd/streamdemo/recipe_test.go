@@ -179,3 +179,25 @@ func startGatewayCommand(t *testing.T, upstream string, env ...string) (base, to
 	}
 	return base, token
 }
+
+// With two keys set and no provider named, ask refuses before sending
+// anything, in one sentence naming the variable to set.
+func TestAskWithTwoKeysRefusesInOneSentence(t *testing.T) {
+	up := practice.New(practice.Options{})
+	ts := httptest.NewServer(up)
+	defer ts.Close()
+	cmd := exec.Command(binary, "ask", "--base-url", ts.URL+"/v1", "How many stars are in the universe?")
+	cmd.Dir = t.TempDir()
+	os.WriteFile(filepath.Join(cmd.Dir, "go.mod"), []byte("module student\n"), 0o644)
+	cmd.Env = append(cleanEnv(), "PERPLEXITY_API_KEY="+testKey, "OPENAI_API_KEY=sk-test-0123456789")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	want := "PERPLEXITY_API_KEY and OPENAI_API_KEY are both set, so it is not clear which service to ask: put STREAMDEMO_PROVIDER=perplexity (or openai) in your .env file.\n"
+	if err == nil || stdout.String() != "" || stderr.String() != want {
+		t.Errorf("got %v, stdout %q, stderr %q; want exit 1 and %q", err, stdout.String(), stderr.String(), want)
+	}
+	if n := len(up.Records()); n != 0 {
+		t.Errorf("%d requests sent before the refusal", n)
+	}
+}

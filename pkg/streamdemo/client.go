@@ -92,7 +92,7 @@ func (c *Client) Stream(ctx context.Context, req Request) *Stream {
 	s.settings.Model = first(req.Model, s.settings.Model)
 	s.req.Model = s.settings.Model
 	if s.req.Model == "" {
-		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Message: "no model chosen: set STREAMDEMO_MODEL or Request.Model"}
+		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Message: "no model chosen", facts: facts{baseURL: s.settings.BaseURL, noModel: true}}
 	}
 	if s.settings.Protocol == ProtocolResponses {
 		s.proto = responsesProtocol{}

@@ -75,6 +75,7 @@ type facts struct {
 	// For ErrConfig: the key variables set, and their providers, when more
 	// than one is set and no provider is named.
 	keyVars, providers []string
+	noModel            bool // for ErrConfig: neither config nor request named a model
 }
 
 // Unwrap lets errors.Is match the Kind and the underlying cause.

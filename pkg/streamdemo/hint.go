@@ -29,6 +29,9 @@ func Hint(err error) string {
 	}
 	switch e.Kind {
 	case ErrConfig:
+		if f.noModel {
+			return fmt.Sprintf("No model chosen for the server at %s: put STREAMDEMO_MODEL=its-model-name in your .env file, or set Request.Model.", f.baseURL)
+		}
 		if len(f.keyVars) > 1 {
 			both := "both"
 			if len(f.keyVars) > 2 {

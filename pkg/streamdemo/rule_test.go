@@ -1,6 +1,7 @@
 package streamdemo_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -91,5 +92,20 @@ func TestTwoKeysWithoutAProviderIsAConfigError(t *testing.T) {
 	t.Setenv("STREAMDEMO_BASE_URL", "http://10.0.0.9:8080/v1")
 	if c, err := streamdemo.NewClient(streamdemo.Config{}); err != nil || c.Provider() != streamdemo.Compatible {
 		t.Errorf("with the provider named: %v, %v", c, err)
+	}
+}
+
+// A base URL alone is a compatible server, whose model only the learner
+// knows: the stream refuses with the variable to set.
+func TestACompatibleServerWithoutAModelNamesTheVariable(t *testing.T) {
+	isolateEnv(t)
+	t.Setenv("STREAMDEMO_BASE_URL", "http://10.0.0.9:11434/v1")
+	stream := newClient(t, streamdemo.Config{}).ChatStream(context.Background(), seedMessages)
+	for range stream.Chunks() {
+		t.Fatal("a chunk arrived without a model")
+	}
+	want := "No model chosen for the server at http://10.0.0.9:11434/v1: put STREAMDEMO_MODEL=its-model-name in your .env file, or set Request.Model."
+	if err := stream.Err(); !errors.Is(err, streamdemo.ErrConfig) || streamdemo.Hint(err) != want {
+		t.Errorf("got %v, hint %q; want %q", err, streamdemo.Hint(err), want)
 	}
 }
