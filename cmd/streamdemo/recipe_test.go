@@ -12,9 +12,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamdemo/streamdemo/internal/gateway"
 	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 // recipe is one block of .env lines a document gives its reader to copy;
@@ -97,15 +99,53 @@ func TestEveryRecipeOfTheDocsStreamsTheAnswer(t *testing.T) {
 			if token != "" && strings.Contains(stdout.String()+stderr.String(), token) {
 				t.Error("the output shows the student's token")
 			}
-			records := up.Records()
-			if len(records) != 1 {
-				t.Fatalf("%d requests reached the server, want 1", len(records))
+			if text := askLikeTheNotebook(t, dir, r.lines, question); text != answer {
+				t.Errorf("the notebook's streaming cell got %q, want the answer", text)
 			}
-			if p := records[0].Path; r.kind == "gateway" && !strings.HasSuffix(p, "/responses") && !strings.HasSuffix(p, "/agent") {
-				t.Errorf("through the gateway the lesson asked %s, want the Agent API", p)
+			records := up.Records()
+			if len(records) != 2 {
+				t.Fatalf("%d requests reached the server, want 2 (the command, the notebook)", len(records))
+			}
+			for _, rec := range records {
+				if p := rec.Path; r.kind == "gateway" && !strings.HasSuffix(p, "/responses") && !strings.HasSuffix(p, "/agent") {
+					t.Errorf("through the gateway the lesson asked %s, want the Agent API", p)
+				}
 			}
 		})
 	}
+}
+
+// askLikeTheNotebook runs what the lesson's streaming cell does in dir: load
+// .env, make a client with the Perplexity key passed in code, stream.
+func askLikeTheNotebook(t *testing.T, dir string, lines []string, question string) string {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "STREAMDEMO_") || strings.HasSuffix(name, "_API_KEY") || name == "OPENAI_BASE_URL" {
+			t.Setenv(name, "")
+		}
+	}
+	for _, line := range lines {
+		name, _, _ := strings.Cut(line, "=")
+		t.Setenv(name, "") // so that what LoadEnv sets is undone when the test ends
+	}
+	t.Chdir(dir)
+	if _, err := streamdemo.LoadEnv(); err != nil {
+		t.Fatal(err)
+	}
+	client, err := streamdemo.NewClient(streamdemo.Config{APIKey: os.Getenv("PERPLEXITY_API_KEY")})
+	if err != nil {
+		t.Fatalf("NewClient: %s", streamdemo.Hint(err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream := client.ChatStream(ctx, []streamdemo.Message{{Role: "user", Content: question}})
+	var text strings.Builder
+	for chunk := range stream.Chunks() {
+		text.WriteString(chunk.Text)
+	}
+	if err := stream.Err(); err != nil {
+		t.Errorf("the notebook's stream: %s", streamdemo.Hint(err))
+	}
+	return text.String()
 }
 
 // fillIn writes the recipe's lines as a .env file, with each URL's host
