@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
-	"github.com/streamdemo/streamdemo/internal/gateway"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -50,31 +45,7 @@ func TestGatewayModelsCommand(t *testing.T) {
 func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 	up := httptest.NewServer(practice.New(practice.Options{}))
 	defer up.Close()
-	data := t.TempDir()
-	out, _, code := run(t, "gateway", "token", "add", "ana", "--data", data)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != 0 {
-		t.Fatalf("token add: exit %d", code)
-	}
-	token := lines[len(lines)-1]
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "gateway", "serve", "--addr", "127.0.0.1:0", "--upstream", up.URL+"/v1", "--data", data)
-	cmd.Env = append(os.Environ(), "STREAMDEMO_GATEWAY_MODELS=sonar-pro", "JUPYTERHUB_SERVICE_URL=", gateway.KeyEnv+"=")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); cmd.Wait() }()
-	sc := bufio.NewScanner(stderr)
-	var base string
-	for sc.Scan() {
-		if _, rest, ok := strings.Cut(sc.Text(), "base URL "); ok {
-			base, _, _ = strings.Cut(rest, ",")
-			break
-		}
-	}
-	go io.Copy(io.Discard, stderr)
+	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=sonar-pro")
 	ask := func(model string) (int, string) {
 		req, _ := http.NewRequest("POST", base+"/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+token)

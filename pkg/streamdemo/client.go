@@ -35,9 +35,8 @@ type Client struct {
 
 // NewClient resolves cfg into a client, in one step whose outcome the caller
 // sees: empty fields come from the environment (a .env file loaded by
-// LoadEnv counts) and the provider's defaults and, when no provider is named
-// and no key is set, from probing for a local Ollama server, then a running
-// practice server. A configuration problem, such as a missing key, is
+// LoadEnv counts) and the provider's defaults; the provider follows the rule
+// of the package documentation (Providers). A configuration problem, such as a missing key, is
 // returned at once as an *Error; print Hint(err) to a learner.
 //
 // It returns an error rather than keeping it for later because a notebook
@@ -93,7 +92,7 @@ func (c *Client) Stream(ctx context.Context, req Request) *Stream {
 	s.settings.Model = first(req.Model, s.settings.Model)
 	s.req.Model = s.settings.Model
 	if s.req.Model == "" {
-		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Message: "no model chosen: set STREAMDEMO_MODEL or Request.Model"}
+		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Message: "no model chosen", facts: facts{baseURL: s.settings.BaseURL, noModel: true}}
 	}
 	if s.settings.Protocol == ProtocolResponses {
 		s.proto = responsesProtocol{}

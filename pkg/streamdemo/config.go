@@ -3,7 +3,6 @@ package streamdemo
 import (
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -62,6 +61,10 @@ type Config struct {
 	// Transport, if set, carries every request instead of the package's own
 	// (which applies ConnectTimeout).
 	Transport http.RoundTripper
+	// Listening, if set, tells whether a server answers at a base URL; the
+	// rule asks it about the local model, then the practice server. By
+	// default it tries a TCP connection for 300 ms.
+	Listening func(baseURL string) bool
 }
 
 // providerInfo holds one provider's defaults.
@@ -115,12 +118,12 @@ func (c Config) resolve() (settings, error) {
 		}
 	}
 	s.Retries = max(s.Retries, 0)
-	if s.Provider == "" && c.APIKey != "" && s.BaseURL == "" {
-		s.Provider = Perplexity // a key given in code is for the seed's service
-	}
 	if s.Provider == "" {
-		s.Provider = guessProvider(s.BaseURL)
-		s.guessed = true
+		p, err := chooseProvider(c.APIKey, s.BaseURL, c.Listening)
+		if err != nil {
+			return s, err
+		}
+		s.Provider, s.guessed = p, true
 	}
 	s.Provider = strings.ToLower(s.Provider)
 	info, ok := providers[s.Provider]
@@ -146,42 +149,6 @@ func (c Config) resolve() (settings, error) {
 		return s, &Error{Kind: ErrNoKey, Provider: s.Provider, facts: facts{keyVar: s.KeyVar}}
 	}
 	return s, nil
-}
-
-// guessProvider picks a provider when none was named: a base URL alone means
-// an OpenAI-compatible server; then the first provider with a key; with no
-// key, the local model if its server answers, else a running practice server.
-func guessProvider(baseURL string) string {
-	switch {
-	case baseURL != "":
-		return Compatible
-	case os.Getenv("PERPLEXITY_API_KEY") != "":
-		return Perplexity
-	case os.Getenv("OPENAI_API_KEY") != "":
-		return OpenAI
-	case listening(probe.ollama):
-		return Ollama
-	case listening(probe.practice):
-		return Practice
-	}
-	return Perplexity
-}
-
-// probe is where guessProvider looks for local servers (tests move it).
-var probe = struct{ ollama, practice string }{ollamaBaseURL, practiceBaseURL}
-
-// listening reports whether something accepts connections at baseURL's host.
-func listening(baseURL string) bool {
-	u, err := url.Parse(baseURL)
-	if err != nil {
-		return false
-	}
-	conn, err := net.DialTimeout("tcp", u.Host, 300*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
 }
 
 // duration is v if set, else the environment variable, else def.

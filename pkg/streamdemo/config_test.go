@@ -26,16 +26,6 @@ func TestCodeWinsOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
 	}
 }
 
-func TestOneEnvLinePointsAClassAtAServer(t *testing.T) {
-	isolateEnv(t)
-	t.Setenv("STREAMDEMO_BASE_URL", "http://classroom.local:11434/v1")
-	t.Setenv("STREAMDEMO_MODEL", "smollm2")
-	c, err := streamdemo.NewClient(streamdemo.Config{})
-	if err != nil || c.Provider() != streamdemo.Compatible {
-		t.Fatalf("a base URL alone should choose a compatible server with no key: %v, %v", c, err)
-	}
-}
-
 func TestMissingKeyNamesTheVariableAndTheFile(t *testing.T) {
 	isolateEnv(t)
 	for provider, variable := range map[string]string{"perplexity": "PERPLEXITY_API_KEY", "openai": "OPENAI_API_KEY"} {

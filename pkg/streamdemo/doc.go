@@ -19,8 +19,8 @@
 // The story behind it, in four steps:
 //
 //  1. LoadEnv reads .env like load_dotenv(); NewClient resolves where to ask
-//     (Config, then the environment, then a probe for a local model or the
-//     practice server) in one step, and returns what went wrong at once: a
+//     (Config, then the environment, then a check for a local model or the
+//     practice server; see Providers) in one step, and returns what went wrong at once: a
 //     cell stops on the line that caused the problem, not two lines later.
 //  2. ChatStream (or Stream, with a Request naming a model, a token limit or
 //     a whole, non-streamed answer) sends nothing until you range over it.
@@ -49,11 +49,24 @@
 //	ollama      chat completions  http://127.0.0.1:11434/v1     none
 //	practice    Agent API         http://127.0.0.1:8787/v1      none
 //
-// With no provider named, a base URL alone means a compatible server; then
-// the first provider with a key is used; with no key, a local Ollama server if
-// one answers, else a running practice server (streamdemo serve). A key is
-// required only by the provider's own service, not by a stand-in at another
-// base URL.
+// Where an answer comes from, the one rule the command line, the notebooks
+// and the classroom share:
+//
+//  1. the provider named (Config.Provider, STREAMDEMO_PROVIDER);
+//  2. else the provider whose key is set: PERPLEXITY_API_KEY (or a key given
+//     in Config.APIKey) for perplexity, OPENAI_API_KEY for openai,
+//     STREAMDEMO_API_KEY for compatible; more than one set is refused until
+//     STREAMDEMO_PROVIDER names one;
+//  3. else, with a base URL alone, a compatible server;
+//  4. else the local model if its server answers (ollama), else the practice
+//     server if it answers (streamdemo serve), else perplexity, whose
+//     missing key is then the error.
+//
+// A base URL (Config.BaseURL, STREAMDEMO_BASE_URL) points whichever provider
+// is chosen at another server: a base URL and PERPLEXITY_API_KEY ask the
+// Agent API there, which is what a class gateway serves. A key is required
+// only by the provider's own service, not by a stand-in at another base URL.
+// Config.Listening replaces the check of step 4.
 //
 // # Perplexity models
 //

@@ -72,6 +72,10 @@ type facts struct {
 	idle     time.Duration // for ErrStalled: how long nothing arrived
 	waiting  bool          // for ErrStalled: nothing at all arrived
 	class    bool          // a class gateway refused; its sentence is Message
+	// For ErrConfig: the key variables set, and their providers, when more
+	// than one is set and no provider is named.
+	keyVars, providers []string
+	noModel            bool // for ErrConfig: neither config nor request named a model
 }
 
 // Unwrap lets errors.Is match the Kind and the underlying cause.

@@ -3,6 +3,7 @@ package streamdemo
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,18 @@ func Hint(err error) string {
 		return e.classSentence()
 	}
 	switch e.Kind {
+	case ErrConfig:
+		if f.noModel {
+			return fmt.Sprintf("No model chosen for the server at %s: put STREAMDEMO_MODEL=its-model-name in your .env file, or set Request.Model.", f.baseURL)
+		}
+		if len(f.keyVars) > 1 {
+			both := "both"
+			if len(f.keyVars) > 2 {
+				both = "all"
+			}
+			return fmt.Sprintf("%s are %s set, so it is not clear which service to ask: put STREAMDEMO_PROVIDER=%s (or %s) in your .env file.", listed(f.keyVars), both, f.providers[0], strings.Join(f.providers[1:], ", "))
+		}
+		return fmt.Sprintf("%s%s.", first(e.Message, string(e.Kind)), kept)
 	case ErrNoKey:
 		return fmt.Sprintf("No API key for %s: put %s=your-key in a .env file in this folder or the repository root, or choose another provider with STREAMDEMO_PROVIDER.", e.Provider, f.keyVar)
 	case ErrKeyRejected:
@@ -104,4 +117,12 @@ func keyVarOr(v string) string {
 		return "the API key"
 	}
 	return v
+}
+
+// listed is "a, b and c".
+func listed(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

@@ -17,16 +17,16 @@ func TestSeedAnswerStreamsOverBothProtocols(t *testing.T) {
 	want := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?")
 	tokens := practice.Tokens(want.Text)
 	for _, tc := range []struct {
-		name, provider, model, wantModel string
-		wantSources                      bool
-		wantCost                         bool
+		name, provider, key, model, wantModel string
+		wantSources                           bool
+		wantCost                              bool
 	}{
-		{"perplexity agent API with the seed's sonar-pro", streamdemo.Perplexity, "sonar-pro", "openai/gpt-5.4", true, true},
-		{"openai chat completions", streamdemo.OpenAI, "gpt-4o-mini", "gpt-4o-mini", false, false},
-		{"compatible server by base URL alone", "", "llama3", "llama3", false, false},
+		{"perplexity agent API with the seed's sonar-pro", streamdemo.Perplexity, testKey, "sonar-pro", "openai/gpt-5.4", true, true},
+		{"openai chat completions", streamdemo.OpenAI, testKey, "gpt-4o-mini", "gpt-4o-mini", false, false},
+		{"compatible server by base URL alone", "", "", "llama3", "llama3", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := streamdemo.Config{Provider: tc.provider, BaseURL: base, APIKey: testKey}
+			cfg := streamdemo.Config{Provider: tc.provider, BaseURL: base, APIKey: tc.key}
 			r := collect(t, context.Background(), cfg, streamdemo.Request{Model: tc.model, Messages: seedMessages})
 			if r.err != nil {
 				t.Fatalf("stream failed: %v", r.err)
