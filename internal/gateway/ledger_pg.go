@@ -29,16 +29,21 @@ func OpenPostgres(rawURL string) (*Ledger, error) {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return nil, fmt.Errorf("The database is not a postgres:// URL: pass --database postgres://user@host/dbname (or leave it out for SQLite in --data).")
 	}
+	// Named in errors without its password or parameters (which may hold one).
+	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	if u.User != nil {
+		shown.User = url.User(u.User.Username())
+	}
 	db, err := sql.Open("pgx", rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("Cannot open the ledger database %s: %v.", u.Redacted(), err)
+		return nil, fmt.Errorf("Cannot open the ledger database %s: %v.", shown.String(), err)
 	}
 	db.SetMaxOpenConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	l := &Ledger{db: db, pg: true, now: time.Now}
 	if err := l.migratePG(context.Background()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("Cannot open the ledger database %s: %v.", u.Redacted(), err)
+		return nil, fmt.Errorf("Cannot open the ledger database %s: %v.", shown.String(), err)
 	}
 	return l, nil
 }

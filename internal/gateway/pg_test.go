@@ -183,7 +183,11 @@ func openTestLedger(t testing.TB) (l *Ledger, where string) {
 	if onPostgres(t) {
 		where = pgDatabase(t)
 	}
-	return reopenTestLedger(t, where), where
+	l = reopenTestLedger(t, where)
+	if l.pg != onPostgres(t) {
+		t.Fatalf("%s=%s, but the ledger is not of that kind", ledgerEnv, os.Getenv(ledgerEnv))
+	}
+	return l, where
 }
 
 // reopenTestLedger opens the ledger at where (a folder or a URL).
@@ -233,4 +237,12 @@ func pgDump(t testing.TB, l *Ledger) string {
 		rows.Close()
 	}
 	return b.String()
+}
+
+// ledgerArg is the command-line flag that names where: --data or --database.
+func ledgerArg(where string) string {
+	if strings.HasPrefix(where, "postgres://") {
+		return "--database"
+	}
+	return "--data"
 }

@@ -122,6 +122,20 @@ var migrations = []migration{
 	-- gateway price"; rows already set are kept. Presets run several models
 	-- and tools: priced here as their dearest models, on the high side.
 	INSERT OR IGNORE INTO prices VALUES ` + defaultPrices + `;`, postgres: pgSchema2},
+	// 3: the teacher page's sessions, shared by the gateways on one ledger:
+	// found by the SHA-256 of the cookie's id, the token sealed with a key
+	// only the cookie gives (session_db.go).
+	{sqlite: sessionsTable("INTEGER"), postgres: sessionsTable("BIGINT")},
+}
+
+func sessionsTable(integer string) string {
+	return `CREATE TABLE sessions (
+		id_hash      TEXT PRIMARY KEY,
+		name         TEXT NOT NULL,
+		sealed_token TEXT NOT NULL,
+		started      ` + integer + ` NOT NULL,
+		seen         ` + integer + ` NOT NULL
+	);`
 }
 
 // defaultPrices are the rows migration 2 adds to prices.
