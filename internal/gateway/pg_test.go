@@ -87,10 +87,10 @@ func startPostgres() (string, error) {
 		return "", fmt.Errorf("initdb: %v: %s", err, out)
 	}
 	// The watchdog: postgres in the background, stopped fast (SIGINT) as
-	// soon as the test binary's end of the pipe closes.
+	// soon as the test binary's end of the pipe closes, then its folder removed.
 	cmd = exec.Command("/bin/sh", "-c", `"$0" -D "$1/data" -k "$1" -c listen_addresses= -c fsync=off \
 		-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 >"$1/log" 2>&1 &
-		p=$!; read _; kill -INT $p; wait $p`, postgres, dir)
+		p=$!; read _; kill -INT $p; wait $p; rm -rf "$1"`, postgres, dir)
 	asServerAccount(cmd)
 	if pg.stdin, err = cmd.StdinPipe(); err != nil {
 		return "", err
@@ -156,7 +156,7 @@ func pgDatabase(t testing.TB) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+	if _, err := db.Exec(`CREATE DATABASE ` + name + ` STRATEGY FILE_COPY`); err != nil {
 		t.Fatal(err)
 	}
 	return pgURL(name)

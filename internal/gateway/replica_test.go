@@ -3,9 +3,7 @@ package gateway
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -79,17 +77,7 @@ func TestReplicasAdmitExactlyTheConcurrentStreamLimit(t *testing.T) {
 			}
 			wg.Wait()
 			close(answers)
-			admitted, refused := 0, 0
-			for a := range answers {
-				switch {
-				case a.Status == 200:
-					admitted++
-				case a.Status == http.StatusTooManyRequests && refusalType(t, a.Body) == "class_rate_limited":
-					refused++
-				default:
-					t.Errorf("HTTP %d %s", a.Status, a.Body)
-				}
-			}
+			admitted, refused := tally(t, answers, "class_rate_limited")
 			if admitted != 4 || refused != 16 {
 				t.Errorf("%d streams admitted, %d refused across %d replicas; want 4 and 16", admitted, refused, n)
 			}
@@ -164,15 +152,7 @@ func TestATeachersCookieFromOneReplicaWorksOnTheOther(t *testing.T) {
 	replicas := startReplicas(t, upstream, 2)
 	a, b := replicas[0], replicas[1]
 	teacher := a.teacherToken(t)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(a.URL+"login", map[string][]string{"token": {teacher}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	csrf := pageCSRF(t, string(page))
+	c, csrf := tokenLogin(t, a.URL, teacher)
 	// The browser sends A's cookie to B (same host, another port: the jar
 	// does not care about ports).
 	if got := send(t, c, "GET", b.URL+"usage", "", csrfHeader, csrf); got != 200 {
@@ -189,7 +169,7 @@ func TestATeachersCookieFromOneReplicaWorksOnTheOther(t *testing.T) {
 	}
 	// The ledger holds neither the token nor the session id.
 	dump := pgDump(t, a.ledger)
-	for _, ck := range jar.Cookies(mustURL(t, a.URL)) {
+	for _, ck := range c.Jar.Cookies(mustURL(t, a.URL)) {
 		if id, _, _ := strings.Cut(ck.Value, "."); id != "" && strings.Contains(dump, id) {
 			t.Errorf("the ledger holds the session id")
 		}
@@ -205,4 +185,39 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+func TestAGatewayStartingBesideAnotherLeavesItsAnswersOpen(t *testing.T) {
+	database := pgDatabase(t)
+	start := func() *Ledger {
+		l := reopenTestLedger(t, database)
+		if _, err := New(Config{Upstream: "http://127.0.0.1:9/v1", Key: testKey, Ledger: l, CookieSecret: bytes.Repeat([]byte("s"), 32)}); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	a := start()
+	defer a.Close()
+	if err := a.ensureStudent(t.Context(), "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if _, refusal, err := a.reserve(t.Context(), "ana", "v1/agent", "sonar", plan{DefaultOut: 100, MinUSD: 0.01}); err != nil || refusal != nil {
+		t.Fatalf("reserve: %v %v", refusal, err)
+	}
+	open := func(l *Ledger) (n int) {
+		l.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
+		return n
+	}
+	b := start() // beside a: a's answer is streaming
+	defer b.Close()
+	if n := open(b); n != 1 {
+		t.Fatalf("a gateway starting beside a running one closed its open answer (%d open)", n)
+	}
+	a.Close()
+	b.Close()
+	c := start() // alone: what was open was interrupted
+	defer c.Close()
+	if n := open(c); n != 0 {
+		t.Errorf("a gateway starting alone left %d answers open", n)
+	}
 }
