@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +31,8 @@ LIMITS: --tokens-per-day N --usd-per-day X --tokens-total N --usd-total X --rpm 
 --models LIST (or STREAMDEMO_GATEWAY_MODELS): the models and presets (e.g. sonar-pro,pro-search) allowed until the
 teacher sets a list with "gateway models --set"; with neither, a standalone gateway allows any model.
 Perplexity's models and presets have default prices (Perplexity's public pricing); change them with "gateway price".
+Every command takes --database postgres://user@host/dbname (or STREAMDEMO_GATEWAY_DATABASE) instead of --data DIR:
+the ledger in PostgreSQL, shared by several gateways (the password in the variable or ~/.pgpass, never on the command line).
 The upstream key comes from --key-file (owner-only) or STREAMDEMO_UPSTREAM_KEY, never from the command line.`
 
 // cliWho is how switches made from the command line appear in the log.
@@ -93,9 +96,42 @@ func parseAll(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// dataFlag is the --data flag, defaulting to STREAMDEMO_GATEWAY_DATA.
-func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", os.Getenv("STREAMDEMO_GATEWAY_DATA"), "folder of the gateway's ledger (or STREAMDEMO_GATEWAY_DATA)")
+// ledgerFlags are --data and --database, defaulting to
+// STREAMDEMO_GATEWAY_DATA and STREAMDEMO_GATEWAY_DATABASE.
+type ledgerFlags struct {
+	fs             *flag.FlagSet
+	data, database *string
+}
+
+func dataFlag(fs *flag.FlagSet) ledgerFlags {
+	return ledgerFlags{fs: fs,
+		data: fs.String("data", os.Getenv("STREAMDEMO_GATEWAY_DATA"), "folder of the gateway's SQLite ledger (or STREAMDEMO_GATEWAY_DATA)"),
+		database: fs.String("database", os.Getenv(databaseEnv),
+			"postgres://user@host/dbname: keep the ledger in PostgreSQL, shared by several gateways (or "+databaseEnv+")")}
+}
+
+// databaseEnv names the PostgreSQL ledger without putting it on a command line.
+const databaseEnv = "STREAMDEMO_GATEWAY_DATABASE"
+
+// open opens the ledger the flags name. A password must not be on the
+// command line, where every account on the machine can read it.
+func (f ledgerFlags) open() (*gateway.Ledger, error) {
+	onCommandLine := false
+	f.fs.Visit(func(fl *flag.Flag) { onCommandLine = onCommandLine || fl.Name == "database" })
+	if onCommandLine && hasPassword(*f.database) {
+		return nil, fmt.Errorf("The --database URL holds a password, which any account can read on a command line: " +
+			"put the URL in " + databaseEnv + " or the password in ~/.pgpass instead.")
+	}
+	return gateway.Open(*f.data, *f.database)
+}
+
+func hasPassword(database string) bool {
+	u, err := url.Parse(database)
+	if err != nil {
+		return strings.Contains(database, "password")
+	}
+	_, set := u.User.Password()
+	return set || u.Query().Has("password")
 }
 
 // withLedger parses args (wanting exactly n names), opens the ledger and runs fn.
@@ -112,7 +148,7 @@ func withLedger(cmd string, args []string, n int, setup func(*flag.FlagSet), fn 
 	if len(names) != n && n >= 0 {
 		return fmt.Errorf("streamdemo gateway %s takes %d name(s), got %d: %q.\n%s", cmd, n, len(names), names, gatewayUsage)
 	}
-	l, err := gateway.OpenLedger(*data)
+	l, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -316,12 +352,12 @@ func gatewayServe(args []string) error {
 	if *addr == "" {
 		*addr = "127.0.0.1:8790"
 	}
-	ledger, err := gateway.OpenLedger(*data)
+	ledger, err := data.open()
 	if err != nil {
 		return err
 	}
 	defer ledger.Close()
-	secret, err := gateway.CookieSecret(*data)
+	secret, err := ledger.CookieSecret(*data.data)
 	if err != nil {
 		return err
 	}

@@ -106,10 +106,7 @@ func TestHugeNegativeAndTwistedCapsAreRefused(t *testing.T) {
 		t.Fatalf("reserve: %v %v", refusal, err)
 	}
 	tg.ledger.Close()
-	l, err := OpenLedger(tg.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := reopenTestLedger(t, tg.dir)
 	defer l.Close()
 	if n, err := l.closeInterrupted(); n != 1 || err != nil {
 		t.Fatalf("restart settled %d open answers: %v", n, err)
@@ -129,7 +126,7 @@ func TestTheLedgerRefusesNegativeValuesAndMigrationKeepsRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{migrations[0], `PRAGMA user_version = 1`,
+	for _, q := range []string{migrations[0].sqlite, `PRAGMA user_version = 1`,
 		`INSERT INTO students (name, created_at) VALUES ('ana', 1)`,
 		`INSERT INTO prices VALUES ('sonar', 9, 9)`,
 		`INSERT INTO requests (student, day, started_at, path, model, state, reserved_tokens, reserved_usd, cost_usd)

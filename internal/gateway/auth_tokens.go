@@ -58,7 +58,7 @@ func (l *Ledger) AddToken(name string, teacher bool, own Limits, who string) (st
 	}
 	token := newToken()
 	now := l.now()
-	err := l.tx(context.Background(), func(tx *sql.Tx) error {
+	err := l.tx(context.Background(), func(tx dbq) error {
 		_, err := tx.Exec(`INSERT INTO students (name, token_hash, teacher, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, teacher = excluded.teacher, revoked_at = NULL`,
 			name, hashToken(token), teacher, millis(now))
@@ -80,7 +80,7 @@ func (l *Ledger) AddToken(name string, teacher bool, own Limits, who string) (st
 // RevokeToken makes name's token stop working at once; the usage stays.
 func (l *Ledger) RevokeToken(name, who string) error {
 	now := l.now()
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		res, err := tx.Exec(`UPDATE students SET revoked_at = ?, token_hash = NULL WHERE name = ? AND token_hash IS NOT NULL`, millis(now), name)
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (l *Ledger) RevokeToken(name, who string) error {
 // lookupToken says who holds token, if anyone.
 func (l *Ledger) lookupToken(ctx context.Context, token string) (Identity, bool, error) {
 	var id Identity
-	err := l.db.QueryRowContext(ctx, `SELECT name, teacher FROM students WHERE token_hash = ? AND revoked_at IS NULL`,
+	err := l.q().QueryRowContext(ctx, `SELECT name, teacher FROM students WHERE token_hash = ? AND revoked_at IS NULL`,
 		hashToken(token)).Scan(&id.Name, &id.Teacher)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Identity{}, false, nil
@@ -109,7 +109,7 @@ func (l *Ledger) lookupToken(ctx context.Context, token string) (Identity, bool,
 
 // ensureStudent records a hub user the first time they ask.
 func (l *Ledger) ensureStudent(ctx context.Context, name string) error {
-	_, err := l.db.ExecContext(ctx, `INSERT INTO students (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+	_, err := l.q().ExecContext(ctx, `INSERT INTO students (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
 		name, millis(l.now()))
 	return err
 }

@@ -96,16 +96,23 @@ func (l *Ledger) reserve(ctx context.Context, student, path, model string, p pla
 	now := l.now()
 	var g grant
 	var refusal *Refusal
-	err := l.tx(ctx, func(tx *sql.Tx) error {
+	err := l.tx(ctx, func(tx dbq) error {
 		refusal, g = nil, grant{}
-		if v, err := setting(tx, "paused_all"); err != nil {
+		// Atomic across replicas: SQLite's transactions take the write
+		// lock first (_txlock=immediate); PostgreSQL's lock the student's
+		// row FOR UPDATE, so one student's check-then-insert is serialised
+		// on every replica while other students go on in parallel, and the
+		// pause-all row FOR SHARE, so pausing the class waits for the
+		// reservations under way and every later one sees it.
+		var pausedAll string
+		if err := tx.QueryRow(`SELECT value FROM settings WHERE key = 'paused_all'` + l.lock(" FOR SHARE")).Scan(&pausedAll); err != nil {
 			return err
-		} else if v == "1" {
+		} else if pausedAll == "1" {
 			refusal = refuseClassPaused
 			return nil
 		}
 		var paused bool
-		if err := tx.QueryRow(`SELECT paused FROM students WHERE name = ?`, student).Scan(&paused); err != nil {
+		if err := tx.QueryRow(`SELECT paused FROM students WHERE name = ?`+l.lock(" FOR UPDATE"), student).Scan(&paused); err != nil {
 			return err
 		}
 		if paused {
@@ -132,14 +139,13 @@ func (l *Ledger) reserve(ctx context.Context, student, path, model string, p pla
 		if p.CountOnly {
 			state = "done"
 		}
-		r, err := tx.Exec(`INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd)
-			VALUES (?, ?, ?, CASE WHEN ? = 'done' THEN ? END, ?, ?, ?, ?, ?)`, student, day(now), millis(now), state, millis(now),
-			path, model, state, g.Held.Tokens, g.Held.USD)
-		if err != nil {
-			return err
+		var ended sql.NullInt64
+		if p.CountOnly {
+			ended = sql.NullInt64{Int64: millis(now), Valid: true}
 		}
-		g.ID, err = r.LastInsertId()
-		return err
+		return tx.QueryRow(`INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, student, day(now), millis(now), ended,
+			path, model, state, g.Held.Tokens, g.Held.USD).Scan(&g.ID)
 	})
 	return g, refusal, err
 }
@@ -149,7 +155,7 @@ func (l *Ledger) reserve(ctx context.Context, student, path, model string, p pla
 const charged = `COALESCE(SUM(CASE state WHEN 'open' THEN reserved_tokens ELSE input_tokens + output_tokens END), 0),
 	COALESCE(SUM(CASE state WHEN 'open' THEN reserved_usd ELSE cost_usd END), 0)`
 
-func checkRate(tx *sql.Tx, student string, now time.Time, lim effective) (*Refusal, error) {
+func checkRate(tx dbq, student string, now time.Time, lim effective) (*Refusal, error) {
 	if lim.ConcurrentStreams > 0 {
 		var open int64
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM requests WHERE student = ? AND state = 'open'`, student).Scan(&open); err != nil {
@@ -183,7 +189,7 @@ type budgetLeft struct {
 	usdRefusal        *Refusal
 }
 
-func remaining(tx *sql.Tx, student string, now time.Time, lim effective) (budgetLeft, error) {
+func remaining(tx dbq, student string, now time.Time, lim effective) (budgetLeft, error) {
 	var b budgetLeft
 	var dayTokens, totalTokens int64
 	var dayUSD, totalUSD float64
@@ -269,7 +275,7 @@ type outcome struct {
 // settle replaces a request's reservation by what it used.
 func (l *Ledger) settle(id int64, o outcome) error {
 	o.InputTokens, o.OutputTokens, o.CostUSD = max(o.InputTokens, 0), max(o.OutputTokens, 0), max(o.CostUSD, 0)
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		_, err := tx.Exec(`UPDATE requests SET state = ?, ended_at = ?, status = ?, model = CASE WHEN ? = '' THEN model ELSE ? END,
 			input_tokens = ?, output_tokens = ?, cost_usd = ?, estimated = ? WHERE id = ? AND state = 'open'`,
 			o.State, millis(l.now()), o.Status, o.Model, o.Model, o.InputTokens, o.OutputTokens, o.CostUSD, o.Estimated, id)
@@ -279,9 +285,18 @@ func (l *Ledger) settle(id int64, o outcome) error {
 
 // closeInterrupted settles the answers a killed gateway left open: what they
 // streamed is unknown, so each is charged its reservation, marked estimated.
+// With PostgreSQL only a gateway alone on the database does it.
 func (l *Ledger) closeInterrupted() (int64, error) {
+	if l.pg {
+		return l.closeInterruptedPG()
+	}
+	return l.closeOpen()
+}
+
+// closeOpen charges every open answer its reservation.
+func (l *Ledger) closeOpen() (int64, error) {
 	var n int64
-	err := l.tx(context.Background(), func(tx *sql.Tx) error {
+	err := l.tx(context.Background(), func(tx dbq) error {
 		r, err := tx.Exec(`UPDATE requests SET state = 'interrupted', ended_at = COALESCE(ended_at, ?),
 			output_tokens = reserved_tokens, cost_usd = reserved_usd, estimated = 1 WHERE state = 'open'`, millis(l.now()))
 		if err != nil {

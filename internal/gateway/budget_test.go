@@ -27,17 +27,7 @@ func TestConcurrentStreamsCannotOvershootTheTokenBudget(t *testing.T) {
 	}
 	wg.Wait()
 	close(statuses)
-	admitted, refused := 0, 0
-	for a := range statuses {
-		switch {
-		case a.Status == 200:
-			admitted++
-		case a.Status == http.StatusTooManyRequests && refusalType(t, a.Body) == "class_budget_exceeded":
-			refused++
-		default:
-			t.Errorf("HTTP %d %s", a.Status, a.Body)
-		}
-	}
+	admitted, refused := tally(t, statuses, "class_budget_exceeded")
 	var reserved int64
 	for _, r := range tg.requests(t) {
 		reserved += r.Reserved
@@ -147,4 +137,21 @@ func TestATotalBudgetHoldsAcrossDays(t *testing.T) {
 	if a.Header.Get("Retry-After") != "" {
 		t.Errorf("Retry-After %q on a used-up budget: waiting does not help", a.Header.Get("Retry-After"))
 	}
+}
+
+// tally counts the answers admitted and those refused with HTTP 429 of
+// refusal type; any other answer fails the test.
+func tally(t *testing.T, answers <-chan answer, refusal string) (admitted, refused int) {
+	t.Helper()
+	for a := range answers {
+		switch {
+		case a.Status == 200:
+			admitted++
+		case a.Status == http.StatusTooManyRequests && refusalType(t, a.Body) == refusal:
+			refused++
+		default:
+			t.Errorf("HTTP %d %s", a.Status, a.Body)
+		}
+	}
+	return admitted, refused
 }

@@ -44,7 +44,7 @@ var listening = regexp.MustCompile(`class gateway on (http://\S+/) `)
 // serveGateway starts "streamdemo gateway serve" and returns its URL.
 func serveGateway(t *testing.T, bin, upstream, data string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
-	args := []string{"gateway", "serve", "--upstream", upstream, "--data", data}
+	args := []string{"gateway", "serve", "--upstream", upstream, ledgerArg(data), data}
 	if len(env) == 0 {
 		args = append(args, "--addr", "127.0.0.1:0")
 	}
@@ -70,8 +70,11 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 	bin := buildStreamdemo(t)
 	_, upstream := startPractice(t, practice.Options{TokensPerSecond: 50})
 	data := t.TempDir()
-	ana := cli(t, bin, "gateway", "token", "add", "ana", "--data", data, "--tokens-per-day", "100000")
-	teacher := cli(t, bin, "gateway", "token", "add", "--teacher", "tina", "--data", data)
+	if onPostgres(t) {
+		data = pgDatabase(t)
+	}
+	ana := cli(t, bin, "gateway", "token", "add", "ana", ledgerArg(data), data, "--tokens-per-day", "100000")
+	teacher := cli(t, bin, "gateway", "token", "add", "--teacher", "tina", ledgerArg(data), data)
 	if !strings.HasPrefix(ana, tokenPrefix) || !strings.HasPrefix(teacher, tokenPrefix) {
 		t.Fatalf("token add's last line is not a token: %q", ana)
 	}
@@ -88,7 +91,7 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 			}
 		}
 	}
-	cli(t, bin, "gateway", "limits", "ana", "--rpm", "100", "--data", data) // while it runs
+	cli(t, bin, "gateway", "limits", "ana", "--rpm", "100", ledgerArg(data), data) // while it runs
 	// A fourth answer is streaming when the gateway is killed.
 	req, _ := http.NewRequest("POST", url+"v1/agent", strings.NewReader(agentBody("")))
 	req.Header.Set("Authorization", "Bearer "+ana)
@@ -122,10 +125,7 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 	if got.Requests != 4 || got.Estimated != 1 || rep.Totals.Requests != 4 || got.Limits.RequestsPerMinute != 100 {
 		t.Errorf("after kill -9 and restart: %+v, totals %+v", got, rep.Totals)
 	}
-	l, err := OpenLedger(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := reopenTestLedger(t, data)
 	defer l.Close()
 	var done Totals
 	l.db.QueryRow(`SELECT COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE state = 'done'`).Scan(
@@ -138,7 +138,7 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 	if interrupted != 1 {
 		t.Errorf("%d answers marked interrupted and charged their reservation, want 1", interrupted)
 	}
-	if !strings.Contains(cli(t, bin, "gateway", "usage", "--data", data), "class: 4 answers") {
+	if !strings.Contains(cli(t, bin, "gateway", "usage", ledgerArg(data), data), "class: 4 answers") {
 		t.Errorf("gateway usage does not show the 4 answers")
 	}
 }

@@ -83,6 +83,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.transport = upstreamTransport()
 	}
 	g.sessions = newSessions(cfg.CookieSecret, g.prefix)
+	g.sessions.store, g.sessions.logf = g.ledger, g.logf
 	if g.hub != nil {
 		g.auth = newHubAuth(g.hub)
 	} else {

@@ -36,7 +36,7 @@ type testGateway struct {
 	ledger *Ledger
 	gw     *Gateway
 	log    *lockedBuffer
-	dir    string
+	dir    string // the SQLite folder, or the PostgreSQL URL
 }
 
 type gatewayOption func(*Config)
@@ -44,11 +44,7 @@ type gatewayOption func(*Config)
 // startGateway runs a gateway in front of upstream (a base URL ending in /v1).
 func startGateway(t testing.TB, upstream string, opts ...gatewayOption) *testGateway {
 	t.Helper()
-	dir := t.TempDir()
-	ledger, err := OpenLedger(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ledger, dir := openTestLedger(t)
 	t.Cleanup(func() { ledger.Close() })
 	buf := &lockedBuffer{b: &bytes.Buffer{}}
 	cfg := Config{Upstream: upstream, Key: testKey, Ledger: ledger, CookieSecret: bytes.Repeat([]byte("s"), 32), Log: buf}

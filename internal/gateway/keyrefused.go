@@ -64,7 +64,7 @@ type KeyRefusal struct {
 
 // noteKeyRefused records (status > 0) or clears the key's refusal.
 func (l *Ledger) noteKeyRefused(status int) error {
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		if status == 0 {
 			_, err := tx.Exec(`DELETE FROM settings WHERE key IN ('key_refused_at', 'key_refused_status')`)
 			return err
@@ -77,14 +77,14 @@ func (l *Ledger) noteKeyRefused(status int) error {
 
 // keyRefusal is the recorded refusal, or nil.
 func (l *Ledger) keyRefusal() (*KeyRefusal, error) {
-	at, err := setting(l.db, "key_refused_at")
+	at, err := setting(l.q(), "key_refused_at")
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	st, _ := setting(l.db, "key_refused_status")
+	st, _ := setting(l.q(), "key_refused_status")
 	ms, _ := strconv.ParseInt(at, 10, 64)
 	status, _ := strconv.Atoi(st)
 	return &KeyRefusal{At: time.UnixMilli(ms), Status: status}, nil

@@ -15,19 +15,31 @@ import (
 const LedgerFile = "ledger.sqlite"
 
 // Ledger is the gateway's crash-safe record: students, limits, prices, every
-// request and every switch, in one SQLite file in WAL mode. Each change is
-// one transaction, committed with a full sync, so a killed gateway loses no
+// request and every switch, in one SQLite file in WAL mode or in a
+// PostgreSQL database shared by several gateways. Each change is one
+// transaction, committed with a full sync, so a killed gateway loses no
 // committed record.
 type Ledger struct {
-	db  *sql.DB
-	now func() time.Time
+	db   *sql.DB
+	pg   bool
+	live *sql.Conn // PostgreSQL: holds the shared "a gateway runs" lock
+	now  func() time.Time
+}
+
+// Open opens the ledger: in PostgreSQL when database is a postgres:// URL,
+// else the SQLite ledger in dir.
+func Open(dir, database string) (*Ledger, error) {
+	if database != "" {
+		return OpenPostgres(database)
+	}
+	return OpenLedger(dir)
 }
 
 // OpenLedger opens (creating if needed) the ledger in dir and brings its
 // schema up to date. The folder is made owner-only: it holds token hashes.
 func OpenLedger(dir string) (*Ledger, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("No data folder: pass --data DIR (where the gateway keeps its ledger).")
+		return nil, fmt.Errorf("No data folder: pass --data DIR (where the gateway keeps its ledger) or --database postgres://....")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("Cannot create the data folder %s: %v.", dir, err)
@@ -52,7 +64,15 @@ func OpenLedger(dir string) (*Ledger, error) {
 }
 
 // Close closes the ledger.
-func (l *Ledger) Close() error { return l.db.Close() }
+func (l *Ledger) Close() error {
+	if l.live != nil {
+		l.live.Close()
+	}
+	return l.db.Close()
+}
+
+// q runs SQL on the pool.
+func (l *Ledger) q() dbq { return dbq{e: l.db, pg: l.pg} }
 
 func (l *Ledger) migrate() error {
 	var version int
@@ -60,8 +80,8 @@ func (l *Ledger) migrate() error {
 		return err
 	}
 	for i := version; i < len(migrations); i++ {
-		err := l.tx(context.Background(), func(tx *sql.Tx) error {
-			if _, err := tx.Exec(migrations[i]); err != nil {
+		err := l.tx(context.Background(), func(tx dbq) error {
+			if _, err := tx.Exec(migrations[i].sqlite); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
 			_, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
@@ -75,12 +95,15 @@ func (l *Ledger) migrate() error {
 }
 
 // tx runs fn in one transaction, committed only if fn returns nil.
-func (l *Ledger) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+// PostgreSQL runs it at READ COMMITTED: each statement sees what committed
+// before it, so a reservation that waited for a row lock then counts the
+// rows its predecessor inserted (see reserve).
+func (l *Ledger) tx(ctx context.Context, fn func(dbq) error) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(dbq{e: tx, pg: l.pg}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -94,15 +117,13 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 func day(t time.Time) string { return t.Format(time.DateOnly) }
 
 // logSwitch records a teacher's switch inside the transaction that makes it.
-func logSwitch(tx *sql.Tx, at time.Time, who, what string) error {
+func logSwitch(tx dbq, at time.Time, who, what string) error {
 	_, err := tx.Exec(`INSERT INTO switches (at, who, what) VALUES (?, ?, ?)`, millis(at), who, what)
 	return err
 }
 
 // setting reads one settings value.
-func setting(q interface {
-	QueryRow(string, ...any) *sql.Row
-}, key string) (string, error) {
+func setting(q dbq, key string) (string, error) {
 	var v string
 	err := q.QueryRow(`SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 	return v, err

@@ -69,7 +69,7 @@ func (lim Limits) check() error {
 func (lim Limits) empty() bool { return lim.describe() == "" }
 
 // setLimits writes the fields of lim that are set, for scope ('*' or a name).
-func setLimits(tx *sql.Tx, scope string, lim Limits) error {
+func setLimits(tx dbq, scope string, lim Limits) error {
 	if _, err := tx.Exec(`INSERT INTO limits (scope) VALUES (?) ON CONFLICT (scope) DO NOTHING`, scope); err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (l *Ledger) SetLimits(name string, lim Limits, who string) error {
 		return err
 	}
 	now := l.now()
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		if name != "*" {
 			var n int
 			tx.QueryRow(`SELECT COUNT(*) FROM students WHERE name = ?`, name).Scan(&n)

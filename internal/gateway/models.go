@@ -31,7 +31,7 @@ func ParseModels(list string) []string {
 // back to the gateway's default (its --models, or any model).
 func (l *Ledger) SetModels(models []string, who string) error {
 	now := l.now()
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		if models == nil {
 			if _, err := tx.Exec(`DELETE FROM settings WHERE key = 'allowed_models'`); err != nil {
 				return err
@@ -50,7 +50,7 @@ func (l *Ledger) SetModels(models []string, who string) error {
 // Models is the allow-list the teacher set, and whether one is set.
 func (l *Ledger) Models(ctx context.Context) ([]string, bool, error) {
 	var v string
-	err := l.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'allowed_models'`).Scan(&v)
+	err := l.q().QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'allowed_models'`).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}

@@ -1,11 +1,15 @@
 package gateway
 
+// migration is one numbered schema step, written once per database.
+type migration struct{ sqlite, postgres string }
+
 // migrations is the ledger's schema, one numbered step per entry, applied in
-// order and recorded in SQLite's user_version. Append only: never edit a step
-// that has shipped.
-var migrations = []string{
+// order and recorded as the ledger's version: SQLite's user_version, or the
+// one row of schema_version in PostgreSQL (the same numbers). Append only:
+// never edit a step that has shipped.
+var migrations = []migration{
 	// 1: students, limits, prices, settings, the request ledger and the switch log.
-	`CREATE TABLE students (
+	{sqlite: `CREATE TABLE students (
 		name       TEXT PRIMARY KEY,
 		token_hash TEXT UNIQUE,              -- SHA-256 of a standalone token; NULL for hub users
 		teacher    INTEGER NOT NULL DEFAULT 0,
@@ -62,11 +66,11 @@ var migrations = []string{
 		at   INTEGER NOT NULL,
 		who  TEXT NOT NULL,
 		what TEXT NOT NULL
-	);`,
+	);`, postgres: pgSchema1},
 	// 2: no negative tokens or dollars in the ledger (SQLite adds CHECKs only
 	// by rebuilding a table: the rows are copied, a negative value, which only
 	// an overflowed reservation could leave, as 0), and default prices.
-	`CREATE TABLE requests_new (
+	{sqlite: `CREATE TABLE requests_new (
 		id              INTEGER PRIMARY KEY,
 		student         TEXT NOT NULL,
 		day             TEXT NOT NULL,
@@ -117,11 +121,27 @@ var migrations = []string{
 	-- charged. Defaults only: the teacher changes any with "streamdemo
 	-- gateway price"; rows already set are kept. Presets run several models
 	-- and tools: priced here as their dearest models, on the high side.
-	INSERT OR IGNORE INTO prices VALUES
-		('sonar', 1, 1), ('sonar-pro', 3, 15), ('sonar-reasoning', 1, 5), ('sonar-reasoning-pro', 2, 8),
+	INSERT OR IGNORE INTO prices VALUES ` + defaultPrices + `;`, postgres: pgSchema2},
+	// 3: the teacher page's sessions, shared by the gateways on one ledger:
+	// found by the SHA-256 of the cookie's id, the token sealed with a key
+	// only the cookie gives (session_db.go).
+	{sqlite: sessionsTable("INTEGER"), postgres: sessionsTable("BIGINT")},
+}
+
+func sessionsTable(integer string) string {
+	return `CREATE TABLE sessions (
+		id_hash      TEXT PRIMARY KEY,
+		name         TEXT NOT NULL,
+		sealed_token TEXT NOT NULL,
+		started      ` + integer + ` NOT NULL,
+		seen         ` + integer + ` NOT NULL
+	);`
+}
+
+// defaultPrices are the rows migration 2 adds to prices.
+const defaultPrices = `('sonar', 1, 1), ('sonar-pro', 3, 15), ('sonar-reasoning', 1, 5), ('sonar-reasoning-pro', 2, 8),
 		('sonar-deep-research', 2, 8), ('perplexity/sonar', 0.25, 2.5),
 		('preset/fast-search', 2, 12), ('preset/fast', 2, 12), ('preset/low', 2, 12),
 		('preset/pro-search', 3, 15), ('preset/medium', 3, 15),
 		('preset/deep-research', 5, 25), ('preset/advanced-deep-research', 5, 25), ('preset/wide-research', 5, 25),
-		('preset/high', 5, 25), ('preset/xhigh', 5, 25);`,
-}
+		('preset/high', 5, 25), ('preset/xhigh', 5, 25)`

@@ -119,6 +119,9 @@ func TestTheUpstreamKeyNeverLeaves(t *testing.T) {
 	if !strings.Contains(everything.String(), "[redacted]") {
 		t.Fatalf("the hostile upstream's echo did not arrive at all:\n%s", everything.String())
 	}
+	if onPostgres(t) {
+		everything.WriteString(pgDump(t, tg.ledger))
+	}
 	tg.ledger.Close()
 	everything.WriteString(tg.log.String())
 	files, _ := filepath.Glob(filepath.Join(tg.dir, "*"))

@@ -34,13 +34,16 @@ const (
 	maxSessions = 256
 )
 
-// sessions are the teacher page's logins, kept in memory: the cookie holds
-// only a random id, signed with HMAC-SHA256. A restart logs teachers out
-// (with the hub, opening the page logs in again without a question).
+// sessions are the teacher page's logins: the cookie holds only a random
+// id, signed with HMAC-SHA256. A gateway keeps them in its ledger (see
+// session_db.go), so every replica on one database shares them; without a
+// ledger they are kept in memory.
 type sessions struct {
 	secret []byte
 	path   string
 	now    func() time.Time
+	store  *Ledger
+	logf   func(string, ...any)
 	mu     sync.Mutex
 	live   map[string]*session
 }
@@ -91,6 +94,18 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	rand.Read(b)
 	now := s.now()
 	sess := &session{id: base64.RawURLEncoding.EncodeToString(b), name: id.Name, token: token, started: now, seen: now}
+	if s.store != nil {
+		if err := s.store.saveSession(sess, now); err != nil {
+			s.logf("ledger: %v", err)
+		}
+	} else {
+		s.remember(sess, now)
+	}
+	s.set(w, r, sessionCookie, sess.id+"."+s.mac("session", sess.id), int(sessionMax.Seconds()), http.SameSiteStrictMode)
+}
+
+// remember keeps a session in memory, within maxSessions.
+func (s *sessions) remember(sess *session, now time.Time) {
 	s.mu.Lock()
 	for k, old := range s.live {
 		if s.expired(old, now) {
@@ -105,7 +120,6 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	}
 	s.live[sess.id] = sess
 	s.mu.Unlock()
-	s.set(w, r, sessionCookie, sess.id+"."+s.mac("session", sess.id), int(sessionMax.Seconds()), http.SameSiteStrictMode)
 }
 
 func (s *sessions) expired(sess *session, now time.Time) bool {
@@ -124,6 +138,9 @@ func (s *sessions) current(r *http.Request) (*session, bool) {
 		return nil, false
 	}
 	now := s.now()
+	if s.store != nil {
+		return s.stored(id, now)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.live[id]
@@ -138,8 +155,34 @@ func (s *sessions) current(r *http.Request) (*session, bool) {
 	return sess, true
 }
 
+// stored is current's lookup in the ledger.
+func (s *sessions) stored(id string, now time.Time) (*session, bool) {
+	sess, ok, err := s.store.loadSession(id)
+	if err != nil {
+		s.logf("ledger: %v", err)
+	}
+	if !ok {
+		return nil, false
+	}
+	if s.expired(sess, now) {
+		s.end(sess)
+		return nil, false
+	}
+	sess.seen = now
+	if err := s.store.touchSession(id, now); err != nil {
+		s.logf("ledger: %v", err)
+	}
+	return sess, true
+}
+
 // end closes a session (logout, or its token stopped being a teacher's).
 func (s *sessions) end(sess *session) {
+	if s.store != nil {
+		if err := s.store.dropSession(sess.id); err != nil {
+			s.logf("ledger: %v", err)
+		}
+		return
+	}
 	s.mu.Lock()
 	delete(s.live, sess.id)
 	s.mu.Unlock()

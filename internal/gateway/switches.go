@@ -12,7 +12,7 @@ import (
 // Answers already streaming finish; new requests get 403.
 func (l *Ledger) PauseAll(on bool, who string) error {
 	now := l.now()
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		if _, err := tx.Exec(`UPDATE settings SET value = ? WHERE key = 'paused_all'`, boolDigit(on)); err != nil {
 			return err
 		}
@@ -23,7 +23,7 @@ func (l *Ledger) PauseAll(on bool, who string) error {
 // PauseStudent pauses (on) or resumes one student.
 func (l *Ledger) PauseStudent(name string, on bool, who string) error {
 	now := l.now()
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		res, err := tx.Exec(`UPDATE students SET paused = ? WHERE name = ?`, on, name)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func (l *Ledger) SetPrice(model string, inputPerMTok, outputPerMTok float64, who
 		return fmt.Errorf("A price cannot be negative.")
 	}
 	now := l.now()
-	return l.tx(context.Background(), func(tx *sql.Tx) error {
+	return l.tx(context.Background(), func(tx dbq) error {
 		_, err := tx.Exec(`INSERT INTO prices VALUES (?, ?, ?) ON CONFLICT (model) DO UPDATE
 			SET input_usd_per_mtok = excluded.input_usd_per_mtok, output_usd_per_mtok = excluded.output_usd_per_mtok`,
 			model, inputPerMTok, outputPerMTok)
@@ -65,7 +65,7 @@ func (l *Ledger) priceOf(ctx context.Context, engines []string) (price, bool, er
 	known := len(engines) > 0
 	for _, e := range engines {
 		var q price
-		err := l.db.QueryRowContext(ctx, `SELECT input_usd_per_mtok, output_usd_per_mtok FROM prices
+		err := l.q().QueryRowContext(ctx, `SELECT input_usd_per_mtok, output_usd_per_mtok FROM prices
 			WHERE model IN (?, '*') ORDER BY model = '*' LIMIT 1`, e).Scan(&q.Input, &q.Output)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && q == price{}) {
 			known = false
@@ -85,12 +85,12 @@ func (p price) cost(in, out int64) float64 {
 
 // reserveSettings are how much an answer holds while it streams.
 func (l *Ledger) reserveSettings(ctx context.Context) (outputTokens int64, minUSD float64, err error) {
-	v, err := setting(l.db, "reserve_output_tokens")
+	v, err := setting(l.q(), "reserve_output_tokens")
 	if err != nil {
 		return 0, 0, err
 	}
 	outputTokens, _ = strconv.ParseInt(v, 10, 64)
-	v, err = setting(l.db, "reserve_min_usd")
+	v, err = setting(l.q(), "reserve_min_usd")
 	if err != nil {
 		return 0, 0, err
 	}

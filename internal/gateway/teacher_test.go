@@ -298,16 +298,7 @@ func TestATeachersSessionEndsWithItsTokenAndItsTime(t *testing.T) {
 func TestAStandaloneSessionEndsWhenItsTokenIsRevoked(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	teacher := tg.teacherToken(t)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(tg.URL+"login", map[string][]string{"token": {teacher}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	csrf := pageCSRF(t, string(page))
+	c, csrf := tokenLogin(t, tg.URL, tg.teacherToken(t))
 	if got := send(t, c, "GET", tg.URL+"usage", "", csrfHeader, csrf); got != 200 {
 		t.Fatalf("session: HTTP %d", got)
 	}
@@ -317,4 +308,19 @@ func TestAStandaloneSessionEndsWhenItsTokenIsRevoked(t *testing.T) {
 	if got := send(t, c, "GET", tg.URL+"usage", "", csrfHeader, csrf); got != 401 {
 		t.Errorf("the session of a revoked teacher token: HTTP %d, want 401", got)
 	}
+}
+
+// tokenLogin logs a browser in on the page of the gateway at base with a
+// standalone teacher token; it returns the browser and the page's CSRF token.
+func tokenLogin(t *testing.T, base, token string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(base+"login", map[string][]string{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return c, pageCSRF(t, string(page))
 }

@@ -64,13 +64,13 @@ type Switch struct {
 
 const studentQuery = `SELECT s.name, s.teacher, s.paused, s.revoked_at IS NOT NULL,
 	COUNT(r.id),
-	COALESCE(SUM(r.day = ?1), 0),
+	COALESCE(SUM(CASE WHEN r.day = ?1 THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN r.day = ?1 AND r.state != 'open' THEN r.input_tokens + r.output_tokens END), 0),
 	COALESCE(SUM(CASE WHEN r.day = ?1 AND r.state != 'open' THEN r.cost_usd END), 0),
 	COALESCE(SUM(CASE WHEN r.state != 'open' THEN r.input_tokens + r.output_tokens END), 0),
 	COALESCE(SUM(CASE WHEN r.state != 'open' THEN r.cost_usd END), 0),
 	COALESCE(SUM(r.estimated), 0),
-	COALESCE(SUM(r.state = 'open'), 0),
+	COALESCE(SUM(CASE WHEN r.state = 'open' THEN 1 ELSE 0 END), 0),
 	MAX(COALESCE(r.ended_at, r.started_at))
 	FROM students s LEFT JOIN requests r ON r.student = s.name
 	GROUP BY s.name ORDER BY s.name`
@@ -79,12 +79,12 @@ const studentQuery = `SELECT s.name, s.teacher, s.paused, s.revoked_at IS NOT NU
 func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 	now := l.now()
 	rep := &Report{Day: day(now), Students: []StudentUsage{}, Spend: []SpendPoint{}, Switches: []Switch{}}
-	v, err := setting(l.db, "paused_all")
+	v, err := setting(l.q(), "paused_all")
 	if err != nil {
 		return nil, err
 	}
 	rep.PausedAll = v == "1"
-	rows, err := l.db.QueryContext(ctx, studentQuery, rep.Day)
+	rows, err := l.q().QueryContext(ctx, studentQuery, rep.Day)
 	if err != nil {
 		return nil, err
 	}
@@ -106,15 +106,15 @@ func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if rep.Defaults, err = effectiveLimits(l.db, ctx, "*"); err != nil {
+	if rep.Defaults, err = effectiveLimits(l.q(), ctx, "*"); err != nil {
 		return nil, err
 	}
 	for i := range rep.Students {
-		if rep.Students[i].Limits, err = effectiveLimits(l.db, ctx, rep.Students[i].Name); err != nil {
+		if rep.Students[i].Limits, err = effectiveLimits(l.q(), ctx, rep.Students[i].Name); err != nil {
 			return nil, err
 		}
 	}
-	err = l.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+	err = l.q().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
 		COALESCE(SUM(cost_usd), 0) FROM requests WHERE state != 'open'`).Scan(
 		&rep.Totals.Requests, &rep.Totals.InputTokens, &rep.Totals.OutputTokens, &rep.Totals.USD)
 	if err != nil {
@@ -134,7 +134,7 @@ func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 }
 
 func (l *Ledger) spendToday(ctx context.Context, today string) ([]SpendPoint, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT ended_at / 60000, SUM(cost_usd) FROM requests
+	rows, err := l.q().QueryContext(ctx, `SELECT ended_at / 60000, SUM(cost_usd) FROM requests
 		WHERE day = ? AND state != 'open' GROUP BY 1 ORDER BY 1`, today)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (l *Ledger) spendToday(ctx context.Context, today string) ([]SpendPoint, er
 }
 
 func (l *Ledger) switches(ctx context.Context, n int) ([]Switch, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT at, who, what FROM switches ORDER BY id DESC LIMIT ?`, n)
+	rows, err := l.q().QueryContext(ctx, `SELECT at, who, what FROM switches ORDER BY id DESC LIMIT ?`, n)
 	if err != nil {
 		return nil, err
 	}
