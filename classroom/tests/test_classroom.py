@@ -255,7 +255,7 @@ def class_left(klass):
             left.append(f"{name} names a live process")
     ports = [klass.port + d for d in (0, 1, 2, 81, 90)]
     for line in subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout.splitlines():
-        if any(f"127.0.0.1:{p} " in line for p in ports):
+        if any(f"127.0.0.1:{p} " in line for p in ports) and f"pid={os.getpid()}," not in line:  # not the test's own
             left.append(line)
     for p in ports:
         left += [f"pgrep :{p}: {pid}" for pid in subprocess.run(["pgrep", "-f", f":{p}( |$)"], capture_output=True,
@@ -272,13 +272,17 @@ def test_a_failed_start_stops_what_it_started_and_a_keyless_upstream_works(klass
         klass.make("classroom-down")
         blocker.bind(("127.0.0.1", klass.port + 90))  # the gateway's port is taken: the gateway cannot start
         blocker.listen()
-        r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"], env=dict(klass.env, UPSTREAM_URL=up.url),
-                           capture_output=True, text=True, timeout=600)
+        with open(os.path.join(STATE, "jupyterhub.log")) as f:
+            f.seek(0, os.SEEK_END)
+            r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"],
+                               env=dict(klass.env, UPSTREAM_URL=up.url), capture_output=True, text=True, timeout=600)
+            log = f.read()  # what this start logged
         assert r.returncode, r.stdout[-1000:]
+        assert not class_left(klass), f"{class_left(klass)}; the hub's log: {log[-3000:]}"
         said = [line for line in r.stderr.splitlines() if line.startswith("classroom: ")][-1]
         assert "so the class is stopped again: see" in said and "jupyterhub.log" in said, r.stderr[-1000:]
+        assert "address already in use" in log.lower()  # it failed for the port, not for a key file
         blocker.close()
-        assert not class_left(klass), class_left(klass)
 
         started = klass.make("classroom", UPSTREAM_URL=up.url)
         assert "model local-7b, chat completions" in started, started[-1000:]
