@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroomtest
+.PHONY: postgres-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -111,6 +111,9 @@ classroom: ## start a class (installs what is missing); prints its URL and where
 
 classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
 	@bash classroom/down.sh
+
+classroom-handout: ## a printable page, one card per student: the class's address, login and password (CLASS_URL=...)
+	@bash classroom/handout.sh
 
 classroom-status: ## say what of the class runs
 	@bash classroom/status.sh

@@ -5,14 +5,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# stop_pid PID WHAT: SIGTERM, up to 40 s to exit, then SIGKILL.
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || return 0
-  for _ in $(seq 400); do kill -0 "$1" 2>/dev/null || { say "stopped $2"; return 0; }; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  say "killed $2 (it did not stop within 40 s)"
-}
-
 if running "$HUB_PID"; then
   stop_pid "$(<"$HUB_PID")" "the hub and the student servers"
 else

@@ -58,6 +58,11 @@ else
   printf '%s\n' "$stamp" >"$VENV/.lock-stamp"
 fi
 
+# JupyterLab's defaults for every student: no news pop-up, no update check (no request to a website).
+mkdir -p "$VENV/share/jupyter/lab/settings"
+printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+  >"$VENV/share/jupyter/lab/settings/overrides.json"
+
 # (d) configurable-http-proxy.
 PROXY=$RUNTIME/proxy
 stamp="$(cat "$HERE/proxy/package.json" "$HERE/proxy/package-lock.json" | sha256sum | cut -d' ' -f1) $(node --version)"

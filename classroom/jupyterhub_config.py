@@ -76,9 +76,12 @@ c.Spawner.environment = {
     "STREAMDEMO_PROVIDER": env["CLASSROOM_STUDENT_PROVIDER"],
     "STREAMDEMO_BASE_URL": f"{BASE}/services/llm/v1",
     "PERPLEXITY_API_KEY": lambda spawner: spawner.api_token,
+    "STREAMDEMO_API_KEY": lambda spawner: spawner.api_token,  # the key variable of compatible and ollama
 }
 if env.get("CLASSROOM_STUDENT_MODEL"):
     c.Spawner.environment["STREAMDEMO_MODEL"] = env["CLASSROOM_STUDENT_MODEL"]
+if env.get("CLASSROOM_STUDENT_PROTOCOL"):  # what up.sh found the teacher's own upstream speaks
+    c.Spawner.environment["STREAMDEMO_PROTOCOL"] = env["CLASSROOM_STUDENT_PROTOCOL"]
 # Both halves are needed for a server's token to reach the gateway: this and the "user" role below.
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=llm"]
 
@@ -172,7 +175,7 @@ gateway = {
 }
 if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
     gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
-if AS_ROOT or os.path.exists(f"{GATEWAY_DIR}/upstream-key"):  # root looks at nothing in that folder
+if env.get("CLASSROOM_UPSTREAM_KEY"):  # up.sh wrote the key file; the hub looks at nothing in that folder
     gateway["environment"]["STREAMDEMO_GATEWAY_KEY_FILE"] = f"{GATEWAY_DIR}/upstream-key"
 if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
@@ -195,6 +198,8 @@ c.JupyterHub.load_roles = [
     # admin:users, admin:servers or tokens: this token cannot act as anyone.
     {"name": "teacher-scripts", "services": ["teacher-scripts"], "scopes": [
         "list:users", "read:users:name", "read:servers", "custom:llm:teacher", "access:services!service=llm"]},
+    # The gateway lists the hub's users, so the teacher's page shows every student from the start.
+    {"name": "llm-roster", "services": ["llm"], "scopes": ["list:users", "read:users:name"]},
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [
         "list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]

@@ -40,6 +40,24 @@ die() { printf 'classroom: %s\n' "$*" >&2; exit 1; }
 # running PIDFILE: true if the process named in PIDFILE is alive.
 running() { [[ -f $1 ]] && kill -0 "$(<"$1")" 2>/dev/null; }
 
+# stop_pid PID WHAT: SIGTERM, up to 40 s to exit, then SIGKILL.
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 400); do kill -0 "$1" 2>/dev/null || { say "stopped $2"; return 0; }; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  say "killed $2 (it did not stop within 40 s)"
+}
+
+# discover_upstream URL [MODEL]: "PROTOCOL MODEL" of a teacher's own OpenAI-compatible upstream, asked
+# by the gateway's account with the key (if any) on stdin; or one sentence and status 1 (discover.py).
+discover_upstream() {
+  (
+    clean_env PATH LANG LC_ALL
+    cd /
+    as_gateway "$RUNTIME/venv/bin/python" -c "$(<"$HERE/discover.py")" "$@"
+  ) || return 1
+}
+
 # roster_names: the student names in $ROSTER (comments and blank lines skipped), checked.
 roster_names() {
   [[ -f $ROSTER ]] || die "no roster at $ROSTER: write one student name per line, or set ROSTER=FILE"

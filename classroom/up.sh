@@ -9,6 +9,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [[ ! $AS_ROOT ]]; then
   printf '\n!!! TRY-OUT MODE (not root): every student runs as %s, so students can read each other'"'"'s files and the upstream key. Run as root for a real class. !!!\n\n' "$(id -un)" >&2
 fi
+# A start that fails stops what it started (the hub, its proxy, the practice server); a class that was
+# already running keeps running.
+STARTED=
+stop_if_failed() {
+  local rc=$?
+  ((rc)) && [[ $STARTED ]] || return 0
+  local f
+  for f in "$HUB_PID" "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
+    running "$f" && stop_pid "$(<"$f")" "$(basename "$f" .pid)" >/dev/null
+    rm -f "$f"
+  done
+}
+trap stop_if_failed EXIT
 bash "$HERE/install.sh"
 mapfile -t STUDENTS < <(roster_names)
 ((${#STUDENTS[@]})) || die "the roster $ROSTER names no student"
@@ -74,6 +87,9 @@ key_from() {
 }
 
 # Upstream: Perplexity with a key, else the local model if it answers, else the class's practice server.
+if [[ -n ${UPSTREAM_KEY_FILE:-} && ! -r $UPSTREAM_KEY_FILE ]]; then
+  die "the upstream key file $UPSTREAM_KEY_FILE cannot be read: fix UPSTREAM_KEY_FILE, or leave it unset for an upstream without a key"
+fi
 KEY=$(key_from "${UPSTREAM_KEY_FILE:-$REPO/.env}")
 UPSTREAM=${UPSTREAM_URL:-}
 if [[ -z $UPSTREAM ]]; then
@@ -84,6 +100,14 @@ if [[ -z $UPSTREAM ]]; then
 fi
 PROVIDER=${STUDENT_PROVIDER:-}
 MODEL=${STUDENT_MODEL:-}
+PROTOCOL=
+if [[ $UPSTREAM != practice && $UPSTREAM != *:11434* && $UPSTREAM != *perplexity* && -z $PROVIDER ]]; then
+  # The teacher's own OpenAI-compatible server: ask it what it speaks and serves, before anything starts.
+  found=$(printf '%s' "$KEY" | discover_upstream "$UPSTREAM" "$MODEL") || exit 1
+  read -r PROTOCOL MODEL <<<"$found"
+  PROVIDER=compatible
+  say "upstream $UPSTREAM: model $MODEL, $([[ $PROTOCOL == responses ]] && echo "the Agent API" || echo "chat completions")"
+fi
 if [[ $UPSTREAM == practice ]]; then
   PRACTICE_ADDR=127.0.0.1:$((CLASSROOM_PORT + 2))
   UPSTREAM=http://$PRACTICE_ADDR/v1
@@ -102,6 +126,7 @@ if [[ $UPSTREAM == practice ]]; then
         >>"$CLASSROOM_DIR/practice-server.log" 2>&1 </dev/null &
       echo $! >"$PRACTICE_PID"
     )
+    STARTED=1
     say "practice server (the class's upstream) started on $PRACTICE_ADDR"
   fi
   : "${PROVIDER:=perplexity}"
@@ -120,7 +145,9 @@ case $PROVIDER in
   *) CLASS_MODEL=$MODEL ;;
 esac
 GATEWAY_MODELS=${GATEWAY_MODELS:-$CLASS_MODEL}
-if [[ -n $KEY ]]; then write_key "$KEY"; else as_gateway rm -f "$GATEWAY_DIR/upstream-key"; fi
+# Whether the gateway gets a key file is decided here, from what this script knows: root never looks into
+# the gateway's folder.
+if [[ -n $KEY ]]; then write_key "$KEY"; HAS_KEY=yes; else as_gateway rm -f "$GATEWAY_DIR/upstream-key"; HAS_KEY=; fi
 unset KEY
 
 bash "$HERE/publish.sh"
@@ -137,7 +164,8 @@ else
     clean_env PATH LANG LC_ALL HOME
     export CLASSROOM_PORT CLASSROOM_DIR CLASSROOM_RUNTIME=$RUNTIME CLASSROOM_GATEWAY_DIR=$GATEWAY_DIR \
       CLASSROOM_LESSONS=$LESSONS CLASSROOM_TEACHER=$TEACHER CLASSROOM_GATEWAY_USER=$GATEWAY_USER \
-      CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_STUDENT_PROVIDER=$PROVIDER CLASSROOM_STUDENT_MODEL=$MODEL \
+      CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_UPSTREAM_KEY=$HAS_KEY CLASSROOM_STUDENT_PROVIDER=$PROVIDER \
+      CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
       CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
     # A background job of a script starts with SIGINT ignored, and so would every service and server the
@@ -145,19 +173,20 @@ else
     setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
     echo $! >"$HUB_PID"
   )
+  STARTED=1
   for _ in $(seq 120); do
     curl -fsS -m 2 -o /dev/null "$HUB_URL/hub/api/" 2>/dev/null && break
-    running "$HUB_PID" || die "the hub stopped while starting: see the end of $CLASSROOM_DIR/jupyterhub.log"
+    running "$HUB_PID" || die "the hub stopped while starting, so the class is stopped again: see the end of $CLASSROOM_DIR/jupyterhub.log"
     sleep 0.5
   done
-  curl -fsS -m 2 -o /dev/null "$HUB_URL/hub/api/" || die "the hub did not answer on $HUB_URL within 60 s: see $CLASSROOM_DIR/jupyterhub.log"
+  curl -fsS -m 2 -o /dev/null "$HUB_URL/hub/api/" || die "the hub did not answer on $HUB_URL within 60 s, so the class is stopped again: see $CLASSROOM_DIR/jupyterhub.log"
   for _ in $(seq 60); do  # the gateway answers 401 without a token once it runs
     code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$HUB_URL/services/llm/v1/models" || true)
     [[ $code == 401 || $code == 403 || $code == 200 ]] && break
     sleep 0.5
   done
   [[ $code == 401 || $code == 403 || $code == 200 ]] \
-    || die "the gateway (hub service llm) did not answer (HTTP $code): see $CLASSROOM_DIR/jupyterhub.log"
+    || die "the gateway (hub service llm) did not answer (HTTP $code), so the class is stopped again: see $CLASSROOM_DIR/jupyterhub.log"
 fi
 
 say "class ready: $HUB_URL  (${#STUDENTS[@]} students; upstream $UPSTREAM through the gateway at $HUB_URL/services/llm/)"

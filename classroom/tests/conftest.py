@@ -93,11 +93,15 @@ class Class:
     def teacher_token(self):
         return open(os.path.join(self.state, "teacher-api-token")).read().strip()
 
-    def usage(self):
+    def usage_report(self):
+        """The gateway's usage report (GET /usage, as the teacher's scripts)."""
         import requests
         r = requests.get(f"{self.base}/services/llm/usage", headers={"Authorization": f"Bearer {self.teacher_token()}"})
         r.raise_for_status()
-        return {s["name"]: s for s in r.json()["students"]}
+        return r.json()
+
+    def usage(self):
+        return {s["name"]: s for s in self.usage_report()["students"]}
 
     def upstream_key(self):
         return open(os.path.join(self.gateway_dir, "upstream-key")).read().strip()

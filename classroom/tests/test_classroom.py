@@ -5,6 +5,7 @@ teacher's page lists usage, and a restart keeps everything."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -138,7 +139,7 @@ def test_teacher_page_lists_the_students_usage(klass):
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"])
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{klass.base}/hub/login")
             page.fill("#username_input", TEACHER)
             page.fill("#password_input", klass.password(TEACHER))
@@ -150,8 +151,44 @@ def test_teacher_page_lists_the_students_usage(klass):
             os.makedirs(os.path.join(REPO, "build", "screenshots"), exist_ok=True)
             page.screenshot(path=os.path.join(REPO, "build", "screenshots", "classroom-teacher.png"), full_page=True)
             assert ADA in row.inner_text() and BO in page.locator("#students").inner_text()
+            # Every roster student from the start, the one who never asked too, with no limit rather than 0.
+            listed = page.eval_on_selector_all("#students tr[data-student]", "rows => rows.map(r => r.dataset.student)")
+            assert set(STUDENTS) <= set(listed), listed
+            never = page.locator(f'#students tr[data-student="{STUDENTS[3]}"] input.tokens-per-day')
+            assert never.input_value() == "" and never.get_attribute("placeholder") == "no limit"
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1280, f"the teacher's page is {width} px wide: it does not fit a 1280 px screen"
         finally:
             browser.close()
+
+
+def test_students_get_no_news_pop_up(klass):
+    ada = klass.student(ADA)
+    ada.start_server()
+    r = ada.http.get(f"{klass.base}/user/{ada.name}/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    r.raise_for_status()
+    got = r.json()  # the schema's defaults carry the runtime's overrides; the student set nothing of their own
+    defaults = {k: v.get("default") for k, v in got["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+    assert "fetchNews" not in got["settings"], got["settings"]
+
+
+def test_a_student_added_to_a_running_class_logs_in_and_gets_a_card(klass):
+    hub = open(os.path.join(STATE, "jupyterhub.pid")).read()
+    with open(klass.roster, "a") as f:
+        f.write("sdtest-eve\n")  # the class's remove.sh removes the account with the others
+    out = klass.make("classroom")
+    assert "already running" in out and open(os.path.join(STATE, "jupyterhub.pid")).read() == hub
+    klass.student("sdtest-eve")  # logs in: no restart
+
+    out = klass.make("classroom-handout")
+    path = os.path.join(STATE, "handout.html")
+    assert path in out and os.stat(path).st_mode & 0o777 == 0o600
+    page = open(path).read()
+    for name in STUDENTS + ["sdtest-eve"]:
+        card = re.search(rf'<div class="card" data-student="{name}">(.*?)</div></div>', page).group(1)
+        assert klass.base in card and f">{name}<" in card and f">{klass.password(name)}<" in card, card
+    assert klass.password(TEACHER) not in page
 
 
 def account_processes(names):
@@ -207,3 +244,51 @@ def test_down_and_up_again_keeps_accounts_notebooks_and_ledger(klass):
     for name in (ADA, BO):
         assert after[name]["requests"] == before[name]["requests"] >= 1
         assert after[name]["tokens_total"] == before[name]["tokens_total"]
+
+
+def class_left(klass):
+    """What of the class still runs: live processes of its pid files, and listeners on its ports."""
+    left = []
+    for name in ("jupyterhub.pid", "proxy.pid", "practice-server.pid"):
+        path = os.path.join(STATE, name)
+        if os.path.exists(path) and os.path.exists(f"/proc/{open(path).read().strip()}"):
+            left.append(f"{name} names a live process")
+    ports = [klass.port + d for d in (0, 1, 2, 81, 90)]
+    for line in subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout.splitlines():
+        if any(f"127.0.0.1:{p} " in line for p in ports) and f"pid={os.getpid()}," not in line:  # not the test's own
+            left.append(line)
+    for p in ports:
+        left += [f"pgrep :{p}: {pid}" for pid in subprocess.run(["pgrep", "-f", f":{p}( |$)"], capture_output=True,
+                                                                 text=True).stdout.split()]
+    return left
+
+
+def test_a_failed_start_stops_what_it_started_and_a_keyless_upstream_works(klass):
+    from stub import Upstream
+    up = Upstream(["local-7b"])  # a local OpenAI-compatible server without a key
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the stopped gateway's TIME_WAIT
+    try:
+        klass.make("classroom-down")
+        blocker.bind(("127.0.0.1", klass.port + 90))  # the gateway's port is taken: the gateway cannot start
+        blocker.listen()
+        with open(os.path.join(STATE, "jupyterhub.log")) as f:
+            f.seek(0, os.SEEK_END)
+            r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"],
+                               env=dict(klass.env, UPSTREAM_URL=up.url), capture_output=True, text=True, timeout=600)
+            log = f.read()  # what this start logged
+        assert r.returncode, r.stdout[-1000:]
+        assert not class_left(klass), f"{class_left(klass)}; the hub's log: {log[-3000:]}"
+        said = [line for line in r.stderr.splitlines() if line.startswith("classroom: ")][-1]
+        assert "so the class is stopped again: see" in said and "jupyterhub.log" in said, r.stderr[-1000:]
+        assert "address already in use" in log.lower()  # it failed for the port, not for a key file
+        blocker.close()
+
+        started = klass.make("classroom", UPSTREAM_URL=up.url)
+        assert "model local-7b, chat completions" in started, started[-1000:]
+        assert klass.usage_report()["allowed_models"] == ["local-7b"]
+    finally:
+        blocker.close()
+        up.close()
+        klass.make("classroom-down")
+        klass.make("classroom")  # the practice upstream again, for the tests after this one

@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed teacher.html
@@ -85,6 +89,7 @@ func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
 	if rep.Models == nil {
 		rep.Models = []string{}
 	}
+	g.addHubUsers(r.Context(), rep)
 	b, _ := json.Marshal(rep)
 	writeJSON(w, http.StatusOK, b)
 }
@@ -221,4 +226,69 @@ func (g *Gateway) loginForm(w http.ResponseWriter, status int, problem string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	loginTemplate.Execute(w, map[string]any{"Problem": problem, "Action": g.prefix + "login", "Hub": g.hub != nil})
+}
+
+// addHubUsers lists every student the hub knows, from the start: one who
+// has not asked yet gets a row of zeros under the class's limits. The
+// teacher (a hub admin) appears once they ask.
+func (g *Gateway) addHubUsers(ctx context.Context, rep *Report) {
+	if g.hub == nil || g.hub.APIToken == "" {
+		return
+	}
+	names, err := g.hubStudents(ctx)
+	if err != nil {
+		g.logf("hub: %v", err)
+		return
+	}
+	known := map[string]bool{}
+	for _, s := range rep.Students {
+		known[s.Name] = true
+	}
+	added := false
+	for _, n := range names {
+		if !known[n] {
+			rep.Students = append(rep.Students, StudentUsage{Name: n, Limits: rep.Defaults})
+			added = true
+		}
+	}
+	if added {
+		sort.Slice(rep.Students, func(i, j int) bool { return rep.Students[i].Name < rep.Students[j].Name })
+	}
+}
+
+// hubStudents is the hub's non-admin users, asked with the gateway's own token.
+func (g *Gateway) hubStudents(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.hub.APIURL+"/users?limit=1000", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "token "+g.hub.APIToken)
+	client := g.hub.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("listing users: HTTP %d", resp.StatusCode)
+	}
+	var users []struct {
+		Name  string `json:"name"`
+		Admin bool   `json:"admin"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&users); err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	var names []string
+	for _, u := range users {
+		if u.Name != "" && !u.Admin {
+			names = append(names, u.Name)
+		}
+	}
+	return names, nil
 }

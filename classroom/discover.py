@@ -1,0 +1,93 @@
+"""What a teacher's own upstream speaks and which model the class uses (up.sh runs it as the gateway's account).
+
+    python3 discover.py BASE_URL [MODEL]    the upstream key, if any, on stdin (never on a command line)
+
+Prints "PROTOCOL MODEL": responses when POST BASE_URL/responses answers (the Agent API), else chat; the
+model is MODEL, or the only one GET BASE_URL/models lists. Otherwise one sentence on stderr, exit status 2.
+"""
+import json
+import sys
+import urllib.error
+import urllib.request
+
+TIMEOUT = 10
+
+
+def ask(method, url, key, body=None):
+    """(HTTP status, body) of one request; the key goes in a header only."""
+    headers = {"Accept": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
+            return r.status, r.read(1 << 20)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(1 << 16)
+
+
+def listed(body):
+    """The model ids of an OpenAI-style model list, or None if body is not one."""
+    try:
+        data = json.loads(body).get("data")
+        return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def names(models, most=8):
+    shown = ", ".join(models[:most])
+    return shown + (f" and {len(models) - most} more" if len(models) > most else "")
+
+
+def discover(base, model, key):
+    """(protocol, model) for the upstream at base, or raises SystemExit with the sentence to show."""
+    base = base.rstrip("/")
+    try:
+        status, body = ask("GET", base + "/models", key)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise SystemExit(f"cannot reach the upstream at {base} ({getattr(e, 'reason', e)}): check UPSTREAM_URL (a base URL ending in /v1).")
+    if status in (401, 403):
+        raise SystemExit(f"the upstream at {base} refused {'the key' if key else 'a request without a key'} (HTTP {status}):"
+                         " put its key in .env (PERPLEXITY_API_KEY=...) or UPSTREAM_KEY_FILE.")
+    models = listed(body) if status == 200 else None
+    if model:
+        if models and model not in models:
+            raise SystemExit(f"the upstream lists no model STUDENT_MODEL={model}; it lists {len(models)}"
+                             f" ({names(models)}): choose one of them.")
+    elif models is None:
+        raise SystemExit(f"the upstream at {base} did not list its models (GET /models: HTTP {status}):"
+                         " name the class's model with STUDENT_MODEL=...")
+    elif not models:
+        raise SystemExit("the upstream lists no model: load one in it, or name one with STUDENT_MODEL=...")
+    elif len(models) > 1:
+        raise SystemExit(f"the upstream lists {len(models)} models ({names(models)}): choose one with STUDENT_MODEL=...")
+    else:
+        model = models[0]
+    # An empty request spends nothing: a server with the Agent API refuses it (400), one without says 404.
+    try:
+        status, _ = ask("POST", base + "/responses", key, {})
+    except (urllib.error.URLError, OSError):
+        status = 404
+    protocol = "responses" if 200 <= status < 500 and status not in (401, 403, 404, 405) else "chat"
+    return protocol, model
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        raise SystemExit(__doc__)
+    key = sys.stdin.read().strip()
+    try:
+        protocol, model = discover(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else "", key)
+    except SystemExit as e:
+        print("classroom:", e.code, file=sys.stderr)
+        sys.exit(2)
+    print(protocol, model)
+
+
+if __name__ == "__main__":
+    main()
