@@ -9,29 +9,9 @@ import (
 	"time"
 )
 
-// Provider names accepted in Config.Provider and STREAMDEMO_PROVIDER.
+// Default timeouts, generous because reasoning models think before they
+// talk; Config's timeout fields and the environment override them.
 const (
-	Perplexity = "perplexity" // Perplexity's Agent API (PERPLEXITY_API_KEY)
-	OpenAI     = "openai"     // OpenAI chat completions (OPENAI_API_KEY, OPENAI_BASE_URL)
-	Compatible = "compatible" // any OpenAI-compatible server by base URL; key optional
-	Ollama     = "ollama"     // a local Ollama server on its default port
-	Practice   = "practice"   // the practice server of `streamdemo serve`
-)
-
-// Protocols a provider can speak, for Config.Protocol and STREAMDEMO_PROTOCOL.
-const (
-	ProtocolChat      = "chat"      // POST {base}/chat/completions
-	ProtocolResponses = "responses" // POST {base}/responses (Perplexity's Agent API)
-)
-
-const (
-	perplexityBaseURL = "https://api.perplexity.ai/v1"
-	openaiBaseURL     = "https://api.openai.com/v1"
-	ollamaBaseURL     = "http://127.0.0.1:11434/v1"
-	// PracticeAddr is where `streamdemo serve` listens by default.
-	PracticeAddr    = "127.0.0.1:8787"
-	practiceBaseURL = "http://" + PracticeAddr + "/v1"
-	// Default timeouts, generous because reasoning models think before they talk.
 	DefaultConnectTimeout   = 10 * time.Second  // to open the connection
 	DefaultFirstByteTimeout = 120 * time.Second // from the request to the first byte
 	DefaultIdleTimeout      = 90 * time.Second  // between two pieces of the stream
@@ -56,33 +36,21 @@ type Config struct {
 	// Retries for a 429, a 5xx or a refused connection before any text
 	// arrived (STREAMDEMO_RETRIES); zero means DefaultRetries, negative none.
 	Retries int
-	// Notify is told when a stream retries; by default it prints to stderr.
+	// Notify, if set, is told when a stream retries, e.g. "HTTP 429, rate
+	// limited: retrying in 2s (retry 1 of 2)"; by default retries are silent
+	// (Hint still counts the attempts). The command line prints them to stderr.
 	Notify func(message string)
 	// Transport, if set, carries every request instead of the package's own
 	// (which applies ConnectTimeout).
 	Transport http.RoundTripper
-	// Listening, if set, tells whether a server answers at a base URL; the
-	// rule asks it about the local model, then the practice server. By
-	// default it tries a TCP connection for 300 ms.
-	Listening func(baseURL string) bool
-}
 
-// providerInfo holds one provider's defaults.
-type providerInfo struct {
-	protocol, baseURL, keyVar, model string
-	keyRequired                      bool
+	// listening tells whether a server answers at a base URL; the rule asks
+	// it about the local model, then the practice server. Nil tries a TCP
+	// connection for 300 ms; tests set their own.
+	listening func(baseURL string) bool
+	// streamLimit, if set, lowers MaxStreamBytes, for tests.
+	streamLimit int
 }
-
-var providers = map[string]providerInfo{
-	Perplexity: {ProtocolResponses, perplexityBaseURL, "PERPLEXITY_API_KEY", "sonar-pro", true},
-	OpenAI:     {ProtocolChat, openaiBaseURL, "OPENAI_API_KEY", "gpt-4o-mini", true},
-	Compatible: {ProtocolChat, "", "STREAMDEMO_API_KEY", "", false},
-	Ollama:     {ProtocolChat, ollamaBaseURL, "STREAMDEMO_API_KEY", LocalModel, false},
-	Practice:   {ProtocolResponses, practiceBaseURL, "STREAMDEMO_API_KEY", "sonar-pro", false},
-}
-
-// LocalModel is the model name the project registers with Ollama.
-const LocalModel = "smollm2-135m"
 
 // settings is a Config with every choice made.
 type settings struct {
@@ -92,7 +60,8 @@ type settings struct {
 	Retries                                            int
 	Notify                                             func(string)
 	transport                                          http.RoundTripper // shared by the client's streams
-	guessed                                            bool              // no provider was named
+	streamLimit                                        int
+	guessed                                            bool // no provider was named
 }
 
 // resolve fills the empty fields of c from the environment and defaults.
@@ -107,6 +76,7 @@ func (c Config) resolve() (settings, error) {
 		Retries:          c.Retries,
 		Notify:           c.Notify,
 		transport:        c.Transport,
+		streamLimit:      c.streamLimit,
 	}
 	if s.transport == nil {
 		s.transport = newTransport(duration(c.ConnectTimeout, "STREAMDEMO_CONNECT_TIMEOUT", DefaultConnectTimeout))
@@ -119,7 +89,7 @@ func (c Config) resolve() (settings, error) {
 	}
 	s.Retries = max(s.Retries, 0)
 	if s.Provider == "" {
-		p, err := chooseProvider(c.APIKey, s.BaseURL, c.Listening)
+		p, err := chooseProvider(c.APIKey, s.BaseURL, c.listening)
 		if err != nil {
 			return s, err
 		}
@@ -138,7 +108,7 @@ func (c Config) resolve() (settings, error) {
 	s.BaseURL = strings.TrimRight(first(s.BaseURL, info.baseURL), "/")
 	// A key is required by the provider's own service, not by a stand-in.
 	s.KeyRequired = info.keyRequired && s.BaseURL == info.baseURL
-	s.Protocol = first(s.Protocol, info.protocol)
+	s.Protocol = first(s.Protocol, info.speaks)
 	s.Model = first(s.Model, info.model)
 	switch {
 	case s.BaseURL == "":
@@ -169,13 +139,4 @@ func newTransport(connect time.Duration) http.RoundTripper {
 	t.TLSHandshakeTimeout = connect
 	t.MaxIdleConnsPerHost = 16
 	return t
-}
-
-func first(values ...string) string {
-	for _, v := range values {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -81,7 +81,7 @@ func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s setting
 		return wholeResponse(ctx, c, r)
 	}
 	stream, err := c.CreateResponseStream(ctx, r)
-	return wire(stream, err, p, req)
+	return wire(ctx, stream, err, p)
 }
 
 // wholeResponse asks without streaming and returns the answer as the events

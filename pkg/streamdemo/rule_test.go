@@ -55,7 +55,7 @@ func TestTheRuleForWhereAnAnswerComesFrom(t *testing.T) {
 				return tc.listening == "ollama" && strings.Contains(baseURL, ":11434") ||
 					tc.listening == "practice" && strings.Contains(baseURL, ":8787")
 			}
-			c, err := streamdemo.NewClient(streamdemo.Config{APIKey: tc.codeKey, Listening: listening})
+			c, err := streamdemo.NewClient(streamdemo.WithListening(streamdemo.Config{APIKey: tc.codeKey}, listening))
 			got := streamdemo.Hint(err)
 			if err == nil {
 				got = c.String()
