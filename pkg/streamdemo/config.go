@@ -29,7 +29,7 @@ type Config struct {
 	Protocol string // STREAMDEMO_PROTOCOL: chat or responses; by default the provider's
 	// Timeouts; zero means the environment's STREAMDEMO_CONNECT_TIMEOUT,
 	// STREAMDEMO_FIRST_BYTE_TIMEOUT, STREAMDEMO_IDLE_TIMEOUT (e.g. "30s"), then
-	// the defaults above.
+	// DefaultConnectTimeout, DefaultFirstByteTimeout, DefaultIdleTimeout.
 	ConnectTimeout   time.Duration
 	FirstByteTimeout time.Duration
 	IdleTimeout      time.Duration

@@ -3,6 +3,8 @@ package streamdemo_test
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +236,21 @@ func TestAStreamIsReadOnce(t *testing.T) {
 	}
 }
 
+func TestRangingAgainKeepsTheFirstError(t *testing.T) {
+	isolateEnv(t)
+	_, base := startPractice(t)
+	cfg := streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, Retries: -1}
+	stream := newClient(t, cfg).Stream(context.Background(), streamdemo.Request{Model: "fault/drop", Messages: seedMessages})
+	for range stream.Chunks() {
+	}
+	for range stream.Chunks() {
+		t.Fatal("a second range yielded a chunk")
+	}
+	if err := stream.Err(); !errors.Is(err, streamdemo.ErrBroken) {
+		t.Fatalf("after a second range Err is %v, want the first reading's %s", err, streamdemo.ErrBroken)
+	}
+}
+
 func TestASlowButSteadyStreamIsNotStalled(t *testing.T) {
 	isolateEnv(t)
 	base := startServer(t, practice.New(practice.Options{FirstToken: 200 * time.Millisecond, TokensPerSecond: 20}))
@@ -320,5 +337,28 @@ func TestRefusedConnectionIsRetriedThenExplained(t *testing.T) {
 	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
 	if !errors.Is(r.err, streamdemo.ErrUnreachable) || len(notices) != 1 || !strings.Contains(streamdemo.Hint(r.err), "2 attempts") {
 		t.Fatalf("got %v after notices %q", r.err, notices)
+	}
+}
+
+// A library writes nothing of its own: without Config.Notify a retry is
+// silent, and only the error counts the attempts.
+func TestRetriesAreSilentWithoutNotify(t *testing.T) {
+	isolateEnv(t)
+	read, write, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = write
+	cfg := streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://127.0.0.1:1/v1", Retries: 1}
+	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
+	os.Stderr = stderr
+	write.Close()
+	written, _ := io.ReadAll(read)
+	if len(written) > 0 {
+		t.Errorf("the stream wrote to stderr: %q", written)
+	}
+	if !strings.Contains(streamdemo.Hint(r.err), "2 attempts") {
+		t.Errorf("got %v, want the refused connection retried once", r.err)
 	}
 }
