@@ -50,6 +50,9 @@ type Config struct {
 	listening func(baseURL string) bool
 	// streamLimit, if set, lowers MaxStreamBytes, for tests.
 	streamLimit int
+	// getenv reads the environment; nil is os.Getenv. Tests give their own,
+	// so that they can run in parallel.
+	getenv func(string) string
 }
 
 // settings is a Config with every choice made.
@@ -66,11 +69,18 @@ type settings struct {
 
 // resolve fills the empty fields of c from the environment and defaults.
 func (c Config) resolve() (settings, error) {
+	getenv := c.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	duration := func(v time.Duration, name string, def time.Duration) time.Duration {
+		return orDuration(v, getenv(name), def)
+	}
 	s := settings{
-		Provider:         first(c.Provider, os.Getenv("STREAMDEMO_PROVIDER")),
-		BaseURL:          first(c.BaseURL, os.Getenv("STREAMDEMO_BASE_URL")),
-		Model:            first(c.Model, os.Getenv("STREAMDEMO_MODEL")),
-		Protocol:         first(c.Protocol, os.Getenv("STREAMDEMO_PROTOCOL")),
+		Provider:         first(c.Provider, getenv("STREAMDEMO_PROVIDER")),
+		BaseURL:          first(c.BaseURL, getenv("STREAMDEMO_BASE_URL")),
+		Model:            first(c.Model, getenv("STREAMDEMO_MODEL")),
+		Protocol:         first(c.Protocol, getenv("STREAMDEMO_PROTOCOL")),
 		FirstByteTimeout: duration(c.FirstByteTimeout, "STREAMDEMO_FIRST_BYTE_TIMEOUT", DefaultFirstByteTimeout),
 		IdleTimeout:      duration(c.IdleTimeout, "STREAMDEMO_IDLE_TIMEOUT", DefaultIdleTimeout),
 		Retries:          c.Retries,
@@ -83,13 +93,13 @@ func (c Config) resolve() (settings, error) {
 	}
 	if s.Retries == 0 {
 		s.Retries = DefaultRetries
-		if n, err := strconv.Atoi(os.Getenv("STREAMDEMO_RETRIES")); err == nil {
+		if n, err := strconv.Atoi(getenv("STREAMDEMO_RETRIES")); err == nil {
 			s.Retries = n
 		}
 	}
 	s.Retries = max(s.Retries, 0)
 	if s.Provider == "" {
-		p, err := chooseProvider(c.APIKey, s.BaseURL, c.listening)
+		p, err := chooseProvider(c.APIKey, s.BaseURL, getenv, c.listening)
 		if err != nil {
 			return s, err
 		}
@@ -101,9 +111,9 @@ func (c Config) resolve() (settings, error) {
 		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "unknown provider " + strconv.Quote(s.Provider) + ": use perplexity, openai, compatible, ollama or practice"}
 	}
 	s.KeyVar = info.keyVar
-	s.APIKey = first(c.APIKey, os.Getenv(info.keyVar))
+	s.APIKey = first(c.APIKey, getenv(info.keyVar))
 	if s.Provider == OpenAI {
-		s.BaseURL = first(s.BaseURL, os.Getenv("OPENAI_BASE_URL"))
+		s.BaseURL = first(s.BaseURL, getenv("OPENAI_BASE_URL"))
 	}
 	s.BaseURL = strings.TrimRight(first(s.BaseURL, info.baseURL), "/")
 	// A key is required by the provider's own service, not by a stand-in.
@@ -121,12 +131,12 @@ func (c Config) resolve() (settings, error) {
 	return s, nil
 }
 
-// duration is v if set, else the environment variable, else def.
-func duration(v time.Duration, env string, def time.Duration) time.Duration {
+// orDuration is v if set, else the duration env spells, else def.
+func orDuration(v time.Duration, env string, def time.Duration) time.Duration {
 	if v > 0 {
 		return v
 	}
-	if d, err := time.ParseDuration(os.Getenv(env)); err == nil && d > 0 {
+	if d, err := time.ParseDuration(env); err == nil && d > 0 {
 		return d
 	}
 	return def

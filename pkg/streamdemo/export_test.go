@@ -13,3 +13,18 @@ func WithListening(cfg Config, listening func(baseURL string) bool) Config {
 	cfg.listening = listening
 	return cfg
 }
+
+// WithEnv returns cfg reading the environment from env alone, as if no
+// other variable were set, so that tests need not change the process's.
+func WithEnv(cfg Config, env map[string]string) Config {
+	cfg.getenv = func(name string) string { return env[name] }
+	return cfg
+}
+
+// Isolated returns cfg with an empty environment, unless it has its own.
+func Isolated(cfg Config) Config {
+	if cfg.getenv == nil {
+		return WithEnv(cfg, nil)
+	}
+	return cfg
+}

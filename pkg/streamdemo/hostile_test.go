@@ -48,7 +48,7 @@ func (e *endless) Read(p []byte) (int, error) {
 const streamLimit = 4 << 20
 
 func TestHostileServersCannotExhaustTheClient(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	delta := `data: {"type":"response.output_text.delta","delta":"more "}` + "\n\n"
 	for _, tc := range []struct {
 		name     string
@@ -80,7 +80,7 @@ func TestHostileServersCannotExhaustTheClient(t *testing.T) {
 }
 
 func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	body := "data: {\"type\":\"response.output_text.delta\",\"delta\":\"caf\xe9 \xff ok\"}\n\n" +
 		`data: {"type":"response.completed","response":{"model":"m"}}` + "\n\n"
 	r := hostileStream(t, streamdemo.ProtocolResponses, func() io.Reader { return strings.NewReader(body) })
