@@ -99,6 +99,13 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// locate says where the failure happened, where the error does not say yet.
+func (e *Error) locate(provider, baseURL, keyVar string) {
+	e.Provider = first(e.Provider, provider)
+	e.facts.baseURL = first(e.facts.baseURL, baseURL)
+	e.facts.keyVar = first(e.facts.keyVar, keyVar)
+}
+
 // classKinds are the refusals of streamdemo's class gateway, by error type.
 var classKinds = map[string]Kind{
 	"class_token_rejected":    ErrKeyRejected,

@@ -84,6 +84,14 @@ func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s setting
 	return wire(ctx, stream, err, p)
 }
 
+func (responsesProtocol) decode(line []byte) (event, error) {
+	var a agentEvent
+	if err := lenientUnmarshal(line, &a); err != nil {
+		return event{}, err
+	}
+	return a.event(), nil
+}
+
 // wholeResponse asks without streaming and returns the answer as the events
 // a stream would have ended with: the text as one delta, then the terminal
 // event carrying the whole response object, so that sources (its

@@ -105,11 +105,8 @@ func (r *retrier) fail(err error, chunks int) *Error {
 		e.classifyNetwork(err)
 	}
 	s := r.settings
-	e.Provider = first(e.Provider, s.Provider)
-	e.facts.baseURL = first(e.facts.baseURL, s.BaseURL)
-	e.facts.keyVar = first(e.facts.keyVar, s.KeyVar)
-	e.facts.chunks = chunks
-	e.facts.attempts = max(r.attempts, 1)
+	e.locate(s.Provider, s.BaseURL, s.KeyVar)
+	e.facts.chunks, e.facts.attempts = chunks, max(r.attempts, 1)
 	e.Message = redact(truncate(e.Message, 200), s.APIKey)
 	return e
 }
