@@ -9,12 +9,13 @@ import (
 	"time"
 )
 
-// Default timeouts, generous because reasoning models think before they
-// talk; Config's timeout fields and the environment override them.
+// Defaults for Config's zero fields when the environment sets none either.
+// The timeouts are generous because reasoning models think before they talk.
 const (
 	DefaultConnectTimeout   = 10 * time.Second  // to open the connection
 	DefaultFirstByteTimeout = 120 * time.Second // from the request to the first byte
 	DefaultIdleTimeout      = 90 * time.Second  // between two pieces of the stream
+	DefaultRetries          = 2                 // for a 429, a 5xx or a refused connection before any text
 )
 
 // Config chooses where and how to stream. Every field is optional: an empty
@@ -53,18 +54,6 @@ type Config struct {
 	// getenv reads the environment; nil is os.Getenv. Tests give their own,
 	// so that they can run in parallel.
 	getenv func(string) string
-}
-
-// settings is a Config with every choice made.
-type settings struct {
-	Provider, Protocol, BaseURL, Model, APIKey, KeyVar string
-	KeyRequired                                        bool
-	FirstByteTimeout, IdleTimeout                      time.Duration
-	Retries                                            int
-	Notify                                             func(string)
-	transport                                          http.RoundTripper // shared by the client's streams
-	streamLimit                                        int
-	guessed                                            bool // no provider was named
 }
 
 // resolve fills the empty fields of c from the environment and defaults.

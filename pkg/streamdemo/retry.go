@@ -8,10 +8,6 @@ import (
 	"time"
 )
 
-// DefaultRetries is how often a stream retries when Config.Retries is zero
-// and STREAMDEMO_RETRIES is not set.
-const DefaultRetries = 2
-
 // A retry waits what the server asks (Retry-After) or backs off from
 // firstBackoff, doubling; a wait longer than maxRetryWait is not worth
 // retrying inside a cell.
