@@ -1,14 +1,15 @@
 package notebook
 
 import (
-	"github.com/streamdemo/streamdemo/pkg/streamdemo"
-
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/internal/streamtap"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 // recorder is a frontend that keeps every output and counts what was sent.
@@ -179,6 +180,29 @@ func TestSlowReasonNamesTheCause(t *testing.T) {
 	} {
 		if got := slowReason(tc.provider, tc.baseURL); !strings.Contains(got, tc.want) {
 			t.Errorf("%s at %q: %q, want %q in it", tc.provider, tc.baseURL, got, tc.want)
+		}
+	}
+}
+
+// Show reads where a stream goes from the stream itself, through the
+// module's tap, not from a public accessor.
+func TestTheWaitingLineKnowsWhereTheStreamGoes(t *testing.T) {
+	for _, tc := range []struct {
+		provider, baseURL string
+		want              string
+	}{
+		{streamdemo.Perplexity, "https://api.perplexity.ai/v1", "searches the web"},
+		{streamdemo.Practice, "http://127.0.0.1:8787/v1", "practice server"},
+		{streamdemo.Compatible, "http://localhost:8080/v1", "cold start"},
+		{streamdemo.OpenAI, "https://api.openai.com/v1", "busy service"},
+	} {
+		client, err := streamdemo.NewClient(streamdemo.Config{Provider: tc.provider, BaseURL: tc.baseURL, APIKey: "k", Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream := client.ChatStream(context.Background(), nil) // never read: nothing is sent
+		if got := slowReason(streamtap.Where(stream)); !strings.Contains(got, tc.want) {
+			t.Errorf("%s at %s: %q, want %q in it", tc.provider, tc.baseURL, got, tc.want)
 		}
 	}
 }
