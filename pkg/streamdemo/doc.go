@@ -25,8 +25,8 @@
 //  2. ChatStream (or Stream, with a Request naming a model, a token limit or
 //     a whole, non-streamed answer) sends nothing until you range over it.
 //  3. Chunks yields the answer's text as it arrives. Underneath, one attempt
-//     makes one HTTP request (a retrier makes another when it is safe;
-//     Config.Notify hears of each retry), the protocol turns each
+//     makes one HTTP request (another follows when a retry is safe, and
+//     Config.Notify hears of it), the protocol turns each
 //     wire event into an event (text, sources, usage, model, finish or
 //     failure), and the Stream folds those events into what you read: Text,
 //     Sources, Usage, Model, Timing. A whole answer goes through the same
