@@ -109,6 +109,7 @@ func play(text string, tokensPerSecond float64, sources []streamdemo.Source) (*r
 }
 
 func TestLiveViewEndsWithTheWholeAnswerRendered(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		text string
@@ -132,6 +133,7 @@ func TestLiveViewEndsWithTheWholeAnswerRendered(t *testing.T) {
 }
 
 func TestLiveViewRefreshesAtMostEvery100ms(t *testing.T) {
+	t.Parallel()
 	r, _ := play(longAnswer(3000), 200, nil) // 5ms between chunks
 	for id, times := range r.updates {
 		for i := 1; i < len(times); i++ {
@@ -143,6 +145,7 @@ func TestLiveViewRefreshesAtMostEvery100ms(t *testing.T) {
 }
 
 func TestLiveViewShowsTheFirstWordsAtOnce(t *testing.T) {
+	t.Parallel()
 	r := newRecorder()
 	v := newLiveView(r, "")
 	v.add("First words", nil, 0)
@@ -152,6 +155,7 @@ func TestLiveViewShowsTheFirstWordsAtOnce(t *testing.T) {
 }
 
 func TestLiveViewSaysItIsWaitingAndWhy(t *testing.T) {
+	t.Parallel()
 	r := newRecorder()
 	v := newLiveView(r, "The model is far away.")
 	v.tick(1200 * time.Millisecond)
@@ -169,6 +173,7 @@ func TestLiveViewSaysItIsWaitingAndWhy(t *testing.T) {
 }
 
 func TestSlowReasonNamesTheCause(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		provider, baseURL string
 		want              string
@@ -187,6 +192,7 @@ func TestSlowReasonNamesTheCause(t *testing.T) {
 // Show reads where a stream goes from the stream itself, through the
 // module's tap, not from a public accessor.
 func TestTheWaitingLineKnowsWhereTheStreamGoes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		provider, baseURL string
 		want              string
@@ -208,6 +214,7 @@ func TestTheWaitingLineKnowsWhereTheStreamGoes(t *testing.T) {
 }
 
 func TestFinishedBlocksAreLeftAlone(t *testing.T) {
+	t.Parallel()
 	// Short blocks: a paragraph, list items and a code fence, none cut mid-way.
 	text := "Intro paragraph.\n\n- one\n- two\n- three\n\n```go\nx := 1\n```\n\nLast words."
 	r, v := play(text, 40, nil)
@@ -277,6 +284,7 @@ func BenchmarkLiveMarkdown(b *testing.B) {
 }
 
 func TestLiveViewCostsAtMost3BytesPerAnswerByte(t *testing.T) {
+	t.Parallel()
 	for _, n := range sizes {
 		text := practice.Answer(n)
 		for _, tps := range paces {
@@ -289,6 +297,7 @@ func TestLiveViewCostsAtMost3BytesPerAnswerByte(t *testing.T) {
 }
 
 func TestLiveViewKeepsGrowingAtEveryPace(t *testing.T) {
+	t.Parallel()
 	for _, tps := range paces {
 		r, _ := play(practice.Answer(5000), tps, nil)
 		limit := max(time.Duration(30/tps*float64(time.Second)), time.Second) // 30 tokens, at least 1 s
