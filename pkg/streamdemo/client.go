@@ -82,5 +82,5 @@ func (c *Client) Stream(ctx context.Context, req Request) *Stream {
 }
 
 func init() {
-	streamtap.SetWhere(func(stream any) (string, string) { return stream.(*Stream).tries.where() })
+	streamtap.SetWhere(func(stream any) (string, string) { return stream.(*Stream).where() })
 }

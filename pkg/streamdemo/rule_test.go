@@ -13,6 +13,7 @@ import (
 // environment a learner sets, and the one line the client then prints (or
 // the one sentence it refuses with).
 func TestTheRuleForWhereAnAnswerComesFrom(t *testing.T) {
+	t.Parallel()
 	const gateway = "http://10.0.0.9:8790/v1"
 	for _, tc := range []struct {
 		name      string

@@ -173,6 +173,10 @@ func (s *Stream) Timing() Timing { return s.timing }
 // loop over Chunks. Hint(err) is the sentence to show a learner.
 func (s *Stream) Err() error { return s.err }
 
+// where is the stream's provider and base URL, for the notebook's waiting
+// line (through internal/streamtap).
+func (s *Stream) where() (provider, baseURL string) { return s.tries.where() }
+
 // Summary is one line for after the answer: model, time to first chunk,
 // total time, chunks, tokens per second, tokens and cost when known.
 func (s *Stream) Summary() string {
