@@ -17,23 +17,27 @@ import (
 // what came back. A timer of an earlier attempt can only touch its own.
 type attempt struct {
 	ctx             context.Context
-	end             context.CancelFunc // hangs up: stops the timer, closes the connection
-	stalled         atomic.Bool        // the silence timer fired
-	gotBytes        atomic.Bool        // something arrived
-	header          http.Header        // the response header, once it arrived
-	read            func()             // called whenever bytes arrive
-	firstByte, idle time.Duration      // the silence timer's two limits
+	cancel          context.CancelFunc
+	silence         *time.Timer   // fires when nothing arrived for too long
+	stalled         atomic.Bool   // the silence timer fired
+	gotBytes        atomic.Bool   // something arrived
+	header          http.Header   // the response header, once it arrived
+	firstByte, idle time.Duration // the silence timer's two limits
 }
 
 // newAttempt prepares one try under parent with s's timeouts.
 func newAttempt(parent context.Context, s settings) *attempt {
-	ctx, cancel := context.WithCancel(parent)
-	a := &attempt{ctx: ctx, firstByte: s.FirstByteTimeout, idle: s.IdleTimeout}
-	timer := time.AfterFunc(a.firstByte, func() { a.stalled.Store(true); cancel() })
-	a.end = func() { timer.Stop(); cancel() }
-	a.read = func() { a.gotBytes.Store(true); timer.Reset(a.idle) }
+	a := &attempt{firstByte: s.FirstByteTimeout, idle: s.IdleTimeout}
+	a.ctx, a.cancel = context.WithCancel(parent)
+	a.silence = time.AfterFunc(a.firstByte, func() { a.stalled.Store(true); a.cancel() })
 	return a
 }
+
+// end hangs up: it stops the silence timer and closes the connection.
+func (a *attempt) end() { a.silence.Stop(); a.cancel() }
+
+// read is told whenever bytes arrive; it restarts the silence timer.
+func (a *attempt) read() { a.gotBytes.Store(true); a.silence.Reset(a.idle) }
 
 // open sends the request and returns the answer's events.
 func (a *attempt) open(p protocol, s settings, req Request) (events, error) {
@@ -58,11 +62,10 @@ func (a *attempt) classify(err error) *Error {
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	switch {
+	case a.stalled.Load() && a.gotBytes.Load():
+		e.stall(a.idle, false)
 	case a.stalled.Load():
-		e.Kind, e.facts.idle = ErrStalled, a.idle
-		if !a.gotBytes.Load() {
-			e.facts.idle, e.facts.waiting = a.firstByte, true
-		}
+		e.stall(a.firstByte, true)
 	case a.over() || errors.Is(err, context.Canceled):
 		e.Kind = ErrCancelled
 	case errors.As(err, &apiErr):

@@ -66,19 +66,7 @@ func (c *Client) ChatStream(ctx context.Context, messages []Message) *Stream {
 // Stream starts streaming the answer to req. Nothing is sent until the
 // stream's Chunks are ranged over.
 func (c *Client) Stream(ctx context.Context, req Request) *Stream {
-	set := c.settings
-	set.Model = first(req.Model, set.Model)
-	req.Model = set.Model
-	var proto protocol = chatProtocol{}
-	if set.Protocol == ProtocolResponses {
-		proto = responsesProtocol{}
-	}
-	parent, stop := context.WithCancel(ctx)
-	s := &Stream{tries: &retrier{parent: parent, settings: set, req: req, proto: proto}, stop: stop, asked: set.Model}
-	if req.Model == "" {
-		s.err = &Error{Kind: ErrConfig, Provider: set.Provider, Message: "no model chosen", facts: facts{baseURL: set.BaseURL, noModel: true}}
-	}
-	return s
+	return newStream(ctx, c.settings, req)
 }
 
 func init() {

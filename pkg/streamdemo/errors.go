@@ -99,11 +99,19 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// locate says where the failure happened, where the error does not say yet.
-func (e *Error) locate(provider, baseURL, keyVar string) {
+// locate says where the failure happened, where the error does not say
+// yet, and how far the stream had come.
+func (e *Error) locate(provider, baseURL, keyVar string, chunks, attempts int) {
 	e.Provider = first(e.Provider, provider)
 	e.facts.baseURL = first(e.facts.baseURL, baseURL)
 	e.facts.keyVar = first(e.facts.keyVar, keyVar)
+	e.facts.chunks, e.facts.attempts = chunks, attempts
+}
+
+// stall makes e an ErrStalled: nothing arrived for idle, nothing at all
+// when waiting.
+func (e *Error) stall(idle time.Duration, waiting bool) {
+	e.Kind, e.facts.idle, e.facts.waiting = ErrStalled, idle, waiting
 }
 
 // classKinds are the refusals of streamdemo's class gateway, by error type.

@@ -28,6 +28,11 @@ type retrier struct {
 	cur      *attempt // the current try; nil before the first
 }
 
+// newRetrier prepares the tries of one stream under parent.
+func newRetrier(parent context.Context, s settings, req Request, p protocol) *retrier {
+	return &retrier{parent: parent, settings: s, req: req, proto: p}
+}
+
 // connect opens the stream, retrying what is safe to retry: a 429, a 5xx or a
 // refused connection, all of which happen before any text arrived.
 func (r *retrier) connect() (events, error) {
@@ -101,8 +106,7 @@ func (r *retrier) fail(err error, chunks int) *Error {
 		e.classifyNetwork(err)
 	}
 	s := r.settings
-	e.locate(s.Provider, s.BaseURL, s.KeyVar)
-	e.facts.chunks, e.facts.attempts = chunks, max(r.attempts, 1)
+	e.locate(s.Provider, s.BaseURL, s.KeyVar, chunks, max(r.attempts, 1))
 	e.Message = redact(truncate(e.Message, 200), s.APIKey)
 	return e
 }

@@ -29,6 +29,23 @@ type Stream struct {
 	err             error
 }
 
+// newStream prepares the answer to req with s; a request that names no
+// model, where s has none either, fails when it is read.
+func newStream(ctx context.Context, set settings, req Request) *Stream {
+	set.Model = first(req.Model, set.Model)
+	req.Model = set.Model
+	var proto protocol = chatProtocol{}
+	if set.Protocol == ProtocolResponses {
+		proto = responsesProtocol{}
+	}
+	parent, stop := context.WithCancel(ctx)
+	s := &Stream{tries: newRetrier(parent, set, req, proto), stop: stop, asked: set.Model}
+	if req.Model == "" {
+		s.err = &Error{Kind: ErrConfig, Provider: set.Provider, Message: "no model chosen", facts: facts{baseURL: set.BaseURL, noModel: true}}
+	}
+	return s
+}
+
 // Chunks returns an iterator over the answer, chunk by chunk, as it arrives:
 //
 //	for chunk := range stream.Chunks() {
