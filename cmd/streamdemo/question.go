@@ -22,6 +22,7 @@ type questionFlags struct {
 func newQuestionFlags(name, providers string) (*flag.FlagSet, *questionFlags) {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	q := &questionFlags{}
+	q.cfg.Notify = func(m string) { fmt.Fprintln(os.Stderr, "streamdemo: "+m) } // say each retry
 	q.register(fs, providers)
 	return fs, q
 }

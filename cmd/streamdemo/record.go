@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -40,7 +41,7 @@ func record(args []string) error {
 	var events, times bytes.Buffer
 	key := os.Getenv("PERPLEXITY_API_KEY")
 	start := time.Now()
-	req := streamdemo.Request{Messages: messages, OnEvent: func(ev []byte) {
+	ctx = streamtap.WithEvents(ctx, func(ev []byte) {
 		if key != "" { // an event never holds the key; should one, it is not written
 			ev = bytes.ReplaceAll(ev, []byte(key), []byte("[key removed]"))
 		}
@@ -49,8 +50,8 @@ func record(args []string) error {
 		}
 		events.Write(ev)
 		fmt.Fprintf(&times, "%.3f\n", float64(time.Since(start).Microseconds())/1000)
-	}}
-	stream := client.Stream(ctx, req)
+	})
+	stream := client.Stream(ctx, streamdemo.Request{Messages: messages})
 	printAnswer(stream)
 	failure := stream.Err()
 	if events.Len() == 0 {

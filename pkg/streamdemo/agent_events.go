@@ -68,21 +68,11 @@ type agentError struct {
 	Type    string `json:"type"`
 }
 
-func (responsesProtocol) decode(line []byte) (event, error) {
-	var a agentEvent
-	if err := lenientUnmarshal(line, &a); err != nil {
-		return event{}, err
-	}
-	return a.event(), nil
-}
-
 // event is what the Agent API event a means.
 func (a agentEvent) event() event {
-	var ev event
-	ev.addResults(a.Results)
-	ev.addResults(a.Contents)
+	ev := event{sources: append(agentSources(a.Results), agentSources(a.Contents)...)}
 	if a.Item != nil && a.Type == "response.output_item.done" {
-		ev.addItem(*a.Item)
+		ev.sources = append(ev.sources, a.Item.sources()...)
 	}
 	if r := a.Response; r != nil {
 		ev.model = r.Model
@@ -93,7 +83,7 @@ func (a agentEvent) event() event {
 			}
 		}
 		for _, item := range r.Output {
-			ev.addItem(item)
+			ev.sources = append(ev.sources, item.sources()...)
 		}
 	}
 	switch a.Type {
@@ -117,19 +107,22 @@ func (a agentEvent) event() event {
 	return ev
 }
 
-// addItem takes the sources of an output item: search results or fetched pages.
-func (ev *event) addItem(item agentItem) {
+// sources are the sources of an output item: search results or fetched pages.
+func (item agentItem) sources() []Source {
 	switch item.Type {
 	case "search_results", "fetch_url_results":
-		ev.addResults(item.Results)
-		ev.addResults(item.Contents)
+		return append(agentSources(item.Results), agentSources(item.Contents)...)
 	}
+	return nil
 }
 
-func (ev *event) addResults(results []agentResult) {
+// agentSources are search results or fetched pages as Sources.
+func agentSources(results []agentResult) []Source {
+	var out []Source
 	for _, r := range results {
-		ev.sources = append(ev.sources, Source{Number: sourceNumber(r.ID), Title: r.Title, URL: r.URL, Snippet: r.Snippet, Date: r.Date})
+		out = append(out, Source{Number: sourceNumber(r.ID), Title: r.Title, URL: r.URL, Snippet: r.Snippet, Date: r.Date})
 	}
+	return out
 }
 
 // failure finds the message of a failed, cancelled or error event.

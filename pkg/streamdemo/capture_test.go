@@ -124,7 +124,7 @@ func checkAnswer(t *testing.T, how string, r result, want realAnswer) {
 // TestRealCaptureStreamed reads Perplexity's real recorded stream: the text,
 // all 10 sources, usage, cost and the resolved model come out as recorded.
 func TestRealCaptureStreamed(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	base := captureServer(t, capture.RealStream)
 	want := realStreamAnswer(t)
 	if want.text == "" || want.usage.Cost != 0.00105 || want.model != "openai/gpt-6-luna" {
@@ -141,7 +141,7 @@ func TestRealCaptureStreamed(t *testing.T) {
 // TestRealAnswerWhole reads the same request answered without streaming: the
 // sources (the search_results output item) and the cost are not lost.
 func TestRealAnswerWhole(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	base := captureServer(t, capture.RealStream)
 	raw, _ := fs.ReadFile(capture.Perplexity, capture.RealStream+".json")
 	want := readRealResponse(t, raw)
@@ -158,7 +158,7 @@ func TestRealAnswerWhole(t *testing.T) {
 
 // TestConstructedCaptures reads the shapes the real capture does not show.
 func TestConstructedCaptures(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	for name, want := range map[string][]string{
 		"constructed-two-searches": {"https://go.dev/doc/go1.23", "https://go.dev/blog/range-functions", "https://pkg.go.dev/iter"},
 		"constructed-reasoning":    {"https://en.wikipedia.org/wiki/Rayleigh_scattering"},
@@ -184,7 +184,7 @@ func TestConstructedCaptures(t *testing.T) {
 // streamed and once whole: both go through the same fold, so text, sources,
 // usage, cost, model and finish must agree.
 func TestWholeAndStreamedFoldAlike(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	_, practiceURL := startPractice(t)
 	type asked struct {
 		name string
@@ -238,7 +238,7 @@ func TestWholeAndStreamedFoldAlike(t *testing.T) {
 // TestOutputLimitEndsIncomplete: max_output_tokens below what the answer
 // needs ends with response.incomplete, said in one sentence, text and usage kept.
 func TestOutputLimitEndsIncomplete(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	_, base := startPractice(t)
 	cfg := streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base}
 	r := collect(t, context.Background(), cfg, streamdemo.Request{Messages: seedMessages, MaxTokens: 20})
@@ -257,7 +257,7 @@ func TestOutputLimitEndsIncomplete(t *testing.T) {
 // TestSonarModelIsMadeToSearch: offered alone, web search is the model's
 // choice; the Sonar mapping demands it, so the answer keeps its sources.
 func TestSonarModelIsMadeToSearch(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	var body []byte
 	_, base := startPractice(t)
 	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,8 +2,6 @@ package streamdemo
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"math"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -30,7 +28,7 @@ func (p chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, re
 		return wholeChat(ctx, c, r)
 	}
 	stream, err := c.CreateChatCompletionStream(ctx, r)
-	return wire(stream, err, p, req)
+	return wire(ctx, stream, err, p)
 }
 
 // wholeChat asks without streaming and returns the answer as the events a
@@ -90,15 +88,4 @@ func (chatProtocol) decode(line []byte) (event, error) {
 		}
 	}
 	return ev, nil
-}
-
-// lenientUnmarshal decodes JSON, tolerating fields whose type differs from
-// what we expect (servers vary); only invalid JSON is an error.
-func lenientUnmarshal(data []byte, v any) error {
-	err := json.Unmarshal(data, v)
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		return nil
-	}
-	return err
 }

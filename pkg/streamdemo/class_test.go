@@ -15,7 +15,7 @@ import (
 // reads that it is the teacher's to fix, once (no retry), not that their
 // own key is wrong.
 func TestTheClassKeyRefusedIsTheTeachersToFix(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	var calls atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)

@@ -3,30 +3,9 @@ package streamdemo
 import (
 	"context"
 	"fmt"
+
+	"github.com/streamdemo/streamdemo/internal/streamtap"
 )
-
-// Message is one turn of the conversation: Role is "system", "user" or
-// "assistant".
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
-// Request is everything one streamed answer needs besides the Client.
-type Request struct {
-	Model       string // overrides the Client's model when set
-	Messages    []Message
-	MaxTokens   int      // 0 leaves it to the server
-	Temperature *float32 // nil leaves it to the server; 0 makes answers repeatable
-	Seed        *int     // for servers that support it (Ollama, OpenAI)
-	// Whole asks for the whole answer at once (stream: false), to compare with
-	// streaming: it arrives as a single chunk when the model has finished.
-	Whole bool
-	// OnEvent, if set, is given each server-sent event's JSON as it arrives,
-	// before it is read (what `streamdemo record` saves). The slice is only
-	// valid during the call.
-	OnEvent func(event []byte)
-}
 
 // Client streams answers from one provider. Make one with NewClient.
 type Client struct {
@@ -87,15 +66,9 @@ func (c *Client) ChatStream(ctx context.Context, messages []Message) *Stream {
 // Stream starts streaming the answer to req. Nothing is sent until the
 // stream's Chunks are ranged over.
 func (c *Client) Stream(ctx context.Context, req Request) *Stream {
-	s := &Stream{settings: c.settings, req: req, proto: chatProtocol{}}
-	s.parent, s.stop = context.WithCancel(ctx)
-	s.settings.Model = first(req.Model, s.settings.Model)
-	s.req.Model = s.settings.Model
-	if s.req.Model == "" {
-		s.err = &Error{Kind: ErrConfig, Provider: s.settings.Provider, Message: "no model chosen", facts: facts{baseURL: s.settings.BaseURL, noModel: true}}
-	}
-	if s.settings.Protocol == ProtocolResponses {
-		s.proto = responsesProtocol{}
-	}
-	return s
+	return newStream(ctx, c.settings, req)
+}
+
+func init() {
+	streamtap.SetWhere(func(stream any) (string, string) { return stream.(*Stream).where() })
 }

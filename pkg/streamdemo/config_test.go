@@ -11,25 +11,24 @@ import (
 )
 
 func TestCodeWinsOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	if got := newClient(t, streamdemo.Config{APIKey: testKey}).String(); got != "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro" {
 		t.Errorf("defaults: %q", got)
 	}
-	t.Setenv("STREAMDEMO_PROVIDER", "ollama")
-	t.Setenv("STREAMDEMO_MODEL", "llama3.2")
-	if got := newClient(t, streamdemo.Config{}).String(); got != "ollama (chat completions) at http://127.0.0.1:11434/v1, model llama3.2" {
+	env := map[string]string{"STREAMDEMO_PROVIDER": "ollama", "STREAMDEMO_MODEL": "llama3.2"}
+	if got := newClient(t, streamdemo.WithEnv(streamdemo.Config{}, env)).String(); got != "ollama (chat completions) at http://127.0.0.1:11434/v1, model llama3.2" {
 		t.Errorf("environment: %q", got)
 	}
-	got := newClient(t, streamdemo.Config{Provider: "compatible", BaseURL: "http://10.0.0.5:8080/v1/", Model: "qwen"}).String()
+	got := newClient(t, streamdemo.WithEnv(streamdemo.Config{Provider: "compatible", BaseURL: "http://10.0.0.5:8080/v1/", Model: "qwen"}, env)).String()
 	if got != "compatible (chat completions) at http://10.0.0.5:8080/v1, model qwen" {
 		t.Errorf("code: %q", got)
 	}
 }
 
 func TestMissingKeyNamesTheVariableAndTheFile(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	for provider, variable := range map[string]string{"perplexity": "PERPLEXITY_API_KEY", "openai": "OPENAI_API_KEY"} {
-		_, err := streamdemo.NewClient(streamdemo.Config{Provider: provider})
+		_, err := streamdemo.NewClient(streamdemo.Isolated(streamdemo.Config{Provider: provider}))
 		if hint := streamdemo.Hint(err); !errors.Is(err, streamdemo.ErrNoKey) || !strings.Contains(hint, variable+"=") || !strings.Contains(hint, ".env") {
 			t.Errorf("%s: got %v (%q), want ErrNoKey naming %s and .env", provider, err, hint, variable)
 		}
@@ -37,15 +36,19 @@ func TestMissingKeyNamesTheVariableAndTheFile(t *testing.T) {
 }
 
 func TestUnknownProviderIsAConfigError(t *testing.T) {
-	isolateEnv(t)
-	_, err := streamdemo.NewClient(streamdemo.Config{Provider: "perplexcity"})
+	t.Parallel()
+	_, err := streamdemo.NewClient(streamdemo.Isolated(streamdemo.Config{Provider: "perplexcity"}))
 	if !errors.Is(err, streamdemo.ErrConfig) || !strings.Contains(err.Error(), "perplexity, openai") {
 		t.Fatalf("got %v", err)
 	}
 }
 
+// Not parallel: LoadEnv sets the process's environment.
 func TestLoadEnvReadsParentsUpToTheRepositoryRoot(t *testing.T) {
-	isolateEnv(t)
+	// Blank, and restored after the test, whatever LoadEnv sets.
+	for _, name := range []string{"STREAMDEMO_PROVIDER", "STREAMDEMO_MODEL", "PERPLEXITY_API_KEY", "OPENAI_API_KEY"} {
+		t.Setenv(name, "")
+	}
 	root := t.TempDir()
 	nb := filepath.Join(root, "notebooks")
 	os.MkdirAll(nb, 0o755)

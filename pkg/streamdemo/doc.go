@@ -25,7 +25,8 @@
 //  2. ChatStream (or Stream, with a Request naming a model, a token limit or
 //     a whole, non-streamed answer) sends nothing until you range over it.
 //  3. Chunks yields the answer's text as it arrives. Underneath, one attempt
-//     makes one HTTP request (retried when safe), the protocol turns each
+//     makes one HTTP request (another follows when a retry is safe, and
+//     Config.Notify hears of it), the protocol turns each
 //     wire event into an event (text, sources, usage, model, finish or
 //     failure), and the Stream folds those events into what you read: Text,
 //     Sources, Usage, Model, Timing. A whole answer goes through the same
@@ -66,7 +67,7 @@
 // is chosen at another server: a base URL and PERPLEXITY_API_KEY ask the
 // Agent API there, which is what a class gateway serves. A key is required
 // only by the provider's own service, not by a stand-in at another base URL.
-// Config.Listening replaces the check of step 4.
+// Naming a provider skips the check of step 4, which dials two local ports.
 //
 // # Perplexity models
 //

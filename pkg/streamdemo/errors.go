@@ -1,7 +1,6 @@
 package streamdemo
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -9,9 +8,8 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
-
-	openai "github.com/sashabaranov/go-openai"
 )
 
 // Kind says what went wrong. Every *Error has one, and each Kind is itself an
@@ -101,6 +99,21 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// locate says where the failure happened, where the error does not say
+// yet, and how far the stream had come.
+func (e *Error) locate(provider, baseURL, keyVar string, chunks, attempts int) {
+	e.Provider = first(e.Provider, provider)
+	e.facts.baseURL = first(e.facts.baseURL, baseURL)
+	e.facts.keyVar = first(e.facts.keyVar, keyVar)
+	e.facts.chunks, e.facts.attempts = chunks, attempts
+}
+
+// stall makes e an ErrStalled: nothing arrived for idle, nothing at all
+// when waiting.
+func (e *Error) stall(idle time.Duration, waiting bool) {
+	e.Kind, e.facts.idle, e.facts.waiting = ErrStalled, idle, waiting
+}
+
 // classKinds are the refusals of streamdemo's class gateway, by error type.
 var classKinds = map[string]Kind{
 	"class_token_rejected":    ErrKeyRejected,
@@ -110,42 +123,6 @@ var classKinds = map[string]Kind{
 	"class_rate_limited":      ErrRateLimited,
 	"class_key_refused":       ErrClassKey,
 	"class_model_not_allowed": ErrUnknownModel,
-}
-
-// classify turns anything go-openai or net/http returned into an *Error.
-func (s *Stream) classify(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	e = &Error{Provider: s.settings.Provider, facts: facts{baseURL: s.settings.BaseURL, keyVar: s.settings.KeyVar}, cause: err}
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	switch {
-	case s.cur == nil:
-		e.classifyNetwork(err)
-	case s.cur.stalled.Load():
-		e.Kind, e.facts.idle = ErrStalled, s.settings.IdleTimeout
-		if !s.cur.gotBytes.Load() {
-			e.facts.idle, e.facts.waiting = s.settings.FirstByteTimeout, true
-		}
-	case s.cur.ctx.Err() != nil || errors.Is(err, context.Canceled):
-		e.Kind = ErrCancelled
-	case errors.As(err, &apiErr):
-		e.StatusCode = apiErr.HTTPStatusCode
-		e.Message = apiErr.Message
-		e.classifyStatus(apiErr.Type, fmt.Sprint(apiErr.Code))
-	case errors.As(err, &reqErr):
-		e.StatusCode = reqErr.HTTPStatusCode
-		e.Message = firstLine(string(reqErr.Body))
-		e.classifyStatus("", "")
-	default:
-		e.classifyNetwork(err)
-	}
-	if e.StatusCode == 429 && s.cur != nil {
-		e.RetryAfter = s.cur.retryAfter()
-	}
-	return e
 }
 
 func (e *Error) classifyStatus(typ, code string) {
@@ -202,14 +179,4 @@ func lastPart(s string) string {
 	return s
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
+func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

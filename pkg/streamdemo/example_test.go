@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -59,4 +61,111 @@ func ExampleHint() {
 	// Output:
 	// openai: rate limited (HTTP 429): Rate limit reached for requests. Please try again in 2s.
 	// openai is rate limiting requests (HTTP 429): wait 2s and run it again.
+}
+
+// NewClient reports a configuration problem at once, as an *Error of kind
+// ErrConfig or ErrNoKey; Hint is the sentence to show.
+func ExampleNewClient() {
+	_, err := streamdemo.NewClient(streamdemo.Config{Provider: "perplexyty"})
+	fmt.Println(errors.Is(err, streamdemo.ErrConfig))
+	fmt.Println(streamdemo.Hint(err))
+	// Output:
+	// true
+	// unknown provider "perplexyty": use perplexity, openai, compatible, ollama or practice.
+}
+
+// Request.Whole asks for the whole answer at once: it arrives as one chunk,
+// when the model has finished, and is read like a streamed one.
+func ExampleClient_Stream() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	client, _ := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: server.URL + "/v1", Model: "sonar-pro"})
+	haiku := []streamdemo.Message{
+		{Role: "system", Content: "You are an AI assistant that responds in haikus."},
+		{Role: "user", Content: "How many stars are in the universe?"},
+	}
+	stream := client.Stream(context.Background(), streamdemo.Request{Messages: haiku, Whole: true})
+	for chunk := range stream.Chunks() {
+		fmt.Printf("chunk %d:\n%s\n", chunk.Index, chunk.Text)
+	}
+	fmt.Println(stream.FinishReason(), stream.Err())
+	// Output:
+	// chunk 1:
+	// Countless distant suns,
+	// two hundred billion trillion[1]—
+	// the dark sky still hums.
+	// stop <nil>
+}
+
+// Leaving the loop early closes the connection; what arrived is kept, and
+// the stream did not fail.
+func ExampleStream_Chunks() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	client, _ := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: server.URL + "/v1", Model: "sonar-pro"})
+	stream := client.ChatStream(context.Background(), []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}})
+	for chunk := range stream.Chunks() {
+		fmt.Printf("%d %q\n", chunk.Index, chunk.Text)
+		if chunk.Index == 3 {
+			break
+		}
+	}
+	fmt.Printf("kept %q, error %v\n", stream.Text(), stream.Err())
+	// Output:
+	// 1 "Astronomers "
+	// 2 "estimate "
+	// 3 "there "
+	// kept "Astronomers estimate there ", error <nil>
+}
+
+// After the loop, the stream tells what the answer cost and where it came from.
+func ExampleStream_Usage() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	client, _ := streamdemo.NewClient(streamdemo.Config{Provider: "practice", BaseURL: server.URL + "/v1", Model: "sonar-pro"})
+	stream := client.ChatStream(context.Background(), []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}})
+	for range stream.Chunks() {
+	}
+	if u := stream.Usage(); u != nil {
+		fmt.Printf("%d tokens in, %d out, cost %.4f %s\n", u.InputTokens, u.OutputTokens, u.Cost, u.Currency)
+	}
+	fmt.Println("model:", stream.Model())
+	for _, source := range stream.Sources() {
+		fmt.Println(source.Number, source.URL)
+	}
+	// Output:
+	// 7 tokens in, 192 out, cost 0.0052 USD
+	// model: openai/gpt-5.4
+	// 1 https://www.esa.int/Science_Exploration/Space_Science/Herschel/How_many_stars_are_there_in_the_Universe
+	// 2 https://www.space.com/26078-how-many-stars-are-there.html
+	// 3 https://science.nasa.gov/missions/hubble/hubble-reveals-observable-universe-contains-10-times-more-galaxies-than-previously-thought/
+	// 4 https://science.nasa.gov/universe/stars/
+	// 5 https://arxiv.org/abs/1607.03909
+}
+
+// LoadEnv reads .env files from this folder up to the repository root, like
+// Python's load_dotenv(), and never overrides a variable already set.
+func ExampleLoadEnv() {
+	dir, _ := os.MkdirTemp("", "lesson")
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module lesson\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("STREAMDEMO_EXAMPLE_GREETING=hello\n"), 0o600)
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(wd)
+	defer os.Unsetenv("STREAMDEMO_EXAMPLE_GREETING")
+
+	env, err := streamdemo.LoadEnv()
+	if err != nil {
+		fmt.Println(streamdemo.Hint(err))
+		return
+	}
+	fmt.Println(env)
+	fmt.Println(os.Getenv("STREAMDEMO_EXAMPLE_GREETING"))
+	// Output:
+	// loaded .env (STREAMDEMO_EXAMPLE_GREETING)
+	// hello
 }

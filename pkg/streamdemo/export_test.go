@@ -1,10 +1,30 @@
 package streamdemo
 
-import "testing"
+// WithStreamLimit returns cfg with MaxStreamBytes lowered to n, so that a
+// test reaches the limit quickly even under the race detector.
+func WithStreamLimit(cfg Config, n int) Config {
+	cfg.streamLimit = n
+	return cfg
+}
 
-// LowerStreamLimit makes MaxStreamBytes n for the rest of the test.
-func LowerStreamLimit(t testing.TB, n int) {
-	old := streamLimit
-	streamLimit = n
-	t.Cleanup(func() { streamLimit = old })
+// WithListening returns cfg with the rule's check for a running local model
+// or practice server replaced by listening.
+func WithListening(cfg Config, listening func(baseURL string) bool) Config {
+	cfg.listening = listening
+	return cfg
+}
+
+// WithEnv returns cfg reading the environment from env alone, as if no
+// other variable were set, so that tests need not change the process's.
+func WithEnv(cfg Config, env map[string]string) Config {
+	cfg.getenv = func(name string) string { return env[name] }
+	return cfg
+}
+
+// Isolated returns cfg with an empty environment, unless it has its own.
+func Isolated(cfg Config) Config {
+	if cfg.getenv == nil {
+		return WithEnv(cfg, nil)
+	}
+	return cfg
 }

@@ -66,6 +66,7 @@ func FuzzDecodeAgent(f *testing.F) {
 }
 
 func TestRedactHidesEveryRunOfTheKey(t *testing.T) {
+	t.Parallel()
 	key := "pplx-0123456789abcdef"
 	for in, want := range map[string]string{
 		"key " + key + " bad":   "key [redacted] bad",

@@ -36,9 +36,11 @@ type result struct {
 func (r result) text() string { return strings.Join(r.chunks, "") }
 
 // newClient makes a client from cfg, failing the test if cfg is rejected.
+// It reads no variable of the process's environment, only cfg's own (set
+// with streamdemo.WithEnv).
 func newClient(t testing.TB, cfg streamdemo.Config) *streamdemo.Client {
 	t.Helper()
-	client, err := streamdemo.NewClient(cfg)
+	client, err := streamdemo.NewClient(streamdemo.Isolated(cfg))
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -57,14 +59,6 @@ func collect(t testing.TB, ctx context.Context, cfg streamdemo.Config, req strea
 	}
 	r.stream, r.err = stream, stream.Err()
 	return r
-}
-
-// isolateEnv clears the variables the package reads, so tests see only their own.
-func isolateEnv(t *testing.T) {
-	for _, name := range []string{"STREAMDEMO_PROVIDER", "STREAMDEMO_BASE_URL", "STREAMDEMO_MODEL", "STREAMDEMO_PROTOCOL",
-		"STREAMDEMO_API_KEY", "PERPLEXITY_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"} {
-		t.Setenv(name, "")
-	}
 }
 
 // startServer serves srv on loopback until the test ends; it returns the base URL.

@@ -25,7 +25,7 @@ func Hint(err error) string {
 		kept = fmt.Sprintf("; the %d chunks received so far are kept", f.chunks)
 	}
 	if f.class {
-		return e.classSentence()
+		return classSentence(e)
 	}
 	switch e.Kind {
 	case ErrConfig:
@@ -55,11 +55,11 @@ func Hint(err error) string {
 		if e.RetryAfter > 0 {
 			wait = e.RetryAfter.String()
 		}
-		return fmt.Sprintf("%s is rate limiting requests (HTTP 429%s): wait %s and run it again.", e.Provider, f.tries(), wait)
+		return fmt.Sprintf("%s is rate limiting requests (HTTP 429%s): wait %s and run it again.", e.Provider, tries(f.attempts), wait)
 	case ErrServer:
-		return fmt.Sprintf("The server at %s failed (HTTP %d%s%s)%s: try again in a moment.", f.baseURL, e.StatusCode, said(e.Message), f.tries(), kept)
+		return fmt.Sprintf("The server at %s failed (HTTP %d%s%s)%s: try again in a moment.", f.baseURL, e.StatusCode, said(e.Message), tries(f.attempts), kept)
 	case ErrUnreachable:
-		return fmt.Sprintf("Could not connect to %s (%s%s): start the server or check the base URL (STREAMDEMO_BASE_URL) and your network.", f.baseURL, e.Message, f.tries())
+		return fmt.Sprintf("Could not connect to %s (%s%s): start the server or check the base URL (STREAMDEMO_BASE_URL) and your network.", f.baseURL, e.Message, tries(f.attempts))
 	case ErrTLS:
 		return fmt.Sprintf("The TLS certificate of %s was rejected (%s): check the host name in the base URL, or use http:// for a server on this machine.", f.baseURL, e.Message)
 	case ErrBroken:
@@ -87,7 +87,7 @@ func Hint(err error) string {
 }
 
 // classSentence is a class gateway's refusal, as the gateway said it.
-func (e *Error) classSentence() string {
+func classSentence(e *Error) string {
 	if e.Kind == ErrClassKey {
 		return "The class's key was refused by the model service; tell your teacher."
 	}
@@ -98,11 +98,11 @@ func (e *Error) classSentence() string {
 }
 
 // tries says how many requests were made, when there was more than one.
-func (f facts) tries() string {
-	if f.attempts < 2 {
+func tries(attempts int) string {
+	if attempts < 2 {
 		return ""
 	}
-	return fmt.Sprintf(", %d attempts", f.attempts)
+	return fmt.Sprintf(", %d attempts", attempts)
 }
 
 func said(message string) string {

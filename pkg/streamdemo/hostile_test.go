@@ -23,8 +23,8 @@ func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func hostileStream(t testing.TB, protocol string, body func() io.Reader) result {
-	cfg := streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://hostile.test/v1", Protocol: protocol,
-		Retries: -1, IdleTimeout: 2 * time.Second, Transport: bodyTransport(body)}
+	cfg := streamdemo.WithStreamLimit(streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://hostile.test/v1",
+		Protocol: protocol, Retries: -1, IdleTimeout: 2 * time.Second, Transport: bodyTransport(body)}, streamLimit)
 	return collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
 }
 
@@ -42,13 +42,13 @@ func (e *endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// streamLimit is the stream limit for these tests: 4 MiB rather than 64, so
-// that even under the race detector the endless events reach it in seconds.
+// streamLimit is the stream limit for these tests: 4 MiB rather than
+// MaxStreamBytes, so that even under the race detector the endless events
+// reach it in seconds.
 const streamLimit = 4 << 20
 
 func TestHostileServersCannotExhaustTheClient(t *testing.T) {
-	isolateEnv(t)
-	streamdemo.LowerStreamLimit(t, streamLimit)
+	t.Parallel()
 	delta := `data: {"type":"response.output_text.delta","delta":"more "}` + "\n\n"
 	for _, tc := range []struct {
 		name     string
@@ -80,7 +80,7 @@ func TestHostileServersCannotExhaustTheClient(t *testing.T) {
 }
 
 func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	body := "data: {\"type\":\"response.output_text.delta\",\"delta\":\"caf\xe9 \xff ok\"}\n\n" +
 		`data: {"type":"response.completed","response":{"model":"m"}}` + "\n\n"
 	r := hostileStream(t, streamdemo.ProtocolResponses, func() io.Reader { return strings.NewReader(body) })

@@ -81,7 +81,15 @@ func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s setting
 		return wholeResponse(ctx, c, r)
 	}
 	stream, err := c.CreateResponseStream(ctx, r)
-	return wire(stream, err, p, req)
+	return wire(ctx, stream, err, p)
+}
+
+func (responsesProtocol) decode(line []byte) (event, error) {
+	var a agentEvent
+	if err := lenientUnmarshal(line, &a); err != nil {
+		return event{}, err
+	}
+	return a.event(), nil
 }
 
 // wholeResponse asks without streaming and returns the answer as the events

@@ -2,9 +2,12 @@ package streamdemo
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 
 	openai "github.com/sashabaranov/go-openai"
+	"github.com/streamdemo/streamdemo/internal/streamtap"
 )
 
 // protocol is one wire format: how to ask, and what each wire event means.
@@ -38,11 +41,12 @@ type rawEvents interface {
 }
 
 // wire returns the events of a stream that opened, or the error it met.
-func wire(raw rawEvents, err error, p protocol, req Request) (events, error) {
+// A tap on ctx (streamtap.WithEvents) sees each event as it arrives.
+func wire(ctx context.Context, raw rawEvents, err error, p protocol) (events, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wireEvents{raw: raw, proto: p, onEvent: req.OnEvent}, nil
+	return wireEvents{raw: raw, proto: p, onEvent: streamtap.Events(ctx)}, nil
 }
 
 // wireEvents decodes a server-sent event stream (go-openai's) as it arrives.
@@ -83,3 +87,14 @@ func (l *eventList) next() (event, error) {
 }
 
 func (l *eventList) Close() error { return nil }
+
+// lenientUnmarshal decodes JSON, tolerating fields whose type differs from
+// what we expect (servers vary); only invalid JSON is an error.
+func lenientUnmarshal(data []byte, v any) error {
+	err := json.Unmarshal(data, v)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return nil
+	}
+	return err
+}

@@ -1,70 +1,117 @@
 package streamdemo
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 )
 
-// Retry limits: a retry waits what the server asks (Retry-After) or backs
-// off from firstBackoff, doubling; a wait longer than maxRetryWait is not
-// worth retrying inside a cell.
+// A retry waits what the server asks (Retry-After) or backs off from
+// firstBackoff, doubling; a wait longer than maxRetryWait is not worth
+// retrying inside a cell.
 const (
-	DefaultRetries = 2
-	firstBackoff   = 500 * time.Millisecond
-	maxRetryWait   = 30 * time.Second
+	firstBackoff = 500 * time.Millisecond
+	maxRetryWait = 30 * time.Second
 )
+
+// retrier is the HTTP side of one stream: it makes the attempts, retries
+// what is safe to retry, and turns a failure into an *Error that says where
+// the request went and how often it was tried.
+type retrier struct {
+	parent   context.Context // the caller's, cancelled by Stream.Stop
+	settings settings
+	req      Request
+	proto    protocol
+	attempts int
+	cur      *attempt // the current try; nil before the first
+}
+
+// newRetrier prepares the tries of one stream under parent.
+func newRetrier(parent context.Context, s settings, req Request, p protocol) *retrier {
+	return &retrier{parent: parent, settings: s, req: req, proto: p}
+}
 
 // connect opens the stream, retrying what is safe to retry: a 429, a 5xx or a
 // refused connection, all of which happen before any text arrived.
-func (s *Stream) connect() (events, error) {
+func (r *retrier) connect() (events, error) {
 	for {
-		s.attempts++
-		s.hangUp()
-		s.cur = newAttempt(s.parent, s.settings)
-		events, err := s.cur.open(s.proto, s.settings, s.req)
+		r.attempts++
+		r.hangUp()
+		r.cur = newAttempt(r.parent, r.settings)
+		events, err := r.cur.open(r.proto, r.settings, r.req)
 		if err == nil {
 			return events, nil
 		}
-		e := s.classify(err)
-		s.hangUp()
-		wait, ok := s.retryWait(e)
-		if !ok || s.parent.Err() != nil {
+		e := r.cur.classify(err)
+		r.hangUp()
+		wait, ok := r.retryWait(e)
+		if !ok || r.parent.Err() != nil {
 			return nil, e
 		}
-		what := fmt.Sprintf("could not connect to %s (%s)", s.settings.BaseURL, e.Message)
+		what := fmt.Sprintf("could not connect to %s (%s)", r.settings.BaseURL, e.Message)
 		if e.StatusCode > 0 {
 			what = fmt.Sprintf("HTTP %d, %s", e.StatusCode, e.Kind)
 		}
-		s.say(fmt.Sprintf("%s: retrying in %s (retry %d of %d)", what, wait.Round(100*time.Millisecond), s.attempts, s.settings.Retries))
+		r.say(fmt.Sprintf("%s: retrying in %s (retry %d of %d)", what, wait.Round(100*time.Millisecond), r.attempts, r.settings.Retries))
 		select {
 		case <-time.After(wait):
-		case <-s.parent.Done():
+		case <-r.parent.Done():
 			return nil, e
 		}
 	}
 }
 
 // retryWait says whether e is worth another attempt, and after how long.
-func (s *Stream) retryWait(e *Error) (time.Duration, bool) {
+func (r *retrier) retryWait(e *Error) (time.Duration, bool) {
 	retryable := e.Kind == ErrRateLimited || e.Kind == ErrServer ||
 		(e.Kind == ErrUnreachable && errors.Is(e, syscall.ECONNREFUSED))
-	if !retryable || s.attempts > s.settings.Retries || s.timing.Chunks > 0 {
+	if !retryable || r.attempts > r.settings.Retries {
 		return 0, false
 	}
-	wait := firstBackoff << (s.attempts - 1)
+	wait := firstBackoff << (r.attempts - 1)
 	if e.RetryAfter > 0 {
 		wait = e.RetryAfter
 	}
 	return wait, wait <= maxRetryWait
 }
 
-func (s *Stream) say(msg string) {
-	if s.settings.Notify != nil {
-		s.settings.Notify(msg)
-		return
+// say tells Config.Notify about a retry; without one, retries are silent.
+func (r *retrier) say(msg string) {
+	if r.settings.Notify != nil {
+		r.settings.Notify(msg)
 	}
-	fmt.Fprintln(os.Stderr, "streamdemo: "+msg)
+}
+
+// hangUp ends the current attempt, if any.
+func (r *retrier) hangUp() {
+	if r.cur != nil {
+		r.cur.end()
+	}
+}
+
+// over reports whether the current attempt has ended (hung up, stalled or
+// cancelled), so that an end of the body is no clean end of the answer.
+func (r *retrier) over() bool { return r.cur != nil && r.cur.over() }
+
+// fail turns err into an *Error that says where the request went, how often
+// it was tried and how many chunks had arrived, with the key removed.
+func (r *retrier) fail(err error, chunks int) *Error {
+	var e *Error
+	if r.cur != nil {
+		e = r.cur.classify(err)
+	} else if !errors.As(err, &e) {
+		e = &Error{cause: err}
+		e.classifyNetwork(err)
+	}
+	s := r.settings
+	e.locate(s.Provider, s.BaseURL, s.KeyVar, chunks, max(r.attempts, 1))
+	e.Message = redact(truncate(e.Message, 200), s.APIKey)
+	return e
+}
+
+// where is the stream's provider and base URL.
+func (r *retrier) where() (provider, baseURL string) {
+	return r.settings.Provider, r.settings.BaseURL
 }

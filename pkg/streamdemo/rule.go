@@ -3,7 +3,6 @@ package streamdemo
 import (
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -17,12 +16,12 @@ var keyedProviders = []string{Perplexity, OpenAI, Compatible}
 // compatible server; else the local model if it answers, else the practice
 // server if it answers, else Perplexity (whose missing key is then the
 // error). A base URL points whichever provider is chosen at that server.
-func chooseProvider(codeKey, baseURL string, listening func(string) bool) (string, error) {
+func chooseProvider(codeKey, baseURL string, getenv func(string) string, listening func(string) bool) (string, error) {
 	var set, vars []string
 	for _, p := range keyedProviders {
 		v := providers[p].keyVar
 		switch {
-		case os.Getenv(v) != "":
+		case getenv(v) != "":
 			set, vars = append(set, p), append(vars, v)
 		case p == Perplexity && codeKey != "":
 			set, vars = append(set, p), append(vars, "Config.APIKey")

@@ -9,6 +9,7 @@ import (
 // The default check of the rule's last step: a server that accepts
 // connections answers, a closed port does not.
 func TestDialableTellsARunningServerFromAClosedPort(t *testing.T) {
+	t.Parallel()
 	ts := httptest.NewServer(http.NotFoundHandler())
 	up := ts.URL + "/v1"
 	if !dialable(up) {

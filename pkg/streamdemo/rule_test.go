@@ -13,6 +13,7 @@ import (
 // environment a learner sets, and the one line the client then prints (or
 // the one sentence it refuses with).
 func TestTheRuleForWhereAnAnswerComesFrom(t *testing.T) {
+	t.Parallel()
 	const gateway = "http://10.0.0.9:8790/v1"
 	for _, tc := range []struct {
 		name      string
@@ -45,17 +46,14 @@ func TestTheRuleForWhereAnAnswerComesFrom(t *testing.T) {
 			"No API key for perplexity: put PERPLEXITY_API_KEY=your-key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			isolateEnv(t)
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
+			t.Parallel()
 			var asked []string
 			listening := func(baseURL string) bool {
 				asked = append(asked, baseURL)
 				return tc.listening == "ollama" && strings.Contains(baseURL, ":11434") ||
 					tc.listening == "practice" && strings.Contains(baseURL, ":8787")
 			}
-			c, err := streamdemo.NewClient(streamdemo.Config{APIKey: tc.codeKey, Listening: listening})
+			c, err := streamdemo.NewClient(streamdemo.WithEnv(streamdemo.WithListening(streamdemo.Config{APIKey: tc.codeKey}, listening), tc.env))
 			got := streamdemo.Hint(err)
 			if err == nil {
 				got = c.String()
@@ -75,22 +73,20 @@ func TestTheRuleForWhereAnAnswerComesFrom(t *testing.T) {
 
 // Two keys and no provider is a configuration error a caller can test.
 func TestTwoKeysWithoutAProviderIsAConfigError(t *testing.T) {
-	isolateEnv(t)
-	t.Setenv("OPENAI_API_KEY", "sk-test")
-	t.Setenv("STREAMDEMO_API_KEY", "k")
-	_, err := streamdemo.NewClient(streamdemo.Config{})
+	t.Parallel()
+	env := map[string]string{"OPENAI_API_KEY": "sk-test", "STREAMDEMO_API_KEY": "k"}
+	_, err := streamdemo.NewClient(streamdemo.WithEnv(streamdemo.Config{}, env))
 	if !errors.Is(err, streamdemo.ErrConfig) || !strings.Contains(streamdemo.Hint(err), "STREAMDEMO_PROVIDER=openai (or compatible)") {
 		t.Fatalf("got %v, hint %q", err, streamdemo.Hint(err))
 	}
-	t.Setenv("STREAMDEMO_API_KEY", "")
-	_, err = streamdemo.NewClient(streamdemo.Config{APIKey: "sk-from-code"})
+	delete(env, "STREAMDEMO_API_KEY")
+	_, err = streamdemo.NewClient(streamdemo.WithEnv(streamdemo.Config{APIKey: "sk-from-code"}, env))
 	if hint := streamdemo.Hint(err); !strings.HasPrefix(hint, "Config.APIKey and OPENAI_API_KEY are both set") || strings.Contains(hint, "sk-from-code") {
 		t.Errorf("a key in code is Perplexity's, so with OPENAI_API_KEY the rule must refuse: %v, hint %q", err, hint)
 	}
-	t.Setenv("STREAMDEMO_API_KEY", "k")
-	t.Setenv("STREAMDEMO_PROVIDER", "compatible")
-	t.Setenv("STREAMDEMO_BASE_URL", "http://10.0.0.9:8080/v1")
-	if c, err := streamdemo.NewClient(streamdemo.Config{}); err != nil || c.Provider() != streamdemo.Compatible {
+	env = map[string]string{"OPENAI_API_KEY": "sk-test", "STREAMDEMO_API_KEY": "k",
+		"STREAMDEMO_PROVIDER": "compatible", "STREAMDEMO_BASE_URL": "http://10.0.0.9:8080/v1"}
+	if c, err := streamdemo.NewClient(streamdemo.WithEnv(streamdemo.Config{}, env)); err != nil || c.Provider() != streamdemo.Compatible {
 		t.Errorf("with the provider named: %v, %v", c, err)
 	}
 }
@@ -98,9 +94,9 @@ func TestTwoKeysWithoutAProviderIsAConfigError(t *testing.T) {
 // A base URL alone is a compatible server, whose model only the learner
 // knows: the stream refuses with the variable to set.
 func TestACompatibleServerWithoutAModelNamesTheVariable(t *testing.T) {
-	isolateEnv(t)
-	t.Setenv("STREAMDEMO_BASE_URL", "http://10.0.0.9:11434/v1")
-	stream := newClient(t, streamdemo.Config{}).ChatStream(context.Background(), seedMessages)
+	t.Parallel()
+	env := map[string]string{"STREAMDEMO_BASE_URL": "http://10.0.0.9:11434/v1"}
+	stream := newClient(t, streamdemo.WithEnv(streamdemo.Config{}, env)).ChatStream(context.Background(), seedMessages)
 	for range stream.Chunks() {
 		t.Fatal("a chunk arrived without a model")
 	}

@@ -11,63 +11,14 @@ import (
 	"time"
 )
 
-// Chunk is one piece of the answer, as it arrived.
-type Chunk struct {
-	Text      string        // the new text; print it as it comes
-	Reasoning string        // thinking text, from models that stream it separately
-	Index     int           // 1 for the first chunk
-	Elapsed   time.Duration // since the request was sent
-}
-
-// String returns the chunk's text, so fmt.Print(chunk) prints the answer.
-func (c Chunk) String() string { return c.Text }
-
-// Source is one web page the answer cites; Number matches its [n] marker.
-type Source struct {
-	Number  int
-	Title   string
-	URL     string
-	Snippet string
-	Date    string
-}
-
-// String is the source as a reference line: "[1] Title https://...".
-func (s Source) String() string { return fmt.Sprintf("[%d] %s %s", s.Number, s.Title, s.URL) }
-
-// Usage is what the server reported the answer cost.
-type Usage struct {
-	InputTokens, OutputTokens, TotalTokens int
-	Cost                                   float64 // total cost, when reported
-	Currency                               string  // e.g. "USD"; empty when no cost was reported
-}
-
-// Arrival marks when a chunk arrived and how much text had come by then.
-type Arrival struct {
-	At    time.Duration // since the request was sent
-	Chars int           // characters of answer received so far, this chunk included
-}
-
-// Timing says how the answer arrived over time.
-type Timing struct {
-	Start      time.Time
-	FirstChunk time.Duration // time to first chunk; 0 if none arrived
-	Total      time.Duration // until the stream ended
-	Chunks     int
-	Arrivals   []Arrival // one per chunk
-}
-
 // Stream is one streamed answer. Range over Chunks once; afterwards (or at any
 // point, even after an error) Text, Sources, Usage, Model, FinishReason and
 // Timing tell what arrived, and Err why it ended early.
 type Stream struct {
-	parent   context.Context // the caller's, cancelled by Stop
-	stop     context.CancelFunc
-	cur      *attempt // the current HTTP try
-	attempts int
-	settings settings
-	req      Request
-	proto    protocol
-	started  bool
+	tries   *retrier           // the HTTP side: attempts, retries, failures
+	stop    context.CancelFunc // cancels the caller's context for this stream
+	asked   string             // the model asked for, until the server names one
+	started bool
 
 	text, reasoning strings.Builder
 	sources         []Source
@@ -76,6 +27,23 @@ type Stream struct {
 	done            bool
 	timing          Timing
 	err             error
+}
+
+// newStream prepares the answer to req with s; a request that names no
+// model, where s has none either, fails when it is read.
+func newStream(ctx context.Context, set settings, req Request) *Stream {
+	set.Model = first(req.Model, set.Model)
+	req.Model = set.Model
+	var proto protocol = chatProtocol{}
+	if set.Protocol == ProtocolResponses {
+		proto = responsesProtocol{}
+	}
+	parent, stop := context.WithCancel(ctx)
+	s := &Stream{tries: newRetrier(parent, set, req, proto), stop: stop, asked: set.Model}
+	if req.Model == "" {
+		s.err = &Error{Kind: ErrConfig, Provider: set.Provider, Message: "no model chosen", facts: facts{baseURL: set.BaseURL, noModel: true}}
+	}
+	return s
 }
 
 // Chunks returns an iterator over the answer, chunk by chunk, as it arrives:
@@ -88,11 +56,15 @@ type Stream struct {
 //	}
 //
 // A failure ends the loop; Err says what it was. Leaving the loop early,
-// cancelling the context or calling Stop closes the connection at once.
+// cancelling the context or calling Stop closes the connection at once. A
+// stream is read once: ranging again yields nothing, and Err keeps the first
+// reading's error, or says the stream was already read.
 func (s *Stream) Chunks() iter.Seq[Chunk] {
 	return func(yield func(Chunk) bool) {
 		if s.started {
-			s.err = &Error{Kind: ErrConfig, Message: "this stream was already read: start a new one to ask again"}
+			if s.err == nil {
+				s.err = &Error{Kind: ErrConfig, Message: "this stream was already read: start a new one to ask again"}
+			}
 			return
 		}
 		s.started = true
@@ -115,15 +87,15 @@ func (s *Stream) run(yield func(Chunk) bool) error {
 	if s.err != nil { // no model chosen
 		return s.err
 	}
-	events, err := s.connect()
-	defer s.hangUp()
+	events, err := s.tries.connect()
+	defer s.tries.hangUp()
 	if err != nil {
 		return s.fail(err)
 	}
 	defer events.Close()
 	for {
 		ev, err := events.next()
-		if errors.Is(err, io.EOF) && s.cur.ctx.Err() == nil {
+		if errors.Is(err, io.EOF) && !s.tries.over() {
 			if !s.done {
 				return s.fail(&Error{Kind: ErrBroken, Message: "the server closed the stream without finishing"})
 			}
@@ -142,12 +114,8 @@ func (s *Stream) run(yield func(Chunk) bool) error {
 	}
 }
 
-// hangUp ends the current attempt, if any.
-func (s *Stream) hangUp() {
-	if s.cur != nil {
-		s.cur.end()
-	}
-}
+// fail is err as an *Error that says how far the stream had come.
+func (s *Stream) fail(err error) *Error { return s.tries.fail(err, s.timing.Chunks) }
 
 // apply records an event and returns the chunk to show, if it carries text.
 func (s *Stream) apply(ev event) (Chunk, bool) {
@@ -196,18 +164,6 @@ func (s *Stream) addSource(src Source) {
 	slices.SortFunc(s.sources, func(a, b Source) int { return a.Number - b.Number })
 }
 
-// fail turns err into an *Error that says how far the stream had come.
-func (s *Stream) fail(err error) *Error {
-	e := s.classify(err)
-	e.Provider = first(e.Provider, s.settings.Provider)
-	e.facts.baseURL = first(e.facts.baseURL, s.settings.BaseURL)
-	e.facts.keyVar = first(e.facts.keyVar, s.settings.KeyVar)
-	e.facts.chunks = s.timing.Chunks
-	e.facts.attempts = max(s.attempts, 1)
-	e.Message = redact(truncate(e.Message, 200), s.settings.APIKey)
-	return e
-}
-
 // Text returns the answer received so far: all of it after a clean end, the
 // part that arrived before a failure otherwise.
 func (s *Stream) Text() string { return s.text.String() }
@@ -234,18 +190,16 @@ func (s *Stream) Timing() Timing { return s.timing }
 // loop over Chunks. Hint(err) is the sentence to show a learner.
 func (s *Stream) Err() error { return s.err }
 
-// Provider returns the name of the provider the stream asks, e.g. "perplexity".
-func (s *Stream) Provider() string { return s.settings.Provider }
-
-// BaseURL returns where the stream's request goes.
-func (s *Stream) BaseURL() string { return s.settings.BaseURL }
+// where is the stream's provider and base URL, for the notebook's waiting
+// line (through internal/streamtap).
+func (s *Stream) where() (provider, baseURL string) { return s.tries.where() }
 
 // Summary is one line for after the answer: model, time to first chunk,
 // total time, chunks, tokens per second, tokens and cost when known.
 func (s *Stream) Summary() string {
 	t := s.timing
 	parts := []string{
-		"model " + first(s.model, s.settings.Model, "unknown"),
+		"model " + first(s.model, s.asked, "unknown"),
 		"first chunk " + round(t.FirstChunk),
 		"total " + round(t.Total),
 		fmt.Sprintf("%d chunks", t.Chunks),

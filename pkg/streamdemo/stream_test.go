@@ -3,6 +3,8 @@ package streamdemo_test
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,7 @@ import (
 )
 
 func TestSeedAnswerStreamsOverBothProtocols(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	_, base := startPractice(t)
 	want := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?")
 	tokens := practice.Tokens(want.Text)
@@ -76,7 +78,7 @@ func TestSeedAnswerStreamsOverBothProtocols(t *testing.T) {
 }
 
 func TestExercisesGetTheirScripts(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	_, base := startPractice(t)
 	for _, tc := range []struct{ system, question, wantStart string }{
 		{practice.SeedSystemPrompt, "What is the population of the world?", "The world's population is about 8.2 billion"},
@@ -92,7 +94,7 @@ func TestExercisesGetTheirScripts(t *testing.T) {
 }
 
 func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	srv, base := startPractice(t)
 	script := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?")
 	partial := strings.Join(practice.Tokens(script.Text)[:practice.FaultAfter], "")
@@ -161,7 +163,7 @@ func TestFaultsGiveTypedErrorsAndKeepPartialText(t *testing.T) {
 }
 
 func TestRetiredSonarEndpointExplainsTheAgentAPI(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	_, base := startPractice(t)
 	// The seed's base URL had no /v1, so chat completions landed on /chat/completions.
 	cfg := streamdemo.Config{Provider: streamdemo.OpenAI, BaseURL: strings.TrimSuffix(base, "/v1"), APIKey: testKey}
@@ -176,7 +178,7 @@ func TestRetiredSonarEndpointExplainsTheAgentAPI(t *testing.T) {
 // button does from a signal handler): the text is kept, the hint says so,
 // and the server sees the client hang up.
 func TestStoppingClosesTheConnection(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	for _, how := range []string{"cancel the context", "call Stop"} {
 		srv := practice.New(practice.Options{TokensPerSecond: 100})
 		ts := startServer(t, srv)
@@ -201,7 +203,7 @@ func TestStoppingClosesTheConnection(t *testing.T) {
 }
 
 func TestBreakingOutOfTheLoopClosesTheConnection(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	srv := practice.New(practice.Options{TokensPerSecond: 100})
 	ts := startServer(t, srv)
 	stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: ts}).ChatStream(context.Background(), seedMessages)
@@ -215,7 +217,7 @@ func TestBreakingOutOfTheLoopClosesTheConnection(t *testing.T) {
 }
 
 func TestAStreamIsReadOnce(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	_, base := startPractice(t)
 	stream := newClient(t, streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base}).ChatStream(context.Background(), seedMessages)
 	for range stream.Chunks() {
@@ -234,8 +236,23 @@ func TestAStreamIsReadOnce(t *testing.T) {
 	}
 }
 
+func TestRangingAgainKeepsTheFirstError(t *testing.T) {
+	t.Parallel()
+	_, base := startPractice(t)
+	cfg := streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, Retries: -1}
+	stream := newClient(t, cfg).Stream(context.Background(), streamdemo.Request{Model: "fault/drop", Messages: seedMessages})
+	for range stream.Chunks() {
+	}
+	for range stream.Chunks() {
+		t.Fatal("a second range yielded a chunk")
+	}
+	if err := stream.Err(); !errors.Is(err, streamdemo.ErrBroken) {
+		t.Fatalf("after a second range Err is %v, want the first reading's %s", err, streamdemo.ErrBroken)
+	}
+}
+
 func TestASlowButSteadyStreamIsNotStalled(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	base := startServer(t, practice.New(practice.Options{FirstToken: 200 * time.Millisecond, TokensPerSecond: 20}))
 	// The haiku takes about 0.75s in all, with no gap longer than 0.2s.
 	cfg := streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, IdleTimeout: 300 * time.Millisecond}
@@ -247,7 +264,7 @@ func TestASlowButSteadyStreamIsNotStalled(t *testing.T) {
 }
 
 func TestWholeAnswerArrivesAsOneChunk(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	base := startServer(t, practice.New(practice.Options{FirstToken: 100 * time.Millisecond, TokensPerSecond: 400}))
 	want := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?").Text
 	for _, provider := range []string{streamdemo.Perplexity, streamdemo.OpenAI} {
@@ -268,7 +285,7 @@ func TestWholeAnswerArrivesAsOneChunk(t *testing.T) {
 }
 
 func TestRetriesWhatIsSafeBeforeAnyText(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	srv, base := startPractice(t)
 	for _, tc := range []struct {
 		model    string
@@ -313,12 +330,34 @@ func TestRetriesWhatIsSafeBeforeAnyText(t *testing.T) {
 }
 
 func TestRefusedConnectionIsRetriedThenExplained(t *testing.T) {
-	isolateEnv(t)
+	t.Parallel()
 	var notices []string
 	cfg := streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://127.0.0.1:1/v1", Retries: 1,
 		Notify: func(m string) { notices = append(notices, m) }}
 	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
 	if !errors.Is(r.err, streamdemo.ErrUnreachable) || len(notices) != 1 || !strings.Contains(streamdemo.Hint(r.err), "2 attempts") {
 		t.Fatalf("got %v after notices %q", r.err, notices)
+	}
+}
+
+// A library writes nothing of its own: without Config.Notify a retry is
+// silent, and only the error counts the attempts.
+func TestRetriesAreSilentWithoutNotify(t *testing.T) { // not parallel: it takes os.Stderr
+	read, write, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = write
+	cfg := streamdemo.Config{Provider: streamdemo.Compatible, BaseURL: "http://127.0.0.1:1/v1", Retries: 1}
+	r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "m", Messages: seedMessages})
+	os.Stderr = stderr
+	write.Close()
+	written, _ := io.ReadAll(read)
+	if len(written) > 0 {
+		t.Errorf("the stream wrote to stderr: %q", written)
+	}
+	if !strings.Contains(streamdemo.Hint(r.err), "2 attempts") {
+		t.Errorf("got %v, want the refused connection retried once", r.err)
 	}
 }

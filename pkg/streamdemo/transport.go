@@ -2,20 +2,22 @@ package streamdemo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"syscall"
 )
 
-// watchTransport wraps the HTTP transport of one stream: it keeps the response
-// header (for Retry-After), reports every read (for the stall timer), and ends
-// the body with a newline so the SSE reader never drops a last unterminated line.
+// watchTransport wraps the HTTP transport of one attempt: it hands on the
+// response header (for Retry-After), reports every read (for the stall
+// timer), holds the body to the limits, and ends the body with a newline so
+// the SSE reader never drops a last unterminated line.
 type watchTransport struct {
-	base    http.RoundTripper
-	attempt *attempt
+	base     http.RoundTripper
+	limit    int // bytes the whole stream may have; MaxStreamBytes when 0
+	onHeader func(http.Header)
+	onRead   func()
 }
 
 func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -23,9 +25,9 @@ func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.attempt.header = resp.Header
-	t.attempt.read()
-	resp.Body = &watchedBody{body: resp.Body, onRead: t.attempt.read}
+	t.onHeader(resp.Header)
+	t.onRead()
+	resp.Body = &watchedBody{body: resp.Body, onRead: t.onRead, limit: cmp.Or(t.limit, MaxStreamBytes)}
 	if keep, ok := req.Context().Value(rawBodyKey{}).(*bytes.Buffer); ok {
 		resp.Body = teeBody{resp.Body, keep}
 	}
@@ -59,14 +61,11 @@ const (
 	MaxStreamBytes = 64 << 20
 )
 
-// streamLimit is the limit in force: MaxStreamBytes, lowered by tests that
-// must reach it quickly even under the race detector.
-var streamLimit = MaxStreamBytes
-
 type watchedBody struct {
 	body    io.ReadCloser
 	line    int // bytes since the last newline
 	total   int
+	limit   int // MaxStreamBytes, or lower in tests
 	onRead  func()
 	last    byte // last byte read; 0 before any
 	pending bool // a closing newline is still owed
@@ -117,12 +116,10 @@ func (b *watchedBody) count(p []byte) error {
 	switch {
 	case b.line > MaxEventBytes:
 		return &Error{Kind: ErrTooLarge, Message: "an event longer than 1 MiB"}
-	case b.total > streamLimit:
-		return &Error{Kind: ErrTooLarge, Message: fmt.Sprintf("more than %d MiB", streamLimit>>20)}
+	case b.total > b.limit:
+		return &Error{Kind: ErrTooLarge, Message: fmt.Sprintf("more than %d MiB", b.limit>>20)}
 	}
 	return nil
 }
 
 func (b *watchedBody) Close() error { return b.body.Close() }
-
-func isRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

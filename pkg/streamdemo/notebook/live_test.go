@@ -1,14 +1,15 @@
 package notebook
 
 import (
-	"github.com/streamdemo/streamdemo/pkg/streamdemo"
-
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/internal/streamtap"
+	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 // recorder is a frontend that keeps every output and counts what was sent.
@@ -108,6 +109,7 @@ func play(text string, tokensPerSecond float64, sources []streamdemo.Source) (*r
 }
 
 func TestLiveViewEndsWithTheWholeAnswerRendered(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		text string
@@ -131,6 +133,7 @@ func TestLiveViewEndsWithTheWholeAnswerRendered(t *testing.T) {
 }
 
 func TestLiveViewRefreshesAtMostEvery100ms(t *testing.T) {
+	t.Parallel()
 	r, _ := play(longAnswer(3000), 200, nil) // 5ms between chunks
 	for id, times := range r.updates {
 		for i := 1; i < len(times); i++ {
@@ -142,6 +145,7 @@ func TestLiveViewRefreshesAtMostEvery100ms(t *testing.T) {
 }
 
 func TestLiveViewShowsTheFirstWordsAtOnce(t *testing.T) {
+	t.Parallel()
 	r := newRecorder()
 	v := newLiveView(r, "")
 	v.add("First words", nil, 0)
@@ -151,6 +155,7 @@ func TestLiveViewShowsTheFirstWordsAtOnce(t *testing.T) {
 }
 
 func TestLiveViewSaysItIsWaitingAndWhy(t *testing.T) {
+	t.Parallel()
 	r := newRecorder()
 	v := newLiveView(r, "The model is far away.")
 	v.tick(1200 * time.Millisecond)
@@ -168,6 +173,7 @@ func TestLiveViewSaysItIsWaitingAndWhy(t *testing.T) {
 }
 
 func TestSlowReasonNamesTheCause(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		provider, baseURL string
 		want              string
@@ -183,7 +189,32 @@ func TestSlowReasonNamesTheCause(t *testing.T) {
 	}
 }
 
+// Show reads where a stream goes from the stream itself, through the
+// module's tap, not from a public accessor.
+func TestTheWaitingLineKnowsWhereTheStreamGoes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		provider, baseURL string
+		want              string
+	}{
+		{streamdemo.Perplexity, "https://api.perplexity.ai/v1", "searches the web"},
+		{streamdemo.Practice, "http://127.0.0.1:8787/v1", "practice server"},
+		{streamdemo.Compatible, "http://localhost:8080/v1", "cold start"},
+		{streamdemo.OpenAI, "https://api.openai.com/v1", "busy service"},
+	} {
+		client, err := streamdemo.NewClient(streamdemo.Config{Provider: tc.provider, BaseURL: tc.baseURL, APIKey: "k", Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream := client.ChatStream(context.Background(), nil) // never read: nothing is sent
+		if got := slowReason(streamtap.Where(stream)); !strings.Contains(got, tc.want) {
+			t.Errorf("%s at %s: %q, want %q in it", tc.provider, tc.baseURL, got, tc.want)
+		}
+	}
+}
+
 func TestFinishedBlocksAreLeftAlone(t *testing.T) {
+	t.Parallel()
 	// Short blocks: a paragraph, list items and a code fence, none cut mid-way.
 	text := "Intro paragraph.\n\n- one\n- two\n- three\n\n```go\nx := 1\n```\n\nLast words."
 	r, v := play(text, 40, nil)
@@ -253,6 +284,7 @@ func BenchmarkLiveMarkdown(b *testing.B) {
 }
 
 func TestLiveViewCostsAtMost3BytesPerAnswerByte(t *testing.T) {
+	t.Parallel()
 	for _, n := range sizes {
 		text := practice.Answer(n)
 		for _, tps := range paces {
@@ -265,6 +297,7 @@ func TestLiveViewCostsAtMost3BytesPerAnswerByte(t *testing.T) {
 }
 
 func TestLiveViewKeepsGrowingAtEveryPace(t *testing.T) {
+	t.Parallel()
 	for _, tps := range paces {
 		r, _ := play(practice.Answer(5000), tps, nil)
 		limit := max(time.Duration(30/tps*float64(time.Second)), time.Second) // 30 tokens, at least 1 s

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSplitPointFindsFinishedBlocks(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		text string
 		want int
@@ -36,6 +37,7 @@ var hostile = []streamdemo.Source{
 }
 
 func TestHostileSourcesComeOutInert(t *testing.T) {
+	t.Parallel()
 	md := sourcesMarkdown(hostile)
 	for _, bad := range []string{"<img", "](javascript", "](data", "**bold**"} {
 		if strings.Contains(md, bad) {
@@ -51,6 +53,7 @@ func TestHostileSourcesComeOutInert(t *testing.T) {
 }
 
 func TestAnswerMarkersLinkOnlySafeSources(t *testing.T) {
+	t.Parallel()
 	got := renderMarkdown("See [1], [2] and [9]. <script>x</script> [a](javascript:alert(1))\n```\n<b>code</b>\n```\n", hostile)
 	for _, want := range []string{"See [1], ", `[\[2\]](https://example.com/`, "and [9].", "&lt;script>", "](#blocked:", "<b>code</b>"} {
 		if !strings.Contains(got, want) {
@@ -60,6 +63,7 @@ func TestAnswerMarkersLinkOnlySafeSources(t *testing.T) {
 }
 
 func TestChartHasOneMarkPerChunk(t *testing.T) {
+	t.Parallel()
 	timing := streamdemo.Timing{FirstChunk: 400 * time.Millisecond, Total: 2 * time.Second, Chunks: 3,
 		Arrivals: []streamdemo.Arrival{{At: 400 * time.Millisecond, Chars: 5}, {At: 900 * time.Millisecond, Chars: 12}, {At: 1900 * time.Millisecond, Chars: 30}}}
 	svg := ChartSVG(Series{Label: "<b>streamed</b>", Timing: timing}, Series{Label: "whole", Timing: streamdemo.Timing{Total: 3 * time.Second, FirstChunk: 3 * time.Second, Arrivals: []streamdemo.Arrival{{At: 3 * time.Second, Chars: 30}}}})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -79,7 +80,7 @@ func showLive(s *streamdemo.Stream, fe frontend) error {
 			items <- item{chunk, s.Sources()}
 		}
 	}()
-	v := newLiveView(fe, slowReason(s.Provider(), s.BaseURL()))
+	v := newLiveView(fe, slowReason(streamtap.Where(s)))
 	start := time.Now()
 	ticker := time.NewTicker(minRefresh / 2)
 	defer ticker.Stop()
