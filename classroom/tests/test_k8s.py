@@ -13,7 +13,8 @@ and a student's server environment. The Kubernetes objects decode strictly
 with k8s.io/api (check/decode_test.go, a Go module of its own), and the
 gateway, run as the pod runs it, accepts its key file with the owner, group
 and mode the kubelet gives a Secret mounted for an fsGroup.
-check/setup.sh installs what these need (pinned, idempotent)."""
+check/setup.sh installs what these need (pinned, idempotent; `make
+kubernetes-setup`, a prerequisite of `make classroomtest`, runs it too)."""
 import json
 import os
 import re
