@@ -12,7 +12,8 @@ our values reach) is started in JupyterHub 5.5.0 with KubeSpawner 7.0.0
 and a student's server environment. The Kubernetes objects decode strictly
 with k8s.io/api (check/decode_test.go, a Go module of its own), and the
 gateway, run as the pod runs it, accepts its key file with the owner, group
-and mode the kubelet gives a Secret mounted for an fsGroup.
+and mode the kubelet gives a Secret mounted for an fsGroup, and is ready on
+the readiness probe's path.
 check/setup.sh installs what these need (pinned, idempotent; `make
 kubernetes-setup`, a prerequisite of `make classroomtest`, runs it too)."""
 import json
@@ -24,6 +25,7 @@ import tempfile
 import time
 
 import pytest
+import requests
 import yaml
 
 from conftest import REPO
@@ -176,7 +178,25 @@ def mounted_key(root):
     return os.path.join(volume, name), user, primary, sorted({group, primary})
 
 
-def test_the_gateway_accepts_its_key_file_as_the_pod_mounts_it(tmp_path):
+def pod_environment(data):
+    """The gateway container's environment from gateway.yaml, on loopback: the
+    hub's service URL on a free port, a made-up hub token for the hub Secret's,
+    and a SQLite folder standing in for the PostgreSQL ledger its Secret names."""
+    container = gateway_objects()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    env = {"PATH": "/usr/bin:/bin", "HOME": data}
+    for e in container["env"]:
+        if "value" in e:
+            env[e["name"]] = e["value"]
+    env.pop("STREAMDEMO_GATEWAY_DATABASE", None)
+    env.update(JUPYTERHUB_SERVICE_URL="http://127.0.0.1:0", JUPYTERHUB_API_TOKEN="a-made-up-hub-token",
+               STREAMDEMO_GATEWAY_DATA=data, STREAMDEMO_GATEWAY_UPSTREAM="http://127.0.0.1:9/v1")
+    return env, container["readinessProbe"]["httpGet"]["path"]
+
+
+def test_the_gateway_starts_as_the_pod_runs_it_accepts_its_key_and_is_ready():
+    """The real gateway, as the pod's user and groups with the pod's
+    environment and its key file as the kubelet mounts it: it starts with the
+    key, and the readiness probe's path answers 200."""
     if os.geteuid() != 0:
         pytest.fail("this test gives the key file to root and to the pod's group, as the kubelet does: run it as root")
     root = tempfile.mkdtemp(prefix="k8s-key-")
@@ -189,9 +209,10 @@ def test_the_gateway_accepts_its_key_file_as_the_pod_mounts_it(tmp_path):
         data = os.path.join(root, "data")
         os.makedirs(data)
         os.chown(data, user, primary)
-        env = {"PATH": "/usr/bin:/bin", "STREAMDEMO_GATEWAY_KEY_FILE": key, "HOME": data}
-        proc = subprocess.Popen([binary, "gateway", "serve", "--upstream", "http://127.0.0.1:9/v1",
-                                 "--addr", "127.0.0.1:0", "--data", data], env=env, user=user, group=primary,
+        env, ready_path = pod_environment(data)
+        assert env["STREAMDEMO_GATEWAY_KEY_FILE"] == "/secrets/upstream-key"
+        env["STREAMDEMO_GATEWAY_KEY_FILE"] = key  # the mount point moved into the test's folder
+        proc = subprocess.Popen([binary, "gateway", "serve"], env=env, user=user, group=primary,
                                 extra_groups=groups, stderr=subprocess.PIPE, text=True, cwd=root)
         seen, deadline = [], time.monotonic() + 30
         while time.monotonic() < deadline and not (seen and "class gateway on" in seen[-1]):
@@ -200,6 +221,9 @@ def test_the_gateway_accepts_its_key_file_as_the_pod_mounts_it(tmp_path):
                 break
         assert "class gateway on" in seen[-1] and "with the upstream key" in seen[-1], \
             f"the gateway refused the key file mounted as {oct(os.stat(key).st_mode & 0o7777)}: {''.join(seen)}"
+        addr = re.search(r"class gateway on http://(127\.0\.0\.1:\d+)/", seen[-1]).group(1)
+        r = requests.get(f"http://{addr}{ready_path}", timeout=5)
+        assert r.status_code == 200 and r.text == "ok\n", (r.status_code, r.text)
     finally:
         if proc and proc.poll() is None:
             proc.terminate()
