@@ -263,6 +263,32 @@ def test_the_images_kernelspec_is_outside_the_students_volume_and_built_as_insta
     assert {k: v for k, v in spec.items() if k not in ("argv", "env")} == {k: v for k, v in want.items() if k not in ("argv", "env")}
 
 
+def test_the_images_python_packages_agree_with_the_charts_jupyterhub():
+    """Runs the image's package step (the class's lock with jupyterhub replaced
+    by the chart's, then pip check) in a venv of the test's own."""
+    text = open(os.path.join(K8S, "singleuser.Dockerfile")).read().replace("\\\n", " ")
+    version = re.search(r"^ARG JUPYTERHUB_VERSION=(\S+)$", text, re.M).group(1)
+    run = next(line for line in text.splitlines() if "grep -v '^jupyterhub=='" in line)
+    commands = [c.strip() for c in run.split("&&")]
+    first = next(i for i, c in enumerate(commands) if c.startswith("grep -v '^jupyterhub=='"))
+    last = commands.index("pip check")
+    step = commands[first:last + 1]
+    with tempfile.TemporaryDirectory() as tmp:
+        venv = os.path.join(tmp, "venv")
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+        subprocess.run([python, "-m", "venv", venv], check=True)
+        pip = f"{venv}/bin/python -m pip --disable-pip-version-check"
+        script = " && ".join(step).replace("/tmp/singleuser.lock", f"{tmp}/singleuser.lock")
+        script = script.replace(" --no-cache-dir", "")  # the image keeps no cache; the test may use this machine's
+        script = script.replace("pip install", f"{pip} install --quiet").replace("pip check", f"{pip} check")
+        r = subprocess.run(["sh", "-c", script], cwd=REPO, env=dict(os.environ, JUPYTERHUB_VERSION=version),
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"the image's packages do not install with JupyterHub {version}:\n{r.stdout}{r.stderr}"
+        r = subprocess.run([f"{venv}/bin/python", "-c", "import jupyterhub; print(jupyterhub.__version__)"],
+                           capture_output=True, text=True)
+        assert r.stdout.strip() == CHART_HUB, r.stdout + r.stderr
+
+
 def test_singleuser_image_pins_its_base_and_copies_existing_files():
     text = open(os.path.join(K8S, "singleuser.Dockerfile")).read()
     base = re.search(r"^FROM (\S+)", text, re.M).group(1)
