@@ -131,3 +131,9 @@ classroomtest: setup browser-setup ## a class of three through the real hub, pro
 
 clean: practice-down ## remove build output (keeps .tools and .venv)
 	rm -rf $(BUILD)
+
+# The Kubernetes files' offline checks (classroom/tests/test_k8s.py, docs/classroom.md).
+.PHONY: kubernetes-setup
+kubernetes-setup: ## what the Kubernetes checks need: the chart's JupyterHub in build/k8s-hub-venv, k8s.io/api (pinned; skips what is there)
+	@bash classroom/k8s/check/setup.sh
+classroomtest: kubernetes-setup

@@ -133,6 +133,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"{$}", g.page)
 	mux.HandleFunc("POST "+p+"login", g.login)
 	mux.HandleFunc("GET "+p+"oauth_callback", g.oauthCallback)
+	mux.HandleFunc("GET "+p+"healthz", g.healthz)
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		failure(w, shapeOf(strings.TrimPrefix(r.URL.Path, p)), http.StatusNotFound,
 			"The class gateway serves v1/agent, v1/responses, v1/chat/completions and v1/models; check the base URL.")

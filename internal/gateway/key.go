@@ -9,7 +9,8 @@ import (
 // KeyEnv is the environment variable that may hold the upstream key.
 const KeyEnv = "STREAMDEMO_UPSTREAM_KEY"
 
-// LoadKey reads the upstream key from file (which only its owner may read)
+// LoadKey reads the upstream key from file (which only its owner may read,
+// or root and the gateway's group as Kubernetes mounts a Secret)
 // or, with no file, from KeyEnv. An empty key is allowed: local servers
 // (Ollama, the practice server) need none.
 func LoadKey(file string) (string, error) {
@@ -20,7 +21,7 @@ func LoadKey(file string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("Cannot read the key file %s: %v.", file, err)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+	if perm := info.Mode().Perm(); !keyModeOK(info) {
 		return "", fmt.Errorf("The key file %s can be read by other users (mode %04o): run \"chmod 600 %s\" and start the gateway again.", file, perm, file)
 	}
 	b, err := os.ReadFile(file)
