@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/sizes"
 	_ "modernc.org/sqlite"
 )
 
@@ -102,7 +103,7 @@ func TestHugeNegativeAndTwistedCapsAreRefused(t *testing.T) {
 	// gateway, is charged at the restart without wrapping.
 	tg.student(t, "bob", Limits{})
 	if _, refusal, err := tg.ledger.reserve(t.Context(), "bob", "v1/agent", "x",
-		plan{InputTokens: MaxRequestBytes / 4, Cap: MaxOutputCap, DefaultOut: 1024, MinUSD: 0.01}); err != nil || refusal != nil {
+		plan{InputTokens: sizes.MaxRequest / 4, Cap: MaxOutputCap, DefaultOut: 1024, MinUSD: 0.01}); err != nil || refusal != nil {
 		t.Fatalf("reserve: %v %v", refusal, err)
 	}
 	tg.ledger.Close()
@@ -114,8 +115,8 @@ func TestHugeNegativeAndTwistedCapsAreRefused(t *testing.T) {
 	noNegatives(t, l)
 	var out int64
 	l.db.QueryRow(`SELECT output_tokens FROM requests WHERE student = 'bob'`).Scan(&out)
-	if out != MaxRequestBytes/4+MaxOutputCap {
-		t.Errorf("the interrupted answer was charged %d tokens, want its reservation %d", out, MaxRequestBytes/4+MaxOutputCap)
+	if out != sizes.MaxRequest/4+MaxOutputCap {
+		t.Errorf("the interrupted answer was charged %d tokens, want its reservation %d", out, sizes.MaxRequest/4+MaxOutputCap)
 	}
 }
 

@@ -7,13 +7,15 @@ import (
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // Refusal is a request the gateway turns away, with the one sentence the
 // student reads. Its Type is what the library recognises.
 type Refusal struct {
 	Status     int
-	Type       string // class_token_rejected, class_paused, class_rate_limited, class_budget_exceeded, ...
+	Type       string // one of classwire's refusal types
 	Message    string
 	RetryAfter time.Duration // sent as Retry-After when waiting helps
 }
@@ -22,25 +24,25 @@ func (r *Refusal) Error() string { return r.Message }
 
 // The refusals a student can meet.
 var (
-	refuseNoToken = &Refusal{Status: http.StatusUnauthorized, Type: "class_token_rejected",
+	refuseNoToken = &Refusal{Status: http.StatusUnauthorized, Type: classwire.TokenRejected,
 		Message: "The class gateway did not accept your token: check the key your teacher gave you."}
-	refuseClassPaused = &Refusal{Status: http.StatusForbidden, Type: "class_paused",
+	refuseClassPaused = &Refusal{Status: http.StatusForbidden, Type: classwire.Paused,
 		Message: "Your teacher has paused the model for the whole class (exam mode); ask your teacher."}
-	refuseStudentPaused = &Refusal{Status: http.StatusForbidden, Type: "class_paused",
+	refuseStudentPaused = &Refusal{Status: http.StatusForbidden, Type: classwire.Paused,
 		Message: "Your teacher has paused your access to the model; ask your teacher."}
-	refuseDayBudget = &Refusal{Status: http.StatusTooManyRequests, Type: "class_budget_exceeded",
+	refuseDayBudget = &Refusal{Status: http.StatusTooManyRequests, Type: classwire.BudgetExceeded,
 		Message: "Your class budget for today is used up; ask your teacher."}
-	refuseTotalBudget = &Refusal{Status: http.StatusTooManyRequests, Type: "class_budget_exceeded",
+	refuseTotalBudget = &Refusal{Status: http.StatusTooManyRequests, Type: classwire.BudgetExceeded,
 		Message: "Your class budget is used up; ask your teacher."}
-	refuseNotTeacher = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only",
+	refuseNotTeacher = &Refusal{Status: http.StatusForbidden, Type: classwire.TeacherOnly,
 		Message: "Only the teacher can see this page or flip these switches."}
-	refuseNotFromPage = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only",
+	refuseNotFromPage = &Refusal{Status: http.StatusForbidden, Type: classwire.TeacherOnly,
 		Message: "Switches are flipped from the teacher's page only: open the page itself and use its buttons."}
-	refuseSessionEnded = &Refusal{Status: http.StatusUnauthorized, Type: "class_token_rejected",
+	refuseSessionEnded = &Refusal{Status: http.StatusUnauthorized, Type: classwire.TokenRejected,
 		Message: "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again."}
-	refuseLedger = &Refusal{Status: http.StatusServiceUnavailable, Type: "class_gateway_error",
+	refuseLedger = &Refusal{Status: http.StatusServiceUnavailable, Type: classwire.GatewayError,
 		Message: "The class gateway cannot write its ledger right now; tell your teacher."}
-	refuseCannotCheck = &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error",
+	refuseCannotCheck = &Refusal{Status: http.StatusBadGateway, Type: classwire.GatewayError,
 		Message: "The class gateway could not check your token; try again in a moment."}
 )
 
@@ -50,7 +52,7 @@ func tooMany(wait time.Duration) *Refusal {
 	if secs < 1 {
 		secs = 1
 	}
-	return &Refusal{Status: http.StatusTooManyRequests, Type: "class_rate_limited",
+	return &Refusal{Status: http.StatusTooManyRequests, Type: classwire.RateLimited,
 		Message: fmt.Sprintf("Too many requests; wait %d seconds.", secs), RetryAfter: time.Duration(secs) * time.Second}
 }
 

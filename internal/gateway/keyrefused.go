@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // keyRefusedMessage is what a student reads when the upstream refuses the
@@ -44,7 +46,7 @@ func (g *Gateway) keyRefused(resp *http.Response, c *call) []byte {
 	g.logf("the upstream refused the class's key (HTTP %d): check the key file", resp.StatusCode)
 	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
 	resp.Header = http.Header{"X-Should-Retry": {"false"}}
-	return errorBody(shapeOf(c.path), http.StatusBadGateway, "class_key_refused", keyRefusedMessage)
+	return errorBody(shapeOf(c.path), http.StatusBadGateway, classwire.KeyRefused, keyRefusedMessage)
 }
 
 // keyAccepted clears the record once the upstream answers again.

@@ -12,10 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// MaxRequestBytes is the largest request body a student may send.
-const MaxRequestBytes = 1 << 20
+	"github.com/streamdemo/streamdemo/internal/sizes"
+)
 
 type callKey struct{}
 
@@ -55,7 +54,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	resp.Header.Del("Set-Cookie")
 	for name, values := range resp.Header {
 		for i, v := range values {
-			values[i] = string(redactKey([]byte(v), c.key))
+			values[i] = c.hide.String(v)
 		}
 		resp.Header[name] = values
 	}
@@ -81,7 +80,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		body = g.keyRefused(resp, c)
 		resp.Header.Set("Content-Type", "application/json")
 	}
-	body = redactKey(body, c.key)
+	body = c.hide.Bytes(body)
 	resp.Body = nopBody(body)
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -112,18 +111,18 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 		refuse(w, sh, refusal)
 		return
 	}
-	c := &call{student: id.Name, path: path, target: g.upstreamURL(path), key: g.key}
+	c := &call{student: id.Name, path: path, target: g.upstreamURL(path), key: g.key, hide: g.hide}
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, sizes.MaxRequest))
 		var tooBig *http.MaxBytesError
 		if err != nil && !errors.As(err, &tooBig) {
 			failure(w, sh, http.StatusRequestTimeout, "The request body did not arrive in time; send it again.")
 			return
 		}
 		if err != nil {
-			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", MaxRequestBytes>>10))
+			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
 			return
 		}
 		if body, refusal = g.admit(r.Context(), c, body); refusal != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/localmodel"
 )
 
 // Provider names accepted in Config.Provider and STREAMDEMO_PROVIDER.
@@ -82,7 +84,7 @@ var providers = map[string]providerInfo{
 }
 
 // LocalModel is the model name the project registers with Ollama.
-const LocalModel = "smollm2-135m"
+const LocalModel = localmodel.Name
 
 // settings is a Config with every choice made.
 type settings struct {

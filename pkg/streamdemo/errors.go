@@ -12,6 +12,8 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // Kind says what went wrong. Every *Error has one, and each Kind is itself an
@@ -103,13 +105,13 @@ func (e *Error) Error() string {
 
 // classKinds are the refusals of streamdemo's class gateway, by error type.
 var classKinds = map[string]Kind{
-	"class_token_rejected":    ErrKeyRejected,
-	"class_teacher_only":      ErrKeyRejected,
-	"class_paused":            ErrPaused,
-	"class_budget_exceeded":   ErrBudget,
-	"class_rate_limited":      ErrRateLimited,
-	"class_key_refused":       ErrClassKey,
-	"class_model_not_allowed": ErrUnknownModel,
+	classwire.TokenRejected:   ErrKeyRejected,
+	classwire.TeacherOnly:     ErrKeyRejected,
+	classwire.Paused:          ErrPaused,
+	classwire.BudgetExceeded:  ErrBudget,
+	classwire.RateLimited:     ErrRateLimited,
+	classwire.KeyRefused:      ErrClassKey,
+	classwire.ModelNotAllowed: ErrUnknownModel,
 }
 
 // classify turns anything go-openai or net/http returned into an *Error.

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/elapsed"
+	"github.com/streamdemo/streamdemo/internal/redact"
 )
 
 // Chunk is one piece of the answer, as it arrived.
@@ -204,7 +207,7 @@ func (s *Stream) fail(err error) *Error {
 	e.facts.keyVar = first(e.facts.keyVar, s.settings.KeyVar)
 	e.facts.chunks = s.timing.Chunks
 	e.facts.attempts = max(s.attempts, 1)
-	e.Message = redact(truncate(e.Message, 200), s.settings.APIKey)
+	e.Message = redact.String(truncate(e.Message, 200), s.settings.APIKey)
 	return e
 }
 
@@ -246,8 +249,8 @@ func (s *Stream) Summary() string {
 	t := s.timing
 	parts := []string{
 		"model " + first(s.model, s.settings.Model, "unknown"),
-		"first chunk " + round(t.FirstChunk),
-		"total " + round(t.Total),
+		"first chunk " + elapsed.String(t.FirstChunk),
+		"total " + elapsed.String(t.Total),
 		fmt.Sprintf("%d chunks", t.Chunks),
 	}
 	if u := s.usage; u != nil {
@@ -264,11 +267,4 @@ func (s *Stream) Summary() string {
 		}
 	}
 	return strings.Join(parts, " · ")
-}
-
-func round(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(10 * time.Millisecond).String()
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"syscall"
+
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 // watchTransport wraps the HTTP transport of one stream: it keeps the response
@@ -55,8 +57,8 @@ func (b teeBody) Read(p []byte) (int, error) {
 
 // Limits on what a server may send: one event, and the whole stream.
 const (
-	MaxEventBytes  = 1 << 20
-	MaxStreamBytes = 64 << 20
+	MaxEventBytes  = sizes.MaxEvent
+	MaxStreamBytes = sizes.MaxStream
 )
 
 // streamLimit is the limit in force: MaxStreamBytes, lowered by tests that
