@@ -38,10 +38,14 @@ The upstream key comes from --key-file (owner-only) or STREAMDEMO_UPSTREAM_KEY, 
 // cliWho is how switches made from the command line appear in the log.
 const cliWho = "command line"
 
-// errShown marks an error whose sentence the flag package already printed.
-var errShown = errors.New("")
+// errShown marks an error whose sentence the flag package already printed:
+// the command exits with status 2 and prints nothing more.
+var errShown = errors.New("the flags were refused (the flag package said why)")
 
-func gatewayCmd(args []string) error {
+// gatewayCmd runs a gateway command; what it returns is a sentence.
+func gatewayCmd(args []string) error { return gatewaySentence(gatewayRun(args)) }
+
+func gatewayRun(args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%s", gatewayUsage)
 	}
@@ -337,6 +341,9 @@ func gatewayServe(args []string) error {
 	}
 	key, err := gateway.LoadKey(*keyFile)
 	if err != nil {
+		if errors.Is(err, gateway.ErrKeyFileOpen) {
+			return say(err, `run "chmod 600 `+*keyFile+`" and start the gateway again`)
+		}
 		return err
 	}
 	hub := gateway.HubFromEnv()

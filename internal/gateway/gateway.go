@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -65,13 +66,13 @@ type authenticator interface {
 func New(cfg Config) (*Gateway, error) {
 	u, err := url.Parse(strings.TrimRight(cfg.Upstream, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("The upstream %q is not an http(s) URL: pass --upstream http://host:port/v1.", cfg.Upstream)
+		return nil, fmt.Errorf("the upstream %q is %w", cfg.Upstream, ErrBadUpstream)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("The upstream URL holds a user or password: put the key in --key-file instead.")
+		return nil, ErrUpstreamUser
 	}
 	if len(cfg.CookieSecret) < 32 {
-		return nil, fmt.Errorf("The cookie secret is shorter than 32 bytes.")
+		return nil, errors.New("the cookie secret is shorter than 32 bytes")
 	}
 	g := &Gateway{upstream: u, key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
 		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}

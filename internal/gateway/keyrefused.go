@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -86,9 +87,18 @@ func (l *Ledger) keyRefusal() (*KeyRefusal, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, _ := setting(l.q(), "key_refused_status")
-	ms, _ := strconv.ParseInt(at, 10, 64)
-	status, _ := strconv.Atoi(st)
+	st, err := setting(l.q(), "key_refused_status")
+	if err != nil {
+		return nil, err
+	}
+	ms, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("setting key_refused_at: %w", err)
+	}
+	status, err := strconv.Atoi(st)
+	if err != nil {
+		return nil, fmt.Errorf("setting key_refused_status: %w", err)
+	}
 	return &KeyRefusal{At: time.UnixMilli(ms), Status: status}, nil
 }
 

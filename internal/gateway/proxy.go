@@ -244,14 +244,19 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		if c.usage.Cost != nil {
 			o.CostUSD = c.usage.Cost.TotalCost
 		} else {
-			p, known := price{}, false
+			var p price
+			known, err := false, error(nil)
 			if c.upstreamModel != "" {
-				p, known, _ = g.ledger.priceOf(ctx, []string{c.upstreamModel})
+				p, known, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
 			}
-			if !known {
-				p, _, _ = g.ledger.priceOf(ctx, c.engines)
+			if !known && err == nil {
+				p, _, err = g.ledger.priceOf(ctx, c.engines)
 			}
 			o.CostUSD = p.cost(o.InputTokens, o.OutputTokens)
+			if err != nil { // charged what it held: an unread price must not make it free
+				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
+				o.CostUSD = c.reserved.USD
+			}
 		}
 	case c.status != http.StatusOK && c.status != 0 && c.chars == 0:
 		o.State = "failed" // refused upstream: nothing to charge
@@ -267,8 +272,11 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		o.InputTokens, o.OutputTokens = c.inputEst, (c.chars+3)/4
 		o.CostUSD = c.reserved.USD
 		if c.priced {
-			p, _, _ := g.ledger.priceOf(ctx, c.engines)
-			o.CostUSD = max(p.cost(o.InputTokens, o.OutputTokens), c.minUSD)
+			if p, _, err := g.ledger.priceOf(ctx, c.engines); err != nil {
+				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
+			} else {
+				o.CostUSD = max(p.cost(o.InputTokens, o.OutputTokens), c.minUSD)
+			}
 		}
 	}
 	if err := g.ledger.settle(c.id, o); err != nil {

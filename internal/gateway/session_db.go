@@ -27,8 +27,14 @@ func sessionKey(id string) string {
 
 func sessionAEAD(id string) cipher.AEAD {
 	key := sha256.Sum256([]byte("session-token:" + id))
-	block, _ := aes.NewCipher(key[:])
-	aead, _ := cipher.NewGCM(block)
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err) // a 32-byte key is always an AES-256 key
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err) // AES always has a 16-byte block
+	}
 	return aead
 }
 
