@@ -169,25 +169,25 @@ func limitFlags(fs *flag.FlagSet) func() gateway.Limits {
 	rpm := fs.Int64("rpm", 0, "requests per minute (0: no limit)")
 	conc := fs.Int64("concurrent", 0, "answers streaming at once (0: no limit)")
 	return func() gateway.Limits {
-		var lim gateway.Limits
-		fs.Visit(func(f *flag.Flag) {
-			switch f.Name {
-			case "tokens-per-day":
-				lim.TokensPerDay = tpd
-			case "usd-per-day":
-				lim.USDPerDay = upd
-			case "tokens-total":
-				lim.TokensTotal = tt
-			case "usd-total":
-				lim.USDTotal = ut
-			case "rpm":
-				lim.RequestsPerMinute = rpm
-			case "concurrent":
-				lim.ConcurrentStreams = conc
-			}
-		})
-		return lim
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		return gateway.Limits{
+			TokensPerDay:      ifGiven(given["tokens-per-day"], tpd),
+			USDPerDay:         ifGiven(given["usd-per-day"], upd),
+			TokensTotal:       ifGiven(given["tokens-total"], tt),
+			USDTotal:          ifGiven(given["usd-total"], ut),
+			RequestsPerMinute: ifGiven(given["rpm"], rpm),
+			ConcurrentStreams: ifGiven(given["concurrent"], conc),
+		}
 	}
+}
+
+// ifGiven is v for a flag given on the command line, else nil: a limit not set.
+func ifGiven[T any](given bool, v *T) *T {
+	if given {
+		return v
+	}
+	return nil
 }
 
 func gatewayTokenAdd(args []string) error {
