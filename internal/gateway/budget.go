@@ -24,27 +24,22 @@ func (r *Refusal) Error() string { return r.Message }
 
 // The refusals a student can meet.
 var (
-	refuseNoToken = &Refusal{Status: http.StatusUnauthorized, Type: classwire.TokenRejected,
-		Message: "The class gateway did not accept your token: check the key your teacher gave you."}
-	refuseClassPaused = &Refusal{Status: http.StatusForbidden, Type: classwire.Paused,
-		Message: "Your teacher has paused the model for the whole class (exam mode); ask your teacher."}
-	refuseStudentPaused = &Refusal{Status: http.StatusForbidden, Type: classwire.Paused,
-		Message: "Your teacher has paused your access to the model; ask your teacher."}
-	refuseDayBudget = &Refusal{Status: http.StatusTooManyRequests, Type: classwire.BudgetExceeded,
-		Message: "Your class budget for today is used up; ask your teacher."}
-	refuseTotalBudget = &Refusal{Status: http.StatusTooManyRequests, Type: classwire.BudgetExceeded,
-		Message: "Your class budget is used up; ask your teacher."}
-	refuseNotTeacher = &Refusal{Status: http.StatusForbidden, Type: classwire.TeacherOnly,
-		Message: "Only the teacher can see this page or flip these switches."}
-	refuseNotFromPage = &Refusal{Status: http.StatusForbidden, Type: classwire.TeacherOnly,
-		Message: "Switches are flipped from the teacher's page only: open the page itself and use its buttons."}
-	refuseSessionEnded = &Refusal{Status: http.StatusUnauthorized, Type: classwire.TokenRejected,
-		Message: "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again."}
-	refuseLedger = &Refusal{Status: http.StatusServiceUnavailable, Type: classwire.GatewayError,
-		Message: "The class gateway cannot write its ledger right now; tell your teacher."}
-	refuseCannotCheck = &Refusal{Status: http.StatusBadGateway, Type: classwire.GatewayError,
-		Message: "The class gateway could not check your token; try again in a moment."}
+	refuseNoToken       = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "The class gateway did not accept your token: check the key your teacher gave you.")
+	refuseClassPaused   = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused the model for the whole class (exam mode); ask your teacher.")
+	refuseStudentPaused = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused your access to the model; ask your teacher.")
+	refuseDayBudget     = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget for today is used up; ask your teacher.")
+	refuseTotalBudget   = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget is used up; ask your teacher.")
+	refuseNotTeacher    = newRefusal(http.StatusForbidden, classwire.TeacherOnly, "Only the teacher can see this page or flip these switches.")
+	refuseNotFromPage   = newRefusal(http.StatusForbidden, classwire.TeacherOnly, "Switches are flipped from the teacher's page only: open the page itself and use its buttons.")
+	refuseSessionEnded  = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again.")
+	refuseLedger        = newRefusal(http.StatusServiceUnavailable, classwire.GatewayError, "The class gateway cannot write its ledger right now; tell your teacher.")
+	refuseCannotCheck   = newRefusal(http.StatusBadGateway, classwire.GatewayError, "The class gateway could not check your token; try again in a moment.")
 )
+
+// newRefusal is a refusal with no wait to honour.
+func newRefusal(status int, typ, message string) *Refusal {
+	return &Refusal{Status: status, Type: typ, Message: message}
+}
 
 // tooMany is the rate-limit refusal, with the wait that helps.
 func tooMany(wait time.Duration) *Refusal {

@@ -109,7 +109,8 @@ func decodeChatRequest(r *http.Request) (chatRequest, apiError) {
 		known = known || m == req.Model
 	}
 	if !known {
-		return req, faultErrors(chatAPI, req.Model)["404"]
+		e, _ := faultError(chatAPI, "404", req.Model)
+		return req, e
 	}
 	return req, apiError{}
 }
