@@ -91,7 +91,12 @@ func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
 		rep.Models = []string{}
 	}
 	g.addHubUsers(r.Context(), rep)
-	b, _ := json.Marshal(rep)
+	b, err := json.Marshal(rep)
+	if err != nil { // a NaN in the ledger: said in the log, not hidden
+		g.logf("usage report: %v", err)
+		failure(w, openAIShape, http.StatusInternalServerError, "The class gateway could not read its ledger.")
+		return
+	}
 	writeJSON(w, http.StatusOK, b)
 }
 
