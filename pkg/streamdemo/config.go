@@ -83,7 +83,8 @@ var providers = map[string]providerInfo{
 	Practice:   {ProtocolResponses, practiceBaseURL, "STREAMDEMO_API_KEY", "sonar-pro", false},
 }
 
-// LocalModel is the model name the project registers with Ollama.
+// LocalModel is the model name the project registers with Ollama,
+// "smollm2-135m".
 const LocalModel = localmodel.Name
 
 // settings is a Config with every choice made.

@@ -55,7 +55,8 @@ func (b teeBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Limits on what a server may send: one event, and the whole stream.
+// Limits on what a server may send: one event (1 MiB), and the whole stream
+// (64 MiB). The class gateway holds answers to the same limits.
 const (
 	MaxEventBytes  = sizes.MaxEvent
 	MaxStreamBytes = sizes.MaxStream
