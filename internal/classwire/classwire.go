@@ -4,6 +4,8 @@
 // happened. Each is a promise to clients already in the field: never rename.
 package classwire
 
+import "fmt"
+
 // The refusal types.
 const (
 	TokenRejected   = "class_token_rejected"    // the student's token, or the teacher's session, is not accepted
@@ -15,3 +17,12 @@ const (
 	ModelNotAllowed = "class_model_not_allowed" // the model is not on the class's list
 	GatewayError    = "class_gateway_error"     // the gateway itself failed (ledger, token check, request too large)
 )
+
+// KeyRefusedSentence is what a student reads when the model service refuses
+// the class's key: not their token's fault, and only the teacher can fix it.
+// The gateway sends it; the library says it again from the kind alone.
+const KeyRefusedSentence = "The class's key was refused by the model service; tell your teacher."
+
+// WaitSentence is RateLimited's sentence for a wait of secs seconds, sent by
+// the gateway and said again by the library from Retry-After.
+func WaitSentence(secs int) string { return fmt.Sprintf("Too many requests; wait %d seconds.", secs) }

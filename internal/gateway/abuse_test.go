@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/classwire"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 	_ "modernc.org/sqlite"
 )
@@ -408,7 +409,7 @@ func TestTheUpstreamRefusingTheKeyIsTheTeachersProblem(t *testing.T) {
 	tok := tg.student(t, "ana", Limits{})
 	for _, path := range []string{"v1/chat/completions", "v1/agent"} {
 		a := tg.post(t, path, tok, chatBody(""))
-		if a.Status != 502 || refusalType(t, a.Body) != "class_key_refused" || !strings.Contains(a.Body, keyRefusedMessage) ||
+		if a.Status != 502 || refusalType(t, a.Body) != "class_key_refused" || !strings.Contains(a.Body, classwire.KeyRefusedSentence) ||
 			strings.Contains(a.Body, "Incorrect") || a.Header.Get("X-Should-Retry") != "false" {
 			t.Errorf("%s: HTTP %d %s %v", path, a.Status, a.Body, a.Header)
 		}

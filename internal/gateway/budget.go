@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
 	"net/http"
 	"time"
@@ -48,7 +47,7 @@ func tooMany(wait time.Duration) *Refusal {
 		secs = 1
 	}
 	return &Refusal{Status: http.StatusTooManyRequests, Type: classwire.RateLimited,
-		Message: fmt.Sprintf("Too many requests; wait %d seconds.", secs), RetryAfter: time.Duration(secs) * time.Second}
+		Message: classwire.WaitSentence(secs), RetryAfter: time.Duration(secs) * time.Second}
 }
 
 // concurrencyWait is how long a student over the concurrent-stream limit is

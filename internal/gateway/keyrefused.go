@@ -14,10 +14,6 @@ import (
 	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
-// keyRefusedMessage is what a student reads when the upstream refuses the
-// class's key: not their token's fault, and only the teacher can fix it.
-const keyRefusedMessage = "The class's key was refused by the model service; tell your teacher."
-
 // refusesKey says whether an upstream answer refuses the class's key: any
 // 401, or a 403 that speaks of the key or authentication (Perplexity's 403
 // for a retired endpoint is passed on as it is).
@@ -47,7 +43,7 @@ func (g *Gateway) keyRefused(resp *http.Response, c *call) []byte {
 	g.logf("the upstream refused the class's key (HTTP %d): check the key file", resp.StatusCode)
 	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
 	resp.Header = http.Header{"X-Should-Retry": {"false"}}
-	return errorBody(shapeOf(c.path), http.StatusBadGateway, classwire.KeyRefused, keyRefusedMessage)
+	return errorBody(shapeOf(c.path), http.StatusBadGateway, classwire.KeyRefused, classwire.KeyRefusedSentence)
 }
 
 // keyAccepted clears the record once the upstream answers again.
