@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -55,14 +56,15 @@ func gatewaySentence(err error) error {
 	return say(err, "")
 }
 
-// say makes a lower-case error a sentence, with what to do after a colon.
-// An error that is already a sentence (the command's own) passes unchanged.
+// say makes an error a sentence, with what to do after a colon. An error
+// that is already one (the command's own, ending in a full stop or followed
+// by the usage) passes unchanged.
 func say(err error, todo string) error {
 	text := err.Error()
-	r, size := utf8.DecodeRuneInString(text)
-	if !unicode.IsLower(r) {
+	if strings.HasSuffix(text, ".") || strings.HasSuffix(text, gatewayUsage) {
 		return err
 	}
+	r, size := utf8.DecodeRuneInString(text)
 	text = string(unicode.ToUpper(r)) + text[size:]
 	if todo != "" {
 		text += ": " + todo

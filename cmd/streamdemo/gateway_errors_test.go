@@ -35,6 +35,12 @@ func TestGatewayCommandsSayOneSentence(t *testing.T) {
 			t.Errorf("gateway %s: exit %d %q, want 1 and %q", strings.Join(c.args, " "), code, errOut, c.want)
 		}
 	}
+	t.Setenv("JUPYTERHUB_SERVICE_URL", "::")
+	_, errOut, _ := run(t, "gateway", "serve", "--upstream", "http://127.0.0.1:9/v1", "--data", data)
+	if want := `JUPYTERHUB_SERVICE_URL "::" is not a URL with host:port: the hub sets it for its services: start the gateway from the hub, or unset it.`; errOut != want+"\n" {
+		t.Errorf("a hub service URL without host:port: %q, want %q", errOut, want)
+	}
+	t.Setenv("JUPYTERHUB_SERVICE_URL", "")
 	// A flag the flag package refused: its own lines, and no empty one after.
 	_, errOut, code := run(t, "gateway", "usage", "--no-such-flag")
 	if code != 2 || !strings.Contains(errOut, "flag provided but not defined") || strings.HasSuffix(errOut, "\n\n") {
