@@ -244,8 +244,11 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		if c.usage.Cost != nil {
 			o.CostUSD = c.usage.Cost.TotalCost
 		} else {
-			var p price
-			known, err := false, error(nil)
+			var (
+				p     price
+				known bool
+				err   error
+			)
 			if c.upstreamModel != "" {
 				p, known, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
 			}
