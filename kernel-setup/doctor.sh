@@ -3,10 +3,7 @@
 # Usage: bash kernel-setup/doctor.sh
 set -uo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
-BIN="$REPO/.tools/bin"
-VENV="$REPO/.venv"
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 FIX="bash kernel-setup/install.sh"
 status=0
 

@@ -8,10 +8,7 @@
 # Usage: bash kernel-setup/install.sh        (no arguments, no stdin)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
-BIN="$REPO/.tools/bin"
-VENV="$REPO/.venv"
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 LOCK="$HERE/requirements.lock"
 KDIR="$VENV/share/jupyter/kernels/gonb"
 

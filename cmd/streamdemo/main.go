@@ -8,6 +8,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -43,6 +44,9 @@ func main() {
 		return
 	default:
 		fmt.Fprintf(os.Stderr, "streamdemo: unknown command %q\n%s\n", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if errors.Is(err, errShown) {
 		os.Exit(2)
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/internal/redact"
 	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
@@ -39,12 +40,10 @@ func record(args []string) error {
 	defer stop()
 
 	var events, times bytes.Buffer
-	key := os.Getenv("PERPLEXITY_API_KEY")
+	hide := redact.New(os.Getenv("PERPLEXITY_API_KEY"))
 	start := time.Now()
 	ctx = streamtap.WithEvents(ctx, func(ev []byte) {
-		if key != "" { // an event never holds the key; should one, it is not written
-			ev = bytes.ReplaceAll(ev, []byte(key), []byte("[key removed]"))
-		}
+		ev = hide.Bytes(ev) // an event never holds the key; should one, it is not written
 		if events.Len() > 0 {
 			events.WriteByte('\n')
 		}

@@ -111,6 +111,36 @@ func TestRecordThenReplay(t *testing.T) {
 	}
 }
 
+// TestRecordHidesTheKey records a stream whose text echoes the key, whole
+// and in part: the recording holds neither.
+func TestRecordHidesTheKey(t *testing.T) {
+	const key = "pplx-RECORDKEY-0123456789abcdefghij"
+	real, _ := fs.ReadFile(capture.Perplexity, capture.RealStream+capture.Ext)
+	echo := bytes.Replace(real, []byte(`"delta":"`), []byte(`"delta":"key `+key+`, piece `+key[10:22]+`. `), 1)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, line := range bytes.Split(echo, []byte("\n")) {
+			w.Write(append(append([]byte("data: "), line...), "\n\n"...))
+		}
+	}))
+	defer server.Close()
+	out := filepath.Join(t.TempDir(), "echo.jsonl")
+	cmd := exec.Command(binary, "record", "--provider", "perplexity", "--base-url", server.URL+"/v1", "--out", out, "Say my key")
+	cmd.Env = append(os.Environ(), "PERPLEXITY_API_KEY="+key, "STREAMDEMO_PROVIDER=", "STREAMDEMO_BASE_URL=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("record: %v\n%s", err, b)
+	}
+	recorded, _ := os.ReadFile(out)
+	if !bytes.Contains(recorded, []byte("key [redacted], piece [redacted].")) {
+		t.Fatalf("the recording does not show the hidden key where it was:\n%.300s", recorded)
+	}
+	for i := 0; i+8 <= len(key); i++ {
+		if bytes.Contains(recorded, []byte(key[i:i+8])) {
+			t.Fatalf("the recording holds the key's characters %d to %d", i, i+8)
+		}
+	}
+}
+
 // TestServeTakesItsTokenOutOfSight starts `serve` with the token in a file
 // and in the environment: the token is required and is not in the process's
 // command line for others to see. --token still works, with a warning.

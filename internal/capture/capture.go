@@ -15,7 +15,16 @@ var files embed.FS
 
 // Perplexity holds the Agent API captures: NAME.chunks.txt is a stream, one
 // JSON event per line as it arrived; NAME.json the same request not streamed.
-var Perplexity, _ = fs.Sub(files, "perplexity")
+var Perplexity = sub(files, "perplexity")
+
+// sub is fsys's folder dir; it fails only for a malformed name.
+func sub(fsys fs.FS, dir string) fs.FS {
+	f, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
 
 // RealStream is the name of the real recorded stream (agent-web-search).
 const RealStream = "agent-web-search"

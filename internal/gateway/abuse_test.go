@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/classwire"
+	"github.com/streamdemo/streamdemo/internal/sizes"
 	_ "modernc.org/sqlite"
 )
 
@@ -102,7 +104,7 @@ func TestHugeNegativeAndTwistedCapsAreRefused(t *testing.T) {
 	// gateway, is charged at the restart without wrapping.
 	tg.student(t, "bob", Limits{})
 	if _, refusal, err := tg.ledger.reserve(t.Context(), "bob", "v1/agent", "x",
-		plan{InputTokens: MaxRequestBytes / 4, Cap: MaxOutputCap, DefaultOut: 1024, MinUSD: 0.01}); err != nil || refusal != nil {
+		plan{InputTokens: sizes.MaxRequest / 4, Cap: MaxOutputCap, DefaultOut: 1024, MinUSD: 0.01}); err != nil || refusal != nil {
 		t.Fatalf("reserve: %v %v", refusal, err)
 	}
 	tg.ledger.Close()
@@ -114,8 +116,8 @@ func TestHugeNegativeAndTwistedCapsAreRefused(t *testing.T) {
 	noNegatives(t, l)
 	var out int64
 	l.db.QueryRow(`SELECT output_tokens FROM requests WHERE student = 'bob'`).Scan(&out)
-	if out != MaxRequestBytes/4+MaxOutputCap {
-		t.Errorf("the interrupted answer was charged %d tokens, want its reservation %d", out, MaxRequestBytes/4+MaxOutputCap)
+	if out != sizes.MaxRequest/4+MaxOutputCap {
+		t.Errorf("the interrupted answer was charged %d tokens, want its reservation %d", out, sizes.MaxRequest/4+MaxOutputCap)
 	}
 }
 
@@ -407,7 +409,7 @@ func TestTheUpstreamRefusingTheKeyIsTheTeachersProblem(t *testing.T) {
 	tok := tg.student(t, "ana", Limits{})
 	for _, path := range []string{"v1/chat/completions", "v1/agent"} {
 		a := tg.post(t, path, tok, chatBody(""))
-		if a.Status != 502 || refusalType(t, a.Body) != "class_key_refused" || !strings.Contains(a.Body, keyRefusedMessage) ||
+		if a.Status != 502 || refusalType(t, a.Body) != "class_key_refused" || !strings.Contains(a.Body, classwire.KeyRefusedSentence) ||
 			strings.Contains(a.Body, "Incorrect") || a.Header.Get("X-Should-Retry") != "false" {
 			t.Errorf("%s: HTTP %d %s %v", path, a.Status, a.Body, a.Header)
 		}

@@ -70,7 +70,7 @@ func HubFromEnv() *Hub {
 func (h *Hub) ListenAddr() (string, error) {
 	u, err := url.Parse(h.ServiceURL)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("JUPYTERHUB_SERVICE_URL %q is not a URL with host:port.", h.ServiceURL)
+		return "", fmt.Errorf("JUPYTERHUB_SERVICE_URL %q is %w", h.ServiceURL, ErrBadServiceURL)
 	}
 	return u.Host, nil
 }

@@ -29,7 +29,7 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
 // checkName refuses names that would be hard to read or type.
 func checkName(name string) error {
 	if !validName.MatchString(name) {
-		return fmt.Errorf("Bad name %q: use 1 to 64 letters, digits or . _ @ + - (starting with a letter or digit).", name)
+		return fmt.Errorf("%w %q", ErrBadName, name)
 	}
 	return nil
 }
@@ -85,8 +85,10 @@ func (l *Ledger) RevokeToken(name, who string) error {
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("No token to revoke for %q: see the names with \"streamdemo gateway usage\".", name)
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("%w for %q", ErrNoToken, name)
 		}
 		return logSwitch(tx, now, who, "token revoked for "+name)
 	})

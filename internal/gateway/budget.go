@@ -3,17 +3,18 @@ package gateway
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // Refusal is a request the gateway turns away, with the one sentence the
 // student reads. Its Type is what the library recognises.
 type Refusal struct {
 	Status     int
-	Type       string // class_token_rejected, class_paused, class_rate_limited, class_budget_exceeded, ...
+	Type       string // one of classwire's refusal types
 	Message    string
 	RetryAfter time.Duration // sent as Retry-After when waiting helps
 }
@@ -22,27 +23,22 @@ func (r *Refusal) Error() string { return r.Message }
 
 // The refusals a student can meet.
 var (
-	refuseNoToken = &Refusal{Status: http.StatusUnauthorized, Type: "class_token_rejected",
-		Message: "The class gateway did not accept your token: check the key your teacher gave you."}
-	refuseClassPaused = &Refusal{Status: http.StatusForbidden, Type: "class_paused",
-		Message: "Your teacher has paused the model for the whole class (exam mode); ask your teacher."}
-	refuseStudentPaused = &Refusal{Status: http.StatusForbidden, Type: "class_paused",
-		Message: "Your teacher has paused your access to the model; ask your teacher."}
-	refuseDayBudget = &Refusal{Status: http.StatusTooManyRequests, Type: "class_budget_exceeded",
-		Message: "Your class budget for today is used up; ask your teacher."}
-	refuseTotalBudget = &Refusal{Status: http.StatusTooManyRequests, Type: "class_budget_exceeded",
-		Message: "Your class budget is used up; ask your teacher."}
-	refuseNotTeacher = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only",
-		Message: "Only the teacher can see this page or flip these switches."}
-	refuseNotFromPage = &Refusal{Status: http.StatusForbidden, Type: "class_teacher_only",
-		Message: "Switches are flipped from the teacher's page only: open the page itself and use its buttons."}
-	refuseSessionEnded = &Refusal{Status: http.StatusUnauthorized, Type: "class_token_rejected",
-		Message: "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again."}
-	refuseLedger = &Refusal{Status: http.StatusServiceUnavailable, Type: "class_gateway_error",
-		Message: "The class gateway cannot write its ledger right now; tell your teacher."}
-	refuseCannotCheck = &Refusal{Status: http.StatusBadGateway, Type: "class_gateway_error",
-		Message: "The class gateway could not check your token; try again in a moment."}
+	refuseNoToken       = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "The class gateway did not accept your token: check the key your teacher gave you.")
+	refuseClassPaused   = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused the model for the whole class (exam mode); ask your teacher.")
+	refuseStudentPaused = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused your access to the model; ask your teacher.")
+	refuseDayBudget     = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget for today is used up; ask your teacher.")
+	refuseTotalBudget   = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget is used up; ask your teacher.")
+	refuseNotTeacher    = newRefusal(http.StatusForbidden, classwire.TeacherOnly, "Only the teacher can see this page or flip these switches.")
+	refuseNotFromPage   = newRefusal(http.StatusForbidden, classwire.TeacherOnly, "Switches are flipped from the teacher's page only: open the page itself and use its buttons.")
+	refuseSessionEnded  = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again.")
+	refuseLedger        = newRefusal(http.StatusServiceUnavailable, classwire.GatewayError, "The class gateway cannot write its ledger right now; tell your teacher.")
+	refuseCannotCheck   = newRefusal(http.StatusBadGateway, classwire.GatewayError, "The class gateway could not check your token; try again in a moment.")
 )
+
+// newRefusal is a refusal with no wait to honour.
+func newRefusal(status int, typ, message string) *Refusal {
+	return &Refusal{Status: status, Type: typ, Message: message}
+}
 
 // tooMany is the rate-limit refusal, with the wait that helps.
 func tooMany(wait time.Duration) *Refusal {
@@ -50,8 +46,8 @@ func tooMany(wait time.Duration) *Refusal {
 	if secs < 1 {
 		secs = 1
 	}
-	return &Refusal{Status: http.StatusTooManyRequests, Type: "class_rate_limited",
-		Message: fmt.Sprintf("Too many requests; wait %d seconds.", secs), RetryAfter: time.Duration(secs) * time.Second}
+	return &Refusal{Status: http.StatusTooManyRequests, Type: classwire.RateLimited,
+		Message: classwire.WaitSentence(secs), RetryAfter: time.Duration(secs) * time.Second}
 }
 
 // concurrencyWait is how long a student over the concurrent-stream limit is

@@ -1,6 +1,10 @@
 package gateway
 
-import "net/url"
+import (
+	"net/url"
+
+	"github.com/streamdemo/streamdemo/internal/redact"
+)
 
 // call is one student's request on its way through the gateway: what was
 // asked, what was reserved, and what the answer turned out to use.
@@ -9,6 +13,7 @@ type call struct {
 	path      string // after the prefix, e.g. "v1/chat/completions"
 	target    *url.URL
 	key       []byte
+	hide      *redact.Key
 	model     string   // the engines, comma-separated, as the ledger shows them
 	engines   []string // the models and presets asked for
 	chat      bool

@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/redact"
 )
 
 // Config is how a gateway is set up.
@@ -39,6 +42,7 @@ type Config struct {
 type Gateway struct {
 	upstream  *url.URL
 	key       []byte
+	hide      *redact.Key // keeps the key out of what leaves
 	ledger    *Ledger
 	prefix    string
 	hub       *Hub
@@ -62,15 +66,15 @@ type authenticator interface {
 func New(cfg Config) (*Gateway, error) {
 	u, err := url.Parse(strings.TrimRight(cfg.Upstream, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("The upstream %q is not an http(s) URL: pass --upstream http://host:port/v1.", cfg.Upstream)
+		return nil, fmt.Errorf("the upstream %q is %w", cfg.Upstream, ErrBadUpstream)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("The upstream URL holds a user or password: put the key in --key-file instead.")
+		return nil, ErrUpstreamUser
 	}
 	if len(cfg.CookieSecret) < 32 {
-		return nil, fmt.Errorf("The cookie secret is shorter than 32 bytes.")
+		return nil, errors.New("the cookie secret is shorter than 32 bytes")
 	}
-	g := &Gateway{upstream: u, key: []byte(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
+	g := &Gateway{upstream: u, key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
 		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}
 	if g.bodyWait == 0 {
 		g.bodyWait = 30 * time.Second
@@ -78,7 +82,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Log != nil {
 		g.log = log.New(cfg.Log, "gateway ", log.LstdFlags)
 	}
-	g.errorLog = log.New(&redactingWriter{w: g.log.Writer(), key: g.key}, "gateway proxy ", log.LstdFlags)
+	g.errorLog = log.New(&redactingWriter{w: g.log.Writer(), hide: g.hide}, "gateway proxy ", log.LstdFlags)
 	if g.transport == nil {
 		g.transport = upstreamTransport()
 	}
@@ -181,17 +185,17 @@ func (g *Gateway) student(r *http.Request) (Identity, *Refusal) {
 }
 
 func (g *Gateway) logf(format string, args ...any) {
-	g.log.Print(string(redactKey([]byte(fmt.Sprintf(format, args...)), g.key)))
+	g.log.Print(g.hide.String(fmt.Sprintf(format, args...)))
 }
 
 // redactingWriter keeps the key out of what the proxy logs.
 type redactingWriter struct {
-	w   io.Writer
-	key []byte
+	w    io.Writer
+	hide *redact.Key
 }
 
 func (r *redactingWriter) Write(p []byte) (int, error) {
-	if _, err := r.w.Write(redactKey(p, r.key)); err != nil {
+	if _, err := r.w.Write(r.hide.Bytes(p)); err != nil {
 		return 0, err
 	}
 	return len(p), nil

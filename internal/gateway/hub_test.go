@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -167,19 +166,7 @@ func TestTeacherPageLogsInThroughTheHubsOAuth(t *testing.T) {
 	hub.give("oauth-teacher", hubUser{Kind: "user", Name: "tina", Scopes: []string{"custom:llm:teacher"}})
 	hub.give("oauth-student", hubUser{Kind: "user", Name: "ana", Scopes: []string{access}})
 
-	browser := func(as string) (*http.Client, *http.Response) {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			req.Header.Set("X-Test-Login-As", as)
-			return nil
-		}}
-		resp, err := c.Get(tg.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, resp
-	}
-	c, resp := browser("oauth-teacher")
+	c, resp := hubBrowser(t, tg, "oauth-teacher")
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(page), "Pause everyone") {
@@ -214,7 +201,7 @@ func TestTeacherPageLogsInThroughTheHubsOAuth(t *testing.T) {
 		t.Errorf("tampered cookie: HTTP %d", r.StatusCode)
 	}
 
-	_, resp = browser("oauth-student")
+	_, resp = hubBrowser(t, tg, "oauth-student")
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("student after OAuth: HTTP %d, want 403", resp.StatusCode)

@@ -19,14 +19,14 @@ func LoadKey(file string) (string, error) {
 	}
 	info, err := os.Stat(file)
 	if err != nil {
-		return "", fmt.Errorf("Cannot read the key file %s: %v.", file, err)
+		return "", fmt.Errorf("cannot read the key file %s: %w", file, err)
 	}
 	if perm := info.Mode().Perm(); !keyModeOK(info) {
-		return "", fmt.Errorf("The key file %s can be read by other users (mode %04o): run \"chmod 600 %s\" and start the gateway again.", file, perm, file)
+		return "", fmt.Errorf("the key file %s %w (mode %04o)", file, ErrKeyFileOpen, perm)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("Cannot read the key file %s: %v.", file, err)
+		return "", fmt.Errorf("cannot read the key file %s: %w", file, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

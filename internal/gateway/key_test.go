@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ func TestAKeyFileOthersCanReadIsRefused(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(file, []byte(testKey+"\n"), 0o644)
 	_, err := LoadKey(file)
-	if err == nil || !strings.Contains(err.Error(), "chmod 600") || strings.Contains(err.Error(), testKey) {
+	if !errors.Is(err, ErrKeyFileOpen) || !strings.Contains(err.Error(), "0644") || strings.Contains(err.Error(), testKey) {
 		t.Errorf("mode 0644: %v", err)
 	}
 	os.Chmod(file, 0o600)

@@ -5,15 +5,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
-)
 
-// keyRefusedMessage is what a student reads when the upstream refuses the
-// class's key: not their token's fault, and only the teacher can fix it.
-const keyRefusedMessage = "The class's key was refused by the model service; tell your teacher."
+	"github.com/streamdemo/streamdemo/internal/classwire"
+)
 
 // refusesKey says whether an upstream answer refuses the class's key: any
 // 401, or a 403 that speaks of the key or authentication (Perplexity's 403
@@ -44,7 +43,7 @@ func (g *Gateway) keyRefused(resp *http.Response, c *call) []byte {
 	g.logf("the upstream refused the class's key (HTTP %d): check the key file", resp.StatusCode)
 	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
 	resp.Header = http.Header{"X-Should-Retry": {"false"}}
-	return errorBody(shapeOf(c.path), http.StatusBadGateway, "class_key_refused", keyRefusedMessage)
+	return errorBody(shapeOf(c.path), http.StatusBadGateway, classwire.KeyRefused, classwire.KeyRefusedSentence)
 }
 
 // keyAccepted clears the record once the upstream answers again.
@@ -84,9 +83,18 @@ func (l *Ledger) keyRefusal() (*KeyRefusal, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, _ := setting(l.q(), "key_refused_status")
-	ms, _ := strconv.ParseInt(at, 10, 64)
-	status, _ := strconv.Atoi(st)
+	st, err := setting(l.q(), "key_refused_status")
+	if err != nil {
+		return nil, err
+	}
+	ms, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("setting key_refused_at: %w", err)
+	}
+	status, err := strconv.Atoi(st)
+	if err != nil {
+		return nil, fmt.Errorf("setting key_refused_status: %w", err)
+	}
 	return &KeyRefusal{At: time.UnixMilli(ms), Status: status}, nil
 }
 

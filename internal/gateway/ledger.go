@@ -39,10 +39,10 @@ func Open(dir, database string) (*Ledger, error) {
 // schema up to date. The folder is made owner-only: it holds token hashes.
 func OpenLedger(dir string) (*Ledger, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("No data folder: pass --data DIR (where the gateway keeps its ledger) or --database postgres://....")
+		return nil, ErrNoLedger
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("Cannot create the data folder %s: %v.", dir, err)
+		return nil, fmt.Errorf("cannot create the data folder %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, LedgerFile)
 	dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
@@ -57,9 +57,12 @@ func OpenLedger(dir string) (*Ledger, error) {
 	l := &Ledger{db: db, now: time.Now}
 	if err := l.migrate(); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("Cannot open the ledger %s: %v.", path, err)
+		return nil, fmt.Errorf("cannot open the ledger %s: %w", path, err)
 	}
-	os.Chmod(path, 0o600)
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot make the ledger %s owner-only: %w", path, err)
+	}
 	return l, nil
 }
 

@@ -27,7 +27,7 @@ const (
 func OpenPostgres(rawURL string) (*Ledger, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, fmt.Errorf("The database is not a postgres:// URL: pass --database postgres://user@host/dbname (or leave it out for SQLite in --data).")
+		return nil, ErrNotPostgres
 	}
 	// Named in errors without its password or parameters (which may hold one).
 	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
@@ -36,14 +36,14 @@ func OpenPostgres(rawURL string) (*Ledger, error) {
 	}
 	db, err := sql.Open("pgx", rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("Cannot open the ledger database %s: %v.", shown.String(), err)
+		return nil, fmt.Errorf("cannot open the ledger database %s: %w", shown.String(), err)
 	}
 	db.SetMaxOpenConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	l := &Ledger{db: db, pg: true, now: time.Now}
 	if err := l.migratePG(context.Background()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("Cannot open the ledger database %s: %v.", shown.String(), err)
+		return nil, fmt.Errorf("cannot open the ledger database %s: %w", shown.String(), err)
 	}
 	return l, nil
 }
@@ -129,14 +129,17 @@ func (l *Ledger) CookieSecret(dir string) ([]byte, error) {
 	_, err := l.q().Exec(`INSERT INTO settings VALUES ('cookie_secret', ?) ON CONFLICT (key) DO NOTHING`,
 		base64.RawStdEncoding.EncodeToString(b))
 	if err != nil {
-		return nil, fmt.Errorf("Cannot keep the cookie secret in the ledger database: %v.", err)
+		return nil, fmt.Errorf("cannot keep the cookie secret in the ledger database: %w", err)
 	}
 	v, err := setting(l.q(), "cookie_secret")
 	if err == nil {
 		b, err = base64.RawStdEncoding.DecodeString(v)
 	}
-	if err != nil || len(b) < 32 {
-		return nil, fmt.Errorf("Cannot read the cookie secret from the ledger database (%v): delete its settings row cookie_secret to make a new one.", err)
+	if err == nil && len(b) < 32 {
+		err = errors.New("shorter than 32 bytes")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadCookieSecret, err)
 	}
 	return b, nil
 }

@@ -60,7 +60,7 @@ func (lim Limits) check() error {
 		iv, isInt := c.val.(*int64)
 		fv, isFloat := c.val.(*float64)
 		if (isInt && iv != nil && *iv < 0) || (isFloat && fv != nil && !(*fv >= 0)) {
-			return fmt.Errorf("A limit cannot be negative (%s): use 0 for no limit.", c.name)
+			return fmt.Errorf("the limit %s %w", c.name, ErrNegativeLimit)
 		}
 	}
 	return nil
@@ -104,9 +104,11 @@ func (l *Ledger) SetLimits(name string, lim Limits, who string) error {
 	return l.tx(context.Background(), func(tx dbq) error {
 		if name != "*" {
 			var n int
-			tx.QueryRow(`SELECT COUNT(*) FROM students WHERE name = ?`, name).Scan(&n)
+			if err := tx.QueryRow(`SELECT COUNT(*) FROM students WHERE name = ?`, name).Scan(&n); err != nil {
+				return err
+			}
 			if n == 0 {
-				return fmt.Errorf("No student called %q: add one with \"streamdemo gateway token add %s\".", name, name)
+				return &NoStudentError{name}
 			}
 		}
 		if err := setLimits(tx, name, lim); err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/streamdemo/streamdemo/internal/classwire"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -97,6 +98,6 @@ func (g *Gateway) checkModels(ctx context.Context, engines []string) *Refusal {
 	if ok {
 		return nil
 	}
-	return &Refusal{Status: http.StatusBadRequest, Type: "class_model_not_allowed",
+	return &Refusal{Status: http.StatusBadRequest, Type: classwire.ModelNotAllowed,
 		Message: fmt.Sprintf("This class allows only %s: use one of these as the model.", strings.Join(allowed, ", "))}
 }

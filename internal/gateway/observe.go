@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
-// Limits on what the gateway holds of an upstream answer.
-const (
-	maxEventBytes    = 1 << 20  // an SSE event longer than this passes through unread
-	maxWholeBytes    = 8 << 20  // a whole (non-streamed) body or error body
-	maxResponseBytes = 64 << 20 // a stream longer than this is cut
-)
+// maxWholeBytes bounds a whole (non-streamed) upstream body or error body.
+// An SSE event longer than sizes.MaxEvent passes through unread; a stream
+// longer than sizes.MaxStream is cut.
+const maxWholeBytes = 8 << 20
 
 var errTooLarge = errors.New("the model server sent more than the gateway forwards in one answer")
 
@@ -113,7 +113,7 @@ func (f *eventFilter) Read(p []byte) (int, error) {
 		}
 		n, err := f.src.Read(f.buf)
 		f.total += int64(n)
-		if f.total > maxResponseBytes {
+		if f.total > sizes.MaxStream {
 			f.err = errTooLarge
 			continue
 		}
@@ -143,7 +143,7 @@ func (f *eventFilter) cut() {
 		}
 		lineStart = i + 1
 	}
-	if len(f.in)-start > maxEventBytes { // hostile: no event end in sight; pass it on unread
+	if len(f.in)-start > sizes.MaxEvent { // hostile: no event end in sight; pass it on unread
 		f.out = append(f.out, f.redact(f.in[start:])...)
 		start, lineStart = len(f.in), len(f.in)
 	}
@@ -169,14 +169,6 @@ func (f *eventFilter) process(event []byte) []byte {
 	return f.redact(event)
 }
 
-func (f *eventFilter) redact(b []byte) []byte { return redactKey(b, f.c.key) }
+func (f *eventFilter) redact(b []byte) []byte { return f.c.hide.Bytes(b) }
 
 func (f *eventFilter) Close() error { return f.src.Close() }
-
-// redactKey replaces every copy of key in b.
-func redactKey(b []byte, key []byte) []byte {
-	if len(key) == 0 || !bytes.Contains(b, key) {
-		return b
-	}
-	return bytes.ReplaceAll(b, key, []byte("[redacted]"))
-}

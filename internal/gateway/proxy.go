@@ -12,10 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// MaxRequestBytes is the largest request body a student may send.
-const MaxRequestBytes = 1 << 20
+	"github.com/streamdemo/streamdemo/internal/sizes"
+)
 
 type callKey struct{}
 
@@ -55,7 +54,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	resp.Header.Del("Set-Cookie")
 	for name, values := range resp.Header {
 		for i, v := range values {
-			values[i] = string(redactKey([]byte(v), c.key))
+			values[i] = c.hide.String(v)
 		}
 		resp.Header[name] = values
 	}
@@ -81,7 +80,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		body = g.keyRefused(resp, c)
 		resp.Header.Set("Content-Type", "application/json")
 	}
-	body = redactKey(body, c.key)
+	body = c.hide.Bytes(body)
 	resp.Body = nopBody(body)
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -112,18 +111,18 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 		refuse(w, sh, refusal)
 		return
 	}
-	c := &call{student: id.Name, path: path, target: g.upstreamURL(path), key: g.key}
+	c := &call{student: id.Name, path: path, target: g.upstreamURL(path), key: g.key, hide: g.hide}
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, sizes.MaxRequest))
 		var tooBig *http.MaxBytesError
 		if err != nil && !errors.As(err, &tooBig) {
 			failure(w, sh, http.StatusRequestTimeout, "The request body did not arrive in time; send it again.")
 			return
 		}
 		if err != nil {
-			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", MaxRequestBytes>>10))
+			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
 			return
 		}
 		if body, refusal = g.admit(r.Context(), c, body); refusal != nil {
@@ -245,14 +244,22 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		if c.usage.Cost != nil {
 			o.CostUSD = c.usage.Cost.TotalCost
 		} else {
-			p, known := price{}, false
+			var (
+				p     price
+				known bool
+				err   error
+			)
 			if c.upstreamModel != "" {
-				p, known, _ = g.ledger.priceOf(ctx, []string{c.upstreamModel})
+				p, known, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
 			}
-			if !known {
-				p, _, _ = g.ledger.priceOf(ctx, c.engines)
+			if !known && err == nil {
+				p, _, err = g.ledger.priceOf(ctx, c.engines)
 			}
 			o.CostUSD = p.cost(o.InputTokens, o.OutputTokens)
+			if err != nil { // charged what it held: an unread price must not make it free
+				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
+				o.CostUSD = c.reserved.USD
+			}
 		}
 	case c.status != http.StatusOK && c.status != 0 && c.chars == 0:
 		o.State = "failed" // refused upstream: nothing to charge
@@ -268,8 +275,11 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		o.InputTokens, o.OutputTokens = c.inputEst, (c.chars+3)/4
 		o.CostUSD = c.reserved.USD
 		if c.priced {
-			p, _, _ := g.ledger.priceOf(ctx, c.engines)
-			o.CostUSD = max(p.cost(o.InputTokens, o.OutputTokens), c.minUSD)
+			if p, _, err := g.ledger.priceOf(ctx, c.engines); err != nil {
+				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
+			} else {
+				o.CostUSD = max(p.cost(o.InputTokens, o.OutputTokens), c.minUSD)
+			}
 		}
 	}
 	if err := g.ledger.settle(c.id, o); err != nil {

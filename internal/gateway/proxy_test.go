@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 var fast = practice.Options{}
@@ -128,7 +129,7 @@ func TestRequestBodiesAreSizeLimited(t *testing.T) {
 	srv, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
 	tok := tg.student(t, "ana", Limits{})
-	big := chatBody(`,"padding":"` + strings.Repeat("x", MaxRequestBytes) + `"`)
+	big := chatBody(`,"padding":"` + strings.Repeat("x", sizes.MaxRequest) + `"`)
 	a := tg.post(t, "v1/chat/completions", tok, big)
 	if a.Status != http.StatusRequestEntityTooLarge || refusalType(t, a.Body) != "class_gateway_error" {
 		t.Errorf("HTTP %d %s, want 413", a.Status, a.Body)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // shape is an upstream's error format: the gateway answers in the shape the
@@ -49,7 +51,7 @@ func refuse(w http.ResponseWriter, s shape, r *Refusal) {
 // failure answers with a gateway-side error in shape s.
 func failure(w http.ResponseWriter, s shape, status int, message string) {
 	noRetry(w, status, 0)
-	writeJSON(w, status, errorBody(s, status, "class_gateway_error", message))
+	writeJSON(w, status, errorBody(s, status, classwire.GatewayError, message))
 }
 
 // noRetry tells clients (the official SDKs retry 429s and 5xx) not to

@@ -203,7 +203,7 @@ func CookieSecret(dir string) ([]byte, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
 	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("Cannot write the cookie secret in %s: %v.", dir, err)
+		return nil, fmt.Errorf("cannot write the cookie secret in %s: %w", dir, err)
 	}
 	return b, nil
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -20,15 +19,18 @@ import (
 // a key derived from the id: only the cookie's holder can open it, so the
 // database never holds a usable token or session id.
 
-func sessionKey(id string) string {
-	sum := sha256.Sum256([]byte("session-row:" + id))
-	return hex.EncodeToString(sum[:])
-}
+func sessionKey(id string) string { return hashToken("session-row:" + id) }
 
 func sessionAEAD(id string) cipher.AEAD {
 	key := sha256.Sum256([]byte("session-token:" + id))
-	block, _ := aes.NewCipher(key[:])
-	aead, _ := cipher.NewGCM(block)
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err) // a 32-byte key is always an AES-256 key
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err) // AES always has a 16-byte block
+	}
 	return aead
 }
 

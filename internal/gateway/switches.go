@@ -28,8 +28,10 @@ func (l *Ledger) PauseStudent(name string, on bool, who string) error {
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("No student called %q: see the names with \"streamdemo gateway usage\".", name)
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return &NoStudentError{name}
 		}
 		return logSwitch(tx, now, who, onOff(on, name+" paused", name+" resumed"))
 	})
@@ -40,7 +42,7 @@ func (l *Ledger) PauseStudent(name string, on bool, who string) error {
 // themselves (Perplexity's Agent API) are charged what they report.
 func (l *Ledger) SetPrice(model string, inputPerMTok, outputPerMTok float64, who string) error {
 	if inputPerMTok < 0 || outputPerMTok < 0 {
-		return fmt.Errorf("A price cannot be negative.")
+		return fmt.Errorf("a price %w", ErrNegativePrice)
 	}
 	now := l.now()
 	return l.tx(context.Background(), func(tx dbq) error {
@@ -89,12 +91,16 @@ func (l *Ledger) reserveSettings(ctx context.Context) (outputTokens int64, minUS
 	if err != nil {
 		return 0, 0, err
 	}
-	outputTokens, _ = strconv.ParseInt(v, 10, 64)
+	if outputTokens, err = strconv.ParseInt(v, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("setting reserve_output_tokens: %w", err)
+	}
 	v, err = setting(l.q(), "reserve_min_usd")
 	if err != nil {
 		return 0, 0, err
 	}
-	minUSD, _ = strconv.ParseFloat(v, 64)
+	if minUSD, err = strconv.ParseFloat(v, 64); err != nil {
+		return 0, 0, fmt.Errorf("setting reserve_min_usd: %w", err)
+	}
 	return outputTokens, minUSD, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -90,7 +91,12 @@ func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
 		rep.Models = []string{}
 	}
 	g.addHubUsers(r.Context(), rep)
-	b, _ := json.Marshal(rep)
+	b, err := json.Marshal(rep)
+	if err != nil { // a NaN in the ledger: said in the log, not hidden
+		g.logf("usage report: %v", err)
+		failure(w, openAIShape, http.StatusInternalServerError, "The class gateway could not read its ledger.")
+		return
+	}
 	writeJSON(w, http.StatusOK, b)
 }
 
@@ -155,12 +161,21 @@ func (g *Gateway) limits(w http.ResponseWriter, r *http.Request) {
 	g.switched(w, g.ledger.SetLimits(req.Student, *req.Limits, id.Name))
 }
 
+// switched answers a switch: ok, or the one sentence the page shows. What
+// the database said goes to the log only: a teacher cannot act on it.
 func (g *Gateway) switched(w http.ResponseWriter, err error) {
-	if err != nil {
-		failure(w, openAIShape, http.StatusBadRequest, err.Error())
-		return
+	var student *NoStudentError
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
+	case errors.As(err, &student):
+		failure(w, openAIShape, http.StatusBadRequest, fmt.Sprintf("No student called %q: check the name against the table above.", student.Name))
+	case errors.Is(err, ErrNegativeLimit):
+		failure(w, openAIShape, http.StatusBadRequest, "A limit cannot be negative: use 0 for no limit.")
+	default:
+		g.logf("ledger: %v", err)
+		failure(w, openAIShape, http.StatusServiceUnavailable, "The class gateway could not save the switch in its ledger: try again in a moment; if it fails again, its log says why.")
 	}
-	writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
 }
 
 // page serves the teacher's page, or the way to log in to it. It is shown

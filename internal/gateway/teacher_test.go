@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -85,9 +86,10 @@ func mapKeys(m map[string]hubUser) []string {
 	return out
 }
 
-// teacherBrowser logs in to the teacher's page through the hub's OAuth as
-// the holder of token, and returns the browser and the page's CSRF token.
-func teacherBrowser(t *testing.T, tg *testGateway, token string) (*http.Client, string, int) {
+// hubBrowser opens the teacher's page in a browser of its own, logging in
+// through the hub's OAuth as the holder of token; the page's response is
+// the caller's to close.
+func hubBrowser(t *testing.T, tg *testGateway, token string) (*http.Client, *http.Response) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -98,6 +100,14 @@ func teacherBrowser(t *testing.T, tg *testGateway, token string) (*http.Client, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, resp
+}
+
+// teacherBrowser logs in to the teacher's page through the hub's OAuth as
+// the holder of token, and returns the browser and the page's CSRF token.
+func teacherBrowser(t *testing.T, tg *testGateway, token string) (*http.Client, string, int) {
+	t.Helper()
+	c, resp := hubBrowser(t, tg, token)
 	defer resp.Body.Close()
 	page, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
@@ -323,4 +333,38 @@ func tokenLogin(t *testing.T, base, token string) (*http.Client, string) {
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return c, pageCSRF(t, string(page))
+}
+
+// TestTheTeachersSwitchesAnswerInSentences: a switch that cannot be made
+// says why in a sentence the teacher can act on; what the database said
+// goes to the log, never to the page.
+func TestTheTeachersSwitchesAnswerInSentences(t *testing.T) {
+	_, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	tok := tg.teacherToken(t)
+	message := func(path, body string) (int, string) {
+		a := do(t, "POST", tg.URL+path, tok, body)
+		var e struct{ Error struct{ Message string } }
+		json.Unmarshal([]byte(a.Body), &e)
+		return a.Status, e.Error.Message
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"teacher/pause", `{"student":"zed","paused":true}`, `No student called "zed": check the name against the table above.`},
+		{"teacher/limits", `{"student":"zed","limits":{"requests_per_minute":5}}`, `No student called "zed": check the name against the table above.`},
+		{"teacher/limits", `{"student":"*","limits":{"usd_per_day":-1}}`, "A limit cannot be negative: use 0 for no limit."},
+	} {
+		if status, got := message(c.path, c.body); status != 400 || got != c.want {
+			t.Errorf("%s %s: HTTP %d %q, want 400 %q", c.path, c.body, status, got, c.want)
+		}
+	}
+	if _, err := tg.ledger.db.Exec(`DROP TABLE switches`); err != nil { // every switch now fails in the database
+		t.Fatal(err)
+	}
+	status, got := message("teacher/pause", `{"all":true}`)
+	if status != 503 || !strings.HasPrefix(got, "The class gateway could not save the switch") || strings.Contains(got, "switches") {
+		t.Errorf("a ledger failure: HTTP %d %q, want 503 and one sentence without the database's words", status, got)
+	}
+	if !strings.Contains(tg.log.String(), "switches") {
+		t.Errorf("the log does not say what the database said:\n%s", tg.log.String())
+	}
 }

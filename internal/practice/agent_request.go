@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 // agentRequest is every request field the Agent API documents; decoding
@@ -87,7 +89,7 @@ var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
 func decodeAgentRequest(r *http.Request) (agentRequest, int, string) {
 	var req agentRequest
 	body := new(bytes.Buffer)
-	if _, err := body.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20)); err != nil {
+	if _, err := body.ReadFrom(http.MaxBytesReader(nil, r.Body, sizes.MaxRequest)); err != nil {
 		return req, 413, agentErrorBody(413, "payload_too_large", "request body too large", "")
 	}
 	dec := json.NewDecoder(body)

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/localmodel"
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 // chatRequest is the part of a chat-completions request the server reads.
@@ -33,11 +36,7 @@ var chatFields = map[string]bool{"messages": true, "model": true, "audio": true,
 
 // ChatModels are the models the chat endpoint knows (besides fault/, test/
 // and practice/length-N models); any other is 404 model_not_found, as OpenAI answers.
-var ChatModels = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "llama3", "llama3.2", "qwen2.5", "sonar", "sonar-pro", LocalModelName}
-
-// LocalModelName is the local model's name, so a client set up for it can
-// practise against this server.
-const LocalModelName = "smollm2-135m"
+var ChatModels = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "llama3", "llama3.2", "qwen2.5", "sonar", "sonar-pro", localmodel.Name}
 
 // chatErrorBody is OpenAI's error shape: type, param and a string code or null.
 func chatErrorBody(e apiError) string {
@@ -91,7 +90,7 @@ func decodeChatRequest(r *http.Request) (chatRequest, apiError) {
 	var req chatRequest
 	var raw map[string]json.RawMessage
 	body := new(bytes.Buffer)
-	body.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20))
+	body.ReadFrom(http.MaxBytesReader(nil, r.Body, sizes.MaxRequest))
 	bad := func(msg string) apiError { return apiError{status: 400, typ: "invalid_request_error", message: msg} }
 	if err := json.Unmarshal(body.Bytes(), &raw); err != nil {
 		return req, bad("We could not parse the JSON body of your request.")
@@ -110,7 +109,8 @@ func decodeChatRequest(r *http.Request) (chatRequest, apiError) {
 		known = known || m == req.Model
 	}
 	if !known {
-		return req, faultErrors(chatAPI, req.Model)["404"]
+		e, _ := faultError(chatAPI, "404", req.Model)
+		return req, e
 	}
 	return req, apiError{}
 }

@@ -68,7 +68,7 @@ func (s *Server) httpFault(w http.ResponseWriter, fault, model string, a api) (i
 		}
 		fault = name
 	}
-	e, ok := faultErrors(a, model)[fault]
+	e, ok := faultError(a, fault, model)
 	if !ok {
 		return 0, false
 	}
@@ -83,25 +83,30 @@ func (s *Server) httpFault(w http.ResponseWriter, fault, model string, a api) (i
 	return e.status, true
 }
 
-// faultErrors are the errors each HTTP fault answers, per API. The Agent
-// API's 401 and 403 are forbidden, an unknown model is a 400 invalid_model
-// (fault/404 stands for it: 404 is only for an unknown response id), 5xx
-// internal_error.
-func faultErrors(a api, model string) map[string]apiError {
-	if a == chatAPI {
-		return map[string]apiError{
-			"401": {401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided. You can find your API key in your account settings.", false},
-			"403": {403, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported.", false},
-			"404": {404, "invalid_request_error", "model_not_found", fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", model), false},
-			"429": {429, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 2s.", true},
-			"500": {500, "server_error", "", "The server had an error while processing your request. Sorry about that!", false},
-		}
+// faultErrors are the errors each HTTP fault answers, the Agent API's and
+// chat completions' side by side. The Agent API's 401 and 403 are forbidden,
+// an unknown model is a 400 invalid_model (fault/404 stands for it: 404 is
+// only for an unknown response id), 5xx internal_error. A message's %s or
+// %q is the model asked for.
+var faultErrors = map[string][2]apiError{ // [agentAPI], [chatAPI]
+	"401": {{401, "forbidden", "", "Invalid API key provided. Ensure your API key is correct and active.", false},
+		{401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided. You can find your API key in your account settings.", false}},
+	"403": {{403, "forbidden", "", "Your API key does not have access to this resource.", false},
+		{403, "invalid_request_error", "unsupported_country_region_territory", "Country, region, or territory not supported.", false}},
+	"404": {{400, "invalid_model", "", "invalid model %q", false},
+		{404, "invalid_request_error", "model_not_found", "The model `%s` does not exist or you do not have access to it.", false}},
+	"429": {{429, "request_rate_limit_exceeded", "", "Rate limit exceeded. Please slow down.", true},
+		{429, "requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again in 2s.", true}},
+	"500": {{500, "internal_error", "", "Internal server error.", false},
+		{500, "server_error", "", "The server had an error while processing your request. Sorry about that!", false}},
+}
+
+// faultError is the error fault answers in a's shape, for model.
+func faultError(a api, fault, model string) (apiError, bool) {
+	pair, ok := faultErrors[fault]
+	e := pair[a]
+	if strings.Contains(e.message, "%") {
+		e.message = fmt.Sprintf(e.message, model)
 	}
-	return map[string]apiError{
-		"401": {401, "forbidden", "", "Invalid API key provided. Ensure your API key is correct and active.", false},
-		"403": {403, "forbidden", "", "Your API key does not have access to this resource.", false},
-		"404": {400, "invalid_model", "", fmt.Sprintf("invalid model %q", model), false},
-		"429": {429, "request_rate_limit_exceeded", "", "Rate limit exceeded. Please slow down.", true},
-		"500": {500, "internal_error", "", "Internal server error.", false},
-	}
+	return e, ok
 }

@@ -77,7 +77,10 @@ func parseRecording(fsys fs.FS, name string, b []byte) (Recording, error) {
 			return rec, fmt.Errorf("%s%s has %d times for %d events", name, TimesExt, len(rec.Times), len(rec.Events))
 		}
 	}
-	rec.Whole, _ = fs.ReadFile(fsys, name+".json")
+	var err error
+	if rec.Whole, err = fs.ReadFile(fsys, name+".json"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return rec, err
+	}
 	if len(rec.Events) == 0 {
 		return rec, errors.New(name + " holds no events")
 	}

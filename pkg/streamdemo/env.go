@@ -45,7 +45,10 @@ func LoadEnv() (Env, error) {
 	var env Env
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		path := filepath.Join(dir, ".env")
-		rel, _ := filepath.Rel(wd, path)
+		rel, err := filepath.Rel(wd, path)
+		if err != nil {
+			rel = path
+		}
 		vars, err := godotenv.Read(path)
 		switch {
 		case os.IsNotExist(err):

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // Kind says what went wrong. Every *Error has one, and each Kind is itself an
@@ -116,13 +118,13 @@ func (e *Error) stall(idle time.Duration, waiting bool) {
 
 // classKinds are the refusals of streamdemo's class gateway, by error type.
 var classKinds = map[string]Kind{
-	"class_token_rejected":    ErrKeyRejected,
-	"class_teacher_only":      ErrKeyRejected,
-	"class_paused":            ErrPaused,
-	"class_budget_exceeded":   ErrBudget,
-	"class_rate_limited":      ErrRateLimited,
-	"class_key_refused":       ErrClassKey,
-	"class_model_not_allowed": ErrUnknownModel,
+	classwire.TokenRejected:   ErrKeyRejected,
+	classwire.TeacherOnly:     ErrKeyRejected,
+	classwire.Paused:          ErrPaused,
+	classwire.BudgetExceeded:  ErrBudget,
+	classwire.RateLimited:     ErrRateLimited,
+	classwire.KeyRefused:      ErrClassKey,
+	classwire.ModelNotAllowed: ErrUnknownModel,
 }
 
 func (e *Error) classifyStatus(typ, code string) {

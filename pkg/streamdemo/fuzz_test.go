@@ -64,18 +64,3 @@ func FuzzDecodeAgent(f *testing.F) {
 		checkEvent(t, line, ev, err)
 	})
 }
-
-func TestRedactHidesEveryRunOfTheKey(t *testing.T) {
-	t.Parallel()
-	key := "pplx-0123456789abcdef"
-	for in, want := range map[string]string{
-		"key " + key + " bad":   "key [redacted] bad",
-		"starts pplx-0123, ok":  "starts [redacted], ok",
-		"ends 89abcdef.":        "ends [redacted].",
-		"short pplx-01 is fine": "short pplx-01 is fine",
-	} {
-		if got := redact(in, key); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

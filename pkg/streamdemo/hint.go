@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // Hint is the one sentence a learner reads after a failure: what happened
@@ -89,10 +91,10 @@ func Hint(err error) string {
 // classSentence is a class gateway's refusal, as the gateway said it.
 func classSentence(e *Error) string {
 	if e.Kind == ErrClassKey {
-		return "The class's key was refused by the model service; tell your teacher."
+		return classwire.KeyRefusedSentence
 	}
 	if e.Kind == ErrRateLimited && e.RetryAfter > 0 {
-		return fmt.Sprintf("Too many requests; wait %d seconds.", int(e.RetryAfter.Round(time.Second).Seconds()))
+		return classwire.WaitSentence(int(e.RetryAfter.Round(time.Second).Seconds()))
 	}
 	return truncate(e.Message, 300)
 }

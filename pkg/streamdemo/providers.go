@@ -1,5 +1,7 @@
 package streamdemo
 
+import "github.com/streamdemo/streamdemo/internal/localmodel"
+
 // Provider names accepted in Config.Provider and STREAMDEMO_PROVIDER.
 const (
 	Perplexity = "perplexity" // Perplexity's Agent API (PERPLEXITY_API_KEY)
@@ -18,8 +20,9 @@ const (
 // PracticeAddr is where `streamdemo serve` listens by default.
 const PracticeAddr = "127.0.0.1:8787"
 
-// LocalModel is the model name the project registers with Ollama.
-const LocalModel = "smollm2-135m"
+// LocalModel is the model name the project registers with Ollama,
+// "smollm2-135m".
+const LocalModel = localmodel.Name
 
 const (
 	perplexityBaseURL = "https://api.perplexity.ai/v1"

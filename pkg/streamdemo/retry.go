@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/redact"
 )
 
 // A retry waits what the server asks (Retry-After) or backs off from
@@ -107,7 +109,7 @@ func (r *retrier) fail(err error, chunks int) *Error {
 	}
 	s := r.settings
 	e.locate(s.Provider, s.BaseURL, s.KeyVar, chunks, max(r.attempts, 1))
-	e.Message = redact(truncate(e.Message, 200), s.APIKey)
+	e.Message = redact.String(truncate(e.Message, 200), s.APIKey)
 	return e
 }
 

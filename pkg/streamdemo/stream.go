@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/elapsed"
 )
 
 // Stream is one streamed answer. Range over Chunks once; afterwards (or at any
@@ -200,8 +202,8 @@ func (s *Stream) Summary() string {
 	t := s.timing
 	parts := []string{
 		"model " + first(s.model, s.asked, "unknown"),
-		"first chunk " + round(t.FirstChunk),
-		"total " + round(t.Total),
+		"first chunk " + elapsed.String(t.FirstChunk),
+		"total " + elapsed.String(t.Total),
 		fmt.Sprintf("%d chunks", t.Chunks),
 	}
 	if u := s.usage; u != nil {
@@ -218,11 +220,4 @@ func (s *Stream) Summary() string {
 		}
 	}
 	return strings.Join(parts, " · ")
-}
-
-func round(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(10 * time.Millisecond).String()
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 // watchTransport wraps the HTTP transport of one attempt: it hands on the
@@ -55,10 +57,11 @@ func (b teeBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Limits on what a server may send: one event, and the whole stream.
+// Limits on what a server may send: one event (1 MiB), and the whole stream
+// (64 MiB). The class gateway holds answers to the same limits.
 const (
-	MaxEventBytes  = 1 << 20
-	MaxStreamBytes = 64 << 20
+	MaxEventBytes  = sizes.MaxEvent
+	MaxStreamBytes = sizes.MaxStream
 )
 
 type watchedBody struct {

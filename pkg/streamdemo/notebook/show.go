@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/streamdemo/streamdemo/internal/elapsed"
 	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
@@ -44,7 +45,7 @@ func Show(s *streamdemo.Stream) error {
 func ShowChart(series ...Series) {
 	if !gonbui.IsNotebook {
 		for _, s := range series {
-			fmt.Printf("%s: first chunk %s, total %s, %d chunks\n", s.Label, round(s.Timing.FirstChunk), round(s.Timing.Total), s.Timing.Chunks)
+			fmt.Printf("%s: first chunk %s, total %s, %d chunks\n", s.Label, elapsed.String(s.Timing.FirstChunk), elapsed.String(s.Timing.Total), s.Timing.Chunks)
 		}
 		return
 	}
@@ -111,13 +112,6 @@ func showPlain(s *streamdemo.Stream) error {
 	}
 	fmt.Println(s.Summary())
 	return s.Err()
-}
-
-func round(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(10 * time.Millisecond).String()
 }
 
 // gonbFrontend sends outputs to the notebook through GoNB.
