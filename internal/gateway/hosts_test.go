@@ -162,6 +162,11 @@ func (h *classHosts) startCluster(t *testing.T) {
 	hba, _ := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	fmt.Fprintf(hba, "host all class %s.0/24 scram-sha-256\n", h.subnet)
 	hba.Close()
+	h.startPostgres(t)
+}
+
+// startPostgres starts the cluster (again).
+func (h *classHosts) startPostgres(t testing.TB) {
 	h.pgCtl(t, "start", "-o", fmt.Sprintf("-c listen_addresses=%s.1 -p %d -k %s -c fsync=off -c max_connections=200", h.subnet, h.pgPort, h.pgDir))
 }
 
