@@ -64,14 +64,14 @@ fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
+	$(GO) test -run='^$$' -bench=Gateway -benchtime=3x ./internal/gateway
 	$(VENV)/python bench/run.py $(BENCH_ARGS)
 
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md
 
-gateway-bench: ## the class gateway: added delay per chunk and to the first chunk, 200 students at once (docs/classroom.md)
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
+gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk, 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
+	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
