@@ -163,7 +163,9 @@ func TestKillDashNineOfAReplicaAcrossHosts(t *testing.T) {
 		if a.Status != 200 {
 			t.Fatalf("a new answer after the kill: HTTP %d %s", a.Status, a.Body)
 		}
+		mu.Lock()
 		want.add(usageIn(t, a.Body))
+		mu.Unlock()
 	}
 	wg.Wait()
 	var state string
