@@ -103,7 +103,9 @@ func (h *classHosts) startJanitor(t *testing.T) {
 		for ns in $(ip netns list | awk '{print $1}' | grep "^$0-"); do
 			ip netns pids "$ns" | xargs -r kill -9; ip netns del "$ns"
 		done
-		ip link del "$0b" 2>/dev/null
+		for link in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$0"); do
+			ip link del "$link" 2>/dev/null
+		done
 		[ -f "$1/data/postmaster.pid" ] && su -s /bin/sh nobody -c "'$2' -D '$1/data' stop -m immediate" >/dev/null 2>&1
 		rm -rf "$1"`, h.tag, dir, pgCtl)
 	h.janitor, _ = cmd.StdinPipe()
@@ -118,8 +120,10 @@ func (h *classHosts) startJanitor(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Errorf("the cleanup of %s did not finish in 30 s", h.tag)
 		}
-		if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), h.tag) {
-			t.Errorf("namespaces of %s are left: %s", h.tag, out)
+		for _, list := range [][]string{{"netns", "list"}, {"-o", "link", "show"}} {
+			if out, _ := exec.Command("ip", list...).Output(); strings.Contains(string(out), h.tag) {
+				t.Errorf("%s of %s are left: %s", list[len(list)-2], h.tag, out)
+			}
 		}
 	})
 }
