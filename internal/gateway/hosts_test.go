@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -246,6 +247,7 @@ func newBalancer(t *testing.T, replicas []*hostReplica) *balancer {
 		u, _ := url.Parse(r.URL)
 		p := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
 		p.FlushInterval = -1
+		p.ErrorLog = log.New(io.Discard, "", 0) // a killed replica's cut stream is expected
 		p.ModifyResponse = func(resp *http.Response) error {
 			resp.Header.Set("X-Replica", fmt.Sprint(i))
 			return nil
