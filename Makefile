@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest
+.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -38,15 +38,20 @@ vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
 	$(GO) vet ./...
 
-gotest: postgres-setup ## every Go test, under the race detector (which needs cgo: gcc); the gateway's on both ledgers
+gotest: postgres-setup netns-setup ## every Go test, under the race detector (which needs cgo: gcc); the gateway's on both ledgers, its tests across hosts once
 	@command -v gcc >/dev/null || { echo "go test -race needs cgo: install gcc (Debian: apt-get install -y gcc), then run it again."; exit 1; }
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip=AcrossHosts ./...
 	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/
 
 postgres-setup: ## PostgreSQL's server for the gateway's ledger tests (Debian's postgresql package, if missing)
 	@command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; } || { echo "The gateway's tests need PostgreSQL's server: install it (Debian: apt-get install -y postgresql), then run them again."; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+netns-setup: ## ip, for the gateway's tests across hosts in network namespaces (Debian's iproute2, if missing)
+	@command -v ip >/dev/null || { \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; } || { echo "The gateway's tests across hosts need ip: install it (Debian: apt-get install -y iproute2), then run them again."; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with a bare
 # "context deadline exceeded" when -fuzztime's clock ends under load (golang/go#75804).
@@ -61,14 +66,14 @@ fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
+	$(GO) test -run='^$$' -bench=Gateway -benchtime=3x ./internal/gateway
 	$(VENV)/python bench/run.py $(BENCH_ARGS)
 
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md
 
-gateway-bench: ## the class gateway: added delay per chunk and to the first chunk, 200 students at once (docs/classroom.md)
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/gateway
+gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk, 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
+	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'

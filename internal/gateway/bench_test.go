@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -80,74 +81,126 @@ func BenchmarkGatewayAddedDelay(b *testing.B) {
 // once through the gateway, at a realistic pace, and checks every text and
 // that the ledger's totals equal the usage the practice server reported.
 func BenchmarkGateway200Students(b *testing.B) {
-	const students = 200
 	_, upstream := startPractice(b, practice.DefaultOptions)
 	tg := startGateway(b, upstream)
-	tokens := make([]string, students)
-	for i := range tokens {
-		tokens[i] = tg.student(b, fmt.Sprintf("student%03d", i), Limits{})
-	}
-	want := practice.Choose("", seedQuestion).Text
+	tokens := classTokens(b, tg.ledger, 200)
 	for b.Loop() {
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		go func() {
-			var m runtime.MemStats
-			for {
-				runtime.ReadMemStats(&m)
-				if m.HeapInuse > peak.Load() {
-					peak.Store(m.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
+		r := answerAll(b, tg.URL, tg.ledger, tokens)
+		b.ReportMetric(r.peakMiB, "peak-heap-MiB")
+		b.ReportMetric(r.took.Seconds(), "all-answers-s")
+		b.ReportMetric(quantile(r.answers, 0.5)/1e6, "median-answer-s")
+	}
+}
+
+// classTokens issues n students' tokens on ledger.
+func classTokens(b *testing.B, ledger *Ledger, n int) []string {
+	tokens := make([]string, n)
+	for i := range tokens {
+		tok, err := ledger.AddToken(fmt.Sprintf("student%04d", i), false, Limits{}, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[i] = tok
+	}
+	return tokens
+}
+
+// classRun is one answer to every student at once: how long until all were
+// complete, each one's first chunk and whole answer, and the peak heap.
+type classRun struct {
+	took            time.Duration
+	firsts, answers []time.Duration
+	peakMiB         float64
+}
+
+// answerAll streams the seed's answer to every token at once through url
+// (a gateway or a balancer in front of replicas), within a minute, and
+// fails unless every text is right and ledger's totals equal the usage the
+// practice server reported.
+func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classRun {
+	want := practice.Choose("", seedQuestion).Text
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	before, _ := ledger.Usage(b.Context())
+	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var reported Totals
+	var r classRun
+	wrong := 0
+	start := time.Now()
+	for _, tok := range tokens {
+		wg.Go(func() {
+			status, body, first := timedAnswer(ctx, url+"v1/agent", tok, agentBody(""))
+			answer := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			if status != 200 || streamedText(body) != want {
+				wrong++
+				return
+			}
+			for _, p := range events(body) {
+				var ev wireEvent
+				jsonUnmarshal(p, &ev)
+				if ev.Response != nil && ev.Response.Usage != nil && ev.Response.Usage.Cost != nil {
+					reported.Requests++
+					reported.InputTokens += ev.Response.Usage.InputTokens
+					reported.OutputTokens += ev.Response.Usage.OutputTokens
+					reported.USD += ev.Response.Usage.Cost.TotalCost
 				}
 			}
-		}()
-		before, _ := tg.ledger.Usage(b.Context())
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var reported Totals
-		var firsts []time.Duration
-		wrong := 0
-		start := time.Now()
-		for _, tok := range tokens {
-			wg.Go(func() {
-				a := do(b, "POST", tg.URL+"v1/agent", tok, agentBody(""))
-				first := time.Since(start) // upper bound: whole answer for the slowest
-				mu.Lock()
-				defer mu.Unlock()
-				if a.Status != 200 || streamedText(a.Body) != want {
-					wrong++
-					return
-				}
-				for _, p := range events(a.Body) {
-					var ev wireEvent
-					jsonUnmarshal(p, &ev)
-					if ev.Response != nil && ev.Response.Usage != nil && ev.Response.Usage.Cost != nil {
-						reported.Requests++
-						reported.InputTokens += ev.Response.Usage.InputTokens
-						reported.OutputTokens += ev.Response.Usage.OutputTokens
-						reported.USD += ev.Response.Usage.Cost.TotalCost
-					}
-				}
-				firsts = append(firsts, first)
-			})
-		}
-		wg.Wait()
-		took := time.Since(start)
-		close(stop)
-		after, _ := tg.ledger.Usage(b.Context())
-		got := Totals{Requests: after.Totals.Requests - before.Totals.Requests,
-			InputTokens: after.Totals.InputTokens - before.Totals.InputTokens, OutputTokens: after.Totals.OutputTokens - before.Totals.OutputTokens,
-			USD: after.Totals.USD - before.Totals.USD}
-		if wrong > 0 || got.Requests != students || got.InputTokens != reported.InputTokens || got.OutputTokens != reported.OutputTokens ||
-			fmt.Sprintf("%.6f", got.USD) != fmt.Sprintf("%.6f", reported.USD) {
-			b.Fatalf("%d wrong answers; ledger %+v, practice server reported %+v", wrong, got, reported)
-		}
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
-		b.ReportMetric(took.Seconds(), "all-answers-s")
-		b.ReportMetric(quantile(firsts, 0.5)/1e6, "median-answer-s")
+			r.firsts, r.answers = append(r.firsts, first), append(r.answers, answer)
+		})
 	}
+	wg.Wait()
+	r.took = time.Since(start)
+	close(stop)
+	after, _ := ledger.Usage(b.Context())
+	got := Totals{Requests: after.Totals.Requests - before.Totals.Requests,
+		InputTokens: after.Totals.InputTokens - before.Totals.InputTokens, OutputTokens: after.Totals.OutputTokens - before.Totals.OutputTokens,
+		USD: after.Totals.USD - before.Totals.USD}
+	if wrong > 0 || got.Requests != int64(len(tokens)) || got.InputTokens != reported.InputTokens || got.OutputTokens != reported.OutputTokens ||
+		fmt.Sprintf("%.6f", got.USD) != fmt.Sprintf("%.6f", reported.USD) {
+		b.Fatalf("%d wrong answers of %d in %s; ledger %+v, practice server reported %+v", wrong, len(tokens), r.took, got, reported)
+	}
+	r.peakMiB = float64(peak.Load()) / (1 << 20)
+	return r
+}
+
+// timedAnswer streams one answer and says when its first text chunk
+// arrived, counted from the request's start.
+func timedAnswer(ctx context.Context, url, token, body string) (status int, text string, first time.Duration) {
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error(), 0
+	}
+	defer resp.Body.Close()
+	var out strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if first == 0 && strings.Contains(sc.Text(), `"response.output_text.delta"`) {
+			first = time.Since(start)
+		}
+		out.WriteString(sc.Text() + "\n")
+	}
+	return resp.StatusCode, out.String(), first
 }

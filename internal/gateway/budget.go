@@ -139,9 +139,9 @@ func (l *Ledger) reserve(ctx context.Context, student, path, model string, p pla
 		if p.CountOnly {
 			ended = sql.NullInt64{Int64: millis(now), Valid: true}
 		}
-		return tx.QueryRow(`INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, student, day(now), millis(now), ended,
-			path, model, state, g.Held.Tokens, g.Held.USD).Scan(&g.ID)
+		return tx.QueryRow(`INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd, replica)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, student, day(now), millis(now), ended,
+			path, model, state, g.Held.Tokens, g.Held.USD, l.replica).Scan(&g.ID)
 	})
 	return g, refusal, err
 }
@@ -281,7 +281,7 @@ func (l *Ledger) settle(id int64, o outcome) error {
 
 // closeInterrupted settles the answers a killed gateway left open: what they
 // streamed is unknown, so each is charged its reservation, marked estimated.
-// With PostgreSQL only a gateway alone on the database does it.
+// With PostgreSQL only those of replicas that no longer run (lease_pg.go).
 func (l *Ledger) closeInterrupted() (int64, error) {
 	if l.pg {
 		return l.closeInterruptedPG()

@@ -93,6 +93,9 @@ func New(cfg Config) (*Gateway, error) {
 	} else {
 		g.auth = tokenAuth{ledger: g.ledger}
 	}
+	if g.ledger.log == nil { // the first gateway on a ledger logs its lease
+		g.ledger.log = g.logf
+	}
 	if n, err := g.ledger.closeInterrupted(); err != nil {
 		return nil, err
 	} else if n > 0 {

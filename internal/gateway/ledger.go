@@ -20,10 +20,14 @@ const LedgerFile = "ledger.sqlite"
 // transaction, committed with a full sync, so a killed gateway loses no
 // committed record.
 type Ledger struct {
-	db   *sql.DB
-	pg   bool
-	live *sql.Conn // PostgreSQL: holds the shared "a gateway runs" lock
-	now  func() time.Time
+	db  *sql.DB
+	pg  bool
+	now func() time.Time
+	// PostgreSQL: this process as one replica (lease_pg.go), and where
+	// the lease says what it did.
+	replica int64
+	lease   *replicaLease
+	log     func(format string, args ...any)
 }
 
 // Open opens the ledger: in PostgreSQL when database is a postgres:// URL,
@@ -68,9 +72,7 @@ func OpenLedger(dir string) (*Ledger, error) {
 
 // Close closes the ledger.
 func (l *Ledger) Close() error {
-	if l.live != nil {
-		l.live.Close()
-	}
+	l.endLease()
 	return l.db.Close()
 }
 

@@ -13,14 +13,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through database/sql: the ledger's SQL stays one
 )
 
-// Advisory lock keys (PostgreSQL, per database): one serialises migrations
-// of gateways starting at once, the other is held shared by every running
-// gateway, so that only a gateway that finds itself alone settles answers
-// left open.
-const (
-	migrateLockKey int64 = 0x5d6c_0001
-	liveLockKey    int64 = 0x5d6c_0002
-)
+// migrateLockKey is the advisory lock that serialises migrations of
+// gateways starting at once (replicas hold locks of their own: lease_pg.go).
+const migrateLockKey int64 = 0x5d6c_0001
 
 // OpenPostgres opens the ledger in the PostgreSQL database at rawURL
 // (postgres://...), bringing its schema up to date.
@@ -79,41 +74,6 @@ func (l *Ledger) migratePG(ctx context.Context) error {
 		_, err = tx.Exec(`UPDATE schema_version SET version = ?`, len(migrations))
 		return err
 	})
-}
-
-// closeInterruptedPG settles answers left open only when no other gateway
-// runs on this database (their open answers are streaming), then holds the
-// shared lock that tells gateways starting later that this one runs.
-func (l *Ledger) closeInterruptedPG() (int64, error) {
-	ctx := context.Background()
-	conn, err := l.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var alone bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, liveLockKey).Scan(&alone); err != nil {
-		conn.Close()
-		return 0, err
-	}
-	var n int64
-	if alone {
-		n, err = l.closeOpen()
-	}
-	if err == nil {
-		_, err = conn.ExecContext(ctx, `SELECT pg_advisory_lock_shared($1)`, liveLockKey)
-	}
-	if err == nil && alone {
-		_, err = conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, liveLockKey)
-	}
-	if err != nil {
-		conn.Close()
-		return 0, err
-	}
-	if l.live != nil {
-		l.live.Close()
-	}
-	l.live = conn
-	return n, nil
 }
 
 // CookieSecret is the secret that signs the teacher page's cookies: with

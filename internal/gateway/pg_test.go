@@ -22,6 +22,7 @@ const ledgerEnv = "STREAMDEMO_TEST_LEDGER"
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.stop()
+	durablePG.stop()
 	os.Exit(code)
 }
 
@@ -32,13 +33,19 @@ func TestMain(m *testing.M) {
 // the tests even if they panic.
 var pg pgServer
 
+// durablePG is a second server for the benchmarks, with fsync, synchronous
+// commit and full pages on: a commit waits for the disk, as SQLite's
+// synchronous=FULL does.
+var durablePG = pgServer{durable: true}
+
 type pgServer struct {
-	once  sync.Once
-	dir   string // socket folder; the cluster is in dir/data
-	err   error
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	n     atomic.Int64
+	durable bool
+	once    sync.Once
+	dir     string // socket folder; the cluster is in dir/data
+	err     error
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	n       atomic.Int64
 }
 
 // pgBin finds a PostgreSQL program, on PATH or in Debian's folder.
@@ -62,7 +69,7 @@ func asServerAccount(cmd *exec.Cmd) {
 	}
 }
 
-func startPostgres() (string, error) {
+func (p *pgServer) start() (string, error) {
 	initdb, err := pgBin("initdb")
 	if err != nil {
 		return "", err
@@ -75,7 +82,7 @@ func startPostgres() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pg.dir = dir
+	p.dir = dir
 	if os.Geteuid() == 0 {
 		if err := os.Chown(dir, 65534, 65534); err != nil {
 			return "", err
@@ -88,18 +95,22 @@ func startPostgres() (string, error) {
 	}
 	// The watchdog: postgres in the background, stopped fast (SIGINT) as
 	// soon as the test binary's end of the pipe closes, then its folder removed.
-	cmd = exec.Command("/bin/sh", "-c", `"$0" -D "$1/data" -k "$1" -c listen_addresses= -c fsync=off \
-		-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 >"$1/log" 2>&1 &
-		p=$!; read _; kill -INT $p; wait $p; rm -rf "$1"`, postgres, dir)
+	fast := "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	if p.durable {
+		fast = ""
+	}
+	cmd = exec.Command("/bin/sh", "-c", `"$0" -D "$1/data" -k "$1" -c listen_addresses= $2 \
+		-c max_connections=300 >"$1/log" 2>&1 &
+		p=$!; read _; kill -INT $p; wait $p; rm -rf "$1"`, postgres, dir, fast)
 	asServerAccount(cmd)
-	if pg.stdin, err = cmd.StdinPipe(); err != nil {
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return "", err
 	}
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
-	pg.cmd = cmd
-	db, err := sql.Open("pgx", pgURL("postgres"))
+	p.cmd = cmd
+	db, err := sql.Open("pgx", p.url("postgres"))
 	if err != nil {
 		return "", err
 	}
@@ -134,24 +145,28 @@ func (p *pgServer) stop() {
 }
 
 // pgURL is the URL of database name on the test server.
-func pgURL(name string) string {
-	return "postgres:///" + name + "?host=" + pg.dir + "&user=postgres"
+func pgURL(name string) string { return pg.url(name) }
+
+func (p *pgServer) url(name string) string {
+	return "postgres:///" + name + "?host=" + p.dir + "&user=postgres"
 }
 
 // pgDatabase makes a new, empty database on the test server (started on
 // first use) and returns its URL. A missing PostgreSQL fails the test.
-func pgDatabase(t testing.TB) string {
+func pgDatabase(t testing.TB) string { return pg.database(t) }
+
+func (p *pgServer) database(t testing.TB) string {
 	t.Helper()
-	pg.once.Do(func() {
-		if _, err := startPostgres(); err != nil {
-			pg.err = err
+	p.once.Do(func() {
+		if _, err := p.start(); err != nil {
+			p.err = err
 		}
 	})
-	if pg.err != nil {
-		t.Fatalf("the PostgreSQL tests need a server: %v", pg.err)
+	if p.err != nil {
+		t.Fatalf("the PostgreSQL tests need a server: %v", p.err)
 	}
-	name := fmt.Sprintf("t%d", pg.n.Add(1))
-	db, err := sql.Open("pgx", pgURL("postgres"))
+	name := fmt.Sprintf("t%d", p.n.Add(1))
+	db, err := sql.Open("pgx", p.url("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +174,7 @@ func pgDatabase(t testing.TB) string {
 	if _, err := db.Exec(`CREATE DATABASE ` + name + ` STRATEGY FILE_COPY`); err != nil {
 		t.Fatal(err)
 	}
-	return pgURL(name)
+	return p.url(name)
 }
 
 // onPostgres says whether this run of the suite is on PostgreSQL.

@@ -283,7 +283,7 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		}
 	}
 	if err := g.ledger.settle(c.id, o); err != nil {
-		g.logf("ledger: could not settle request %d of %s: %v", c.id, c.student, err)
+		g.settleLater(c, o, err)
 	}
 	g.logf("%s %s model=%q status=%d %s tokens=%d+%d usd=%.6f estimated=%t %s",
 		c.student, c.path, c.model, c.status, o.State, o.InputTokens, o.OutputTokens, o.CostUSD, o.Estimated, took.Round(time.Millisecond))

@@ -18,9 +18,14 @@ import (
 
 // startReplicas runs n gateways on one PostgreSQL ledger, each with its
 // own connection pool and sessions, as separate machines would.
-func startReplicas(t *testing.T, upstream string, n int) []*testGateway {
+func startReplicas(t testing.TB, upstream string, n int) []*testGateway {
 	t.Helper()
-	database := pgDatabase(t)
+	return startReplicasOn(t, pgDatabase(t), upstream, n)
+}
+
+// startReplicasOn runs n gateways on the PostgreSQL ledger at database.
+func startReplicasOn(t testing.TB, database, upstream string, n int) []*testGateway {
+	t.Helper()
 	var out []*testGateway
 	for range n {
 		ledger := reopenTestLedger(t, database)
@@ -43,7 +48,7 @@ func startReplicas(t *testing.T, upstream string, n int) []*testGateway {
 
 // roundRobin is a load balancer in front of the replicas: each request
 // goes to the next one.
-func roundRobin(t *testing.T, replicas []*testGateway) *testGateway {
+func roundRobin(t testing.TB, replicas []*testGateway) *testGateway {
 	t.Helper()
 	var next atomic.Int64
 	var proxies []*httputil.ReverseProxy

@@ -126,6 +126,20 @@ var migrations = []migration{
 	// found by the SHA-256 of the cookie's id, the token sealed with a key
 	// only the cookie gives (session_db.go).
 	{sqlite: sessionsTable("INTEGER"), postgres: sessionsTable("BIGINT")},
+	// 4: replicas on one PostgreSQL ledger: which replica opened each answer
+	// (0: none), and each replica's lease (lease_pg.go). SQLite has one
+	// gateway and never fills them.
+	{sqlite: replicasTable("INTEGER"), postgres: replicasTable("BIGINT")},
+}
+
+func replicasTable(integer string) string {
+	return `ALTER TABLE requests ADD COLUMN replica ` + integer + ` NOT NULL DEFAULT 0;
+	CREATE TABLE replicas (
+		id         ` + integer + ` PRIMARY KEY,
+		started_at ` + integer + ` NOT NULL,  -- unix milliseconds, by the database's clock
+		renewed_at ` + integer + ` NOT NULL,
+		expires_at ` + integer + ` NOT NULL
+	);`
 }
 
 func sessionsTable(integer string) string {
