@@ -6,7 +6,7 @@ requirements.txt is the whole install; it drives /usr/bin/chromium (never `playw
 whose download fails here). Its locators wait for the page by themselves (auto-waiting, with a
 timeout), which suits a page that JupyterLab keeps rewriting while an answer streams.
 
-Run: .venv/bin/pytest -q notebooks/browser   (after `make setup` and `bash kernel-setup/browser.sh`)
+Run: .venv/bin/pytest -q lesson-harness/browser   (after `make setup` and `bash kernel-setup/browser.sh`)
 Screenshots go to build/screenshots/; UPDATE_DOCS_SCREENSHOTS=1 also copies the two README
 pictures to docs/screenshots/.
 """

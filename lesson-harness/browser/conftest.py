@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
+sys.path.insert(0, os.path.join(REPO, "lesson-harness", "tests"))
 from practice_server import PracticeServer, build, free_port  # noqa: E402
 BUILD = os.path.join(REPO, "build")
 SCREENSHOTS = os.path.join(BUILD, "screenshots")
@@ -111,7 +111,7 @@ def lab(practice_server, tmp_path_factory):
     the repository root (build/x/ would not do); its own .gitignore keeps it out of git."""
     workdir = tempfile.mkdtemp(prefix=".browser-notebooks-", dir=REPO)
     shutil.copytree(os.path.join(REPO, "notebooks"), workdir, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("tests", "browser", "__pycache__", ".ipynb_checkpoints"))
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     with open(os.path.join(workdir, ".gitignore"), "w") as f:
         f.write("*\n")
     config_dir = str(tmp_path_factory.mktemp("jupyter-config"))
