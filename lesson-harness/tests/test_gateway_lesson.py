@@ -6,12 +6,11 @@ import json
 import os
 import subprocess
 import tempfile
-import time
-import urllib.request
 
 import pytest
 
-from conftest import BUILD, TEST_KEY, free_port
+from conftest import BUILD, TEST_KEY
+from listening import GATEWAY_SAYS, Listening
 from test_notebooks import Executed, answer, key_runs
 
 # The lesson's streaming cells (the seed's cell, the three exercises, Show): each is one answer.
@@ -30,26 +29,10 @@ def gateway(practice_server):
     binary = os.path.join(BUILD, "streamdemo")  # built by practice_server
     data = tempfile.mkdtemp(prefix="gateway-", dir=BUILD)
     token = gateway_cmd(binary, "token", "add", "ana", "--data", data, "--rpm", "0")
-    port = free_port()
     log_path = os.path.join(BUILD, "gateway.log")
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([binary, "gateway", "serve", "--addr", f"127.0.0.1:{port}", "--upstream", base, "--data", data],
-                                stdout=log, stderr=log, env=dict(os.environ, STREAMDEMO_UPSTREAM_KEY=TEST_KEY))
-    url = f"http://127.0.0.1:{port}/v1"
-    req = urllib.request.Request(url + "/models", headers={"Authorization": "Bearer " + token})
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(req, timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("the gateway exited: see " + log_path)
-                time.sleep(0.05)
-        yield url, token, binary, data, log_path
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with Listening([binary, "gateway", "serve", "--addr", "127.0.0.1:0", "--upstream", base, "--data", data],
+                   log_path, GATEWAY_SAYS, env=dict(os.environ, STREAMDEMO_UPSTREAM_KEY=TEST_KEY)) as gw:
+        yield f"http://{gw.address}/v1", token, binary, data, log_path
 
 
 @pytest.fixture(scope="module")
