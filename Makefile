@@ -70,7 +70,7 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 	$(VENV)/python bench/run.py $(BENCH_ARGS)
 
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
-	$(VENV)/python notebooks/live_cost.py --out docs/live-display.md
+	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
 gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk, 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
 	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
@@ -79,16 +79,16 @@ load: ## 200 concurrent streams through the practice server: time to first chunk
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
 
 nbtest: setup model-setup ## run every notebook with the GoNB kernel and check its output
-	$(VENV)/pytest -q notebooks/tests
+	$(VENV)/pytest -q lesson-harness/tests
 
 browser-setup: ## install Debian's chromium for the browser tests
 	@bash kernel-setup/browser.sh
 
 browsertest: setup browser-setup ## drive the lesson in JupyterLab in headless chromium (screenshots in build/screenshots)
-	$(VENV)/pytest -q notebooks/browser
+	$(VENV)/pytest -q lesson-harness/browser
 
 demo: setup model-start ## run the lesson notebook headless, streaming its answer here (local model without a key)
-	@$(VENV)/python notebooks/run.py notebooks/01-streaming-chat-completion.ipynb \
+	@$(VENV)/python lesson-harness/run.py notebooks/01-streaming-chat-completion.ipynb \
 		--out $(BUILD)/executed/01-streaming-chat-completion.ipynb --kernel-log $(BUILD)/kernel.log
 
 lab: setup model-start ## open JupyterLab on notebooks/ with the Go (gonb) kernel

@@ -2,12 +2,13 @@
 a new question in the lesson's streaming cell, a new system prompt in exercise 2's cell,
 the same edit made to the seed's Python cell."""
 import os
-
-import nbformat
+import sys
 
 import seed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "lesson-harness", "tests"))
+from cells import named  # noqa: E402
 LESSON = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
 GO_CALL = 'client.ChatStream(context.Background(), messages)'
 GO_CALL_TEMPERATURE_0 = 'client.Stream(context.Background(), streamdemo.Request{Messages: messages, Temperature: new(float32)})'
@@ -25,24 +26,18 @@ def replace_once(text, old, new):
     return text.replace(old, new)
 
 
-def lesson_code():
-    return [c.source for c in nbformat.read(LESSON, as_version=4).cells if c.cell_type == "code"]
-
-
 def lesson_cells():
     """Our lesson's cells before its streaming cell (set-up, .env, %noautoget) and the
-    streaming cell (the first code cell that prints chunk.Text with the seed's system prompt)."""
-    code = lesson_code()
-    i = next(i for i, c in enumerate(code) if "Print(chunk.Text)" in c and "polite conversation with a user" in c)
-    return code[:i], code[i]
+    streaming cell, found by the tags naming them (lesson-harness/tests/cells.py)."""
+    return [named(LESSON, n)[1] for n in ("setup", "load-key", "noautoget")], named(LESSON, "stream")[1]
 
 
 def exercise_cell():
     """Exercise 2's cell: the lesson's streaming cell with the haiku system prompt."""
-    found = [c for c in lesson_code() if f'Content: "{HAIKU}"' in c and "Print(chunk.Text)" in c]
-    if len(found) != 1:
-        raise ValueError(f"expected one exercise cell with the system prompt {HAIKU!r}, found {len(found)}")
-    return found[0]
+    cell = named(LESSON, "exercise-2")[1]
+    if f'Content: "{HAIKU}"' not in cell:
+        raise ValueError(f"exercise 2's cell no longer holds the system prompt {HAIKU!r} the benchmark edits")
+    return cell
 
 
 def go_cell_temperature_0(cell):

@@ -1,6 +1,6 @@
 """Notebook side: the seed's streaming cell in the python3 ipykernel and our lesson's
 streaming cell (and exercise 2's) in GoNB, driven over the Jupyter protocol with the Kernel
-of notebooks/tests/kernel.py; every iopub message is stamped on receipt. Each round runs
+of lesson-harness/tests/kernel.py; every iopub message is stamped on receipt. Each round runs
 every cell edited (GoNB must rebuild it) and then unchanged (the identical re-run)."""
 import os
 import secrets
@@ -14,14 +14,14 @@ from timing import (BUILD_END, BUILD_START, GET_END, IMPORTS_END, IMPORTS_START,
                     answer_arrivals, chunk_delays)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
-from kernel import Kernel  # noqa: E402  (notebooks/tests/kernel.py)
+sys.path.insert(0, os.path.join(REPO, "lesson-harness", "tests"))
+from kernel import Kernel  # noqa: E402  (lesson-harness/tests/kernel.py)
 
 NOTEBOOKS = os.path.join(REPO, "notebooks")  # GoNB's set-up cell needs ${GONB_DIR}/.. to be the repository
 
 
 class BenchKernel(Kernel):
-    """notebooks/tests/kernel.py's Kernel for any kernel name, with no set-up cell of
+    """lesson-harness/tests/kernel.py's Kernel for any kernel name, with no set-up cell of
     its own (the benchmark runs the lesson's), timing what it runs."""
 
     def __init__(self, name, cwd, env, log_path, timeout=90):

@@ -7,7 +7,7 @@ import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks", "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lesson-harness", "tests"))
 import practice_server  # noqa: E402
 
 OLLAMA_URL = "http://127.0.0.1:11434/v1"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium for the browser tests (notebooks/browser), idempotently, plus the
+# Installs Debian's chromium for the browser tests (lesson-harness/browser), idempotently, plus the
 # colour emoji font the lesson's "⏱" and "⏹" lines need in screenshots. Playwright drives chromium
 # over its own pipe with executable_path=/usr/bin/chromium, so chromium-driver is not needed.
 # Pin: Debian's archive serves only the newest build of a suite, so apt cannot pin the version;

@@ -47,7 +47,10 @@ class Student:
         r = self.hub_api("DELETE", f"users/{self.name}/server")
         if r.status_code not in (202, 204):
             raise RuntimeError(f"could not stop {self.name}'s server: HTTP {r.status_code}")
+        deadline = time.monotonic() + 60
         while self.hub_api("GET", f"users/{self.name}").json().get("servers", {}).get(""):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}'s server did not stop within 60 s")
             time.sleep(0.2)
 
     def api(self, method, path, **kw):

@@ -4,11 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +26,7 @@ func TestClassroomLoad(t *testing.T) {
 		t.Skip("200 streams at once: run without -short (make test, make load)")
 	}
 	const students = 200
-	addr, server := startServeProcess(t, "--first-token", "300ms", "--tps", "40")
+	addr, server, _ := startServe(t, nil, "--first-token", "300ms", "--tps", "40")
 	base := "http://" + addr + "/v1"
 	client, err := streamdemo.NewClient(streamdemo.Config{Provider: streamdemo.Practice, BaseURL: base, Retries: -1})
 	if err != nil {
@@ -61,49 +60,45 @@ func TestClassroomLoad(t *testing.T) {
 	failures.Range(func(k, v any) bool { t.Errorf("student %v: %v", k, v); return true })
 	slices.Sort(firsts)
 
-	// Now a class that presses stop mid-answer.
+	// Now a class that presses stop mid-answer: once every stream has its
+	// first chunk, all of them are cancelled; each must end cut short.
 	ctx, cancel := context.WithCancel(context.Background())
-	for range students {
+	var begun sync.WaitGroup
+	cut := make([]*streamdemo.Stream, students)
+	for i := range students {
 		wg.Add(1)
+		begun.Add(1)
 		go func() {
 			defer wg.Done()
-			for range client.ChatStream(ctx, messages).Chunks() {
+			var once sync.Once
+			defer once.Do(begun.Done) // a stream that never began does not hold the others
+			cut[i] = client.ChatStream(ctx, messages)
+			for range cut[i].Chunks() {
+				once.Do(begun.Done)
 			}
 		}()
 	}
-	time.Sleep(time.Second)
+	begun.Wait()
 	cancel()
 	wg.Wait()
+	stopped, shown := 0, false
+	for i, stream := range cut {
+		if errors.Is(stream.Err(), streamdemo.ErrCancelled) && stream.Text() != "" && len(stream.Text()) < len(want) {
+			stopped++
+		} else if !shown { // the first one, not 200 lines
+			shown = true
+			t.Errorf("student %d: stream not cut mid-answer: %d of %d bytes, error %v", i, len(stream.Text()), len(want), stream.Err())
+		}
+	}
+	if stopped != students {
+		t.Errorf("%d of %d streams cut mid-answer, want all", stopped, students)
+	}
 	if active := waitIdle(t, base); active != 0 {
 		t.Errorf("%d streams still active on the server after every student hung up", active)
 	}
 	fmt.Printf("classroom: %d concurrent streams in %v; time to first chunk median %v, p99 %v; peak memory: server %s, client %s\n",
 		students, elapsed.Round(time.Millisecond), firsts[students/2].Round(time.Millisecond), firsts[students*99/100].Round(time.Millisecond),
 		peakRSS(fmt.Sprintf("/proc/%d/status", server.Process.Pid)), peakRSS("/proc/self/status"))
-}
-
-// startServeProcess runs `streamdemo serve` on a free loopback port.
-func startServeProcess(t *testing.T, args ...string) (string, *exec.Cmd) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", addr}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for range 100 {
-		if resp, err := http.Get("http://" + addr + "/v1/models"); err == nil {
-			resp.Body.Close()
-			return addr, cmd
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("the practice server did not start")
-	return "", nil
 }
 
 // waitIdle waits up to 2s for the server to have no active stream.

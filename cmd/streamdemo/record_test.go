@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/streamdemo/streamdemo/internal/capture"
 	"github.com/streamdemo/streamdemo/internal/practice"
@@ -156,23 +154,7 @@ func TestServeTakesItsTokenOutOfSight(t *testing.T) {
 		{nil, tokenEnv + "=hidden-token-abcdef", true},
 		{[]string{"--token", "hidden-token-abcdef"}, "", false},
 	} {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(binary, append([]string{"serve", "--addr", addr, "--first-token", "0", "--tps", "0"}, tc.args...)...)
-		cmd.Env = append(os.Environ(), tc.env)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < 100; i++ {
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		addr, cmd, stderr := startServe(t, []string{tc.env}, append([]string{"--first-token", "0", "--tps", "0"}, tc.args...)...)
 		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline")
 		if shown := bytes.Contains(cmdline, []byte("hidden-token")); shown == tc.hidden {
 			t.Errorf("%v: token in the process list: %v", tc.args, shown)
@@ -189,8 +171,6 @@ func TestServeTakesItsTokenOutOfSight(t *testing.T) {
 				t.Errorf("%v: token %q got %d, want %d", tc.args, token, resp.StatusCode, want)
 			}
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
 		if warned := strings.Contains(stderr.String(), "warning: --token shows the token"); warned == tc.hidden {
 			t.Errorf("%v: warning shown %v: %s", tc.args, warned, stderr.String())
 		}

@@ -41,10 +41,15 @@ func serve(args []string) error {
 		}
 	}
 	opts.Log = os.Stderr
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("The practice server cannot listen on %s (%v): stop what uses it, or give another --addr (port 0 picks a free one).", *addr, err)
+	}
+	// The address bound, so that --addr 127.0.0.1:0 says which port it got.
 	fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
-		*addr, strings.Join(practice.Faults, ", fault/"), capture.RealStream)
-	srv := &http.Server{Addr: *addr, Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
-	return srv.ListenAndServe()
+		ln.Addr(), strings.Join(practice.Faults, ", fault/"), capture.RealStream)
+	srv := &http.Server{Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(ln)
 }
 
 // readToken takes the token from --token (with a warning), --token-file or

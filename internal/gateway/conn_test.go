@@ -106,6 +106,9 @@ func TestConcurrentIdenticalLookupsAskTheHubOnce(t *testing.T) {
 		fmt.Fprintf(w, `{"kind":"user","name":"ana","scopes":[%q]}`, access)
 	}))
 	t.Cleanup(hub.Close)
+	var releaseOnce sync.Once
+	releaseHub := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseHub) // before hub.Close, which waits for its handlers
 	auth := newHubAuth(&Hub{APIURL: hub.URL + "/hub/api", Service: "llm"})
 	var wg sync.WaitGroup
 	results := make(chan bool, 50)
@@ -116,9 +119,10 @@ func TestConcurrentIdenticalLookupsAskTheHubOnce(t *testing.T) {
 		})
 	}
 	calls.Wait()
-	// Every look-up is now waiting on the first one (or about to hit the cache).
-	time.Sleep(50 * time.Millisecond)
-	close(release)
+	// The hub holds the first look-up; the other 49 must all wait on it.
+	key := sha256.Sum256([]byte("same-token"))
+	waitFor(t, 5*time.Second, "49 look-ups waiting on the first", func() bool { return auth.merge.waiting(key) == 49 })
+	releaseHub()
 	wg.Wait()
 	close(results)
 	for ok := range results {
@@ -129,4 +133,14 @@ func TestConcurrentIdenticalLookupsAskTheHubOnce(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d hub requests for 50 identical look-ups at once, want 1", n)
 	}
+}
+
+// waiting says how many callers wait on the look-up of key in flight.
+func (m *lookups) waiting(key [32]byte) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f := m.pending[key]; f != nil {
+		return f.waiters
+	}
+	return 0
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -148,14 +147,13 @@ func TestAsAHubServiceItTakesItsSettingsFromTheEnvironment(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	hub := startHub(t)
 	hub.give("tok-a", hubUser{Kind: "user", Name: "ana", Scopes: []string{access}})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	// Port 0 in JUPYTERHUB_SERVICE_URL: the gateway binds a free port and
+	// says which, never its own default 8790.
 	_, url := serveGateway(t, bin, upstream, t.TempDir(),
-		"JUPYTERHUB_SERVICE_URL=http://"+addr, "JUPYTERHUB_SERVICE_NAME=llm", "JUPYTERHUB_SERVICE_PREFIX=/services/llm/",
+		"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:0", "JUPYTERHUB_SERVICE_NAME=llm", "JUPYTERHUB_SERVICE_PREFIX=/services/llm/",
 		"JUPYTERHUB_API_URL="+hub.URL+"/hub/api", "JUPYTERHUB_API_TOKEN="+serviceSecret, "JUPYTERHUB_CLIENT_ID="+clientID)
-	if url != "http://"+addr+"/services/llm/" {
-		t.Fatalf("serves at %s, want JUPYTERHUB_SERVICE_URL's address under the prefix", url)
+	if m := regexp.MustCompile(`^http://127\.0\.0\.1:(\d+)/services/llm/$`).FindStringSubmatch(url); m == nil || m[1] == "0" || m[1] == "8790" {
+		t.Fatalf("serves at %s, want JUPYTERHUB_SERVICE_URL's address (a free port) under the prefix", url)
 	}
 	if a := do(t, "POST", url+"v1/agent", "tok-a", agentBody("")); a.Status != 200 || !strings.Contains(a.Body, "response.completed") {
 		t.Errorf("a student with a hub token: HTTP %d %.200s", a.Status, a.Body)

@@ -103,6 +103,8 @@ func TestHubTokensIdentifyStudents(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	hub := startHub(t)
 	tg := startHubGateway(t, hub, upstream)
+	clock := &fakeClock{t: time.Now()}
+	tg.gw.auth.(*hubAuth).now = clock.now
 	hub.give("tok-a", hubUser{Kind: "user", Name: "ana", Scopes: []string{"self", access}})
 	hub.give("tok-b", hubUser{Kind: "user", Name: "bob", Scopes: []string{access}})
 	hub.give("tok-noscope", hubUser{Kind: "user", Name: "carl", Scopes: []string{"users:activity!user"}})
@@ -133,11 +135,16 @@ func TestHubTokensIdentifyStudents(t *testing.T) {
 			t.Errorf("token %q: HTTP %d %s", tok, a.Status, a.Body)
 		}
 	}
-	// A stopped server's token is revoked: refused once the short cache ends.
+	// A stopped server's token is revoked: still trusted within the short
+	// cache, refused once it ends.
 	hub.revoke("tok-a")
-	time.Sleep(350 * time.Millisecond)
+	clock.add(250 * time.Millisecond)
+	if a := tg.post(t, "v1/agent", "tok-a", agentBody("")); a.Status != 200 {
+		t.Errorf("revoked hub token within the 300 ms cache: HTTP %d, want 200 (cached)", a.Status)
+	}
+	clock.add(100 * time.Millisecond)
 	if a := tg.post(t, "v1/agent", "tok-a", agentBody("")); a.Status != 401 {
-		t.Errorf("revoked hub token: HTTP %d", a.Status)
+		t.Errorf("revoked hub token after the 300 ms cache: HTTP %d, want 401", a.Status)
 	}
 	// A student cannot read the usage; a token with the teacher scope can.
 	if a := do(t, "GET", tg.URL+"usage", "tok-b", ""); a.Status != 403 {

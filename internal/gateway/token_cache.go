@@ -108,8 +108,9 @@ type lookups struct {
 }
 
 type flight struct {
-	done chan struct{}
-	res  lookup
+	done    chan struct{}
+	waiters int // callers waiting on the first one's answer
+	res     lookup
 }
 
 type lookup struct {
@@ -125,6 +126,7 @@ func (m *lookups) do(key [32]byte, fn func() lookup) lookup {
 		m.pending = map[[32]byte]*flight{}
 	}
 	if f, ok := m.pending[key]; ok {
+		f.waiters++
 		m.mu.Unlock()
 		<-f.done
 		return f.res

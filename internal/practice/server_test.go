@@ -307,7 +307,6 @@ func TestDisconnectedClientsLeaveNothingBehind(t *testing.T) {
 			for range 2 * (1 + FaultAfter) { // up to the stall, if there is one
 				r.ReadString('\n')
 			}
-			time.Sleep(50 * time.Millisecond)
 			resp.Body.Close()
 		}()
 	}

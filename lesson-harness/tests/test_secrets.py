@@ -36,8 +36,8 @@ def test_pre_commit_hook_refuses_key_shaped_outputs(tmp_path):
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     hooks = repo / ".git" / "hooks"
     shutil.copy(os.path.join(REPO, "kernel-setup", "hooks", "pre-commit"), hooks / "pre-commit")
-    os.makedirs(repo / "notebooks")
-    shutil.copy(os.path.join(REPO, "notebooks", "check_outputs.py"), repo / "notebooks")
+    os.makedirs(repo / "lesson-harness")
+    shutil.copy(os.path.join(REPO, "lesson-harness", "check_outputs.py"), repo / "lesson-harness")
     git = lambda *a: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], cwd=repo,
                                     capture_output=True, text=True)
     (repo / "clean.ipynb").write_text(notebook_with_output("200 billion trillion stars\n"))

@@ -6,16 +6,15 @@ import json
 import os
 import subprocess
 import tempfile
-import time
-import urllib.request
 
 import pytest
 
-from conftest import BUILD, TEST_KEY, free_port
+from conftest import BUILD, TEST_KEY
+from listening import GATEWAY_SAYS, Listening
 from test_notebooks import Executed, answer, key_runs
 
-# The lesson's streaming cells (the seed's cell, the three exercises, Show): each is one answer.
-SEED_CELL = ('"How many stars are in the universe?"', "engage in a helpful", "Print(chunk.Text)\n}")
+# The lesson's cells that each ask for one answer.
+ANSWERING = ("stream", "show", "exercise-1", "exercise-2", "exercise-3")
 
 
 def gateway_cmd(binary, *args):
@@ -30,26 +29,10 @@ def gateway(practice_server):
     binary = os.path.join(BUILD, "streamdemo")  # built by practice_server
     data = tempfile.mkdtemp(prefix="gateway-", dir=BUILD)
     token = gateway_cmd(binary, "token", "add", "ana", "--data", data, "--rpm", "0")
-    port = free_port()
     log_path = os.path.join(BUILD, "gateway.log")
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([binary, "gateway", "serve", "--addr", f"127.0.0.1:{port}", "--upstream", base, "--data", data],
-                                stdout=log, stderr=log, env=dict(os.environ, STREAMDEMO_UPSTREAM_KEY=TEST_KEY))
-    url = f"http://127.0.0.1:{port}/v1"
-    req = urllib.request.Request(url + "/models", headers={"Authorization": "Bearer " + token})
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(req, timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("the gateway exited: see " + log_path)
-                time.sleep(0.05)
-        yield url, token, binary, data, log_path
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with Listening([binary, "gateway", "serve", "--addr", "127.0.0.1:0", "--upstream", base, "--data", data],
+                   log_path, GATEWAY_SAYS, env=dict(os.environ, STREAMDEMO_UPSTREAM_KEY=TEST_KEY)) as gw:
+        yield f"http://{gw.address}/v1", token, binary, data, log_path
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +44,11 @@ def lesson(gateway):
 
 
 def test_the_lesson_streams_the_same_answers_through_the_gateway(lesson):
-    cell = lesson.cell_with(*SEED_CELL)
+    cell = lesson.cell("stream")
     assert lesson.answer_text(cell) == answer("stars")
     assert len(lesson.streams(cell)) > len(answer("stars").split()) * 0.8, "not chunk by chunk"
-    assert lesson.answer_text(lesson.cell_with('"What is the population of the world?"')) == answer("population")
-    assert lesson.answer_text(lesson.cell_with("responds in haikus")) == answer("haiku-stars")
+    assert lesson.answer_text(lesson.cell("exercise-1")) == answer("population")
+    assert lesson.answer_text(lesson.cell("exercise-2")) == answer("haiku-stars")
 
 
 def test_the_gateway_counted_each_answer_and_no_key_reached_the_notebook(lesson, gateway):
@@ -73,7 +56,7 @@ def test_the_gateway_counted_each_answer_and_no_key_reached_the_notebook(lesson,
     report = json.loads(subprocess.run([binary, "gateway", "usage", "--data", data, "--json"], check=True,
                                        capture_output=True, text=True).stdout)
     ana = next(s for s in report["students"] if s["name"] == "ana")
-    answers = sum(1 for c in lesson.nb.cells if c.cell_type == "code" and ("chunk.Text" in c.source or "notebook.Show(" in c.source))
+    answers = len([lesson.cell(name) for name in ANSWERING])
     assert ana["requests"] >= answers and ana["tokens_total"] > 0 and ana["estimated"] == 0, ana
     with open(lesson.out, encoding="utf-8") as f:
         saved = f.read()

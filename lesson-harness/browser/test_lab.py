@@ -6,7 +6,7 @@ requirements.txt is the whole install; it drives /usr/bin/chromium (never `playw
 whose download fails here). Its locators wait for the page by themselves (auto-waiting, with a
 timeout), which suits a page that JupyterLab keeps rewriting while an answer streams.
 
-Run: .venv/bin/pytest -q notebooks/browser   (after `make setup` and `bash kernel-setup/browser.sh`)
+Run: .venv/bin/pytest -q lesson-harness/browser   (after `make setup` and `bash kernel-setup/browser.sh`)
 Screenshots go to build/screenshots/; UPDATE_DOCS_SCREENSHOTS=1 also copies the two README
 pictures to docs/screenshots/.
 """
@@ -18,6 +18,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from cells import named
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCREENSHOTS = os.path.join(REPO, "build", "screenshots")
@@ -29,11 +30,10 @@ NEW_ANSWER = "The world's population is about 8.2 billion"
 SEED_ANSWER_END = "far longer than the age of the universe"
 RUN_TIMEOUT = 120_000  # ms; the first cell compiles the repository's package
 
-# Each cell is found by a piece of its source, so the tests survive cells added around them.
-SETUP_CELL = "!*go mod edit"
-ENV_CELL = "streamdemo.LoadEnv()"
-STREAM_CELL = "fmt.Print(chunk.Text)"  # the first such cell; exercises repeat it further down
-SHOW_CELL = "notebook.Show("
+# Cells are found by the tag naming them in the lesson (lesson-harness/tests/cells.py), not by
+# their text, so a teacher may reword them.
+LESSON_PATH = os.path.join(REPO, "notebooks", LESSON)
+SETUP_CELL, ENV_CELL, STREAM_CELL, SHOW_CELL = "setup", "load-key", "stream", "show"
 
 
 def shot(page, name, element=None):
@@ -61,9 +61,15 @@ def open_lesson(page, lab):
     }""", timeout=60_000)
 
 
-def code_cell(page, marker):
-    editor = page.locator(".cm-content", has_text=marker)
-    return page.locator(".jp-Notebook .jp-CodeCell").filter(has=editor).first
+def code_cell(page, name):
+    """The lesson's code cell named name, by its place among the page's cells."""
+    with open(LESSON_PATH, encoding="utf-8") as f:
+        nb = json.load(f)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(nb["cells"]))  # every cell on the page, so the places match
+    cell = cells.nth(named(nb, name)[0])
+    expect(cell).to_have_class(re.compile(r"\bjp-CodeCell\b"))
+    return cell
 
 
 def prompt(cell):

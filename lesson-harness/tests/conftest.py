@@ -10,7 +10,7 @@ from practice_server import PracticeServer, build, free_port  # noqa: F401 (free
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(REPO, "build", "test")
 os.makedirs(BUILD, exist_ok=True)  # every suite's logs go here, whichever test runs first
-sys.path.insert(0, os.path.join(REPO, "notebooks"))
+sys.path.insert(0, os.path.join(REPO, "lesson-harness"))
 
 # A recognisable fake key: no output may ever contain it, or any 8 characters of it.
 TEST_KEY = "pplx-NBTEST-7d3f9a2b4c6e8f0a1b3c5d7e9f2a4b6c"

@@ -1,7 +1,7 @@
 """Refuse notebooks whose saved outputs hold anything key-shaped or a path of
 this machine. Exit status 1 names each problem.
 
-    python notebooks/check_outputs.py NOTEBOOK...
+    python lesson-harness/check_outputs.py NOTEBOOK...
 """
 import json
 import os

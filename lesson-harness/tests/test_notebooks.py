@@ -9,6 +9,7 @@ import pytest
 
 import check_outputs
 import run
+from cells import code_cells, named
 from conftest import BUILD, PACE, REPO, TEST_KEY
 from kernel import final_markdown, markdown_bytes
 
@@ -38,12 +39,9 @@ class Executed:
                          kernel_log=os.path.join(BUILD, name + ".kernel.log"))
         self.nb, self.messages = client.nb, client.messages
 
-    def cell_with(self, *needles):
-        """The index of the only code cell whose source holds every needle."""
-        found = [i for i, c in enumerate(self.nb.cells)
-                 if c.cell_type == "code" and all(n in c.source for n in needles)]
-        assert len(found) == 1, f"{len(found)} cells hold {needles}"
-        return found[0]
+    def cell(self, name):
+        """The index of the code cell named name (cells.py)."""
+        return named(self.nb, name)[0]
 
     def streams(self, cell):
         return [m for m in self.messages if m["cell"] == cell and m["type"] == "stream"]
@@ -99,13 +97,23 @@ def test_every_notebook_is_tested():
         ["01-solutions.ipynb", "01-streaming-chat-completion.ipynb", "02-why-stream.ipynb"]
 
 
+def test_every_code_cell_is_named_for_the_tests():
+    names = {os.path.basename(p): sorted(code_cells(p)) for p in glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))}
+    assert names == {
+        "01-streaming-chat-completion.ipynb": sorted(["setup", "load-key", "noautoget", "stream", "show",
+                                                      "exercise-1", "exercise-2", "exercise-3"]),
+        "01-solutions.ipynb": sorted(["setup", "load-key", "noautoget", "exercise-1", "exercise-2", "exercise-3"]),
+        "02-why-stream.ipynb": sorted(["setup", "load-key", "noautoget", "ask-twice"]),
+    }
+
+
 def test_key_cell_says_only_whether_a_key_was_found(lesson):
-    cell = lesson.cell_with("LoadEnv()")
+    cell = lesson.cell("load-key")
     assert "PERPLEXITY_API_KEY found: true" in lesson.text(cell)
 
 
 def test_lesson_streams_the_seed_answer_chunk_by_chunk(lesson):
-    cell = lesson.cell_with('"How many stars are in the universe?"', "engage in a helpful", "Print(chunk.Text)\n}")
+    cell = lesson.cell("stream")
     assert lesson.text(cell).startswith("Answering with perplexity (Agent API) at http://127.0.0.1:")
     assert lesson.answer_text(cell) == answer("stars")
     streams = lesson.streams(cell)
@@ -116,36 +124,36 @@ def test_lesson_streams_the_seed_answer_chunk_by_chunk(lesson):
 
 
 def test_exercise_1_gets_a_different_answer(lesson):
-    cell = lesson.cell_with('"What is the population of the world?"')
+    cell = lesson.cell("exercise-1")
     assert lesson.answer_text(cell) == answer("population")
 
 
 def test_exercise_2_gets_a_haiku(lesson):
-    cell = lesson.cell_with("responds in haikus")
+    cell = lesson.cell("exercise-2")
     assert lesson.answer_text(cell) == answer("haiku-stars")
     assert len(lesson.streams(cell)) > 5
 
 
 def test_exercise_3_delay_stretches_the_gaps(lesson):
-    plain = lesson.cell_with('"How many stars are in the universe?"', "engage in a helpful", "Print(chunk.Text)\n}")
-    delayed = lesson.cell_with("time.Sleep(100 * time.Millisecond)")
+    plain = lesson.cell("stream")
+    delayed = lesson.cell("exercise-3")
     slow, fast = statistics.median(lesson.gaps(delayed)), statistics.median(lesson.gaps(plain))
     assert slow >= 0.095 and slow > 2 * fast, f"median gap {slow:.3f}s with the delay, {fast:.3f}s without"
     assert lesson.answer_text(delayed).startswith(answer("stars"))
 
 
 def test_solutions_show_each_effect(solutions):
-    ex1 = solutions.cell_with('"What is the population of the world?"')
+    ex1 = solutions.cell("exercise-1")
     assert solutions.text(ex1).startswith("Answering with practice (Agent API)")
     assert answer("population") in solutions.text(ex1) and "[5] " in solutions.text(ex1)
-    assert answer("haiku-stars") in solutions.text(solutions.cell_with("responds in haikus"))
-    delayed = solutions.text(solutions.cell_with("time.Sleep(100 * time.Millisecond)"))
+    assert answer("haiku-stars") in solutions.text(solutions.cell("exercise-2"))
+    delayed = solutions.text(solutions.cell("exercise-3"))
     gap_ms = int(delayed.rsplit("average gap between chunks: ", 1)[1].split("ms")[0].split(".")[0])
     assert gap_ms >= 100, delayed[-200:]
 
 
 def test_show_renders_live_markdown_at_bounded_cost(lesson):
-    cell = lesson.cell_with("notebook.Show(")
+    cell = lesson.cell("show")
     live = [m for m in lesson.messages if m["cell"] == cell and m["type"] in ("display_data", "update_display_data")]
     final = final_markdown(live)
     assert final.startswith("Astronomers estimate there are approximately 200 billion trillion")
@@ -164,7 +172,7 @@ def test_show_renders_live_markdown_at_bounded_cost(lesson):
 
 
 def test_saved_notebook_keeps_the_final_rendering(lesson):
-    cell = lesson.cell_with("notebook.Show(")
+    cell = lesson.cell("show")
     saved = "".join(o.data.get("text/markdown", "") for o in saved_outputs(lesson, cell) if "data" in o)
     assert "[\\[1\\]](https://www.esa.int/" in saved and "⏱ model openai/gpt-5.4" in saved
     assert saved.startswith("Astronomers estimate") and "6 quadrillion years" in saved
@@ -173,12 +181,12 @@ def test_saved_notebook_keeps_the_final_rendering(lesson):
 
 
 def test_delay_exercise_shows_its_timeline(lesson):
-    cell = lesson.cell_with("time.Sleep(100 * time.Millisecond)")
+    cell = lesson.cell("exercise-3")
     assert svg_marks(lesson, cell) == [len(answer("stars").split())]
 
 
 def test_why_stream_compares_whole_and_streamed(why_stream):
-    cell = why_stream.cell_with("Whole: true")
+    cell = why_stream.cell("ask-twice")
     marks = svg_marks(why_stream, cell)
     # Each Show draws its own chart, then one chart holds both side by side.
     assert marks[0] == 1 and marks[1] > 100 and marks[2] == 1 + marks[1], marks
@@ -218,7 +226,7 @@ def test_terminal_demo_renders_what_the_cell_shows(lesson):
     """`make demo` prints the Show cell as terminal text: Markdown rendered, each link
     followed by its URL, no Markdown escapes, the chart as one line."""
     import io
-    cell = lesson.cell_with("notebook.Show(")
+    cell = lesson.cell("show")
     out = io.StringIO()
     run.show_outputs(saved_outputs(lesson, cell), file=out)
     text = out.getvalue()

@@ -1,7 +1,7 @@
 """Run a GoNB notebook headless, echo its streamed output live, save the
 executed copy, and record when every output message arrived.
 
-    .venv/bin/python notebooks/run.py NOTEBOOK [--out FILE] [--quiet]
+    .venv/bin/python lesson-harness/run.py NOTEBOOK [--out FILE] [--quiet]
 """
 import argparse
 import os

@@ -12,7 +12,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import BUILD, free_port, stop, wait_for_url
+from listening import GATEWAY_SAYS, Listening
+
+from .conftest import BUILD, stop, wait_for_url
 
 STUDENTS = ["ana", "bob", "cara"]
 QUESTION = "How many stars are in the universe?"
@@ -43,18 +45,16 @@ def gateway(practice_server):
     data = tempfile.mkdtemp(prefix="gateway-", dir=os.path.join(BUILD, "test"))
     tokens = {name: cli(binary, "token", "add", name, "--data", data) for name in STUDENTS}
     tokens["teacher"] = cli(binary, "token", "add", "--teacher", "tina", "--data", data)
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "STREAMDEMO_UPSTREAM_KEY"}
-    with open(os.path.join(BUILD, "test", "browser-gateway.log"), "w") as log:
-        proc = subprocess.Popen([binary, "gateway", "serve", "--addr", f"127.0.0.1:{port}",
-                                 "--upstream", practice_server, "--data", data],
-                                stdout=log, stderr=log, env=env)
-    base = f"http://127.0.0.1:{port}/"
+    gw = Listening([binary, "gateway", "serve", "--addr", "127.0.0.1:0", "--upstream", practice_server, "--data", data],
+                   os.path.join(BUILD, "test", "browser-gateway.log"), GATEWAY_SAYS, timeout=30, env=env)
+    base = f"http://{gw.address}/"
     try:
-        wait_for_url(base, proc, "the class gateway", timeout=30)
+        wait_for_url(base, gw.proc, "the class gateway", timeout=30)
         yield base, tokens
     finally:
-        stop(proc)
+        stop(gw.proc)
+        gw.stop()
 
 
 def row(page, name):

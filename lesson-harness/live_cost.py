@@ -5,14 +5,14 @@ The closing stats line and chart are sent once whatever the pace and are not
 counted; the waiting line is. Answers come from the practice server's
 `practice/length-N` models.
 
-    .venv/bin/python notebooks/live_cost.py [--out docs/live-display.md]
+    .venv/bin/python lesson-harness/live_cost.py [--out docs/live-display.md]
 """
 import argparse
 import os
 import sys
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
+sys.path.insert(0, os.path.join(REPO, "lesson-harness", "tests"))
 from kernel import Kernel  # noqa: E402
 from practice_server import PracticeServer, build  # noqa: E402
 
@@ -137,10 +137,10 @@ not. "—" marks an answer that would take over {limit} s to stream.
 
 {table}
 
-Produced by `.venv/bin/python notebooks/live_cost.py --out docs/live-display.md`
+Produced by `.venv/bin/python lesson-harness/live_cost.py --out docs/live-display.md`
 (`make live-cost`, which skips the answers that would stream for over 60 s;
 `--max-seconds 1500` measures every cell, in about 25 minutes).
-`notebooks/tests/test_live_display.py` holds five cells of this table to at
+`lesson-harness/tests/test_live_display.py` holds five cells of this table to at
 most 3. For every cell, from a simulated stream,
 `go test ./pkg/streamdemo/notebook -run '^$' -bench LiveMarkdown` prints the same ratio
 and the longest pause of the shown answer (`s-longest-stall`): in the last run

@@ -15,10 +15,12 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "notebooks", "tests"))
-from practice_server import PracticeServer, build, free_port  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "lesson-harness", "tests"))
+from listening import Listening  # noqa: E402
+from practice_server import PracticeServer, build  # noqa: E402
 BUILD = os.path.join(REPO, "build")
 SCREENSHOTS = os.path.join(BUILD, "screenshots")
+LAB_SAYS = r"http://(127\.0\.0\.1:\d+)/lab"  # the line JupyterLab prints once it listens
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]
@@ -111,27 +113,27 @@ def lab(practice_server, tmp_path_factory):
     the repository root (build/x/ would not do); its own .gitignore keeps it out of git."""
     workdir = tempfile.mkdtemp(prefix=".browser-notebooks-", dir=REPO)
     shutil.copytree(os.path.join(REPO, "notebooks"), workdir, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("tests", "browser", "__pycache__", ".ipynb_checkpoints"))
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     with open(os.path.join(workdir, ".gitignore"), "w") as f:
         f.write("*\n")
     config_dir = str(tmp_path_factory.mktemp("jupyter-config"))
     write_lab_settings(config_dir)
-    port, token = free_port(), "browser-test-" + os.urandom(8).hex()
+    token = "browser-test-" + os.urandom(8).hex()
     env = dict(os.environ, STREAMDEMO_PROVIDER="practice", STREAMDEMO_BASE_URL=practice_server,
                JUPYTER_CONFIG_DIR=config_dir)
     os.makedirs(os.path.join(BUILD, "test"), exist_ok=True)
-    with open(os.path.join(BUILD, "test", "browser-jupyter.log"), "w") as log:
-        proc = subprocess.Popen(
-            [os.path.join(REPO, ".venv", "bin", "jupyter"), "lab", "--no-browser", "--allow-root",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-             f"--ServerApp.root_dir={workdir}"],
-            cwd=workdir, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    lab = Listening(
+        [os.path.join(REPO, ".venv", "bin", "jupyter"), "lab", "--no-browser", "--allow-root",
+         "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}"],
+        os.path.join(BUILD, "test", "browser-jupyter.log"), LAB_SAYS, timeout=60, env=env, cwd=workdir)
+    base = f"http://{lab.address}"
     try:
-        wait_for_url(f"{base}/api/status?token={token}", proc, "jupyter lab", timeout=60)
+        wait_for_url(f"{base}/api/status?token={token}", lab.proc, "jupyter lab", timeout=60)
         yield base, token, workdir
     finally:
-        stop(proc)
+        stop(lab.proc)
+        lab.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,6 +1,5 @@
 """The real local model (SmolLM2-135M-Instruct served by Ollama on loopback),
 used as a learner without a key meets it: the CLI and the lesson's cells."""
-import json
 import os
 import re
 import select
@@ -10,6 +9,7 @@ import time
 
 import pytest
 
+from cells import named
 from conftest import BUILD, REPO
 from kernel import Kernel
 
@@ -87,10 +87,8 @@ def test_the_model_answers_the_question_asked(local_model):
 
 
 def test_lesson_cells_stream_from_the_local_model(local_model):
-    with open(os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb"), encoding="utf-8") as f:
-        cells = ["".join(c["source"]) for c in json.load(f)["cells"] if c["cell_type"] == "code"]
-    env_cell = next(c for c in cells if "LoadEnv()" in c)
-    streaming = next(c for c in cells if "engage in a helpful" in c and "Print(chunk.Text)\n}" in c and "Sleep" not in c)
+    lesson = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
+    env_cell, streaming = named(lesson, "load-key")[1], named(lesson, "stream")[1]
     kernel = Kernel(cwd=os.path.join(REPO, "notebooks"), env=no_key_env(), log_path=os.path.join(BUILD, "local-kernel.log"))
     try:
         kernel.run(env_cell)
