@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest
+.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -128,10 +128,16 @@ classroom-status: ## say what of the class runs
 classroom-remove: ## end of course: delete the class's accounts, homes, passwords and ledger (needs CONFIRM=yes)
 	@bash classroom/remove.sh
 
+pebble-setup: ## Let's Encrypt's test ACME CA for the front door's tests (pinned by classroom/tests/pebble/go.mod)
+	@bash classroom/gotool.sh .tools/bin/pebble classroom/tests/pebble github.com/letsencrypt/pebble/v2/cmd/pebble
+
 classroom-bench: setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams
 	$(VENV)/python classroom/bench/run.py
 
-classroomtest: setup browser-setup ## a class of three through the real hub, proxy, spawner and gateway
+classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
+	$(VENV)/python classroom/bench/frontdoor.py
+
+classroomtest: setup browser-setup pebble-setup ## a class of three through the real hub, proxy, spawner and gateway
 	$(VENV)/pytest -q classroom/tests
 
 clean: practice-down ## remove build output (keeps .tools and .venv)

@@ -5,6 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+frontdoor_stop quiet  # first: no new connection comes in while the class stops
 if running "$HUB_PID"; then
   stop_pid "$(<"$HUB_PID")" "the hub and the student servers"
 else

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # make classroom-handout: a printable page with one card per student (the class's address, their login
-# and password), owner-only in $CLASSROOM_DIR. CLASS_URL: the address students open (default: the hub's).
+# and password, and the fingerprint of the class's own CA when it made one), owner-only in $CLASSROOM_DIR.
+# CLASS_URL: the address students open (default: the one the running class was started with).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ -r $CLASSROOM_DIR/passwords ]] || die "no passwords in $CLASSROOM_DIR yet: start the class first (make classroom)"
 OUT=$CLASSROOM_DIR/handout.html
 mapfile -t STUDENTS < <(roster_names)
+URL=${CLASS_URL:-$(cat "$CLASSROOM_DIR/class-url" 2>/dev/null || echo "$HUB_URL")}
+CA_SHA256=$(cat "$CLASS_CA_SHA256" 2>/dev/null || true)  # only while the class uses its own CA
 if ! (
   umask 077
-  "$RUNTIME/venv/bin/python" - "$CLASSROOM_DIR/passwords" "${CLASS_URL:-$HUB_URL}" "${STUDENTS[@]}" >"$OUT.tmp" <<'PY'
+  "$RUNTIME/venv/bin/python" - "$CLASSROOM_DIR/passwords" "$URL" "$CA_SHA256" "${STUDENTS[@]}" >"$OUT.tmp" <<'PY'
 import html, sys
 passwords = dict(line.split(" ", 1) for line in open(sys.argv[1]).read().splitlines() if " " in line)
-url, names = sys.argv[2], sys.argv[3:]
+url, ca, names = sys.argv[2], sys.argv[3], sys.argv[4:]
 missing = [n for n in names if n not in passwords]
 if missing:
     sys.exit(f"classroom: no password yet for {', '.join(missing)}: run make classroom first, then the handout")
@@ -24,7 +27,8 @@ print('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Class l
 for name in names:
     print(f'<div class="card" data-student="{e(name)}"><div>Open <code>{e(url)}</code></div>'
           f'<div>Login: <code class="login">{e(name)}</code></div>'
-          f'<div>Password: <code class="password">{e(passwords[name])}</code></div></div>')
+          f'<div>Password: <code class="password">{e(passwords[name])}</code></div>'
+          + (f'<div>Class CA, SHA-256: <code class="ca">{e(ca)}</code></div>' if ca else "") + "</div>")
 print("</body></html>")
 PY
 ); then

@@ -7,6 +7,7 @@
 #   (d) proxy             -> $RUNTIME/proxy         (classroom/proxy/package-lock.json, npm ci)
 #   (e) programs          -> $RUNTIME/bin, $RUNTIME/supervisor (gonb, goimports, gopls, streamdemo)
 #   (f) GoNB kernelspec   -> $RUNTIME/share/jupyter/kernels/gonb (started through gonb-supervisor)
+#   (h) front door        -> $RUNTIME/bin/caddy     (classroom/frontdoor/go.mod: Caddy, for a class beyond loopback)
 #   (g) Go caches         -> $RUNTIME/go/mod (shared, read-only module cache),
 #                            $RUNTIME/go/build-seed (warmed build cache each student gets a copy of)
 # Idempotent: each step records what it installed and is skipped when that is current.
@@ -63,6 +64,18 @@ mkdir -p "$VENV/share/jupyter/lab/settings"
 printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
   >"$VENV/share/jupyter/lab/settings/overrides.json"
 
+# Behind the HTTPS front door the hub asks for Secure cookies (JUPYTERHUB_COOKIE_OPTIONS): the Jupyter
+# server's own XSRF cookie too, on the path it would have had.
+mkdir -p "$VENV/etc/jupyter"
+cat >"$VENV/etc/jupyter/jupyter_server_config.py.tmp" <<'PY'
+import json
+import os
+
+if json.loads(os.environ.get("JUPYTERHUB_COOKIE_OPTIONS") or "{}").get("secure"):
+    c.ServerApp.tornado_settings = {"xsrf_cookie_kwargs": {"path": os.environ["JUPYTERHUB_SERVICE_PREFIX"], "secure": True}}  # noqa: F821
+PY
+mv -f "$VENV/etc/jupyter/jupyter_server_config.py.tmp" "$VENV/etc/jupyter/jupyter_server_config.py"
+
 # (d) configurable-http-proxy.
 PROXY=$RUNTIME/proxy
 stamp="$(cat "$HERE/proxy/package.json" "$HERE/proxy/package-lock.json" | sha256sum | cut -d' ' -f1) $(node --version)"
@@ -87,6 +100,9 @@ rm -f "$RUNTIME/bin/.streamdemo.tmp"
 for tool in gonb goimports gopls; do install_file "$REPO/.tools/bin/$tool" "$RUNTIME/bin/$tool" 755; done
 install_file "$REPO/kernel-setup/supervisor/gonb-supervisor" "$RUNTIME/supervisor/gonb-supervisor" 755
 ln -sfn gonb-supervisor "$RUNTIME/supervisor/gopls"
+
+# (h) The HTTPS front door.
+bash "$HERE/gotool.sh" "$RUNTIME/bin/caddy" "$HERE/frontdoor" github.com/caddyserver/caddy/v2/cmd/caddy
 
 # (f) Kernelspec: the repository's own, with its paths moved into the runtime.
 KSRC=$REPO/.venv/share/jupyter/kernels/gonb

@@ -44,6 +44,12 @@ c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
 with open(f"{STATE}/proxy-auth-token") as f:
     c.ConfigurableHTTPProxy.auth_token = f.read().strip()
 c.JupyterHub.db_url = f"sqlite:///{STATE}/jupyterhub.sqlite"
+# Served beyond loopback: students come through the HTTPS front door (Caddy, classroom/frontdoor.sh),
+# so every cookie of the hub, its XSRF cookie and the Jupyter servers' (JUPYTERHUB_COOKIE_OPTIONS, which the
+# runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure.
+if env.get("CLASSROOM_PUBLIC_URL"):
+    c.JupyterHub.public_url = env["CLASSROOM_PUBLIC_URL"]
+    c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
 c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 
 # One login per person, from the class's passwords file.

@@ -87,3 +87,6 @@ class_accounts() { getent group "$STUDENT_GROUP" | cut -d: -f4 | tr ',' '\n' | g
 
 # account_pids USER: the pids of USER's processes (none if the account does not exist).
 account_pids() { id -u "$1" >/dev/null 2>&1 && pgrep -u "$1" || true; }
+
+# The HTTPS front door of a class served beyond loopback (CLASSROOM_HOST and the TLS variables).
+source "$HERE/frontdoor.sh"

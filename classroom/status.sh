@@ -8,6 +8,7 @@ if ! running "$HUB_PID"; then
   exit 0
 fi
 say "hub: running (pid $(<"$HUB_PID")) at $HUB_URL"
+frontdoor_status
 running "$CLASSROOM_DIR/proxy.pid" && say "proxy: running (pid $(<"$CLASSROOM_DIR/proxy.pid"))"
 running "$PRACTICE_PID" && say "practice server (upstream): running (pid $(<"$PRACTICE_PID"))"
 code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$HUB_URL/services/llm/v1/models")

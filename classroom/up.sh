@@ -16,13 +16,14 @@ stop_if_failed() {
   local rc=$?
   ((rc)) && [[ $STARTED ]] || return 0
   local f
-  for f in "$HUB_PID" "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
+  for f in "$FRONTDOOR_PID" "$HUB_PID" "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
     running "$f" && stop_pid "$(<"$f")" "$(basename "$f" .pid)" >/dev/null
     rm -f "$f"
   done
 }
 trap stop_if_failed EXIT
 bash "$HERE/install.sh"
+frontdoor_check
 mapfile -t STUDENTS < <(roster_names)
 ((${#STUDENTS[@]})) || die "the roster $ROSTER names no student"
 for s in "${STUDENTS[@]}"; do [[ $s != "$TEACHER" ]] || die "the roster names the teacher's login '$TEACHER' as a student: rename one (TEACHER=...)"; done
@@ -168,6 +169,7 @@ else
       CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
       CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
+    frontdoor_wanted && export CLASSROOM_PUBLIC_URL=$(class_url)/
     # A background job of a script starts with SIGINT ignored, and so would every service and server the
     # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.
     setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" >>"$CLASSROOM_DIR/jupyterhub.log" 2>&1 </dev/null &
@@ -189,7 +191,9 @@ else
     || die "the gateway (hub service llm) did not answer (HTTP $code), so the class is stopped again: see $CLASSROOM_DIR/jupyterhub.log"
 fi
 
-say "class ready: $HUB_URL  (${#STUDENTS[@]} students; upstream $UPSTREAM through the gateway at $HUB_URL/services/llm/)"
+frontdoor_start
+class_url >"$CLASSROOM_DIR/class-url"
+say "class ready: $(class_url)  (${#STUDENTS[@]} students; upstream $UPSTREAM through the gateway at $HUB_URL/services/llm/)"
 say "logins and passwords to hand out: $CLASSROOM_DIR/passwords  (teacher: $TEACHER, hub admin)"
-say "teacher's page: $HUB_URL/services/llm/   API token for scripts: $CLASSROOM_DIR/teacher-api-token"
+say "teacher's page: $(class_url)/services/llm/   API token for scripts: $CLASSROOM_DIR/teacher-api-token"
 say "status: make classroom-status   stop: make classroom-down"

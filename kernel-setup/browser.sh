@@ -10,7 +10,7 @@
 set -euo pipefail
 
 TESTED="156.0.8078.79-1~deb12u1"   # chromium from bookworm-security
-PACKAGES=(chromium fonts-noto-color-emoji)
+PACKAGES=(chromium fonts-noto-color-emoji libnss3-tools)  # certutil: a test's browser trusts a class's CA
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck source=kernel-setup/progress.sh
 source "$(dirname "${BASH_SOURCE[0]}")/progress.sh"

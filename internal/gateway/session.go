@@ -190,7 +190,14 @@ func (s *sessions) end(sess *session) {
 
 func (s *sessions) set(w http.ResponseWriter, r *http.Request, name, value string, maxAge int, same http.SameSite) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: s.path, MaxAge: maxAge, HttpOnly: true,
-		SameSite: same, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"})
+		SameSite: same, Secure: servedOverHTTPS(r)})
+}
+
+// servedOverHTTPS tells whether the browser reached the class over HTTPS: directly, or through the
+// class's front door, whose X-Forwarded-Proto comes first (the hub's proxy appends its own "http").
+func servedOverHTTPS(r *http.Request) bool {
+	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return r.TLS != nil || strings.TrimSpace(first) == "https"
 }
 
 // CookieSecret returns the secret kept in dir (owner-only), creating it the
