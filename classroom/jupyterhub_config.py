@@ -203,3 +203,20 @@ c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [
         "list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]
+
+
+def restart_services_within(seconds):
+    """A managed service that exits (the gateway killed, say) is started again when the hub next polls
+    it: every 30 s by default, and the services' spawner takes no configuration. Poll them this often."""
+    from jupyterhub.services.service import _ServiceSpawner
+
+    start_polling = _ServiceSpawner.start_polling
+
+    def often(self):
+        self.poll_interval = seconds
+        start_polling(self)
+
+    _ServiceSpawner.start_polling = often
+
+
+restart_services_within(2)

@@ -87,3 +87,34 @@ class_accounts() { getent group "$STUDENT_GROUP" | cut -d: -f4 | tr ',' '\n' | g
 
 # account_pids USER: the pids of USER's processes (none if the account does not exist).
 account_pids() { id -u "$1" >/dev/null 2>&1 && pgrep -u "$1" || true; }
+
+# hub_leftovers: what a hub that stopped hard (killed, crashed) left running: the processes it started in
+# the class folder (its proxy, the idle culler) and this class's gateway (its folder is its cwd). Student
+# servers are not among them: the next hub finds them running and keeps them.
+hub_leftovers() {
+  local p cwd dir
+  dir=$(readlink -m "$CLASSROOM_DIR")
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    if [[ $cwd == "$GATEWAY_DIR" ]] || { [[ $cwd == "$dir" ]] && tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$RUNTIME/"; }; then
+      echo "${p#/proc/}"
+    fi
+  done
+}
+
+# stop_hub_leftovers: stops them (SIGTERM, then SIGKILL after 10 s), so a new hub can take their ports.
+stop_hub_leftovers() {
+  local pids
+  mapfile -t pids < <(hub_leftovers)
+  ((${#pids[@]})) || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local p left
+  for _ in $(seq 100); do
+    left=()
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+    ((${#left[@]})) || break
+    sleep 0.1
+  done
+  ((${#left[@]})) && kill -KILL "${left[@]}" 2>/dev/null
+  say "stopped ${#pids[@]} process(es) that a hub stopped hard had left running (its proxy, the gateway, services)"
+}

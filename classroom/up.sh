@@ -155,6 +155,7 @@ bash "$HERE/publish.sh"
 if running "$HUB_PID"; then
   say "the class is already running at $HUB_URL (roster and passwords updated; stop it with: make classroom-down)"
 else
+  stop_hub_leftovers
   say "starting JupyterHub on $HUB_URL (log: $CLASSROOM_DIR/jupyterhub.log)"
   (
     cd "$CLASSROOM_DIR"
