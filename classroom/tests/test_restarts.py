@@ -210,6 +210,7 @@ def test_the_hub_restarted_while_a_student_streams(klass):
     token = service_token(ada)
 
     # The hub killed hard: the proxy and the gateway are processes of their own.
+    old_gateway = gateway_pids(klass)
     answer = Answer(klass, token)
     answer.start()
     assert answer.first.wait(30), answer.error
@@ -224,6 +225,9 @@ def test_the_hub_restarted_while_a_student_streams(klass):
         time.sleep(0.1)
     hub_back = time.monotonic() - t0
     assert hub_answers(klass)
+    time.sleep(3)  # the new hub's gateway has started, or failed for a port the old one holds
+    assert gateway_pids(klass) and set(gateway_pids(klass)).isdisjoint(old_gateway), "the dead hub's gateway still runs"
+    assert os.path.exists(f"/proc/{pids_of(klass, 'jupyterhub.pid')[0]}") and gateway_answers(klass)
     kept_server = [p for p in account_processes([ADA]) if "jupyterhub-singleuser" in p] == server
     print(f"\nclassroom restart: hub killed hard mid-answer: the answer streamed to its end through the proxy "
           f"({after_kill} chunks after the kill); make classroom had the hub API answering after {hub_back:.1f} s; "
