@@ -132,7 +132,7 @@ systemd-setup: ## systemd-analyze, which checks the class's units (Debian's syst
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; } || { echo "The classroom's unit tests need systemd-analyze: install it (Debian: apt-get install -y systemd), then run them again."; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 
-classroomtest: setup browser-setup systemd-setup ## a class of three through the real hub, proxy, spawner and gateway
+classroomtest: setup browser-setup systemd-setup postgres-setup ## a class of three through the real hub, proxy, spawner and gateway
 	$(VENV)/pytest -q classroom/tests
 
 clean: practice-down ## remove build output (keeps .tools and .venv)

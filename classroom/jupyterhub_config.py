@@ -43,7 +43,17 @@ c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
 # never in the hub's own environment, which a student's process must not be able to inherit.
 with open(f"{STATE}/proxy-auth-token") as f:
     c.ConfigurableHTTPProxy.auth_token = f.read().strip()
-c.JupyterHub.db_url = f"sqlite:///{STATE}/jupyterhub.sqlite"
+
+
+def hub_database_url():
+    """PostgreSQL (or another SQLite file) when up.sh kept a URL in the owner-only hub-database-url
+    (HUB_DATABASE_URL), else SQLite in the class folder. The URL, password included, stays in this process."""
+    with contextlib.suppress(FileNotFoundError), open(f"{STATE}/hub-database-url") as f:
+        return f.read().strip()
+    return f"sqlite:///{STATE}/jupyterhub.sqlite"
+
+
+c.JupyterHub.db_url = hub_database_url()
 c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 
 # One login per person, from the class's passwords file.

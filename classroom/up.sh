@@ -43,6 +43,7 @@ secret() { python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.
   done
 )
 chmod 600 "$CLASSROOM_DIR"/{teacher-api-token,teacher-api-header,proxy-auth-token,passwords}
+keep_hub_database
 
 # Accounts: one per student and the teacher, one for the gateway.
 if [[ $AS_ROOT ]]; then
