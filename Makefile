@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench
+.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -119,6 +119,9 @@ classroom: ## start a class (installs what is missing); prints its URL and where
 classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
 	@bash classroom/down.sh
 
+classroom-service: ## systemd units for the class (hub, its services; enabled at boot) where systemd runs the machine (DESTDIR=DIR: write them there)
+	@bash classroom/service.sh
+
 classroom-handout: ## a printable page, one card per student: the class's address, login and password (CLASS_URL=...)
 	@bash classroom/handout.sh
 
@@ -134,10 +137,15 @@ pebble-setup: ## Let's Encrypt's test ACME CA for the front door's tests (pinned
 classroom-bench: setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams
 	$(VENV)/python classroom/bench/run.py
 
+systemd-setup: ## systemd-analyze, which checks the class's units (Debian's systemd package, if missing)
+	@command -v systemd-analyze >/dev/null || { \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; } || { echo "The classroom's unit tests need systemd-analyze: install it (Debian: apt-get install -y systemd), then run them again."; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
+
 classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
 	$(VENV)/python classroom/bench/frontdoor.py
 
-classroomtest: setup browser-setup pebble-setup ## a class of three through the real hub, proxy, spawner and gateway
+classroomtest: setup browser-setup pebble-setup systemd-setup postgres-setup ## a class of three through the real hub, proxy, spawner and gateway
 	$(VENV)/pytest -q classroom/tests
 
 clean: practice-down ## remove build output (keeps .tools and .venv)

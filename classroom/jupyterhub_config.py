@@ -43,7 +43,17 @@ c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
 # never in the hub's own environment, which a student's process must not be able to inherit.
 with open(f"{STATE}/proxy-auth-token") as f:
     c.ConfigurableHTTPProxy.auth_token = f.read().strip()
-c.JupyterHub.db_url = f"sqlite:///{STATE}/jupyterhub.sqlite"
+
+
+def hub_database_url():
+    """PostgreSQL (or another SQLite file) when up.sh kept a URL in the owner-only hub-database-url
+    (HUB_DATABASE_URL), else SQLite in the class folder. The URL, password included, stays in this process."""
+    with contextlib.suppress(FileNotFoundError), open(f"{STATE}/hub-database-url") as f:
+        return f.read().strip()
+    return f"sqlite:///{STATE}/jupyterhub.sqlite"
+
+
+c.JupyterHub.db_url = hub_database_url()
 # Served beyond loopback: students come through the HTTPS front door (Caddy, classroom/frontdoor.sh),
 # so every cookie of the hub, its XSRF cookie and the Jupyter servers' (JUPYTERHUB_COOKIE_OPTIONS, which the
 # runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure.
@@ -209,3 +219,20 @@ c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [
         "list:users", "read:users:activity", "read:servers", "delete:servers"]},
 ]
+
+
+def restart_services_within(seconds):
+    """A managed service that exits (the gateway killed, say) is started again when the hub next polls
+    it: every 30 s by default, and the services' spawner takes no configuration. Poll them this often."""
+    from jupyterhub.services.service import _ServiceSpawner
+
+    start_polling = _ServiceSpawner.start_polling
+
+    def often(self):
+        self.poll_interval = seconds
+        start_polling(self)
+
+    _ServiceSpawner.start_polling = often
+
+
+restart_services_within(2)

@@ -88,5 +88,70 @@ class_accounts() { getent group "$STUDENT_GROUP" | cut -d: -f4 | tr ',' '\n' | g
 # account_pids USER: the pids of USER's processes (none if the account does not exist).
 account_pids() { id -u "$1" >/dev/null 2>&1 && pgrep -u "$1" || true; }
 
+# hub_leftovers: what a hub that stopped hard (killed, crashed) left running: the processes it started in
+# the class folder (its proxy, the idle culler) and this class's gateway (its folder is its cwd). Student
+# servers are not among them: the next hub finds them running and keeps them.
+hub_leftovers() {
+  local p cwd dir
+  dir=$(readlink -m "$CLASSROOM_DIR")
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    if [[ $cwd == "$GATEWAY_DIR" ]] || { [[ $cwd == "$dir" ]] && tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$RUNTIME/"; }; then
+      echo "${p#/proc/}"
+    fi
+  done
+}
+
+# stop_hub_leftovers: stops them (SIGTERM, then SIGKILL after 10 s), so a new hub can take their ports.
+stop_hub_leftovers() {
+  local pids
+  mapfile -t pids < <(hub_leftovers)
+  ((${#pids[@]})) || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local p left
+  for _ in $(seq 100); do
+    left=()
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left+=("$p"); done
+    ((${#left[@]})) || break
+    sleep 0.1
+  done
+  ((${#left[@]})) && kill -KILL "${left[@]}" 2>/dev/null
+  say "stopped ${#pids[@]} process(es) that a hub stopped hard had left running (its proxy, the gateway, services)"
+}
+
+# keep_hub_database: the hub's database. HUB_DATABASE_URL (in the environment, never as a make argument:
+# a command line is every account's to read) or the file HUB_DATABASE_URL_FILE names (owner-only) gives
+# a URL, kept in the class folder's hub-database-url (0600) that the hub's configuration reads: no
+# command line or environment of the class holds it. Without either the class keeps the database it
+# has: SQLite in the class folder at first.
+keep_hub_database() {
+  local url=${HUB_DATABASE_URL:-} f=${HUB_DATABASE_URL_FILE:-} mode rest
+  if [[ -n $f ]]; then
+    [[ -r $f ]] || die "the hub database URL file $f cannot be read: fix HUB_DATABASE_URL_FILE"
+    mode=$(stat -L -c %a "$f")
+    [[ $mode == [46]00 ]] || die "the hub database URL file $f can be read by other accounts (mode $mode): chmod 600 $f, then make classroom again"
+    url=$(head -n 1 "$f" | tr -d ' \r\n')
+  fi
+  if [[ -n $url ]]; then
+    case $url in
+      postgresql+psycopg://* | sqlite:///*) ;;
+      *) die "the hub database URL must start with postgresql+psycopg:// (PostgreSQL through psycopg) or sqlite:///, not ${url%%:*}:" ;;
+    esac
+    (
+      umask 077
+      printf '%s\n' "$url" >"$CLASSROOM_DIR/hub-database-url.tmp"
+      mv -f "$CLASSROOM_DIR/hub-database-url.tmp" "$CLASSROOM_DIR/hub-database-url"
+    )
+  fi
+  [[ -s $CLASSROOM_DIR/hub-database-url ]] || return 0
+  url=$(<"$CLASSROOM_DIR/hub-database-url")
+  rest=${url#*://}
+  rest=${rest#*@}  # no user or password in what is said
+  case $url in
+    postgresql*) say "the hub's database: PostgreSQL at ${rest%%\?*}" ;;
+    *) say "the hub's database: SQLite at ${url#sqlite:///}" ;;
+  esac
+}
+
 # The HTTPS front door of a class served beyond loopback (CLASSROOM_HOST and the TLS variables).
 source "$HERE/frontdoor.sh"

@@ -44,6 +44,7 @@ secret() { python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.
   done
 )
 chmod 600 "$CLASSROOM_DIR"/{teacher-api-token,teacher-api-header,proxy-auth-token,passwords}
+keep_hub_database
 
 # Accounts: one per student and the teacher, one for the gateway.
 if [[ $AS_ROOT ]]; then
@@ -156,6 +157,7 @@ bash "$HERE/publish.sh"
 if running "$HUB_PID"; then
   say "the class is already running at $HUB_URL (roster and passwords updated; stop it with: make classroom-down)"
 else
+  stop_hub_leftovers
   say "starting JupyterHub on $HUB_URL (log: $CLASSROOM_DIR/jupyterhub.log)"
   (
     cd "$CLASSROOM_DIR"

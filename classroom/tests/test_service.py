@@ -1,0 +1,59 @@
+"""make classroom-service: the class's systemd units, written under DESTDIR and checked with
+systemd-analyze verify; on a machine systemd does not run, one sentence and nothing installed.
+No class is started: these tests need no accounts."""
+import os
+import shutil
+import subprocess
+
+from conftest import REPO
+
+PORT = "18150"
+
+
+def service(tmp_path, **env):
+    roster = tmp_path / "roster"
+    roster.write_text("sdtest-ada\n")
+    run_env = dict(os.environ, ROSTER=str(roster), CLASSROOM_PORT=PORT, CLASSROOM_DIR=str(tmp_path / "state"),
+                   UPSTREAM_URL="practice", **env)
+    run_env.pop("MAKEFLAGS", None)
+    return subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom-service"], env=run_env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_units_pass_systemd_analyze_and_start_the_class_at_boot(tmp_path):
+    assert shutil.which("systemd-analyze"), "systemd-analyze is missing: run make systemd-setup"
+    key = tmp_path / "key"
+    key.write_text("pplx-unit-secret-123\n")
+    dest = tmp_path / "root"
+    r = service(tmp_path, DESTDIR=str(dest), UPSTREAM_KEY_FILE=str(key))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "checked with systemd-analyze verify" in r.stdout
+    units = dest / "etc/systemd/system"
+    hub = units / f"streamdemo-classroom-{PORT}.service"
+    checked = subprocess.run(["systemd-analyze", "verify", str(hub)], capture_output=True, text=True)
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, ""), checked.stderr
+    text = hub.read_text()
+    for line in (f"ExecStart=/bin/bash {REPO}/classroom/up.sh", f"ExecStop=/bin/bash {REPO}/classroom/down.sh",
+                 f"PIDFile={tmp_path}/state/jupyterhub.pid", "Restart=on-failure", "WantedBy=multi-user.target",
+                 f"EnvironmentFile=/etc/streamdemo-classroom/port-{PORT}.env"):
+        assert line in text.splitlines(), f"{line!r} not in\n{text}"
+    wanted = units / "multi-user.target.wants" / hub.name  # what systemctl enable makes
+    assert os.readlink(wanted) == f"/etc/systemd/system/{hub.name}"
+    settings = dest / f"etc/streamdemo-classroom/port-{PORT}.env"
+    assert settings.stat().st_mode & 0o777 == 0o600
+    kept = settings.read_text().splitlines()
+    assert f'CLASSROOM_PORT="{PORT}"' in kept and 'UPSTREAM_URL="practice"' in kept and f'UPSTREAM_KEY_FILE="{key}"' in kept
+    for f in dest.rglob("*"):
+        if f.is_file():
+            assert "pplx-unit-secret-123" not in f.read_text(), f"{f} holds the upstream key"
+    assert "pplx-unit-secret-123" not in r.stdout + r.stderr
+
+
+def test_where_systemd_does_not_run_the_machine_it_says_so_and_installs_nothing(tmp_path):
+    assert not os.path.isdir("/run/systemd/system"), "this test expects a machine systemd does not run (as CI's)"
+    r = service(tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    said = r.stdout.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("==> systemd does not run this machine") and "make classroom" in said[0], said
+    assert not os.path.exists(f"/etc/systemd/system/streamdemo-classroom-{PORT}.service")
+    assert not os.path.exists(f"/etc/streamdemo-classroom/port-{PORT}.env")
