@@ -58,6 +58,13 @@ discover_upstream() {
   ) || return 1
 }
 
+# asks_upstream URL PROVIDER MODEL: true if make classroom asks the upstream what it speaks and serves
+# (discover_upstream): a teacher's own server (not Perplexity, the local model or the practice server)
+# whose provider is unnamed or compatible, with or without STUDENT_MODEL.
+asks_upstream() {
+  [[ $1 != practice && $1 != *:11434* && $1 != *perplexity* ]] && [[ -z $2 || $2 == compatible ]]
+}
+
 # roster_names: the student names in $ROSTER (comments and blank lines skipped), checked.
 roster_names() {
   [[ -f $ROSTER ]] || die "no roster at $ROSTER: write one student name per line, or set ROSTER=FILE"

@@ -1,7 +1,9 @@
 """A teacher's own OpenAI-compatible upstream: up.sh's discovery (run alone, as up.sh runs it) finds the
 protocol and the model, or names STUDENT_MODEL in one sentence."""
 import subprocess
+import sys
 
+import pytest
 import requests
 
 from conftest import REPO
@@ -52,3 +54,43 @@ def test_a_server_with_the_agent_api_is_spoken_to_through_it(klass):
     refused = discover(practice)
     assert refused.returncode and "refused a request without a key (HTTP 401)" in refused.stderr, refused.stderr
     assert key not in r.stdout + r.stderr + refused.stderr
+
+
+def discover_py(url, model="", key=""):
+    """discover.py alone (no account of the class needed), the key on stdin."""
+    return subprocess.run([sys.executable, f"{REPO}/classroom/discover.py", url] + ([model] if model else []), input=key,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_server_with_the_agent_api_at_its_own_path_is_spoken_to_there():
+    up = Upstream(["sonar-pro"], key="k-1", agent=True)  # /v1/responses: 404, /v1/agent: the Agent API
+    try:
+        r = discover_py(up.url, key="k-1")
+    finally:
+        up.close()
+    assert (r.returncode, r.stdout.strip()) == (0, "agent sonar-pro"), r.stderr
+    assert up.paths.index("POST /v1/responses") < up.paths.index("POST /v1/agent")  # the alias first, then Perplexity's path
+
+
+def test_a_server_without_the_agent_api_speaks_chat_completions():
+    up = Upstream(["local-7b"])
+    try:
+        r = discover_py(up.url)
+    finally:
+        up.close()
+    assert (r.returncode, r.stdout.strip()) == (0, "chat local-7b"), r.stderr
+    assert "POST /v1/agent" in up.paths  # asked, and it said 404
+
+
+@pytest.mark.parametrize("provider, model, asked", [
+    ("", "", True),
+    ("compatible", "", True),  # naming the provider alone still finds the model
+    ("compatible", "m-1", True),  # and checks the named one is listed
+    ("perplexity", "", False),
+    ("ollama", "", False),
+])
+def test_which_starts_ask_a_custom_upstream(provider, model, asked):
+    for url, custom in [("http://10.0.0.5:8000/v1", True), ("practice", False), ("http://127.0.0.1:11434/v1", False),
+                        ("https://api.perplexity.ai/v1", False)]:
+        r = subprocess.run(["bash", "-c", f'source {REPO}/classroom/lib.sh; asks_upstream "$@"', "-", url, provider, model])
+        assert (r.returncode == 0) == (custom and asked), (url, provider, model)
