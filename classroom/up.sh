@@ -94,7 +94,7 @@ KEY=$(key_from "${UPSTREAM_KEY_FILE:-$REPO/.env}")
 UPSTREAM=${UPSTREAM_URL:-}
 if [[ -z $UPSTREAM ]]; then
   if [[ -n $KEY ]]; then UPSTREAM=https://api.perplexity.ai/v1
-  elif curl -fsS -m 2 -o /dev/null http://127.0.0.1:11434/v1/models 2>/dev/null; then UPSTREAM=http://127.0.0.1:11434/v1
+  elif curl -fsS -m 2 -o /dev/null "$LOCAL_MODEL_URL/models" 2>/dev/null; then UPSTREAM=$LOCAL_MODEL_URL
   else UPSTREAM=practice
   fi
 fi
@@ -133,8 +133,9 @@ if [[ $UPSTREAM == practice ]]; then
     say "practice server (the class's upstream) started on $PRACTICE_ADDR"
   fi
   : "${PROVIDER:=perplexity}"
-elif [[ $UPSTREAM == *:11434* ]]; then
+elif local_model "$UPSTREAM"; then
   : "${PROVIDER:=ollama}"
+  say_model_slots
 elif [[ $UPSTREAM == *perplexity* ]]; then
   : "${PROVIDER:=perplexity}"
 else

@@ -1,6 +1,6 @@
 """A tiny OpenAI-compatible upstream on a loopback port of its own: lists the models it is given at
 /v1/models, streams a short chat completion at /v1/chat/completions, has no Agent API at /v1/responses
-(404) and, with agent=True, has one at /v1/agent only (Perplexity's own path); it records the
+(404) and, with agent=True, streams one at /v1/agent only (Perplexity's own path); it records the
 Authorization headers it saw and the paths it was asked."""
 import json
 import threading
@@ -48,18 +48,19 @@ class Upstream:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if not self.allowed():
                     return
+                asked = json.loads(raw or b"{}")
                 if self.path == "/v1/agent" and outer.agent:
-                    self.reply(400, {"error": {"message": "input is required"}})
+                    if not asked.get("input"):
+                        self.reply(400, {"error": {"message": "input is required"}})
+                    else:
+                        self.stream_agent(asked.get("model", ""))
                 elif self.path == "/v1/chat/completions":
-                    self.stream(json.loads(raw or b"{}").get("model", ""))
+                    self.stream(asked.get("model", ""))
                 else:
                     self.reply(404, {"error": {"message": "not found"}})
 
             def stream(self, model):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Connection", "close")
-                self.end_headers()
+                self.start_stream()
                 for i, text in enumerate(ANSWER):
                     chunk = {"id": "c1", "object": "chat.completion.chunk", "model": model,
                              "choices": [{"index": 0, "delta": {"content": text},
@@ -71,6 +72,25 @@ class Upstream:
                 self.wfile.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
                 self.wfile.flush()
                 self.close_connection = True
+
+            def stream_agent(self, model):
+                self.start_stream()
+                self.event({"type": "response.created", "response": {"model": model, "status": "in_progress"}})
+                for text in ANSWER:
+                    self.event({"type": "response.output_text.delta", "delta": text})
+                self.event({"type": "response.completed", "response": {
+                    "model": model, "status": "completed", "usage": {"input_tokens": 9, "output_tokens": len(ANSWER)}}})
+                self.close_connection = True
+
+            def start_stream(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+
+            def event(self, body):
+                self.wfile.write(f"event: {body['type']}\ndata: {json.dumps(body)}\n\n".encode())
+                self.wfile.flush()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
