@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup
+.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup classroom-model
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -116,6 +116,9 @@ practice-down: ## stop the practice server that practice-up started
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
 	@bash classroom/up.sh
 
+classroom-model: ## the local model's server for a class: as many parallel slots as this machine has (kernel-setup/model-slots.sh)
+	@OLLAMA_NUM_PARALLEL=class bash kernel-setup/model.sh --start
+
 classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
 	@bash classroom/down.sh
 
@@ -134,7 +137,7 @@ classroom-remove: ## end of course: delete the class's accounts, homes, password
 pebble-setup: ## Let's Encrypt's test ACME CA for the front door's tests (pinned by classroom/tests/pebble/go.mod)
 	@bash classroom/gotool.sh .tools/bin/pebble classroom/tests/pebble github.com/letsencrypt/pebble/v2/cmd/pebble
 
-classroom-bench: setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams
+classroom-bench: setup model-setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams; students streaming at once on the local model (BENCH_PARTS)
 	$(VENV)/python classroom/bench/run.py
 
 systemd-setup: ## systemd-analyze, which checks the class's units (Debian's systemd package, if missing)
@@ -145,7 +148,7 @@ systemd-setup: ## systemd-analyze, which checks the class's units (Debian's syst
 classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
 	$(VENV)/python classroom/bench/frontdoor.py
 
-classroomtest: setup browser-setup pebble-setup systemd-setup postgres-setup ## a class of three through the real hub, proxy, spawner and gateway
+classroomtest: setup browser-setup model-setup pebble-setup systemd-setup postgres-setup ## a class of three through the real hub, proxy, spawner and gateway
 	$(VENV)/pytest -q classroom/tests
 
 clean: practice-down ## remove build output (keeps .tools and .venv)

@@ -2,8 +2,9 @@
 
     python3 discover.py BASE_URL [MODEL]    the upstream key, if any, on stdin (never on a command line)
 
-Prints "PROTOCOL MODEL": responses when POST BASE_URL/responses answers (the Agent API), else chat; the
-model is MODEL, or the only one GET BASE_URL/models lists. Otherwise one sentence on stderr, exit status 2.
+Prints "PROTOCOL MODEL": responses when POST BASE_URL/responses answers (the Agent API), agent when only
+POST BASE_URL/agent does (Perplexity's own path of it), else chat; the model is MODEL, or the only one
+GET BASE_URL/models lists. Otherwise one sentence on stderr, exit status 2.
 """
 import json
 import sys
@@ -68,13 +69,21 @@ def discover(base, model, key):
         raise SystemExit(f"the upstream lists {len(models)} models ({names(models)}): choose one with STUDENT_MODEL=...")
     else:
         model = models[0]
-    # An empty request spends nothing: a server with the Agent API refuses it (400), one without says 404.
-    try:
-        status, _ = ask("POST", base + "/responses", key, {})
-    except (urllib.error.URLError, OSError):
-        status = 404
-    protocol = "responses" if 200 <= status < 500 and status not in (401, 403, 404, 405) else "chat"
-    return protocol, model
+    return protocol_of(base, key), model
+
+
+def protocol_of(base, key):
+    """responses or agent: the path where the upstream's Agent API answers (the alias OpenAI clients use
+    first, then Perplexity's own), else chat. An empty request spends nothing: a server with the Agent
+    API refuses it (400), one without says 404."""
+    for path in ("responses", "agent"):
+        try:
+            status, _ = ask("POST", f"{base}/{path}", key, {})
+        except (urllib.error.URLError, OSError):
+            continue
+        if 200 <= status < 500 and status not in (401, 403, 404, 405):
+            return path
+    return "chat"
 
 
 def main():

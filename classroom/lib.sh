@@ -58,6 +58,27 @@ discover_upstream() {
   ) || return 1
 }
 
+# The local model's server (kernel-setup/model-server.sh, make model-start): its port is OLLAMA_PORT's.
+LOCAL_MODEL_URL=http://127.0.0.1:${OLLAMA_PORT:-11434}/v1
+# local_model URL: true if URL is the local model's server.
+local_model() { [[ $1 == *:${OLLAMA_PORT:-11434}/* || $1 == *:${OLLAMA_PORT:-11434} ]]; }
+
+# say_model_slots: how many students the local model's server answers at once (model-server.sh's record).
+say_model_slots() {
+  local port=${OLLAMA_PORT:-11434} slots
+  slots=$(cat "$REPO/build/ollama$([[ $port == 11434 ]] || echo "-$port").slots" 2>/dev/null) || slots=
+  if [[ -n $slots ]]; then say "local model: $slots students answered at once (parallel slots)"
+  else say "local model: a server of its own (its OLLAMA_NUM_PARALLEL); make classroom-model starts one sized for this machine"
+  fi
+}
+
+# asks_upstream URL PROVIDER MODEL: true if make classroom asks the upstream what it speaks and serves
+# (discover_upstream): a teacher's own server (not Perplexity, the local model or the practice server)
+# whose provider is unnamed or compatible, with or without STUDENT_MODEL.
+asks_upstream() {
+  [[ $1 != practice && $1 != *perplexity* ]] && ! local_model "$1" && [[ -z $2 || $2 == compatible ]]
+}
+
 # roster_names: the student names in $ROSTER (comments and blank lines skipped), checked.
 roster_names() {
   [[ -f $ROSTER ]] || die "no roster at $ROSTER: write one student name per line, or set ROSTER=FILE"

@@ -96,19 +96,22 @@ KEY=$(key_from "${UPSTREAM_KEY_FILE:-$REPO/.env}")
 UPSTREAM=${UPSTREAM_URL:-}
 if [[ -z $UPSTREAM ]]; then
   if [[ -n $KEY ]]; then UPSTREAM=https://api.perplexity.ai/v1
-  elif curl -fsS -m 2 -o /dev/null http://127.0.0.1:11434/v1/models 2>/dev/null; then UPSTREAM=http://127.0.0.1:11434/v1
+  elif curl -fsS -m 2 -o /dev/null "$LOCAL_MODEL_URL/models" 2>/dev/null; then UPSTREAM=$LOCAL_MODEL_URL
   else UPSTREAM=practice
   fi
 fi
 PROVIDER=${STUDENT_PROVIDER:-}
 MODEL=${STUDENT_MODEL:-}
 PROTOCOL=
-if [[ $UPSTREAM != practice && $UPSTREAM != *:11434* && $UPSTREAM != *perplexity* && -z $PROVIDER ]]; then
+AGENT_PATH=
+if asks_upstream "$UPSTREAM" "$PROVIDER" "$MODEL"; then
   # The teacher's own OpenAI-compatible server: ask it what it speaks and serves, before anything starts.
   found=$(printf '%s' "$KEY" | discover_upstream "$UPSTREAM" "$MODEL") || exit 1
   read -r PROTOCOL MODEL <<<"$found"
   PROVIDER=compatible
-  say "upstream $UPSTREAM: model $MODEL, $([[ $PROTOCOL == responses ]] && echo "the Agent API" || echo "chat completions")"
+  say "upstream $UPSTREAM: model $MODEL, $(case $PROTOCOL in responses) echo "the Agent API" ;; agent) echo "the Agent API at /v1/agent" ;; *) echo "chat completions" ;; esac)"
+  # Students' library speaks the Agent API at /responses; the gateway sends it on to /v1/agent.
+  if [[ $PROTOCOL == agent ]]; then PROTOCOL=responses AGENT_PATH=v1/agent; fi
 fi
 if [[ $UPSTREAM == practice ]]; then
   PRACTICE_ADDR=127.0.0.1:$((CLASSROOM_PORT + 2))
@@ -132,8 +135,9 @@ if [[ $UPSTREAM == practice ]]; then
     say "practice server (the class's upstream) started on $PRACTICE_ADDR"
   fi
   : "${PROVIDER:=perplexity}"
-elif [[ $UPSTREAM == *:11434* ]]; then
+elif local_model "$UPSTREAM"; then
   : "${PROVIDER:=ollama}"
+  say_model_slots
 elif [[ $UPSTREAM == *perplexity* ]]; then
   : "${PROVIDER:=perplexity}"
 else
@@ -168,7 +172,7 @@ else
     export CLASSROOM_PORT CLASSROOM_DIR CLASSROOM_RUNTIME=$RUNTIME CLASSROOM_GATEWAY_DIR=$GATEWAY_DIR \
       CLASSROOM_LESSONS=$LESSONS CLASSROOM_TEACHER=$TEACHER CLASSROOM_GATEWAY_USER=$GATEWAY_USER \
       CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_UPSTREAM_KEY=$HAS_KEY CLASSROOM_STUDENT_PROVIDER=$PROVIDER \
-      CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL \
+      CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL CLASSROOM_UPSTREAM_AGENT_PATH=$AGENT_PATH \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
       CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
     frontdoor_wanted && export CLASSROOM_PUBLIC_URL=$(class_url)/

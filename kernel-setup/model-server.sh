@@ -22,7 +22,11 @@ STAMP=$REPO/.tools/ollama/models/.$NAME.inputs   # hash of what the registered m
 SELF="${SFX:+OLLAMA_PORT=$PORT }bash kernel-setup/model-server.sh"
 export OLLAMA_HOST=127.0.0.1:$PORT OLLAMA_MODELS=$REPO/.tools/ollama/models OLLAMA_KEEP_ALIVE=-1
 # One request at a time (others queue): batching requests together changes temperature-0 answers.
+# A class's server (OLLAMA_NUM_PARALLEL=class, make classroom-model) decodes as many at once as the
+# machine has slots for (kernel-setup/model-slots.sh); SLOTS records what the running server was given.
 export OLLAMA_NUM_PARALLEL=${OLLAMA_NUM_PARALLEL:-1}
+[[ $OLLAMA_NUM_PARALLEL != class ]] || OLLAMA_NUM_PARALLEL=$(bash "$HERE/model-slots.sh")
+SLOTS=$REPO/build/ollama$SFX.slots
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'model-server.sh: %s\n' "$*" >&2; exit 1; }
@@ -50,8 +54,12 @@ ours() { [[ -f $PIDFILE ]] && [[ $(tr '\0' ' ' </proc/"$(<"$PIDFILE")"/cmdline 2
 
 start() {
   local v pid i inputs out t0
+  if ours && [[ $(cat "$SLOTS" 2>/dev/null) != "$OLLAMA_NUM_PARALLEL" ]] && version >/dev/null; then
+    say "ollama: restarting with $OLLAMA_NUM_PARALLEL parallel slots (it ran with $(cat "$SLOTS" 2>/dev/null || echo 1))"
+    stop
+  fi
   if v=$(version); then
-    if ours; then say "ollama $v: running on $OLLAMA_HOST (pid $(<"$PIDFILE"))"
+    if ours; then say "ollama $v: running on $OLLAMA_HOST with $OLLAMA_NUM_PARALLEL parallel slots (pid $(<"$PIDFILE"))"
     else say "ollama $v: something already answers on $OLLAMA_HOST: reusing it"; fi
   else
     [[ -n $OLLAMA ]] || die "no ollama in .tools/bin or on PATH — fix: bash kernel-setup/model.sh"
@@ -65,13 +73,14 @@ start() {
     HOME=$REPO/.tools/ollama setsid "$OLLAMA" serve </dev/null >>"$LOG" 2>&1 &
     pid=$!
     echo "$pid" >"$PIDFILE"
+    echo "$OLLAMA_NUM_PARALLEL" >"$SLOTS"
     for ((i = 0; i < 150; i++)); do
       v=$(version) && break
       kill -0 "$pid" 2>/dev/null || die "ollama serve exited at once; its log ${LOG#"$REPO/"} ends with: $(tail -n 3 "$LOG")"
       sleep 0.2
     done
     [[ -n $v ]] || die "ollama serve did not answer on $OLLAMA_HOST within 30 s: see ${LOG#"$REPO/"}"
-    say "ollama $v: started (pid $pid)"
+    say "ollama $v: started with $OLLAMA_NUM_PARALLEL parallel slots (pid $pid)"
   fi
   # Register the model when it is absent or (on our own models directory) made from other inputs.
   inputs=$(cat "$HERE/Modelfile" "$HERE/model.sha256" | sha256sum | cut -d' ' -f1)
@@ -109,13 +118,13 @@ stop() {
   local pids i
   pids=$(members)
   if [[ -z $pids ]]; then
-    rm -f "$PIDFILE"; say "ollama: no server started by this script is running"; return
+    rm -f "$PIDFILE" "$SLOTS"; say "ollama: no server started by this script is running"; return
   fi
   kill -TERM $pids 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do [[ -n $(members) ]] || break; sleep 0.1; done
   pids=$(members); [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
   say "ollama: stopped (pid $(<"$PIDFILE"))"
-  rm -f "$PIDFILE"
+  rm -f "$PIDFILE" "$SLOTS"
 }
 
 status() {

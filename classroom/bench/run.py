@@ -2,8 +2,10 @@
 hub, proxy, spawner and gateway (a class of its own, removed at the end).
 
 BENCH_SERVERS=5,10,30 chooses the class sizes whose servers are started at
-once (default 5,10). Prints one line per figure; docs/classroom.md says
-what they mean for the size of machine a class needs.
+once (default 5,10); BENCH_PARTS=class,local-model chooses what is measured
+(default both; local-model: students streaming at once on the local model,
+local_model.py). Prints one line per figure; docs/classroom.md says what
+they mean for the size of machine a class needs.
 """
 import concurrent.futures as cf
 import os
@@ -18,6 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from conftest import REPO, Class  # noqa: E402
 from hubclient import lesson_cells  # noqa: E402
+
+import local_model  # noqa: E402
 
 CELLS = lesson_cells(os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb"))
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
@@ -67,6 +71,14 @@ def first_chunk(url, token, whole=True):
 
 
 def main():
+    parts = os.environ.get("BENCH_PARTS", "class,local-model").split(",")
+    if "class" in parts:
+        class_bench()
+    if "local-model" in parts:
+        local_model.main(report)
+
+
+def class_bench():
     sizes = [int(s) for s in os.environ.get("BENCH_SERVERS", "5,10").split(",")]
     n = max(max(sizes), 10)
     klass = Class(students=[f"sdbench-{i:02d}" for i in range(1, n + 1)], teacher="sdbench-teacher",

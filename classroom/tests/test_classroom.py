@@ -251,7 +251,7 @@ def class_left(klass):
     """What of the class still runs: live processes of its pid files, and listeners on its ports."""
     left = []
     for name in ("jupyterhub.pid", "proxy.pid", "practice-server.pid"):
-        path = os.path.join(STATE, name)
+        path = os.path.join(klass.state, name)
         if os.path.exists(path) and os.path.exists(f"/proc/{open(path).read().strip()}"):
             left.append(f"{name} names a live process")
     ports = [klass.port + d for d in (0, 1, 2, 81, 90)]

@@ -30,6 +30,8 @@ const gatewayUsage = `usage:
 LIMITS: --tokens-per-day N --usd-per-day X --tokens-total N --usd-total X --rpm N --concurrent N (0: no limit)
 --models LIST (or STREAMDEMO_GATEWAY_MODELS): the models and presets (e.g. sonar-pro,pro-search) allowed until the
 teacher sets a list with "gateway models --set"; with neither, a standalone gateway allows any model.
+--agent-path v1/agent (or STREAMDEMO_GATEWAY_AGENT_PATH): for an upstream whose Agent API answers there only, what
+students send to v1/agent or v1/responses goes there.
 Perplexity's models and presets have default prices (Perplexity's public pricing); change them with "gateway price".
 Every command takes --database postgres://user@host/dbname (or STREAMDEMO_GATEWAY_DATABASE) instead of --data DIR:
 the ledger in PostgreSQL, shared by several gateways (the password in the variable or ~/.pgpass, never on the command line).
@@ -331,6 +333,7 @@ func gatewayServe(args []string) error {
 	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1:8790, or JUPYTERHUB_SERVICE_URL's as a hub service)")
 	upstream := fs.String("upstream", os.Getenv("STREAMDEMO_GATEWAY_UPSTREAM"), "upstream base URL ending in /v1 (or STREAMDEMO_GATEWAY_UPSTREAM)")
 	keyFile := fs.String("key-file", os.Getenv("STREAMDEMO_GATEWAY_KEY_FILE"), "file holding the upstream key, owner-only (or STREAMDEMO_GATEWAY_KEY_FILE; or the key in "+gateway.KeyEnv+")")
+	agentPath := fs.String("agent-path", os.Getenv("STREAMDEMO_GATEWAY_AGENT_PATH"), "the upstream's path of the Agent API, e.g. v1/agent for one without v1/responses (or STREAMDEMO_GATEWAY_AGENT_PATH); none: the student's path")
 	models := fs.String("models", os.Getenv(gateway.ModelsEnv), "comma-separated models and presets allowed until the teacher sets a list (or "+gateway.ModelsEnv+"); none: any model")
 	data := dataFlag(fs)
 	if _, err := parseAll(fs, args); err != nil {
@@ -368,7 +371,7 @@ func gatewayServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Config{Upstream: *upstream, Key: key, Ledger: ledger, Prefix: prefix, Hub: hub,
+	gw, err := gateway.New(gateway.Config{Upstream: *upstream, AgentPath: *agentPath, Key: key, Ledger: ledger, Prefix: prefix, Hub: hub,
 		CookieSecret: secret, Log: os.Stderr, Models: gateway.ParseModels(*models)})
 	if err != nil {
 		return err

@@ -21,11 +21,14 @@ import (
 
 // Config is how a gateway is set up.
 type Config struct {
-	Upstream string  // the upstream's base URL, ending in /v1
-	Key      string  // the upstream key; never forwarded to a student, logged or stored
-	Ledger   *Ledger // where students, limits and usage live
-	Prefix   string  // URL prefix the gateway serves under, e.g. /services/llm/; default /
-	Hub      *Hub    // JupyterHub service settings; nil for a standalone gateway
+	Upstream string // the upstream's base URL, ending in /v1
+	// AgentPath is where the upstream's Agent API answers, e.g. "v1/agent"
+	// for one without the v1/responses alias; empty: the path the student used.
+	AgentPath string
+	Key       string  // the upstream key; never forwarded to a student, logged or stored
+	Ledger    *Ledger // where students, limits and usage live
+	Prefix    string  // URL prefix the gateway serves under, e.g. /services/llm/; default /
+	Hub       *Hub    // JupyterHub service settings; nil for a standalone gateway
 	// CookieSecret signs the teacher page's session cookie (32+ bytes).
 	CookieSecret []byte
 	Transport    http.RoundTripper // to the upstream; nil for a default one
@@ -41,6 +44,7 @@ type Config struct {
 // Gateway is the class gateway; Handler serves it.
 type Gateway struct {
 	upstream  *url.URL
+	agentPath string
 	key       []byte
 	hide      *redact.Key // keeps the key out of what leaves
 	ledger    *Ledger
@@ -74,7 +78,7 @@ func New(cfg Config) (*Gateway, error) {
 	if len(cfg.CookieSecret) < 32 {
 		return nil, errors.New("the cookie secret is shorter than 32 bytes")
 	}
-	g := &Gateway{upstream: u, key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
+	g := &Gateway{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
 		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}
 	if g.bodyWait == 0 {
 		g.bodyWait = 30 * time.Second
@@ -152,6 +156,9 @@ func (g *Gateway) Handler() http.Handler {
 // ends in /v1) plus the fixed endpoint. Nothing a student sends changes it.
 func (g *Gateway) upstreamURL(path string) *url.URL {
 	u := *g.upstream
+	if g.agentPath != "" && shapeOf(path) == agentShape {
+		path = g.agentPath
+	}
 	u.Path = strings.TrimSuffix(u.Path, "/v1") + "/" + path
 	u.RawQuery = ""
 	return &u
