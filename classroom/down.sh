@@ -16,6 +16,7 @@ for f in "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
   running "$f" && stop_pid "$(<"$f")" "$(basename "$f" .pid)"
   rm -f "$f"
 done
+stop_hub_leftovers  # a hub killed hard: its proxy, services and gateway are still running
 
 # Anything left under the class's accounts (a kernel of a server killed hard, say).
 left=()

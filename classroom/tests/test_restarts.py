@@ -15,7 +15,7 @@ import time
 import requests
 
 from conftest import REPO, STATE, STUDENTS, TEACHER
-from test_classroom import account_processes
+from test_classroom import account_processes, class_left
 
 ADA = STUDENTS[0]
 NOTEBOOK = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
@@ -248,3 +248,29 @@ def test_the_hub_restarted_while_a_student_streams(klass):
     print(f"classroom restart: make classroom-down + make classroom mid-answer: the answer "
           f"{'ended' if answer.done else 'was cut: ' + str(answer.error)[:120]}; hub API answering after {down_up:.1f} s")
     assert hub_answers(klass) and gateway_answers(klass)
+
+
+def test_make_classroom_down_after_the_hub_was_killed_leaves_nothing(klass):
+    klass.student(ADA).start_server()
+    os.kill(pids_of(klass, "jupyterhub.pid")[0], signal.SIGKILL)
+    time.sleep(1)
+    assert gateway_pids(klass), "the gateway did not outlive the hub: nothing for make classroom-down to stop"
+    klass.make("classroom-down")
+    assert not class_left(klass), class_left(klass)
+    assert not class_processes(klass), class_processes(klass)
+    assert not started_by_the_hub(), started_by_the_hub()
+    klass.make("classroom")  # for the tests after this one
+
+
+def started_by_the_hub():
+    """Processes the hub started in the class folder (the proxy, the idle culler), by command line."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/cwd") == STATE:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+                if "jupyterhub_idle_culler" in cmd or "configurable-http-proxy" in cmd:
+                    found.append(f"{pid} {cmd}")
+        except OSError:
+            pass
+    return found
