@@ -8,6 +8,7 @@
 #   TLS_CERT, TLS_KEY     the school's certificate and key (PEM files)
 #   ACME_EMAIL            automatic certificates from an ACME CA for a public DNS name, renewed before expiry
 #   ACME_DIRECTORY        that CA's directory (default Let's Encrypt's); ACME_CA_ROOT: a CA bundle to trust it
+#   CLASSROOM_RENEW_INTERVAL  how often Caddy looks for certificates to renew (default 10m; the tests' 2s)
 # With neither a certificate nor ACME, the class makes its own CA once ($FRONTDOOR_DIR/data) and hands
 # out $CLASS_CA (the file students' browsers trust).
 CLASSROOM_HOST=${CLASSROOM_HOST:-127.0.0.1}

@@ -46,10 +46,16 @@ def main():
     try:
         klass.make("classroom")
         ca = os.path.join(klass.state, "class-ca.crt")
-        student = Student(klass.base, "sdbench-fd", klass.password("sdbench-fd")).login()
-        token = student.hub_api("POST", f"users/{student.name}/tokens", json={
-            "scopes": ["access:services!service=llm"], "note": "frontdoor-bench"}).json()["token"]
-        paths = {"loopback (hub's proxy)": (klass.base, True), "front door (HTTPS)": (f"https://{HOST}:{HTTPS_PORT}", ca)}
+        door = f"https://{HOST}:{HTTPS_PORT}"
+        student = Student(door, "sdbench-fd", klass.password("sdbench-fd"))
+        student.http.verify = ca  # the class's cookies are Secure: the student logs in through the front door
+        student.http.trust_env = False  # the class's CA, not a CA bundle named in the environment
+        student.login()
+        r = student.hub_api("POST", f"users/{student.name}/tokens", json={
+            "scopes": ["access:services!service=llm"], "note": "frontdoor-bench"})
+        r.raise_for_status()
+        token = r.json()["token"]
+        paths = {"loopback (hub's proxy)": (klass.base, True), "front door (HTTPS)": (door, ca)}
         for url, verify in paths.values():
             stream(url, token, verify)  # warm: connections, the gateway's first look at the student
         got = {name: [] for name in paths}

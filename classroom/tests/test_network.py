@@ -84,7 +84,7 @@ def test_the_class_says_where_it_is_and_hands_out_its_ca(netclass):
     netclass.make("classroom-handout")
     page = open(os.path.join(STATE, "handout.html")).read()
     card = re.search(rf'<div class="card" data-student="{STUDENT}">(.*?)</div></div>', page).group(1)
-    assert URL in card and fp in card, card
+    assert URL in card and fp in card, f"the card lacks {'the URL' if URL not in card else 'the CA fingerprint'}"
 
 
 def test_a_student_logs_in_from_a_laptop_and_the_lesson_streams_over_wss(netclass, laptops):
