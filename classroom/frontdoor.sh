@@ -23,6 +23,11 @@ CLASS_CA_SHA256=$CLASSROOM_DIR/class-ca.sha256
 # frontdoor_wanted: true if the class is served beyond this machine (through the front door).
 frontdoor_wanted() { [[ $CLASSROOM_HOST != 127.0.0.1 && $CLASSROOM_HOST != localhost ]]; }
 
+# frontdoor_by_systemd: true when the front door is a systemd unit of its own (make classroom-service
+# keeps its name in the class's settings): up.sh then writes its configuration and asks systemd to
+# (re)start it, and down.sh asks systemd to stop it, instead of starting or killing Caddy themselves.
+frontdoor_by_systemd() { [[ -n ${CLASSROOM_FRONTDOOR_UNIT:-} && -d /run/systemd/system ]]; }
+
 # host_is_ip: true if CLASSROOM_HOST is an IP address (the front door then binds that address alone).
 host_is_ip() { [[ $CLASSROOM_HOST =~ ^[0-9.]+$ || $CLASSROOM_HOST == *:* ]]; }
 
@@ -124,23 +129,36 @@ frontdoor_start() {
   "$RUNTIME/bin/caddy" validate --config "$FRONTDOOR_DIR/Caddyfile.tmp" --adapter caddyfile >"$FRONTDOOR_DIR/validate.log" 2>&1 \
     || die "the front door's configuration does not validate: see $FRONTDOOR_DIR/validate.log"
   mv -f "$FRONTDOOR_DIR/Caddyfile.tmp" "$FRONTDOOR_DIR/Caddyfile"
+  if frontdoor_by_systemd; then
+    # --no-block: the unit starts after the hub's, whose start this script may be.
+    systemctl reload-or-restart --no-block "$CLASSROOM_FRONTDOOR_UNIT"
+    say "front door: $(class_url), started by systemd ($CLASSROOM_FRONTDOOR_UNIT); log: $FRONTDOOR_DIR/caddy.log"
+    return 0
+  fi
   if running "$FRONTDOOR_PID"; then
     "$RUNTIME/bin/caddy" reload --config "$FRONTDOOR_DIR/Caddyfile" --adapter caddyfile --address "unix/$FRONTDOOR_DIR/admin.sock" \
       >>"$FRONTDOOR_DIR/caddy.log" 2>&1 || die "the front door did not take its new configuration: see $FRONTDOOR_DIR/caddy.log"
   else
-    (
-      cd "$FRONTDOOR_DIR"
-      clean_env PATH LANG LC_ALL
-      export HOME=$FRONTDOOR_DIR XDG_DATA_HOME=$FRONTDOOR_DIR/data XDG_CONFIG_HOME=$FRONTDOOR_DIR/config
-      setsid "$RUNTIME/bin/caddy" run --config "$FRONTDOOR_DIR/Caddyfile" --adapter caddyfile \
-        >>"$FRONTDOOR_DIR/caddy.log" 2>&1 </dev/null &
-      echo $! >"$FRONTDOOR_PID"
-    )
+    frontdoor_exec setsid >>"$FRONTDOOR_DIR/caddy.log" 2>&1 </dev/null &
+    echo $! >"$FRONTDOOR_PID"
   fi
-  frontdoor_wait
-  [[ $(frontdoor_mode) == class-ca ]] && class_ca_publish
-  [[ $(frontdoor_mode) == class-ca ]] || rm -f "$CLASS_CA_SHA256"
+  frontdoor_ready
   say "front door: $(class_url) (HTTPS, $(frontdoor_mode); http://...:$CLASSROOM_HTTP_PORT $(port_taken_by_others && echo "is taken, so it stays closed" || echo "only redirects")); log: $FRONTDOOR_DIR/caddy.log"
+}
+
+# frontdoor_exec [PREFIX...]: becomes Caddy (PREFIX, e.g. setsid, before it), from an allow-listed
+# environment. up.sh runs it in the background; the front door's systemd unit runs it as its service.
+frontdoor_exec() {
+  cd "$FRONTDOOR_DIR"
+  clean_env PATH LANG LC_ALL
+  export HOME=$FRONTDOOR_DIR XDG_DATA_HOME=$FRONTDOOR_DIR/data XDG_CONFIG_HOME=$FRONTDOOR_DIR/config
+  exec "$@" "$RUNTIME/bin/caddy" run --config "$FRONTDOOR_DIR/Caddyfile" --adapter caddyfile
+}
+
+# frontdoor_ready: waits until the front door answers, then hands out the class's own CA where it has one.
+frontdoor_ready() {
+  frontdoor_wait
+  if [[ $(frontdoor_mode) == class-ca ]]; then class_ca_publish; else rm -f "$CLASS_CA_SHA256"; fi
 }
 
 # port_taken_by_others: true if the redirecting port is left closed (something else listens on it).
@@ -151,12 +169,12 @@ frontdoor_wait() {
   local connect=127.0.0.1 verify=(-k)
   host_is_ip && connect=$CLASSROOM_HOST
   for _ in $(seq 180); do
-    running "$FRONTDOOR_PID" || die "the front door stopped while starting: see the end of $FRONTDOOR_DIR/caddy.log"
+    frontdoor_by_systemd || running "$FRONTDOOR_PID" || die "the front door stopped while starting: see the end of $FRONTDOOR_DIR/caddy.log"
     curl -sS -m 2 -o /dev/null "${verify[@]}" --resolve "$CLASSROOM_HOST:$CLASSROOM_HTTPS_PORT:$connect" \
       "$(class_url)/hub/api/" 2>/dev/null && return 0
     sleep 0.5
   done
-  frontdoor_stop quiet >/dev/null
+  frontdoor_by_systemd || frontdoor_stop quiet >/dev/null
   die "the front door did not answer on $(class_url) within 90 s, so it is stopped again: see $FRONTDOOR_DIR/caddy.log"
 }
 
@@ -172,7 +190,9 @@ class_ca_publish() {
 
 # frontdoor_stop [quiet]: stops Caddy if it runs.
 frontdoor_stop() {
-  if running "$FRONTDOOR_PID"; then
+  if frontdoor_by_systemd; then
+    systemctl stop --no-block "$CLASSROOM_FRONTDOOR_UNIT"
+  elif running "$FRONTDOOR_PID"; then
     stop_pid "$(<"$FRONTDOOR_PID")" "the front door"
   elif [[ ${1:-} != quiet ]]; then
     say "the front door is not running"

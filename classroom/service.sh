@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SETTINGS=(ROSTER CLASSROOM_PORT CLASSROOM_DIR CLASSROOM_RUNTIME CLASS_VAR TEACHER STUDENT_GROUP GATEWAY_USER
   UPSTREAM_URL UPSTREAM_KEY_FILE STUDENT_PROVIDER STUDENT_MODEL GATEWAY_MODELS IDLE_TIMEOUT PULL_TIMEOUT
   SOLUTIONS HUB_DATABASE_URL_FILE CLASSROOM_HOST CLASSROOM_HTTPS_PORT TLS_CERT TLS_KEY ACME_EMAIL
-  ACME_DIRECTORY ACME_CA_ROOT PATH HOME LANG)
+  ACME_DIRECTORY ACME_CA_ROOT CLASSROOM_HTTP_PORT CLASSROOM_FRONTDOOR_UNIT PATH HOME LANG)
 
 DEST=${DESTDIR:-}
 UNIT=streamdemo-classroom-$CLASSROOM_PORT.service
@@ -62,10 +62,33 @@ WantedBy=multi-user.target
 EOF
 }
 
-# frontdoor_unit: the front door's unit (HTTPS for a class beyond loopback), or nothing while the class
-# has none. The front door's scripts fill this in: its [Unit], [Service] (the server in the foreground,
-# Restart=always, After= and BindsTo= the hub's unit) and [Install] sections.
-frontdoor_unit() { :; }
+# frontdoor_unit: the front door's unit (HTTPS for a class beyond loopback), or nothing for a loopback
+# class. Caddy in the foreground, started again whenever it stops; ordered after the hub's unit, and
+# stopped and restarted with it (PartOf). up.sh writes its configuration, then asks systemd to start it.
+frontdoor_unit() {
+  frontdoor_wanted || return 0
+  cat <<EOF
+[Unit]
+Description=streamdemo classroom front door for the class on port $CLASSROOM_PORT (HTTPS at $(class_url))
+Documentation=file://$REPO/docs/classroom.md
+After=network-online.target $UNIT
+Wants=network-online.target
+PartOf=$UNIT
+
+[Service]
+Type=simple
+EnvironmentFile=$ENV_FILE
+ExecStart=/bin/bash $HERE/frontdoor-unit.sh run
+ExecStartPost=/bin/bash $HERE/frontdoor-unit.sh ready
+ExecReload=/bin/bash $HERE/frontdoor-unit.sh reload
+Restart=always
+RestartSec=2
+TimeoutStartSec=2min
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
 
 # write_unit NAME TEXT: the unit file, and its link in multi-user.target.wants (what systemctl enable makes).
 write_unit() {
@@ -76,6 +99,7 @@ write_unit() {
   WRITTEN+=("$DEST$UNIT_DIR/$1")
 }
 
+frontdoor_wanted && CLASSROOM_FRONTDOOR_UNIT=$FRONTDOOR_UNIT
 ROSTER=$(readlink -f "$ROSTER")
 CLASSROOM_DIR=$(readlink -m "$CLASSROOM_DIR")
 [[ -f $ROSTER ]] || die "no roster at $ROSTER: write one student name per line, or set ROSTER=FILE"

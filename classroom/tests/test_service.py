@@ -49,6 +49,30 @@ def test_the_units_pass_systemd_analyze_and_start_the_class_at_boot(tmp_path):
     assert "pplx-unit-secret-123" not in r.stdout + r.stderr
 
 
+def test_a_class_beyond_loopback_gets_a_front_door_unit_of_its_own(tmp_path):
+    dest = tmp_path / "root"
+    r = service(tmp_path, DESTDIR=str(dest), CLASSROOM_HOST="198.18.9.1", CLASSROOM_HTTPS_PORT="18943")
+    assert r.returncode == 0, r.stdout + r.stderr
+    units = dest / "etc/systemd/system"
+    hub, door = f"streamdemo-classroom-{PORT}.service", f"streamdemo-classroom-frontdoor-{PORT}.service"
+    checked = subprocess.run(["systemd-analyze", "verify", str(units / hub), str(units / door)], capture_output=True, text=True)
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, ""), checked.stderr
+    lines = (units / door).read_text().splitlines()
+    for line in (f"ExecStart=/bin/bash {REPO}/classroom/frontdoor-unit.sh run",
+                 f"ExecStartPost=/bin/bash {REPO}/classroom/frontdoor-unit.sh ready",
+                 f"After=network-online.target {hub}", f"PartOf={hub}", "Restart=always", "WantedBy=multi-user.target",
+                 f"EnvironmentFile=/etc/streamdemo-classroom/port-{PORT}.env"):
+        assert line in lines, f"{line!r} not in the front door's unit:\n" + "\n".join(lines)
+    assert os.readlink(units / "multi-user.target.wants" / door) == f"/etc/systemd/system/{door}"
+    kept = (dest / f"etc/streamdemo-classroom/port-{PORT}.env").read_text().splitlines()
+    # up.sh and down.sh, started by the hub's unit, hand Caddy to systemd instead of running it themselves.
+    assert f'CLASSROOM_FRONTDOOR_UNIT="{door}"' in kept and 'CLASSROOM_HOST="198.18.9.1"' in kept, kept
+    # The loopback class again: no front door, and its unit is gone.
+    r = service(tmp_path, DESTDIR=str(dest))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (units / door).exists() and not (units / "multi-user.target.wants" / door).exists()
+
+
 def test_where_systemd_does_not_run_the_machine_it_says_so_and_installs_nothing(tmp_path):
     assert not os.path.isdir("/run/systemd/system"), "this test expects a machine systemd does not run (as CI's)"
     r = service(tmp_path)
