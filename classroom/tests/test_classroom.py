@@ -17,7 +17,7 @@ from hubclient import Student, lesson_cells, text
 
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
 CELLS = lesson_cells(os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb"))
-SETUP, IMPORT, NOAUTOGET, STREAM = CELLS[:4]
+SETUP, IMPORT, NOAUTOGET, STREAM = (CELLS[name] for name in ("setup", "load-key", "noautoget", "stream"))
 ADA, BO, CY = STUDENTS[:3]
 
 

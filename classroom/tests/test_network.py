@@ -15,6 +15,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import REPO, Class
+from hubclient import code_cells
 from netns import Laptop, delete_all, sh
 
 HOST, HTTPS_PORT, HTTP_PORT = "198.18.1.1", 18043, 18080
@@ -22,8 +23,9 @@ URL = f"https://{HOST}:{HTTPS_PORT}"
 STUDENT, TEACHER = "sdnet-ada", "sdnet-teacher"
 STATE = os.path.join(REPO, "build", "classroom-net")
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
-# Each cell is found by a piece of its source (as notebooks/browser does).
-SETUP_CELL, ENV_CELL, NOAUTOGET_CELL, STREAM_CELL = "go mod edit", "streamdemo.LoadEnv()", "%noautoget", "fmt.Print(chunk.Text)"
+# Cells are found by the tag naming them in the lesson (lesson-harness/tests/cells.py), not by their text.
+LESSON_FILE = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
+SETUP_CELL, ENV_CELL, NOAUTOGET_CELL, STREAM_CELL = "setup", "load-key", "noautoget", "stream"
 SHOTS = os.path.join(REPO, "build", "screenshots")
 
 
@@ -60,9 +62,13 @@ def login(page, url, name, password):
     page.click("#login_submit")
 
 
-def code_cell(page, marker):
-    editor = page.locator(".cm-content", has_text=marker)
-    return page.locator(".jp-Notebook .jp-CodeCell").filter(has=editor).first
+def code_cell(page, name):
+    """The lesson's code cell named name, by its place among the page's cells."""
+    with open(LESSON_FILE, encoding="utf-8") as f:
+        nb = json.load(f)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(nb["cells"]))  # every cell on the page, so the places match
+    return cells.nth(code_cells(nb)[name][0])
 
 
 def run_cell(page, cell, timeout=180_000):
