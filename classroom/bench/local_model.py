@@ -55,13 +55,7 @@ def main(report):
     try:
         klass.make("classroom", UPSTREAM_URL=f"http://127.0.0.1:{port}/v1", OLLAMA_PORT=str(port),
                    UPSTREAM_KEY_FILE="/dev/null")
-        hub = requests.Session()
-        hub.headers["Authorization"] = f"token {klass.teacher_token()}"
-        tokens = []
-        for name in klass.students:
-            klass.student(name)  # a login makes the hub's user
-            tokens.append(hub.post(f"{klass.base}/hub/api/users/{name}/tokens", json={
-                "scopes": ["access:services!service=llm"], "note": "classroom-bench"}).json()["token"])
+        tokens = [klass.student(name).gateway_token("classroom-bench") for name in klass.students]
         gateway = f"{klass.base}/services/llm/v1"
         requests.post(f"{klass.base}/services/llm/teacher/limits", headers={"Authorization": f"Bearer {klass.teacher_token()}"},
                       json={"student": "*", "limits": {"requests_per_minute": 0, "concurrent_streams": 0, "tokens_per_day": 0}})

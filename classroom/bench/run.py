@@ -131,12 +131,9 @@ def bench(klass, sizes):
         kernel.close()
 
     # First chunk through proxy + gateway vs straight to the upstream, alternating.
-    hub = requests.Session()
-    hub.headers["Authorization"] = f"token {klass.teacher_token()}"
-    tokens = [hub.post(f"{klass.base}/hub/api/users/{s.name}/tokens", json={
-        "scopes": ["access:services!service=llm"], "note": "classroom-bench"}).json()["token"] for s in students]
+    tokens = [s.gateway_token("classroom-bench") for s in students]
     at_once(lambda t: first_chunk(f"{klass.base}/services/llm/v1", t, whole=False), tokens)  # the gateway learns of them
-    hub.post(f"{klass.base}/services/llm/teacher/limits", headers={"Authorization": f"Bearer {klass.teacher_token()}"},
+    requests.post(f"{klass.base}/services/llm/teacher/limits", headers={"Authorization": f"Bearer {klass.teacher_token()}"},
              json={"student": "*", "limits": {"requests_per_minute": 0, "concurrent_streams": 0, "tokens_per_day": 0}})
     direct_url = f"http://127.0.0.1:{klass.port + 2}/v1"
     via, direct = [], []

@@ -34,6 +34,12 @@ class Student:
         kw.setdefault("timeout", 60)
         return self.http.request(method, f"{self.base}/hub/api/{path}", headers=headers, **kw)
 
+    def gateway_token(self, note="sdtest"):
+        """A token of the student's own, made with their login, that reaches the gateway only."""
+        r = self.hub_api("POST", f"users/{self.name}/tokens", json={"scopes": ["access:services!service=llm"], "note": note})
+        r.raise_for_status()
+        return r.json()["token"]
+
     def start_server(self, timeout=120):
         """Starts the student's server and waits until the hub says it is ready; returns seconds taken."""
         t0 = time.monotonic()
