@@ -3,10 +3,14 @@ namespaces of their own (netns.py): a student logs in from their laptop's browse
 class's own CA (verified, never ignored), and the lesson streams over wss; the teacher's page works
 from the teacher's laptop; plain HTTP only redirects; from a laptop, only the front door answers.
 Then the school's own certificate for a DNS name. Run as root, under flock /work/locks/classroom."""
+import contextlib
+import glob
+import hashlib
 import json
 import os
 import pwd
 import re
+import signal
 import subprocess
 import time
 
@@ -229,13 +233,46 @@ def test_from_a_laptop_only_the_front_door_answers(netclass, laptops):
     assert not found, f"open on this machine's other address: {sorted(found)}"
 
 
+def certificates():
+    """The class's certificates and keys (the class CA's, the front door's), by hash."""
+    found = {}
+    for pattern in ("**/*.pem", "**/*.crt", "**/*.key"):
+        for path in glob.glob(os.path.join(STATE, pattern), recursive=True):
+            with open(path, "rb") as f:
+                found[path] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def test_every_class_process_killed_hard_then_make_classroom_keeps_its_certificates(netclass, laptops):
+    """kill -9 of the front door, the hub and all of the class; make classroom brings it back at the same
+    address with the same class CA and certificate, which the laptop still verifies."""
+    ca, laptop = os.path.join(STATE, "class-ca.crt"), laptops[0]
+    kept, served = certificates(), served_certificate(HOST, HOST)
+    assert ca in kept and "streamdemo class CA" in served, (sorted(kept), served)
+    for pid in class_processes(netclass):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while class_processes(netclass) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not class_processes(netclass), class_processes(netclass)
+    code, _ = laptop.curl("--cacert", ca, f"{URL}/hub/login")
+    assert code == 0, "the front door still answers after every class process was killed"
+    out = netclass.make("classroom")
+    assert f"class ready: {URL}" in out, out[-1500:]
+    assert certificates() == kept, "the class's certificates changed through the crash"
+    assert served_certificate(HOST, HOST) == served
+    code, said = laptop.curl("--cacert", ca, f"{URL}/hub/login")
+    assert code == 200 and 'id="password_input"' in said, said[-800:]
+
+
 NAME = "class.fd.test"  # resolved by the laptops alone (/etc/netns/NAME/hosts)
 NAME_URL = f"https://{NAME}:{HTTPS_PORT}"
 
 
-def served_certificate(name):
-    """The certificate the front door serves for name, as openssl prints it (serial, dates, issuer)."""
-    hello = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{HTTPS_PORT}", "-servername", name],
+def served_certificate(name, address="127.0.0.1"):
+    """The certificate the front door at address serves for name, as openssl prints it (serial, dates, issuer)."""
+    hello = subprocess.run(["openssl", "s_client", "-connect", f"{address}:{HTTPS_PORT}", "-servername", name],
                            input="", capture_output=True, text=True, timeout=20).stdout
     return subprocess.run(["openssl", "x509", "-noout", "-serial", "-issuer", "-dates"], input=hello,
                           capture_output=True, text=True).stdout
