@@ -1,6 +1,8 @@
 """A class of three, started with `make classroom` on loopback ports of its
 own, from a roster of its own, and removed (accounts, homes, state) at the
 end. Run as root, as CI does: the tests then check real Unix accounts."""
+import glob
+import hashlib
 import os
 import pwd
 import socket
@@ -20,6 +22,16 @@ TEACHER = "sdtest-teacher"
 OUTSIDER = "sdtest-scan"  # an account of the machine that is in no class: a shell, nothing more
 PULL_TIMEOUT = 10  # seconds a student's lesson pull may take (60 in a real class)
 STATE = os.path.join(REPO, "build", "classroom-test")
+
+
+def certificates(state):
+    """A class's certificates and keys under its state folder (the class CA's, the front door's), by hash."""
+    found = {}
+    for pattern in ("**/*.pem", "**/*.crt", "**/*.key"):
+        for path in glob.glob(os.path.join(state, pattern), recursive=True):
+            with open(path, "rb") as f:
+                found[path] = hashlib.sha256(f.read()).hexdigest()
+    return found
 
 
 def port_free(port):

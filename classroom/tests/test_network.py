@@ -4,8 +4,6 @@ class's own CA (verified, never ignored), and the lesson streams over wss; the t
 from the teacher's laptop; plain HTTP only redirects; from a laptop, only the front door answers.
 Then the school's own certificate for a DNS name. Run as root, under flock /work/locks/classroom."""
 import contextlib
-import glob
-import hashlib
 import json
 import os
 import pwd
@@ -18,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import REPO, Class
+from conftest import REPO, Class, certificates
 from hubclient import code_cells
 from netns import Laptop, delete_all, sh
 
@@ -233,21 +231,13 @@ def test_from_a_laptop_only_the_front_door_answers(netclass, laptops):
     assert not found, f"open on this machine's other address: {sorted(found)}"
 
 
-def certificates():
-    """The class's certificates and keys (the class CA's, the front door's), by hash."""
-    found = {}
-    for pattern in ("**/*.pem", "**/*.crt", "**/*.key"):
-        for path in glob.glob(os.path.join(STATE, pattern), recursive=True):
-            with open(path, "rb") as f:
-                found[path] = hashlib.sha256(f.read()).hexdigest()
-    return found
 
 
 def test_every_class_process_killed_hard_then_make_classroom_keeps_its_certificates(netclass, laptops):
     """kill -9 of the front door, the hub and all of the class; make classroom brings it back at the same
     address with the same class CA and certificate, which the laptop still verifies."""
     ca, laptop = os.path.join(STATE, "class-ca.crt"), laptops[0]
-    kept, served = certificates(), served_certificate(HOST, HOST)
+    kept, served = certificates(STATE), served_certificate(HOST, HOST)
     assert ca in kept and "streamdemo class CA" in served, (sorted(kept), served)
     for pid in class_processes(netclass):
         with contextlib.suppress(ProcessLookupError):
@@ -260,7 +250,7 @@ def test_every_class_process_killed_hard_then_make_classroom_keeps_its_certifica
     assert code == 0, "the front door still answers after every class process was killed"
     out = netclass.make("classroom")
     assert f"class ready: {URL}" in out, out[-1500:]
-    assert certificates() == kept, "the class's certificates changed through the crash"
+    assert certificates(STATE) == kept, "the class's certificates changed through the crash"
     assert served_certificate(HOST, HOST) == served
     code, said = laptop.curl("--cacert", ca, f"{URL}/hub/login")
     assert code == 200 and 'id="password_input"' in said, said[-800:]

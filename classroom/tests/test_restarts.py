@@ -2,8 +2,6 @@
 notebooks, the ledger and certificates; the gateway killed mid-answer comes back by itself and charges
 the answer; the hub restarted while a student streams (what the student sees is printed as figures,
 docs/classroom.md)."""
-import glob
-import hashlib
 import json
 import os
 import pwd
@@ -14,7 +12,7 @@ import time
 
 import requests
 
-from conftest import REPO, STATE, STUDENTS, TEACHER
+from conftest import REPO, STATE, STUDENTS, TEACHER, certificates
 from test_classroom import account_processes, class_left
 
 ADA = STUDENTS[0]
@@ -73,13 +71,6 @@ def ledger(klass):
     return {s["name"]: s for s in json.loads(r.stdout)["students"]}
 
 
-def certificates():
-    """The class's certificates and keys (the front door's, the class CA's), by hash."""
-    found = {}
-    for pattern in ("**/*.pem", "**/*.crt", "**/*.key"):
-        for path in glob.glob(os.path.join(STATE, pattern), recursive=True):
-            found[path] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    return found
 
 
 def service_token(student):
@@ -171,7 +162,7 @@ def test_every_class_process_killed_hard_then_make_classroom_keeps_everything(kl
         "accounts": {n: pwd.getpwnam(n)[2:4] for n in STUDENTS + [TEACHER]},
         "passwords": open(os.path.join(STATE, "passwords")).read(),
         "ledger": ledger(klass),
-        "certificates": certificates(),
+        "certificates": certificates(STATE),
     }
     doomed = class_processes(klass)
     assert len(doomed) >= 6, doomed  # hub, proxy, gateway, culler, practice server, ada's server (and kernels)
@@ -194,7 +185,7 @@ def test_every_class_process_killed_hard_then_make_classroom_keeps_everything(kl
         "accounts": {n: pwd.getpwnam(n)[2:4] for n in STUDENTS + [TEACHER]},
         "passwords": open(os.path.join(STATE, "passwords")).read(),
         "ledger": ledger(klass),
-        "certificates": certificates(),
+        "certificates": certificates(STATE),
     }
     for what in kept:
         assert now[what] == kept[what], f"the {what} changed through the crash"
