@@ -24,6 +24,9 @@ func keyModeOK(info os.FileInfo) bool {
 	if !ok || perm&0o037 != 0 || st.Uid != 0 {
 		return false
 	}
-	groups, _ := os.Getgroups()
-	return int(st.Gid) == os.Getegid() || slices.Contains(groups, int(st.Gid))
+	if int(st.Gid) == os.Getegid() {
+		return true
+	}
+	groups, err := os.Getgroups()
+	return err == nil && slices.Contains(groups, int(st.Gid))
 }

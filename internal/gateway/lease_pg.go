@@ -53,7 +53,7 @@ func (l *Ledger) closeInterruptedPG() (int64, error) {
 	defer cancel()
 	if l.lease == nil {
 		if err := l.startLease(ctx); err != nil {
-			return 0, fmt.Errorf("Cannot register this gateway as a replica in the ledger database: %v.", err)
+			return 0, fmt.Errorf("cannot register this gateway as a replica in the ledger database: %w", err)
 		}
 	}
 	return l.sweep(ctx)
@@ -174,7 +174,8 @@ func (l *Ledger) endLease() {
 	close(l.lease.stop)
 	<-l.lease.done
 	if l.lease.conn != nil {
-		l.lease.conn.ExecContext(context.Background(), `UPDATE replicas SET expires_at = 0 WHERE id = $1`, l.lease.id)
+		// Best effort: a lease not ended here expires by itself within replicaLeaseTerm.
+		_, _ = l.lease.conn.ExecContext(context.Background(), `UPDATE replicas SET expires_at = 0 WHERE id = $1`, l.lease.id)
 		l.lease.conn.Close()
 	}
 	l.lease = nil
