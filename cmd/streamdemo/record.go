@@ -11,7 +11,6 @@ import (
 
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/internal/redact"
-	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -29,6 +28,17 @@ func record(args []string) error {
 	if !strings.HasSuffix(*out, ".jsonl") {
 		return fmt.Errorf("The recording must be saved as NAME.jsonl (got %s): the replay serves it as model replay/NAME.", *out)
 	}
+	var events, times bytes.Buffer
+	hide := redact.New(os.Getenv("PERPLEXITY_API_KEY"))
+	var start time.Time
+	q.cfg.OnEvent = func(ev []byte) {
+		ev = hide.Bytes(ev) // an event never holds the key; should one, it is not written
+		if events.Len() > 0 {
+			events.WriteByte('\n')
+		}
+		events.Write(ev)
+		fmt.Fprintf(&times, "%.3f\n", float64(time.Since(start).Microseconds())/1000)
+	}
 	client, err := streamdemo.NewClient(q.cfg)
 	if err != nil {
 		return err
@@ -38,18 +48,7 @@ func record(args []string) error {
 	}
 	ctx, stop := untilInterrupted()
 	defer stop()
-
-	var events, times bytes.Buffer
-	hide := redact.New(os.Getenv("PERPLEXITY_API_KEY"))
-	start := time.Now()
-	ctx = streamtap.WithEvents(ctx, func(ev []byte) {
-		ev = hide.Bytes(ev) // an event never holds the key; should one, it is not written
-		if events.Len() > 0 {
-			events.WriteByte('\n')
-		}
-		events.Write(ev)
-		fmt.Fprintf(&times, "%.3f\n", float64(time.Since(start).Microseconds())/1000)
-	})
+	start = time.Now()
 	stream := client.Stream(ctx, streamdemo.Request{Messages: messages})
 	printAnswer(stream)
 	failure := stream.Err()
