@@ -78,10 +78,10 @@ func find(args []string) (*command, []string) {
 // names begin with the words given (all of them for none). Asked for, the
 // list goes to stdout; otherwise it follows what was wrong, on stderr.
 func help(words, rest []string) int {
-	family := strings.Join(append([]string{"streamdemo"}, words...), " ")
+	family := strings.Join(words, " ")
 	var cmds []command
 	for _, c := range commands {
-		if slices.Equal(strings.Fields(c.name)[:min(len(words), len(strings.Fields(c.name)))], words) {
+		if family == "" || strings.HasPrefix(c.name, family+" ") {
 			cmds = append(cmds, c)
 		}
 	}
@@ -91,7 +91,7 @@ func help(words, rest []string) int {
 	case asked:
 		w = os.Stdout
 	case len(rest) > 0:
-		fmt.Fprintf(w, "%s: unknown command %q\n", family, rest[0])
+		fmt.Fprintf(w, "%s: unknown command %q\n", strings.TrimSpace("streamdemo "+family), rest[0])
 	}
 	if len(words) == 0 {
 		fmt.Fprintln(w, "streamdemo asks a model and streams the answer, records answers, and runs the practice server and the class gateway.")

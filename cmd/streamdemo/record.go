@@ -20,7 +20,7 @@ var recordCommand = command{
 	does: "Streams an Agent API answer and saves its events as they arrived, for serve --replay.",
 	setup: func(fs *flag.FlagSet) func([]string) error {
 		q := questionFlags(fs, "perplexity or practice")
-		out := fs.String("out", "recording.jsonl", "`FILE` NAME.jsonl to save the events in (its .times beside it); serve --replay on its folder serves it as model replay/NAME")
+		out := fs.String("out", "recording.jsonl", "where to save the events, a `FILE` NAME.jsonl (the times in NAME.times beside it); serve --replay on its folder serves it as model replay/NAME")
 		return func(args []string) error { return record(q, *out, args) }
 	},
 }
