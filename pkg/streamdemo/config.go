@@ -46,9 +46,9 @@ type Config struct {
 	Transport http.RoundTripper
 	// OnEvent, if set, is given the JSON of each server-sent event of a
 	// streamed answer as it arrives, before the package reads it: the wire
-	// itself, as `streamdemo record` saves it. The slice is valid only
-	// during the call. An answer asked for whole (Request.Whole) has no
-	// events.
+	// itself, as `streamdemo record` saves it. It is called on the
+	// goroutine that ranges over Chunks, and the slice is valid only during
+	// the call. An answer asked for whole (Request.Whole) has no events.
 	OnEvent func(data []byte)
 
 	// listening tells whether a server answers at a base URL; the rule asks

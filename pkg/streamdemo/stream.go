@@ -15,7 +15,8 @@ import (
 
 // Stream is one streamed answer. Range over Chunks once; afterwards (or at any
 // point, even after an error) Text, Sources, Usage, Model, FinishReason and
-// Timing tell what arrived, and Err why it ended early.
+// Timing tell what arrived, and Err why it ended early. Provider and BaseURL
+// say where it asks.
 type Stream struct {
 	tries             *retrier           // the HTTP side: attempts, retries, failures
 	stop              context.CancelFunc // cancels the caller's context for this stream
