@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-model
+.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -147,6 +147,9 @@ systemd-setup: ## systemd-analyze, which checks the class's units (Debian's syst
 
 systemd-container-setup: systemd-setup ## systemd-nspawn (Debian's systemd-container, at systemd's version) and a hub with SystemdSpawner, for the tests on a booted systemd (pinned; skips what is there)
 	@python3 classroom/tests/systemd_setup.py
+
+classroom-systemd-bench: systemd-container-setup ## a systemd container's boot, reboot and power-off; a hub with SystemdSpawner in it: spawn, back after kill -9, after a reboot (docs/notes-systemd.md)
+	@python3 classroom/bench/systemd.py
 
 classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
 	$(VENV)/python classroom/bench/frontdoor.py

@@ -24,10 +24,16 @@ HEADER = "/etc/sdsys-hub/api-header"  # the same, as curl reads a header from a 
 
 @dataclass
 class Limits:
-    """A student's limits: bytes of memory, tasks (processes and threads), CPU weight (100: an equal share)."""
+    """A student's limits: bytes of memory, tasks (processes and threads), CPU weight (100: an equal share);
+    and all students' together (the slice their servers run in), so that they cannot starve the hub."""
     memory: int
     tasks: int
     cpu_weight: int
+    all_memory: int = 1 << 30
+    all_tasks: int = 1024
+
+
+SLICE = "sdsys-students.slice"  # systemd reads the dash as nesting: /sdsys.slice/sdsys-students.slice
 
 
 CONFIG = """
@@ -43,10 +49,19 @@ c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
 c.Spawner.cmd = ["{venv}/bin/jupyterhub-singleuser"]
 c.SystemdSpawner.mem_limit = "{memory_mib}M"
 c.SystemdSpawner.unit_extra_properties = {{"TasksMax": "{tasks}", "CPUWeight": "{cpu_weight}"}}
+c.SystemdSpawner.slice = "{slice}"
 c.SystemdSpawner.isolate_tmp = True  # PrivateTmp=yes: a /tmp and /var/tmp of her server's own
 c.SystemdSpawner.isolate_devices = True  # PrivateDevices=yes
 c.SystemdSpawner.readonly_paths = ["/"]  # ReadOnlyPaths=/ ...
 c.SystemdSpawner.readwrite_paths = ["/home/{{USERNAME}}"]  # ... but for her home
+"""
+
+SLICE_UNIT = """[Unit]
+Description=the students' servers of the systemd tests, all together
+
+[Slice]
+MemoryMax={all_memory}
+TasksMax={all_tasks}
 """
 
 UNIT = f"""[Unit]
@@ -84,7 +99,9 @@ class Hub:
         machine.write(HEADER, f"Authorization: token {token}\n", mode=0o600)
         machine.write("/etc/sdsys-hub/jupyterhub_config.py", CONFIG.format(
             hub=HUB, venv=VENV, token=TOKEN, memory_mib=limits.memory >> 20, tasks=limits.tasks,
-            cpu_weight=limits.cpu_weight))
+            cpu_weight=limits.cpu_weight, slice=SLICE))
+        machine.write(f"/etc/systemd/system/{SLICE}", SLICE_UNIT.format(all_memory=limits.all_memory,
+                                                                        all_tasks=limits.all_tasks))
         machine.write("/etc/systemd/system/sdsys-hub.service", UNIT)
         machine.systemctl("enable", "--now", "sdsys-hub")
         hub = cls(machine)

@@ -1,7 +1,9 @@
-"""JupyterHub's SystemdSpawner on a booted systemd (systemd_host.Machine): each student's server a unit
-of its own, with a memory, task and CPU limit, a /tmp of its own and the system read-only but for her
-home; the limits enforced (a fork loop stops, a memory hog dies alone while a classmate's cell
-streams); the hub supervised by systemd. The hub's configuration here is a minimal one of this test's.
+"""JupyterHub's SystemdSpawner on a booted systemd (systemd_host.Machine, systemd_hub.Hub): each student's
+server a unit of her own, in a slice of all students, with a memory, task and CPU limit, a /tmp of its
+own and the system read-only but for her home; her token out of a classmate's reach; the limits
+enforced (a fork loop stops, a memory hog dies alone while a classmate's cell streams); the hub
+supervised by systemd (back after kill -9 and after a reboot, the students' servers untouched or
+started again). The hub's configuration is a minimal one of the tests' (systemd_hub.py).
 """
 import os
 import sys
@@ -12,7 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from systemd_host import Machine, sweep  # noqa: E402
-from systemd_hub import VENV, Hub, Limits, unit  # noqa: E402
+from systemd_hub import SLICE, VENV, Hub, Limits, unit  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STUDENTS = ("sdsys-ada", "sdsys-bo")
@@ -48,17 +50,23 @@ def test_each_students_server_is_a_unit_of_her_own_with_her_limits(hub):
         assert (shown["PrivateTmp"], shown["PrivateDevices"], shown["NoNewPrivileges"]) == ("yes",) * 3, shown
         assert shown["ReadOnlyPaths"] == "/" and shown["ReadWritePaths"] == f"/home/{user}", shown
         assert shown["OOMPolicy"] == "continue", shown  # a kernel killed for memory leaves her server up
-        assert shown["ControlGroup"] == f"/system.slice/{unit(user)}", shown
+        assert shown["ControlGroup"] == f"/sdsys.slice/{SLICE}/{unit(user)}", shown
         # Not in the hub's cgroup, and in the kernel's controllers with her limits (v1 files here).
         hubs = hub.m.run("cat", "/sys/fs/cgroup/systemd/system.slice/sdsys-hub.service/cgroup.procs").stdout.split()
         assert hubs and shown["MainPID"] not in hubs
-        with open(hub.m.unit_cgroup(unit(user), "memory") + "/memory.limit_in_bytes") as f:
-            assert int(f.read()) == LIMITS.memory
-        with open(hub.m.unit_cgroup(unit(user), "pids") + "/pids.max") as f:
-            assert int(f.read()) == LIMITS.tasks
-        with open(hub.m.unit_cgroup(unit(user), "cpu") + "/cpu.shares") as f:
-            assert int(f.read()) == LIMITS.cpu_weight * 1024 // 100
+        assert kernel_limit(hub, unit(user), "memory", "memory.limit_in_bytes") == LIMITS.memory
+        assert kernel_limit(hub, unit(user), "pids", "pids.max") == LIMITS.tasks
+        assert kernel_limit(hub, unit(user), "cpu", "cpu.shares") == LIMITS.cpu_weight * 1024 // 100
         assert hub.through_proxy(user) == "200"
+    # All students together: the slice their servers run in.
+    assert kernel_limit(hub, SLICE, "memory", "memory.limit_in_bytes") == LIMITS.all_memory
+    assert kernel_limit(hub, SLICE, "pids", "pids.max") == LIMITS.all_tasks
+
+
+def kernel_limit(hub, unit_name, controller, file):
+    """A limit as the kernel holds it for a unit (its cgroup's file in a controller's hierarchy)."""
+    with open(f"{hub.m.unit_cgroup(unit_name, controller)}/{file}") as f:
+        return int(f.read())
 
 
 def test_her_server_sees_the_system_read_only_and_a_tmp_of_its_own(hub):
@@ -79,6 +87,25 @@ def test_her_server_sees_the_system_read_only_and_a_tmp_of_its_own(hub):
     # Her /tmp is her own: the system's /tmp does not have her file, and her note is in her real home.
     assert hub.m.run("test", "-e", "/tmp/sdsys-mine", check=False).returncode == 1
     assert hub.m.run("test", "-e", f"/home/{user}/note", check=False).returncode == 0
+
+
+def test_a_classmate_cannot_read_her_servers_token(hub):
+    ada, bo = STUDENTS
+    main = hub.m.show(unit(ada), "MainPID")["MainPID"]
+    environ = hub.m.run("cat", f"/proc/{main}/environ").stdout.split("\0")
+    token = next(e.split("=", 1)[1] for e in environ if e.startswith("JUPYTERHUB_API_TOKEN="))
+    his = hub.m.show(unit(bo), "User", "Group")  # whom his server runs as: what his cells can do
+    as_bo = ["setpriv", f"--reuid={his['User']}", f"--regid={his['Group']}", "--clear-groups"]
+    # Booleans only: a failing assertion must not print the token.
+    for path in (f"/proc/{main}/environ", f"/run/{unit(ada)[:-8]}/{unit(ada)[:-8]}.env"):
+        r = hub.m.run(*as_bo, "cat", path, check=False)
+        refused, leaked = r.returncode != 0 and "Permission denied" in r.stderr, token in r.stdout
+        assert refused and not leaked, f"his account could read {path}"
+    shown = hub.m.run(*as_bo, "systemctl", "show", unit(ada)).stdout  # any account may ask systemd
+    leaked = token in shown
+    assert not leaked and "EnvironmentFiles=" in shown, "systemctl show told her token"
+    leaked = token in hub.m.run("sh", "-c", "cat /proc/[0-9]*/cmdline").stdout
+    assert not leaked, "her token is on a command line"
 
 
 FORK_LOOP = """
