@@ -13,14 +13,15 @@ boot, as on a school's server. /etc starts as a copy of this machine's, less its
 
 Limits: nspawn gives a container only the name=systemd hierarchy to write, so a unit's MemoryMax=,
 TasksMax= and CPUWeight= would be shown but not enforced. A Machine therefore gets cgroups of its own
-in this machine's memory, pids, cpu and cpuacct hierarchies (cgroup v1), bound over the read-only ones
-nspawn mounts and made writable before systemd starts: systemd in it then enforces those limits itself,
-as it does on a server with cgroup v2 (delegate=False leaves nspawn's default).
+in this machine's memory, pids, cpu and cpuacct hierarchies (cgroup v1), bound writable over the
+read-only ones nspawn mounts before systemd starts: systemd in it then enforces those limits itself, as
+it does on a server with cgroup v2 (delegate=False leaves nspawn's default).
 
 The container runs in those cgroups and in one of its own on systemd's hierarchies (nspawn would
 otherwise share /payload with any other container started the same way); it is stopped when the
 process that started it dies (PR_SET_PDEATHSIG), and by default it has a network of its own with only
-loopback, so whatever it listens on meets nothing else on this machine.
+loopback, so whatever it listens on meets nothing else on this machine (or it joins a network namespace
+of the test's, as a host among the test's laptops).
 """
 import ctypes
 import os
@@ -29,6 +30,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 
 from host_cgroups import CONTROLLERS, Cgroup, systemd_hierarchies
 
@@ -38,6 +40,7 @@ PERSISTENT = ("etc", "var", "opt", "home", "root")  # the folders of the state, 
 # PostgreSQL's clusters (their data stays in this machine's /var).
 NOT_COPIED = ("machine-id", "hostname", "fstab", "postgresql")
 PROPAGATE = "/run/systemd/nspawn/propagate"  # nspawn's folder per container on this machine
+STAGED = "/run/host-cgroup"  # where the delegated cgroups are bound first, inside the container
 PR_SET_PDEATHSIG = 1
 
 
@@ -59,16 +62,17 @@ class Machine:
     repo: a folder bound at the same path inside (read-write), e.g. the repository.
     binds, binds_ro: more (HOST, INSIDE) pairs.
     state: the persistent folder; made (and removed by remove()) when not given.
-    private_network: a network namespace with only loopback (True), or this machine's (False).
+    network: "private" (a network of its own with only loopback), "host" (this machine's), or the path of a
+      network namespace the test made (/run/netns/NAME), so that other hosts of the test reach it.
     delegate: cgroups of its own in the CONTROLLERS' hierarchies, so that systemd enforces limits (True).
     """
 
-    def __init__(self, name, repo=None, binds=(), binds_ro=(), state=None, private_network=True, delegate=True):
+    def __init__(self, name, repo=None, binds=(), binds_ro=(), state=None, network="private", delegate=True):
         if os.geteuid() != 0:
             raise PermissionError("booting a container needs root")
         if not shutil.which("systemd-nspawn"):
             raise FileNotFoundError("systemd-nspawn is missing: run make systemd-setup (Debian's systemd-container)")
-        self.name, self.private_network, self.delegate = name, private_network, delegate
+        self.name, self.network, self.delegate = name, network, delegate
         self.binds = [(repo, repo)] if repo else []
         self.binds += list(binds)
         self.binds_ro = list(binds_ro)
@@ -95,16 +99,18 @@ class Machine:
         self.cgroups = Cgroup(self.name, systemd_hierarchies() + list(delegated))
         argv = ["systemd-nspawn", "--quiet", "-D", "/", "--volatile=yes", "--register=no", "--keep-unit",
                 "-M", self.name]
-        if self.private_network:
+        if self.network == "private":
             argv.append("--private-network")
+        elif self.network != "host":
+            argv.append(f"--network-namespace-path={self.network}")
         argv += [f"--bind={self.state}/{d}:/{d}" for d in PERSISTENT]
         argv += [f"--bind={host}:{inside}" for host, inside in self.binds]
         argv += [f"--bind-ro={host}:{inside}" for host, inside in self.binds_ro]
-        argv += [f"--bind={self.cgroups.paths[c]}:/sys/fs/cgroup/{c}" for c in delegated]
-        if delegated:  # nspawn mounts its read-only hierarchies over ours: PID 1 makes ours writable again
-            writable = "".join(f"mount -o remount,bind,rw /sys/fs/cgroup/{c}; " for c in delegated)
+        argv += [f"--bind={self.cgroups.paths[c]}:{STAGED}/{c}" for c in delegated]
+        if delegated:  # PID 1 puts ours over the read-only hierarchies nspawn mounts, then becomes systemd
+            ours = "".join(f"mount --bind {STAGED}/{c} /sys/fs/cgroup/{c}; umount {STAGED}/{c}; " for c in delegated)
             argv += ["--kill-signal=SIGRTMIN+3", "--", "/bin/sh", "-ec",
-                     f"{writable}exec /lib/systemd/systemd systemd.firstboot=false"]
+                     f"{ours}exec /lib/systemd/systemd systemd.firstboot=false"]
         else:
             argv += ["--boot", "--", "systemd.firstboot=false"]
         started = time.monotonic()
@@ -265,7 +271,8 @@ def sweep(prefix, parent="/var/tmp"):
 
 def seed(state, name):
     """Makes the state's folders on first use: /etc a copy of this machine's, without the accounts of its
-    people (uids 1000-59999) nor NOT_COPIED; the rest empty but for the journal's folder."""
+    people (uids 1000-59999) nor NOT_COPIED, with a machine id of its own; the rest empty but for the
+    journal's folder."""
     etc = os.path.join(state, "etc")
     if os.path.exists(etc):
         return
@@ -284,6 +291,11 @@ def seed(state, name):
             os.unlink(path)
     with open(os.path.join(etc + ".new", "hostname"), "w") as f:
         f.write(name + "\n")
+    # An identity of its own. Not none: systemd would take the boot for a first boot and enable every unit
+    # installed (Debian's presets enable what they do not name, nftables and systemd-networkd among them).
+    with open(os.path.join(etc + ".new", "machine-id"), "w") as f:
+        f.write(uuid.uuid4().hex + "\n")
+    os.chmod(os.path.join(etc + ".new", "machine-id"), 0o444)
     os.rename(etc + ".new", etc)
     journal = os.path.join(state, "var", "log", "journal")  # as Debian's systemd package makes it: kept logs
     os.makedirs(journal, exist_ok=True)

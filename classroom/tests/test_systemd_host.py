@@ -144,3 +144,4 @@ def test_a_sweep_leaves_a_running_container_alone():
         sweep("sdsys-alive-")
         assert os.path.isdir(m.state) and m.run("systemctl", "is-system-running").stdout.strip() == "running"
 
+
