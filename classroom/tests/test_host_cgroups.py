@@ -8,44 +8,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from host_cgroups import Cgroup  # noqa: E402
-
-FORK_LOOP = """
-import os, time
-children = []
-try:
-    for _ in range(400):
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(30)
-            os._exit(0)
-        children.append(pid)
-except OSError as e:
-    print("stopped after", len(children), "errno", e.errno)
-for pid in children:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-print("forked", len(children))
-"""
-
-MEMORY_HOG = """
-held = []
-for _ in range(48):
-    held.append(bytearray(b"x") * (16 << 20))  # 16 MiB, every page written: 768 MiB in all
-print("held", len(held) * 16, "MiB", flush=True)
-"""
-
-TICKS = """
-import time
-for i in range(60):
-    print(i, time.monotonic(), flush=True)
-    time.sleep(0.05)
-"""
-
+from misbehaving import fork_loop, memory_hog, ticked, ticks  # noqa: E402
 
 def test_a_fork_loop_stops_at_its_task_limit():
     with Cgroup(f"sdsys-forks-{os.getpid()}", ["pids"]) as student:
         student.limit(tasks=32)
-        loop = student.popen([sys.executable, "-c", FORK_LOOP], stdout=subprocess.PIPE, text=True)
+        loop = student.popen([sys.executable, "-c", fork_loop(400)], stdout=subprocess.PIPE, text=True)
         out, _ = loop.communicate(timeout=120)
         assert "stopped after" in out and "errno 11" in out, out  # EAGAIN: the pids controller refused
         assert int(out.split("stopped after")[1].split()[0]) < 32, out
@@ -57,12 +25,12 @@ def test_a_memory_hog_is_killed_in_its_cgroup_only_while_another_process_keeps_w
             Cgroup(f"sdsys-work-{os.getpid()}", ["memory"]) as bo:
         ada.limit(memory=128 << 20)
         bo.limit(memory=128 << 20)
-        worker = bo.popen([sys.executable, "-c", TICKS], stdout=subprocess.PIPE, text=True)
-        hog = ada.popen([sys.executable, "-c", MEMORY_HOG], stdout=subprocess.PIPE, text=True)
+        worker = bo.popen([sys.executable, "-c", ticks(60, 0.05)], stdout=subprocess.PIPE, text=True)
+        hog = ada.popen([sys.executable, "-c", memory_hog(768)], stdout=subprocess.PIPE, text=True)
         hog_out, _ = hog.communicate(timeout=120)
-        ticks, _ = worker.communicate(timeout=120)
+        out, _ = worker.communicate(timeout=120)
         assert hog.returncode == -9 and "held" not in hog_out, (hog.returncode, hog_out)  # SIGKILL, by the kernel
         assert ada.oom_kills() >= 1 and bo.oom_kills() == 0
         assert worker.returncode == 0
-        times = [float(line.split()[1]) for line in ticks.splitlines()]
-        assert len(times) == 60 and max(b - a for a, b in zip(times, times[1:])) < 1.0, ticks
+        times = [float(line.split()[1]) for line in out.splitlines()]
+        assert ticked(out) == list(range(60)) and max(b - a for a, b in zip(times, times[1:])) < 1.0, out

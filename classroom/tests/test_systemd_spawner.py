@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from systemd_host import Machine, sweep  # noqa: E402
+from misbehaving import fork_loop, memory_hog, ticked, ticks  # noqa: E402
 from systemd_hub import SLICE, VENV, Hub, Limits, unit  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -108,66 +109,33 @@ def test_a_classmate_cannot_read_her_servers_token(hub):
     assert not leaked, "her token is on a command line"
 
 
-FORK_LOOP = """
-import os, time
-children = []
-try:
-    for _ in range(1000):
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(60)
-            os._exit(0)
-        children.append(pid)
-except OSError as e:
-    print("stopped after", len(children), "errno", e.errno)
-for pid in children:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-print("cleaned up")
-"""
-
-MEMORY_HOG = """
-held = []
-for _ in range(64):
-    held.append(bytearray(b"x") * (16 << 20))  # 16 MiB, every page written
-print("held", len(held) * 16, "MiB")
-"""
-
-TICKS = """
-import time
-for i in range(40):
-    print(i, flush=True)
-    time.sleep(0.1)
-"""
-
-
 def test_a_fork_loop_stops_at_her_task_limit_and_her_server_answers_on(hub):
     ada = STUDENTS[0]
-    out, end = hub.cell(ada, FORK_LOOP)
+    out, end = hub.cell(ada, fork_loop())
     said = "".join(text for _, text in out)
     assert end == "idle", said
     assert "stopped after" in said and "errno 11" in said, said  # EAGAIN: the pids controller said no
     assert int(said.split("stopped after")[1].split()[0]) < LIMITS.tasks, said
-    assert "cleaned up" in said
+    assert "forked" in said
     assert hub.through_proxy(ada) == "200"
 
 
 def test_a_memory_hog_is_killed_in_her_unit_only_while_a_classmates_cell_streams(hub):
     ada, bo = STUDENTS
     streamed = {}
-    classmate = threading.Thread(target=lambda: streamed.update(result=hub.cell(bo, TICKS)))
+    classmate = threading.Thread(target=lambda: streamed.update(result=hub.cell(bo, ticks(40, 0.1))))
     classmate.start()
     time.sleep(1.5)  # her cell starts while his streams
-    out, end = hub.cell(ada, MEMORY_HOG)
+    out, end = hub.cell(ada, memory_hog(1024))
     classmate.join(120)
     said = "".join(text for _, text in out)
     assert "held" not in said and end in ("dead", "restarting", "closed"), (said, end)
     for user, killed in ((ada, True), (bo, False)):
         with open(hub.m.unit_cgroup(unit(user), "memory") + "/memory.oom_control") as f:
             assert (int(dict(line.split() for line in f.read().splitlines())["oom_kill"]) > 0) == killed, user
-    ticks, his_end = streamed["result"]
-    assert his_end == "idle" and "".join(t for _, t in ticks).split() == [str(i) for i in range(40)], ticks
-    gaps = [b - a for (a, _), (b, _) in zip(ticks, ticks[1:])]
+    streamed_out, his_end = streamed["result"]
+    assert his_end == "idle" and ticked("".join(t for _, t in streamed_out)) == list(range(40)), streamed_out
+    gaps = [b - a for (a, _), (b, _) in zip(streamed_out, streamed_out[1:])]
     assert max(gaps) < 1.0, gaps  # his cell streamed on while hers was killed
     for user in STUDENTS:
         assert hub.m.show(unit(user), "ActiveState")["ActiveState"] == "active"
