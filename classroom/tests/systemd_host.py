@@ -71,7 +71,10 @@ class Machine:
         if os.geteuid() != 0:
             raise PermissionError("booting a container needs root")
         if not shutil.which("systemd-nspawn"):
-            raise FileNotFoundError("systemd-nspawn is missing: run make systemd-setup (Debian's systemd-container)")
+            raise FileNotFoundError("systemd-nspawn is missing: run make systemd-container-setup")
+        if delegate and not os.path.exists("/sys/fs/cgroup/memory/cgroup.procs"):
+            raise BootError("delegating limits needs this machine's cgroup v1 controllers (/sys/fs/cgroup/memory), "
+                            "which it has not: use Machine(delegate=False)")
         self.name, self.network, self.delegate = name, network, delegate
         self.binds = [(repo, repo)] if repo else []
         self.binds += list(binds)
@@ -281,8 +284,9 @@ def seed(state, name):
             os.makedirs(os.path.join(state, d), exist_ok=True)
     os.chmod(os.path.join(state, "root"), 0o700)
     subprocess.run(["cp", "-a", "/etc", etc + ".new"], check=True)
+    people = people_of(etc + ".new")
     for f in ("passwd", "shadow", "group", "gshadow", "subuid", "subgid"):
-        drop_people(os.path.join(etc + ".new", f))
+        drop(os.path.join(etc + ".new", f), people)
     for f in NOT_COPIED:
         path = os.path.join(etc + ".new", f)
         if os.path.isdir(path) and not os.path.islink(path):
@@ -302,19 +306,24 @@ def seed(state, name):
     os.chmod(journal, 0o2755)
 
 
-def drop_people(path):
-    """Removes from an account database (passwd, group, shadow...) the accounts and groups of people."""
-    if not os.path.exists(path):
-        return
+def people_of(etc):
+    """The names of the accounts and groups of people (ids 1000-59999) in an /etc's passwd and group."""
     people = set()
     for db in ("passwd", "group"):
-        with open(os.path.join(os.path.dirname(path), db)) as f:
+        with open(os.path.join(etc, db)) as f:
             for line in f:
                 fields = line.split(":")
                 if len(fields) > 2 and fields[2].isdigit() and 1000 <= int(fields[2]) < 60000:
                     people.add(fields[0])
+    return people
+
+
+def drop(path, names):
+    """Removes the entries of these names from an account database (passwd, group, shadow...)."""
+    if not os.path.exists(path):
+        return
     with open(path) as f:
-        kept = [line for line in f if line.split(":")[0] not in people]
+        kept = [line for line in f if line.split(":")[0] not in names]
     st = os.stat(path)
     with open(path, "w") as f:
         f.writelines(kept)

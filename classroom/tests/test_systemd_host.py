@@ -67,6 +67,9 @@ def test_systemd_boots_as_pid_1_and_runs_a_transient_unit():
     with Machine(f"sdsys-boot-{os.getpid()}") as m:
         assert m.run("systemctl", "is-system-running").stdout.strip() == "running"
         assert m.run("cat", "/proc/1/comm").stdout.strip() == "systemd"
+        # Its /etc is this machine's but for the accounts of people (the tests' accounts among them).
+        uids = [int(line.split(":")[2]) for line in m.run("getent", "passwd").stdout.splitlines()]
+        assert uids and not [uid for uid in uids if 1000 <= uid < 60000], uids
         # A transient unit, as SystemdSpawner starts a student's server: its user, its own cgroup, its limit.
         r = m.run("systemd-run", "--wait", "--pipe", "--quiet", "-p", "User=nobody", "-p", "TasksMax=5",
                   "sh", "-c", "id -un; p=$(sed -n 's/^[0-9]*:pids://p' /proc/self/cgroup); echo $p; "
