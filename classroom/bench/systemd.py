@@ -15,9 +15,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from systemd_host import Machine, sweep  # noqa: E402
-from systemd_hub import Hub, Limits  # noqa: E402
+from systemd_hub import BUILT, HUB, Hub, Limits  # noqa: E402
 
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 STUDENTS = ("sdsys-ada", "sdsys-bo")
 
@@ -58,7 +57,7 @@ def boots():
 
 def hub():
     """Seconds for the hub's steps, and the container's memory (MiB) idle and with two servers."""
-    m = Machine(f"sdsys-bench-{os.getpid()}-hub", repo=REPO)
+    m = Machine(f"sdsys-bench-{os.getpid()}-hub", binds=[(BUILT, HUB)])
     try:
         m.boot()
         idle = memory(m)

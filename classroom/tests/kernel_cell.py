@@ -1,6 +1,6 @@
 """Runs one cell in a student's server as her browser would, and prints what comes back as it comes.
 
-    python kernel_cell.py BASE_URL USER TOKEN_FILE < code
+    python kernel_cell.py BASE_URL USER TOKEN_FILE < code     (or python -c "$(cat kernel_cell.py)" ...)
 
 starts a Python kernel in BASE_URL/user/USER/ (through the hub's proxy), sends the code on the kernel's
 websocket, and prints one JSON line per output with the time it arrived: {"t": ..., "text": ...}, then

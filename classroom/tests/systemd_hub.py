@@ -4,6 +4,7 @@ read-only but for her home), its unit (enabled at boot, restarted when it dies),
 speaks to it from inside the container (whose network has only loopback). For the tests and figures of
 the systemd side; the class's own configuration stays in classroom/.
 
+    machine = Machine(name, binds=[(BUILT, HUB)])
     hub = Hub.install(machine, ["sdsys-ada"], Limits(memory=256 << 20, tasks=64, cpu_weight=50))
     hub.spawn("sdsys-ada")
     hub.cell("sdsys-ada", "print(1)")     # run in her server's kernel, as her browser would
@@ -15,8 +16,11 @@ import time
 from dataclasses import dataclass
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HUB = os.path.join(REPO, "build", "systemd-hub")
-VENV = os.path.join(HUB, "venv")
+BUILT = os.path.join(REPO, "build", "systemd-hub")  # the venv and proxy, made by make systemd-container-setup
+# Where they are inside the container (bind BUILT there): a folder every account can reach, wherever the
+# repository is. The venv is used through its python (-m), so its scripts' first lines never matter.
+HUB = "/opt/sdsys-hub"
+VENV = f"{HUB}/venv"
 CELL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_cell.py")
 TOKEN = "/etc/sdsys-hub/api-token"  # the test's service's token, root's alone inside the container
 HEADER = "/etc/sdsys-hub/api-header"  # the same, as curl reads a header from a file (never a command line)
@@ -46,7 +50,7 @@ c.JupyterHub.services = [{{"name": "sdsys-test", "api_token": open("{token}").re
 c.JupyterHub.load_roles = [{{"name": "sdsys-test", "services": ["sdsys-test"],
                             "scopes": ["admin:users", "admin:servers", "access:servers"]}}]
 c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
-c.Spawner.cmd = ["{venv}/bin/jupyterhub-singleuser"]
+c.Spawner.cmd = ["{venv}/bin/python", "-m", "jupyterhub.singleuser"]
 c.SystemdSpawner.mem_limit = "{memory_mib}M"
 c.SystemdSpawner.unit_extra_properties = {{"TasksMax": "{tasks}", "CPUWeight": "{cpu_weight}"}}
 c.SystemdSpawner.slice = "{slice}"
@@ -69,7 +73,7 @@ Description=JupyterHub of the systemd tests
 After=network.target
 
 [Service]
-ExecStart={VENV}/bin/jupyterhub -f /etc/sdsys-hub/jupyterhub_config.py
+ExecStart={VENV}/bin/python -m jupyterhub -f /etc/sdsys-hub/jupyterhub_config.py
 WorkingDirectory=/var/lib/sdsys-hub
 StateDirectory=sdsys-hub
 Environment=PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -152,7 +156,9 @@ class Hub:
 
     def cell(self, user, code, timeout=120):
         """Runs a cell in the student's server; returns [(arrival time, text)] and how it ended."""
-        r = self.m.run(f"{VENV}/bin/python", CELL, "http://127.0.0.1:8000", user, TOKEN, input=code,
+        with open(CELL) as f:  # its source on the command line (no secret in it): no bind of the repository needed
+            client = f.read()
+        r = self.m.run(f"{VENV}/bin/python", "-c", client, "http://127.0.0.1:8000", user, TOKEN, input=code,
                        timeout=timeout + 30)
         lines = [json.loads(line) for line in r.stdout.splitlines()]
         return [(x["t"], x["text"]) for x in lines if "text" in x], lines[-1].get("end")

@@ -15,19 +15,18 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from systemd_host import Machine, sweep  # noqa: E402
 from misbehaving import fork_loop, memory_hog, ticked, ticks  # noqa: E402
-from systemd_hub import SLICE, VENV, Hub, Limits, unit  # noqa: E402
+from systemd_hub import BUILT, HUB, SLICE, Hub, Limits, unit  # noqa: E402
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STUDENTS = ("sdsys-ada", "sdsys-bo")
 LIMITS = Limits(memory=256 << 20, tasks=64, cpu_weight=50)
 
 
 @pytest.fixture(scope="module")
 def hub():
-    if not os.path.exists(os.path.join(VENV, "bin", "jupyterhub")):
+    if not os.path.exists(os.path.join(BUILT, "venv", "bin", "jupyterhub")):
         pytest.fail("the container's hub is missing: run make systemd-container-setup")
     sweep("sdsys-")
-    m = Machine(f"sdsys-hub-{os.getpid()}", repo=REPO)
+    m = Machine(f"sdsys-hub-{os.getpid()}", binds=[(BUILT, HUB)])  # the repository is not needed inside
     try:
         m.boot()
         m.run("install", "-d", "-m", "1777", "/srv/sdsys-shared")  # anyone may write here, but for the sandbox
