@@ -68,6 +68,7 @@ const minAnswerTokens = 16
 type plan struct {
 	InputTokens int64 // estimated from the body
 	Cap         int64 // the output cap asked for; 0: none
+	Answers     int64 // answers generated (n, best_of), each up to the cap; 0: one
 	DefaultOut  int64 // what an uncapped answer is reserved for
 	Price       price
 	Priced      bool    // Price is known (else the reservation is the charge)
@@ -215,17 +216,19 @@ func remaining(tx dbq, student string, now time.Time, lim effective) (budgetLeft
 }
 
 // fit is what the request may hold within what is left: its output cap
-// lowered so that input, output and price fit, or the refusal.
+// lowered so that input and all its answers' output fit at its price, or
+// the refusal.
 func (p plan) fit(left budgetLeft) (grant, *Refusal) {
+	answers := max(p.Answers, 1)
 	out, capped := int64(MaxOutputCap), false
 	if left.hasTokens {
-		out, capped = min(out, satAdd(left.tokens, -p.InputTokens)), true
+		out, capped = min(out, satAdd(left.tokens, -p.InputTokens)/answers), true
 		if out < minAnswerTokens {
 			return grant{}, left.tokensRefusal
 		}
 	}
 	if left.hasUSD && p.Priced && p.Price.Output > 0 {
-		room := (left.usd - p.Price.Input*float64(p.InputTokens)/1e6) / (p.Price.Output / 1e6)
+		room := (left.usd - p.Price.Input*float64(p.InputTokens)/1e6) / (p.Price.Output / 1e6) / float64(answers)
 		if room < minAnswerTokens {
 			return grant{}, left.usdRefusal
 		}
@@ -242,6 +245,7 @@ func (p plan) fit(left budgetLeft) (grant, *Refusal) {
 	if held == 0 {
 		held = p.DefaultOut
 	}
+	held *= answers // at most MaxOutputCap (or the setting) times MaxAnswers: no overflow
 	g.Held = reservation{Tokens: satAdd(p.InputTokens, held), USD: max(p.Price.cost(p.InputTokens, held), p.MinUSD)}
 	switch {
 	case left.hasUSD && left.usd <= 0:

@@ -215,7 +215,7 @@ func (g *Gateway) planFor(ctx context.Context, c *call, a askedFor, bodyLen int)
 		return plan{}, err
 	}
 	c.priced, c.minUSD = known, minUSD
-	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), DefaultOut: outTokens, Price: p, Priced: known, MinUSD: minUSD}, nil
+	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), Answers: a.answers, DefaultOut: outTokens, Price: p, Priced: known, MinUSD: minUSD}, nil
 }
 
 // count admits a request that costs nothing (v1/models): it meets the

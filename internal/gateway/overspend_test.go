@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startGreedy is an upstream that spends all it may: a whole chat answer
+// whose every one of its n (or best_of) answers runs to its output cap (or
+// to 2,000 tokens without one). Its input is fewer tokens than the
+// gateway's estimate (the body / 4): the bound holds up to that estimate's
+// error, which is not what is tested here. It records the bodies it got.
+func startGreedy(t *testing.T) (*scripted, string) {
+	up := &scripted{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		up.mu.Lock()
+		up.bodies = append(up.bodies, body)
+		up.mu.Unlock()
+		answers, out := 1.0, 2000.0
+		if n, ok := body["n"].(float64); ok {
+			answers = n
+		}
+		if n, ok := body["best_of"].(float64); ok {
+			answers = max(answers, n)
+		}
+		if n, ok := body["max_tokens"].(float64); ok {
+			out = n
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"model":"sonar-pro","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"length"}],`+
+			`"usage":{"prompt_tokens":10,"completion_tokens":%d}}`, int64(answers*out))
+	}))
+	t.Cleanup(ts.Close)
+	return up, ts.URL + "/v1"
+}
+
+// spent is what a student was charged in all, once every answer settled.
+func (tg *testGateway) spent(t *testing.T, student string) (tokens int64, usd float64) {
+	t.Helper()
+	waitFor(t, 3*time.Second, "an answer was never settled", func() bool {
+		var open int
+		tg.ledger.q().QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&open)
+		return open == 0
+	})
+	err := tg.ledger.q().QueryRow(`SELECT COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(cost_usd), 0)
+		FROM requests WHERE student = ?`, student).Scan(&tokens, &usd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens, usd
+}
+
+func wholeChat(extra string) string {
+	return strings.Replace(chatBody(extra), `"stream":true`, `"stream":false`, 1)
+}
+
+// TestNAnswersAreReservedNTimes: a request for n answers (or best_of
+// candidates) holds n times one answer and is capped so that all n fit
+// what the budget has left. The measured attack, n=64 with a little budget
+// left, spent 32 times what was left.
+func TestNAnswersAreReservedNTimes(t *testing.T) {
+	up, upstream := startGreedy(t)
+	tg := startGateway(t, upstream)
+	for _, c := range []struct {
+		name, extra string
+		lim         Limits
+	}{
+		{"n=64, dollars", `,"n":64`, Limits{USDPerDay: ptr(0.05)}},
+		{"n=64 and a cap, dollars", `,"n":64,"max_tokens":100000`, Limits{USDTotal: ptr(0.05)}},
+		{"best_of=64, dollars", `,"n":1,"best_of":64`, Limits{USDPerDay: ptr(0.05)}},
+		{"n=10, tokens", `,"n":10`, Limits{TokensPerDay: ptr[int64](5000)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			name := strings.NewReplacer(" ", "-", ",", "", "=", "").Replace(c.name)
+			tok := tg.student(t, name, c.lim)
+			if a := tg.post(t, "v1/chat/completions", tok, wholeChat(c.extra)); a.Status != 200 {
+				t.Fatalf("HTTP %d %s", a.Status, a.Body)
+			}
+			tokens, usd := tg.spent(t, name)
+			if c.lim.USDPerDay != nil && usd > *c.lim.USDPerDay || c.lim.USDTotal != nil && usd > *c.lim.USDTotal {
+				seen := up.seen()
+				t.Errorf("spent %g USD of a %+v budget (the upstream got max_tokens %v)", usd, c.lim, seen[len(seen)-1]["max_tokens"])
+			}
+			if c.lim.TokensPerDay != nil && tokens > *c.lim.TokensPerDay {
+				t.Errorf("spent %d tokens of %d", tokens, *c.lim.TokensPerDay)
+			}
+		})
+	}
+	// Where the budget cannot hold n answers of 16 tokens, the request is
+	// refused as the budget used up, before it reaches the upstream.
+	tok := tg.student(t, "poor", Limits{USDPerDay: ptr(0.012)})
+	before := len(up.seen())
+	a := tg.post(t, "v1/chat/completions", tok, wholeChat(`,"n":128`))
+	if a.Status != 429 || refusalType(t, a.Body) != "class_budget_exceeded" || len(up.seen()) != before {
+		t.Errorf("n=128 with 0.012 USD left: HTTP %d %s", a.Status, a.Body)
+	}
+	// n and best_of are whole numbers from 1 to 128, read as the upstream reads them.
+	for _, extra := range []string{`,"n":0`, `,"n":-1`, `,"n":129`, `,"n":"2"`, `,"n":1.5`, `,"n":2,"n":1`, `,"N":64`, `,"best_of":1000`} {
+		if a := tg.post(t, "v1/chat/completions", tok, wholeChat(extra)); a.Status != 400 {
+			t.Errorf("%s: HTTP %d %s", extra, a.Status, a.Body)
+		}
+	}
+	if len(up.seen()) != before {
+		t.Errorf("a bad n reached the upstream")
+	}
+}
