@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"net/http"
 	"time"
@@ -34,6 +35,16 @@ var (
 	refuseLedger        = newRefusal(http.StatusServiceUnavailable, classwire.GatewayError, "The class gateway cannot write its ledger right now; tell your teacher.")
 	refuseCannotCheck   = newRefusal(http.StatusBadGateway, classwire.GatewayError, "The class gateway could not check your token; try again in a moment.")
 )
+
+// refuseUnpriced refuses a student with a dollar limit a model the price
+// table does not know, which no dollar limit can bound.
+func refuseUnpriced(model string) *Refusal {
+	msg := fmt.Sprintf("The class has no price for %s, and your budget is in dollars: ask your teacher to set its price.", model)
+	if model == "" {
+		msg = "The request names no model, and your budget is in dollars: name one of the class's models."
+	}
+	return newRefusal(http.StatusBadRequest, classwire.ModelNotAllowed, msg)
+}
 
 // newRefusal is a refusal with no wait to honour.
 func newRefusal(status int, typ, message string) *Refusal {
@@ -72,6 +83,7 @@ type plan struct {
 	DefaultOut  int64 // what an uncapped answer is reserved for
 	Price       price
 	Priced      bool    // Price is known (else the reservation is the charge)
+	Unpriced    string  // a model the price table lacks; "" for none named
 	MinUSD      float64 // the smallest reservation
 	CountOnly   bool    // v1/models: switches and rate limits only, nothing held
 }
@@ -219,6 +231,12 @@ func remaining(tx dbq, student string, now time.Time, lim effective) (budgetLeft
 // lowered so that input and all its answers' output fit at its price, or
 // the refusal.
 func (p plan) fit(left budgetLeft) (grant, *Refusal) {
+	if left.hasUSD && !p.Priced { // a dollar limit cannot bound what has no price
+		if left.usd <= 0 {
+			return grant{}, left.usdRefusal
+		}
+		return grant{}, refuseUnpriced(p.Unpriced)
+	}
 	answers := max(p.Answers, 1)
 	out, capped := int64(MaxOutputCap), false
 	if left.hasTokens {

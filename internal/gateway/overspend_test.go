@@ -111,3 +111,53 @@ func TestNAnswersAreReservedNTimes(t *testing.T) {
 		t.Errorf("a bad n reached the upstream")
 	}
 }
+
+// TestAnUnpricedModelNeedsAPriceUnderADollarLimit: a student with a
+// dollar limit asking for a model the price table does not know is refused
+// in one sentence naming the teacher's part, until the teacher sets a price
+// (zero included: a free local model); a completed answer of an unpriced
+// model is charged its reservation, never $0.
+func TestAnUnpricedModelNeedsAPriceUnderADollarLimit(t *testing.T) {
+	up, upstream := startScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"object":"response","model":"vendor/unpriced","status":"completed","output":[],"usage":{"input_tokens":10,"output_tokens":900}}`))
+	})
+	tg := startGateway(t, upstream)
+	ana := tg.student(t, "ana", Limits{USDPerDay: ptr(1.0)})
+	bob := tg.student(t, "bob", Limits{TokensPerDay: ptr[int64](100000)})
+	ask := func(tok, model string) answer {
+		return tg.post(t, "v1/agent", tok, `{"model":"`+model+`","input":"hi"}`)
+	}
+	for _, body := range []string{`{"model":"vendor/unpriced","input":"hi"}`, `{"models":["perplexity/sonar","vendor/unpriced"],"input":"hi"}`} {
+		a := tg.post(t, "v1/agent", ana, body)
+		if a.Status != 400 || refusalType(t, a.Body) != "class_model_not_allowed" || !strings.Contains(a.Body, "no price for vendor/unpriced") ||
+			!strings.Contains(a.Body, "ask your teacher") || a.Header.Get("X-Should-Retry") != "false" {
+			t.Errorf("%s under a dollar limit: HTTP %d %s", body, a.Status, a.Body)
+		}
+	}
+	if n := len(up.seen()); n != 0 {
+		t.Errorf("%d requests for an unpriced model reached the upstream under a dollar limit", n)
+	}
+	// Without a dollar limit it passes, and is charged what it held.
+	if a := ask(bob, "vendor/unpriced"); a.Status != 200 {
+		t.Fatalf("without a dollar limit: HTTP %d %s", a.Status, a.Body)
+	}
+	if _, usd := tg.spent(t, "bob"); usd < 0.01 {
+		t.Errorf("a completed answer of an unpriced model cost %g USD", usd)
+	}
+	// Once the teacher sets a price, it passes and costs that price.
+	if err := tg.ledger.SetPrice("vendor/unpriced", 1, 10, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if a := ask(ana, "vendor/unpriced"); a.Status != 200 {
+		t.Fatalf("priced: HTTP %d %s", a.Status, a.Body)
+	}
+	if _, usd := tg.spent(t, "ana"); usd != (10*1+900*10)/1e6 {
+		t.Errorf("priced: charged %g USD, want %g", usd, (10*1+900*10)/1e6)
+	}
+	// A price of zero is the teacher's word that the model is free.
+	tg.ledger.SetPrice("local/free", 0, 0, "test")
+	if a := ask(ana, "local/free"); a.Status != 200 {
+		t.Errorf("a free model: HTTP %d %s", a.Status, a.Body)
+	}
+}

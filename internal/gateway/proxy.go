@@ -210,12 +210,13 @@ func (g *Gateway) planFor(ctx context.Context, c *call, a askedFor, bodyLen int)
 		return plan{}, err
 	}
 	c.inputEst = int64(bodyLen+3) / 4
-	p, known, err := g.ledger.priceOf(ctx, a.engines())
+	p, unpriced, err := g.ledger.priceOf(ctx, c.engines)
 	if err != nil {
 		return plan{}, err
 	}
-	c.priced, c.minUSD = known, minUSD
-	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), Answers: a.answers, DefaultOut: outTokens, Price: p, Priced: known, MinUSD: minUSD}, nil
+	c.priced, c.minUSD = len(c.engines) > 0 && unpriced == "", minUSD
+	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), Answers: a.answers, DefaultOut: outTokens,
+		Price: p, Priced: c.priced, Unpriced: unpriced, MinUSD: minUSD}, nil
 }
 
 // count admits a request that costs nothing (v1/models): it meets the
@@ -241,26 +242,7 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 	case c.usage != nil:
 		o.State = "done"
 		o.InputTokens, o.OutputTokens = c.usage.tokens()
-		if c.usage.Cost != nil {
-			o.CostUSD = c.usage.Cost.TotalCost
-		} else {
-			var (
-				p     price
-				known bool
-				err   error
-			)
-			if c.upstreamModel != "" {
-				p, known, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
-			}
-			if !known && err == nil {
-				p, _, err = g.ledger.priceOf(ctx, c.engines)
-			}
-			o.CostUSD = p.cost(o.InputTokens, o.OutputTokens)
-			if err != nil { // charged what it held: an unread price must not make it free
-				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
-				o.CostUSD = c.reserved.USD
-			}
-		}
+		o.CostUSD = g.usedCost(ctx, c, o.InputTokens, o.OutputTokens)
 	case c.status != http.StatusOK && c.status != 0 && c.chars == 0:
 		o.State = "failed" // refused upstream: nothing to charge
 	case c.status == 0 && !stopped && unreachable(c.proxyErr):
@@ -287,6 +269,33 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 	}
 	g.logf("%s %s model=%q status=%d %s tokens=%d+%d usd=%.6f estimated=%t %s",
 		c.student, c.path, c.model, c.status, o.State, o.InputTokens, o.OutputTokens, o.CostUSD, o.Estimated, took.Round(time.Millisecond))
+}
+
+// usedCost is what a completed answer cost: what the upstream reported;
+// else its usage at the price of the model that ran, or of those asked
+// for; where neither is priced, or the price cannot be read, what it held:
+// an unknown price must not make an answer free.
+func (g *Gateway) usedCost(ctx context.Context, c *call, in, out int64) float64 {
+	if c.usage.Cost != nil {
+		return c.usage.Cost.TotalCost
+	}
+	var p price
+	priced, unpriced, err := false, "", error(nil)
+	if c.upstreamModel != "" {
+		p, unpriced, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
+		priced = unpriced == ""
+	}
+	if !priced && err == nil {
+		p, unpriced, err = g.ledger.priceOf(ctx, c.engines)
+		priced = len(c.engines) > 0 && unpriced == ""
+	}
+	if err != nil {
+		g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
+	}
+	if err != nil || !priced {
+		return c.reserved.USD
+	}
+	return p.cost(in, out)
 }
 
 // unreachable says whether err means the request never left the gateway.
