@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -159,5 +160,60 @@ func TestAnUnpricedModelNeedsAPriceUnderADollarLimit(t *testing.T) {
 	tg.ledger.SetPrice("local/free", 0, 0, "test")
 	if a := ask(ana, "local/free"); a.Status != 200 {
 		t.Errorf("a free model: HTTP %d %s", a.Status, a.Body)
+	}
+}
+
+// TestAWholeAnswerCutIsChargedItsReservation: a request not streamed whose
+// client leaves before the answer arrives is charged all it held: the
+// upstream goes on and bills the whole answer.
+func TestAWholeAnswerCutIsChargedItsReservation(t *testing.T) {
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	for _, c := range []struct {
+		name, path, body string
+		handle           func(http.ResponseWriter, *http.Request)
+	}{
+		{"chat, before the headers", "v1/chat/completions", wholeChat(`,"max_tokens":2000`), func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		}},
+		{"agent, before the headers", "v1/agent", strings.Replace(agentBody(`,"max_output_tokens":8000`), `"stream":true`, `"stream":false`, 1),
+			func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-hang:
+				case <-r.Context().Done():
+				}
+			}},
+		{"chat, the headers sent, the body not yet", "v1/chat/completions", wholeChat(`,"max_tokens":2000`), func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			w.Write([]byte(`{"model":"sonar-pro",`))
+			w.(http.Flusher).Flush()
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, upstream := startScripted(t, c.handle)
+			tg := startGateway(t, upstream)
+			tok := tg.student(t, "ana", Limits{USDPerDay: ptr(1.0)})
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "POST", tg.URL+c.path, strings.NewReader(c.body))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+			tg.spent(t, "ana")
+			var reserved, cost float64
+			tg.ledger.db.QueryRow(`SELECT reserved_usd, cost_usd FROM requests`).Scan(&reserved, &cost)
+			if reserved <= 0.01 || cost != reserved {
+				t.Errorf("charged %g USD of a reservation of %g", cost, reserved)
+			}
+		})
 	}
 }

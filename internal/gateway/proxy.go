@@ -75,6 +75,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 	if resp.StatusCode == http.StatusOK {
 		c.observe(body)
+		c.whole = true
 	}
 	if refusesKey(resp.StatusCode, body) {
 		body = g.keyRefused(resp, c)
@@ -153,7 +154,7 @@ func (g *Gateway) admit(ctx context.Context, c *call, body []byte) ([]byte, *Ref
 		return nil, badBody(c.path, err)
 	}
 	engines := a.engines()
-	c.engines, c.model, c.chat = engines, strings.Join(engines, ","), c.path == "v1/chat/completions"
+	c.engines, c.model, c.chat, c.stream = engines, strings.Join(engines, ","), c.path == "v1/chat/completions", a.Stream
 	if refusal := g.checkModels(ctx, engines); refusal != nil {
 		return nil, refusal
 	}
@@ -233,8 +234,10 @@ func (g *Gateway) count(ctx context.Context, c *call) *Refusal {
 // settle records what the answer used: the usage the upstream reported; or,
 // for an answer cut before its usage arrived (by the student, the network or
 // a hanging upstream), what streamed at the model's known price but never
-// less than the smallest reservation, and where no price is known, the whole
-// reservation. Only an answer the upstream refused, or never received, is free.
+// less than the smallest reservation. The whole reservation is the charge
+// where no price is known, and for a request not streamed that was cut
+// before its answer was read: the upstream bills that answer whole. Only an
+// answer the upstream refused, or never received, is free.
 func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 	ctx := context.Background()
 	o := outcome{Status: c.status, Model: c.upstreamModel}
@@ -256,7 +259,7 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		}
 		o.InputTokens, o.OutputTokens = c.inputEst, (c.chars+3)/4
 		o.CostUSD = c.reserved.USD
-		if c.priced {
+		if c.priced && (c.stream || c.whole) {
 			if p, _, err := g.ledger.priceOf(ctx, c.engines); err != nil {
 				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
 			} else {
