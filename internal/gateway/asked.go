@@ -15,6 +15,14 @@ const MaxOutputCap = 128000
 // MaxAnswers is the most answers (n, best_of) one request may ask for.
 const MaxAnswers = 128
 
+// Bounds on the names accounting reads, so that the work and the log line
+// of a request do not grow with what a student sends: the Agent API takes
+// at most 5 models, and no model or preset has a longer name.
+const (
+	maxModels    = 5
+	maxModelName = 200
+)
+
 // capFields are the output caps either protocol reads.
 var capFields = []string{"max_output_tokens", "max_tokens", "max_completion_tokens"}
 
@@ -63,6 +71,11 @@ func parseAsked(body []byte) (askedFor, error) {
 		return a, &badRequest{message: "The request body is not the JSON this endpoint takes (" + jsonProblem(err) + ")."}
 	}
 	a = raw.askedFor
+	for _, name := range a.engines() {
+		if len(name) > maxModelName+len("preset/") {
+			return a, &badRequest{field: "model", message: fmt.Sprintf("A model or preset name is at most %d characters long.", maxModelName)}
+		}
+	}
 	a.caps = map[string]int64{}
 	for i, v := range []json.RawMessage{raw.MaxOutputTokens, raw.MaxTokens, raw.MaxCompletionTokens} {
 		if n, err := wholeNumber(capFields[i], v, MaxOutputCap); err != nil {
@@ -122,6 +135,9 @@ func checkFields(body []byte) error {
 		if err := dec.Decode(&skip); err != nil {
 			return &badRequest{message: "The request body is not valid JSON."}
 		}
+		if key == "models" && longerThan(skip, maxModels) {
+			return &badRequest{field: key, message: fmt.Sprintf("The request lists more than %d models: send at most %d.", maxModels, maxModels)}
+		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return &badRequest{message: "The request body is not valid JSON."}
@@ -130,6 +146,22 @@ func checkFields(body []byte) error {
 		return &badRequest{message: "The request body holds more than one JSON value."}
 	}
 	return nil
+}
+
+// longerThan says whether raw is a JSON array of more than n items,
+// reading no further than item n+1.
+func longerThan(raw json.RawMessage, n int) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return false // not a list: parsing says what is wrong with it
+	}
+	for i := 0; dec.More(); i++ {
+		var skip json.RawMessage
+		if i == n || dec.Decode(&skip) != nil {
+			return i == n
+		}
+	}
+	return false
 }
 
 func jsonProblem(err error) string {

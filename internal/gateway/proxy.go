@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/classwire"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
@@ -107,23 +108,31 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, g.prefix)
 	sh := shapeOf(path)
+	// Bounded before the body is read: who asks, how large, how many at once.
 	id, refusal := g.student(r)
+	if refusal == nil && r.ContentLength > sizes.MaxRequest {
+		refusal = refuseTooLarge
+	}
+	if refusal == nil {
+		refusal = g.takeSlot(r.Context(), id.Name)
+	}
 	if refusal != nil {
-		refuse(w, sh, refusal)
+		refuseUnread(w, r, sh, refusal)
 		return
 	}
+	defer g.underWay.done(id.Name)
 	c := &call{student: id.Name, path: path, target: g.upstreamURL(path), key: g.key, hide: g.hide}
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, sizes.MaxRequest))
+		body, err = readBody(w, r)
 		var tooBig *http.MaxBytesError
 		if err != nil && !errors.As(err, &tooBig) {
 			failure(w, sh, http.StatusRequestTimeout, "The request body did not arrive in time; send it again.")
 			return
 		}
 		if err != nil {
-			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
+			refuse(w, sh, refuseTooLarge)
 			return
 		}
 		if body, refusal = g.admit(r.Context(), c, body); refusal != nil {
@@ -143,6 +152,19 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 		defer func() { g.settle(c, r.Context().Err() != nil, time.Since(start)) }()
 	}
 	g.proxy.ServeHTTP(w, out)
+}
+
+// refuseTooLarge refuses a body over sizes.MaxRequest.
+var refuseTooLarge = newRefusal(http.StatusRequestEntityTooLarge, classwire.GatewayError,
+	fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
+
+// readBody reads a request body of at most sizes.MaxRequest, in a buffer
+// of the size announced.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(int(min(max(r.ContentLength, 0), sizes.MaxRequest)) + bytes.MinRead)
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, sizes.MaxRequest))
+	return b.Bytes(), err
 }
 
 // admit reads the request, checks its model, reserves its budget and
