@@ -3,7 +3,9 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,8 +75,8 @@ func FuzzBearer(f *testing.F) {
 	})
 }
 
-// FuzzSessionCookie: no cookie value but the one the gateway signed opens a
-// session, and none makes it panic.
+// FuzzSessionCookie: no Cookie header opens a session unless it holds the
+// cookie the gateway signed, and none makes it panic.
 func FuzzSessionCookie(f *testing.F) {
 	s := newSessions(bytes.Repeat([]byte("k"), 32), "/")
 	s.now = func() time.Time { return time.Unix(1e9, 0) }
@@ -88,8 +90,8 @@ func FuzzSessionCookie(f *testing.F) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", sessionCookie+"="+v)
 		sess, ok := s.current(r)
-		c, err := r.Cookie(sessionCookie)
-		if ok && (err != nil || c.Value != valid || sess.name != "tina") {
+		sent := slices.ContainsFunc(r.CookiesNamed(sessionCookie), func(c *http.Cookie) bool { return c.Value == valid })
+		if ok && (!sent || sess.name != "tina") {
 			t.Fatalf("cookie %q opened a session", v)
 		}
 	})
