@@ -28,6 +28,7 @@ type call struct {
 	// Filled in while the answer streams; read after it ended.
 	status        int
 	usage         *wireUsage
+	fees          float64 // the most the upstream reported an answer or a step cost: the least it is charged
 	upstreamModel string
 	chars         int64 // bytes of output, every kind (observe.go)
 	whole         bool  // a whole (non-streamed) answer was read in full

@@ -19,13 +19,36 @@ var errTooLarge = errors.New("the model server sent more than the gateway forwar
 
 // wireUsage is the union of the usage objects of both protocols.
 type wireUsage struct {
-	PromptTokens     int64 `json:"prompt_tokens"`     // chat completions
-	CompletionTokens int64 `json:"completion_tokens"` // chat completions
-	InputTokens      int64 `json:"input_tokens"`      // Agent API
-	OutputTokens     int64 `json:"output_tokens"`     // Agent API
-	Cost             *struct {
+	PromptTokens     int64     `json:"prompt_tokens"`     // chat completions
+	CompletionTokens int64     `json:"completion_tokens"` // chat completions
+	InputTokens      int64     `json:"input_tokens"`      // Agent API
+	OutputTokens     int64     `json:"output_tokens"`     // Agent API
+	Cost             *wireCost `json:"cost"`
+}
+
+// wireCost is what an upstream says an answer cost, in USD, fees for its
+// tools and searches included: {"total_cost": X} (the Agent API, Perplexity's
+// legacy chat) or a bare number (OpenRouter's chat).
+type wireCost struct{ TotalCost float64 }
+
+func (c *wireCost) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &c.TotalCost); err == nil {
+		return nil
+	}
+	var v struct {
 		TotalCost float64 `json:"total_cost"`
-	} `json:"cost"` // Agent API (and Perplexity's legacy chat)
+	}
+	err := json.Unmarshal(b, &v)
+	c.TotalCost = v.TotalCost
+	return err
+}
+
+// usd is the cost reported, 0 for none.
+func (u *wireUsage) usd() float64 {
+	if u == nil || u.Cost == nil {
+		return 0
+	}
+	return u.Cost.TotalCost
 }
 
 func (u *wireUsage) tokens() (in, out int64) {
@@ -133,6 +156,10 @@ func (c *call) observe(payload []byte) (hide bool) {
 		c.failed = true
 	}
 	usage, model := ev.Usage, ev.Model
+	c.fees = max(c.fees, ev.Usage.usd())
+	if ev.Type != "" { // an Agent API event's own usage is a step's (a search's), not the answer's
+		usage = nil
+	}
 	if ev.Response != nil {
 		if ev.Response.Usage != nil {
 			usage = ev.Response.Usage
@@ -146,6 +173,7 @@ func (c *call) observe(payload []byte) (hide bool) {
 	}
 	if usage != nil {
 		c.usage = usage
+		c.fees = max(c.fees, usage.usd())
 		return c.hideUsage && len(ev.Choices) == 0 && ev.Type == ""
 	}
 	return false

@@ -217,3 +217,42 @@ func TestAWholeAnswerCutIsChargedItsReservation(t *testing.T) {
 		})
 	}
 }
+
+// TestTheUpstreamsReportedCostIsTheLeastCharge: what an upstream reports it
+// cost (tool and search fees included) is the least an answer is charged:
+// the Agent API's usage.cost.total_cost, a cost given as a bare number (as
+// OpenRouter's chat does), and a step's cost reported before the answer
+// was cut; a step's usage is not the answer's.
+func TestTheUpstreamsReportedCostIsTheLeastCharge(t *testing.T) {
+	t.Run("chat, cost as a number", func(t *testing.T) {
+		_, upstream := startScripted(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"model":"sonar-pro","choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}],` +
+				`"usage":{"prompt_tokens":10,"completion_tokens":2,"cost":0.2}}`))
+		})
+		tg := startGateway(t, upstream)
+		tok := tg.student(t, "ana", Limits{})
+		tg.post(t, "v1/chat/completions", tok, wholeChat(""))
+		if _, usd := tg.spent(t, "ana"); usd != 0.2 {
+			t.Errorf("charged %g USD, the upstream reported 0.2", usd)
+		}
+	})
+	t.Run("agent, a search's fee, then cut", func(t *testing.T) {
+		search := `data: {"type":"response.reasoning.search_results","sequence_number":0,"results":[],` +
+			`"usage":{"input_tokens":5,"output_tokens":0,"cost":{"total_cost":0.05,"tool_calls_cost":0.05}}}` + "\n\n"
+		_, upstream := startScripted(t, held(201, func(i int) string {
+			if i == 0 {
+				return search
+			}
+			return fmt.Sprintf("data: {\"type\":\"response.output_text.delta\",\"sequence_number\":%d,\"delta\":%q}\n\n", i, piece)
+		}, make(chan struct{}), ""))
+		tg := startGateway(t, upstream)
+		tok := tg.student(t, "ana", Limits{})
+		readThenLeave(t, tg.URL+"v1/agent", tok, agentBody(""), 201)
+		tg.spent(t, "ana")
+		r := tg.requests(t)[0]
+		if r.State != "stopped" || r.Estimate != 1 || r.Out < 1800 || r.Cost < 0.05 {
+			t.Errorf("charged %+v; want the cut answer's 1,800 output tokens and at least the search's 0.05 USD", r)
+		}
+	})
+}

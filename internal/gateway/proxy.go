@@ -259,7 +259,8 @@ func (g *Gateway) count(ctx context.Context, c *call) *Refusal {
 // less than the smallest reservation. The whole reservation is the charge
 // where no price is known, and for a request not streamed that was cut
 // before its answer was read: the upstream bills that answer whole. Only an
-// answer the upstream refused, or never received, is free.
+// answer the upstream refused, or never received, is free; what the upstream
+// reported an answer (or a step of it) cost, fees included, is the least charge.
 func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 	ctx := context.Background()
 	o := outcome{Status: c.status, Model: c.upstreamModel}
@@ -289,6 +290,7 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 			}
 		}
 	}
+	o.CostUSD = max(o.CostUSD, c.fees) // what the upstream says it cost is the least charge
 	if err := g.ledger.settle(c.id, o); err != nil {
 		g.settleLater(c, o, err)
 	}
