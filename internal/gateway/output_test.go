@@ -80,7 +80,7 @@ func TestEveryKindOfOutputIsChargedWhenCut(t *testing.T) {
 }
 
 // captured is the real Agent API stream's events, in order.
-func captured(t *testing.T) []string {
+func captured(t testing.TB) []string {
 	t.Helper()
 	f, err := capture.Perplexity.Open(capture.RealStream + capture.Ext)
 	if err != nil {
@@ -195,6 +195,31 @@ func TestWholeAnswersWithoutUsageAreChargedWhatTheyHold(t *testing.T) {
 			})
 			if r.Out < 1800 || r.Out > 1804 {
 				t.Errorf("charged %d output tokens (%s) for 7,200 bytes of output", r.Out, r.State)
+			}
+		})
+	}
+}
+
+// BenchmarkCountOutput is the counter's cost beside the decoding that
+// accounting did before it, per event of the real capture and per chat
+// chunk: "go test -run='^$' -bench=CountOutput ./internal/gateway".
+func BenchmarkCountOutput(b *testing.B) {
+	agentEvents := captured(b)
+	chatChunk := `{"id":"c","object":"chat.completion.chunk","model":"sonar-pro","choices":[{"index":0,"delta":{"content":"word 0001 of the answer "},"finish_reason":null}]}`
+	for _, c := range []struct {
+		name   string
+		events []string
+	}{{"agent", agentEvents}, {"chat", []string{chatChunk}}} {
+		b.Run(c.name+"/decode", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				var ev wireEvent
+				json.Unmarshal([]byte(c.events[i%len(c.events)]), &ev)
+			}
+		})
+		b.Run(c.name+"/decode+count", func(b *testing.B) {
+			cl := &call{}
+			for i := 0; b.Loop(); i++ {
+				cl.observe([]byte(c.events[i%len(c.events)]))
 			}
 		})
 	}
