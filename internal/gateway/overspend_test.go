@@ -2,10 +2,8 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,13 +15,10 @@ import (
 // gateway's estimate (the body / 4): the bound holds up to that estimate's
 // error, which is not what is tested here. It records the bodies it got.
 func startGreedy(t *testing.T) (*scripted, string) {
-	up := &scripted{}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]any
-		json.NewDecoder(r.Body).Decode(&body)
-		up.mu.Lock()
-		up.bodies = append(up.bodies, body)
-		up.mu.Unlock()
+	var up *scripted
+	up, upstream := startScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		seen := up.seen() // the tests ask one at a time: the last body is this request's
+		body := seen[len(seen)-1]
 		answers, out := 1.0, 2000.0
 		if n, ok := body["n"].(float64); ok {
 			answers = n
@@ -37,9 +32,8 @@ func startGreedy(t *testing.T) (*scripted, string) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"model":"sonar-pro","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"length"}],`+
 			`"usage":{"prompt_tokens":10,"completion_tokens":%d}}`, int64(answers*out))
-	}))
-	t.Cleanup(ts.Close)
-	return up, ts.URL + "/v1"
+	})
+	return up, upstream
 }
 
 // spent is what a student was charged in all, once every answer settled.
