@@ -43,7 +43,10 @@ func TestAStudentsRequestsBeyondHerLimitAreRefusedBeforeTheirBodies(t *testing.T
 	if err != nil {
 		t.Fatalf("no answer while the body was arriving (after %v): %v", time.Since(start).Round(time.Millisecond), err)
 	}
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("the refusal did not end while the body was arriving: %v", err)
+	}
 	if resp.StatusCode != 429 || refusalType(t, string(b)) != "class_rate_limited" || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("the third at once: HTTP %d %s", resp.StatusCode, b)
 	}

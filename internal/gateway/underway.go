@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync"
-	"time"
+
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 // maxUnderWay bounds one student's requests under way in one gateway where
@@ -63,13 +65,21 @@ func (g *Gateway) takeSlot(ctx context.Context, student string) *Refusal {
 	return nil
 }
 
-// refuseUnread refuses a request whose body the gateway will not read: the
-// answer goes at once, and the connection ends after it rather than wait
-// for the rest of the body.
+// refuseUnread refuses a request whose body the gateway will not keep: the
+// answer goes at once, before the body has arrived (by default the server
+// would first wait for it); then what arrives of the body (within its
+// deadline and sizes.MaxRequest) is read and dropped, so that the client,
+// still sending, is not reset before it reads the answer; then the
+// connection ends.
 func refuseUnread(w http.ResponseWriter, r *http.Request, s shape, refusal *Refusal) {
-	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		w.Header().Set("Connection", "close")
-		http.NewResponseController(w).SetReadDeadline(time.Now())
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		refuse(w, s, refusal)
+		return
 	}
+	rc := http.NewResponseController(w)
+	rc.EnableFullDuplex()
+	w.Header().Set("Connection", "close")
 	refuse(w, s, refusal)
+	rc.Flush()
+	io.Copy(io.Discard, io.LimitReader(r.Body, sizes.MaxRequest))
 }
