@@ -71,8 +71,8 @@ func parseAsked(body []byte) (askedFor, error) {
 		return a, &badRequest{message: "The request body is not the JSON this endpoint takes (" + jsonProblem(err) + ")."}
 	}
 	a = raw.askedFor
-	for _, name := range a.engines() {
-		if len(name) > maxModelName+len("preset/") {
+	for _, name := range append([]string{a.Model, a.Preset}, a.Models...) {
+		if len(name) > maxModelName {
 			return a, &badRequest{field: "model", message: fmt.Sprintf("A model or preset name is at most %d characters long.", maxModelName)}
 		}
 	}
