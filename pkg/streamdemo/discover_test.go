@@ -201,3 +201,20 @@ func TestDiscoverSaysAServerCannotBeReached(t *testing.T) {
 		t.Errorf("got %v, hint %q", err, streamdemo.Hint(err))
 	}
 }
+
+// A compatible server that wants a key says so in the stream's sentence:
+// that none was sent, or that the one sent was refused.
+func TestACompatibleServerThatWantsAKeySaysWhatWasWrong(t *testing.T) {
+	t.Parallel()
+	base := startServer(t, practice.New(practice.Options{Token: "the-right-key"}))
+	for key, want := range map[string]string{
+		"":      "The server at " + base + " asks for an API key (HTTP 401): put STREAMDEMO_API_KEY=its-key in your .env file.",
+		testKey: "The server at " + base + " refused the API key (HTTP 401): check STREAMDEMO_API_KEY in your .env file.",
+	} {
+		env := map[string]string{"STREAMDEMO_API_KEY": key}
+		r := collect(t, context.Background(), streamdemo.WithEnv(streamdemo.Config{BaseURL: base, Model: "perplexity/sonar"}, env), streamdemo.Request{Messages: seedMessages})
+		if got := streamdemo.Hint(r.err); !errors.Is(r.err, streamdemo.ErrKeyRejected) || got != want {
+			t.Errorf("with a key %v: got %v, %q\nwant %q", key != "", r.err, got, want)
+		}
+	}
+}

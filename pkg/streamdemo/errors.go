@@ -79,8 +79,9 @@ type facts struct {
 	// For ErrNoKey: the server on this machine the rule passed over
 	// because another account runs it.
 	passed string
-	// What Discover learnt: the models the server lists (nil: it lists
-	// none it could read), the model it lists not, and that no key was sent.
+	// What Discover learnt: the models the server lists (nil: it did not
+	// list them), the model named that it leaves out; discover says the
+	// failure is Discover's. noKey: the request carried no key.
 	listed          []string
 	unlisted        string
 	discover, noKey bool
