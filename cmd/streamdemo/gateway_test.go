@@ -45,7 +45,7 @@ func TestGatewayModelsCommand(t *testing.T) {
 func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 	up := httptest.NewServer(practice.New(practice.Options{}))
 	defer up.Close()
-	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=sonar-pro")
+	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=gpt-4o-mini")
 	ask := func(model string) (int, string) {
 		req, _ := http.NewRequest("POST", base+"/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -57,10 +57,10 @@ func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if st, body := ask("sonar-pro"); st != 200 {
+	if st, body := ask("gpt-4o-mini"); st != 200 {
 		t.Errorf("the class's model: HTTP %d %s", st, body)
 	}
-	if st, body := ask("sonar"); st != 400 || !strings.Contains(body, "class_model_not_allowed") || !strings.Contains(body, "sonar-pro") {
+	if st, body := ask("gpt-4o"); st != 400 || !strings.Contains(body, "class_model_not_allowed") || !strings.Contains(body, "gpt-4o-mini") {
 		t.Errorf("another model: HTTP %d %s", st, body)
 	}
 }

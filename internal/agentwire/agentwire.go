@@ -28,6 +28,13 @@ var sonarEngines = map[string]Engine{
 
 var presets = map[string]bool{"fast": true, "low": true, "medium": true, "high": true, "xhigh": true}
 
+// Sonar reports whether name is one of the retired Sonar model names
+// (sonar, sonar-pro, ...), which Perplexity served on chat completions.
+func Sonar(name string) bool {
+	_, ok := sonarEngines[strings.ToLower(name)]
+	return ok
+}
+
 // EngineFor is the engine a request for the model name asks: a Sonar name
 // maps as Perplexity's migration guide says (e.g. "sonar" is model
 // "perplexity/sonar", "sonar-pro" is preset "low"), a preset name is that
