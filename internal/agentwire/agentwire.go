@@ -87,7 +87,9 @@ type Event struct {
 // Response is the response object of the created, in_progress and terminal
 // events, and the body of an answer asked for without streaming.
 type Response struct {
-	Model             string `json:"model"` // the preset at first, the model that ran at the end
+	ID                string `json:"id"`
+	CreatedAt         int64  `json:"created_at"` // Unix seconds
+	Model             string `json:"model"`      // the preset at first, the model that ran at the end
 	Status            string `json:"status"`
 	Usage             *Usage `json:"usage"`
 	Error             *Error `json:"error"`
