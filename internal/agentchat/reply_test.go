@@ -54,15 +54,20 @@ func readCapture(t *testing.T, name string) captured {
 	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
 		c.events = append(c.events, line)
 		var ev struct {
-			Type     string
-			Delta    string
-			Results  []struct{ ID float64; URL string }
+			Type    string
+			Delta   string
+			Results []struct {
+				ID  float64
+				URL string
+			}
 			Response *struct {
 				Status string
 				Usage  *struct {
-					InputTokens  int     `json:"input_tokens"`
-					OutputTokens int     `json:"output_tokens"`
-					Cost         struct{ TotalCost float64 `json:"total_cost"` }
+					InputTokens  int `json:"input_tokens"`
+					OutputTokens int `json:"output_tokens"`
+					Cost         struct {
+						TotalCost float64 `json:"total_cost"`
+					}
 				}
 			}
 		}
@@ -102,7 +107,9 @@ type chatChunk struct {
 	Usage *struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
-		Cost             struct{ TotalCost float64 `json:"total_cost"` }
+		Cost             struct {
+			TotalCost float64 `json:"total_cost"`
+		}
 	}
 	Citations     []string
 	SearchResults []struct{ Title, URL string } `json:"search_results"`
