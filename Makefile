@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
+.PHONY: clients-setup clienttest postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -32,7 +32,7 @@ hooks: ## refuse commits of notebooks whose outputs hold a key or a machine path
 check: vet ## the quick loop: gofmt, go vet and go test -short ./... (installs nothing)
 	$(GO) test -short -count=1 ./...
 
-test: setup vet gotest fuzz nbtest browsertest classroomtest ## install what is missing, then run every test
+test: setup vet gotest fuzz clienttest nbtest browsertest classroomtest ## install what is missing, then run every test
 
 vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
@@ -77,6 +77,12 @@ gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
+
+clients-setup: ## the chat-completions clients students use (openai, perplexityai, langchain-openai, llm, litellm), each in its own venv under .tools/clients (pinned by hash; skips what is there)
+	@python3 lesson-harness/clients/install.py
+
+clienttest: setup clients-setup ## those clients against a real class gateway whose upstream answers only the Agent API: streams, refusals, charges
+	$(VENV)/pytest -q lesson-harness/clients
 
 nbtest: setup model-setup ## run every notebook with the GoNB kernel and check its output
 	$(VENV)/pytest -q lesson-harness/tests
