@@ -72,8 +72,9 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
-gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk, 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
+gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk (and of chat completions translated to the Agent API, beside the Agent API), 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
 	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./internal/agentchat
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'

@@ -44,7 +44,7 @@ type captured struct {
 	incomplete bool
 }
 
-func readCapture(t *testing.T, name string) captured {
+func readCapture(t testing.TB, name string) captured {
 	t.Helper()
 	b, err := fs.ReadFile(capture.Perplexity, name)
 	if err != nil {
