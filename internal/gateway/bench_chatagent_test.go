@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bufio"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,27 +8,6 @@ import (
 	"github.com/streamdemo/streamdemo/internal/agentchat"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
-
-// textArrivals streams one answer and returns when each line holding a
-// text chunk (isText) arrived.
-func textArrivals(b *testing.B, url, token, body string, isText func(string) bool) []time.Time {
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var at []time.Time
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if isText(sc.Text()) {
-			at = append(at, time.Now())
-		}
-	}
-	return at
-}
 
 // BenchmarkGatewayChatOverAgentAPI streams the seed's answer through one
 // gateway in front of an upstream that answers only the Agent API, as an
@@ -47,11 +24,10 @@ func BenchmarkGatewayChatOverAgentAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	isAgentText := func(line string) bool { return strings.Contains(line, `"response.output_text.delta"`) }
 	isChatText := func(line string) bool { return strings.Contains(line, `"delta":{"content":`) }
 	var viaAgent, viaChat, agentFirst, chatFirst []time.Duration
 	for b.Loop() {
-		a := lags(b, srv, textArrivals(b, tg.URL+"v1/agent", tok, string(agent), isAgentText))
+		a := lags(b, srv, arrivals(b, tg.URL+"v1/agent", tok, string(agent)))
 		c := lags(b, srv, textArrivals(b, tg.URL+"v1/chat/completions", tok, chat, isChatText))
 		viaAgent, viaChat = append(viaAgent, a[1:]...), append(viaChat, c[1:]...)
 		agentFirst, chatFirst = append(agentFirst, a[0]), append(chatFirst, c[0])
