@@ -128,6 +128,7 @@ func Request(body []byte) ([]byte, Asked, error) {
 			if !isEmpty(v) {
 				out.MaxOutputTokens = v
 			}
+		case isEmpty(v) && (name == "temperature" || name == "top_p" || name == "response_format"):
 		case name == "temperature":
 			out.Temperature = v
 		case name == "top_p":

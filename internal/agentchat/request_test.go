@@ -22,7 +22,7 @@ func TestChatRequestsBecomeAgentRequests(t *testing.T) {
 			`{"preset":"low","instructions":"Be precise.","input":[{"type":"message","role":"user","content":"How many stars are in the universe?"}],"stream":true}`,
 			Asked{Model: "sonar-pro", Stream: true}},
 		{"sonar searches the web, as it always did",
-			`{"model":"sonar",` + seedMessages + `,"max_tokens":100,"temperature":0.2,"stream_options":null}`,
+			`{"model":"sonar",` + seedMessages + `,"max_tokens":100,"temperature":0.2,"top_p":null,"stream_options":null}`,
 			`{"model":"perplexity/sonar","instructions":"Be precise.","input":[{"type":"message","role":"user","content":"How many stars are in the universe?"}],"max_output_tokens":100,"temperature":0.2,"tools":[{"type":"web_search"}],"tool_choice":{"type":"web_search"}}`,
 			Asked{Model: "sonar"}},
 		{"an Agent API model as it is, no search added; usage asked for",
