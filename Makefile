@@ -56,13 +56,15 @@ netns-setup: ## ip, for the gateway's tests across hosts in network namespaces (
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with a bare
 # "context deadline exceeded" when -fuzztime's clock ends under load (golang/go#75804).
 FUZZTIME ?= 100000x
-fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of untrusted input, $(FUZZTIME) each
+fuzz: ## fuzz the event decoders, the stream reader, the gateway's parsers of untrusted input and its chat-to-Agent API translation, $(FUZZTIME) each
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzParseAsked -fuzztime=$(FUZZTIME) ./internal/gateway
 	$(GO) test -run='^$$' -fuzz=FuzzBearer -fuzztime=$(FUZZTIME) ./internal/gateway
 	$(GO) test -run='^$$' -fuzz=FuzzSessionCookie -fuzztime=$(FUZZTIME) ./internal/gateway
+	$(GO) test -run='^$$' -fuzz=FuzzRequest -fuzztime=$(FUZZTIME) ./internal/agentchat
+	$(GO) test -run='^$$' -fuzz=FuzzReplyEvent -fuzztime=$(FUZZTIME) ./internal/agentchat
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...
