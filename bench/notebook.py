@@ -74,7 +74,7 @@ class Notebooks:
                  cells=(LESSON_CELL, EXERCISE_CELL), go_variants=None):
         prelude, lesson = edits.lesson_cells()
         go_cells = {LESSON_CELL: lesson, EXERCISE_CELL: edits.exercise_cell()}
-        py_lesson = seed.streaming_cell(base_url, local_model, 0 if temperature_0 else None)
+        py_lesson = seed.streaming_cell(base_url, local_model or seed.CHAT_MODEL, 0 if temperature_0 else None)
         py_cells = {LESSON_CELL: py_lesson, EXERCISE_CELL: edits.seed_exercise_cell(py_lesson)}
         if temperature_0:
             go_cells = {k: edits.go_cell_temperature_0(v) for k, v in go_cells.items()}

@@ -25,6 +25,11 @@ type Config struct {
 	// AgentPath is where the upstream's Agent API answers, e.g. "v1/agent"
 	// for one without the v1/responses alias; empty: the path the student used.
 	AgentPath string
+	// AgentOnly says the upstream answers only the Agent API, as Perplexity
+	// does since it retired chat completions: the gateway answers a chat
+	// completion by putting it to the Agent API and translating the answer
+	// back. An upstream at api.perplexity.ai is always taken so.
+	AgentOnly bool
 	Key       string  // the upstream key; never forwarded to a student, logged or stored
 	Ledger    *Ledger // where students, limits and usage live
 	Prefix    string  // URL prefix the gateway serves under, e.g. /services/llm/; default /
@@ -45,6 +50,7 @@ type Config struct {
 type Gateway struct {
 	upstream  *url.URL
 	agentPath string
+	agentOnly bool // chat completions go to the Agent API and back
 	key       []byte
 	hide      *redact.Key // keeps the key out of what leaves
 	ledger    *Ledger
@@ -79,7 +85,7 @@ func New(cfg Config) (*Gateway, error) {
 	if len(cfg.CookieSecret) < 32 {
 		return nil, errors.New("the cookie secret is shorter than 32 bytes")
 	}
-	g := &Gateway{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
+	g := &Gateway{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), agentOnly: cfg.AgentOnly || u.Hostname() == perplexityHost, key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
 		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}
 	if g.bodyWait == 0 {
 		g.bodyWait = 30 * time.Second
@@ -114,6 +120,10 @@ func New(cfg Config) (*Gateway, error) {
 	g.proxy = g.newProxy()
 	return g, nil
 }
+
+// perplexityHost answers only the Agent API since Perplexity retired chat
+// completions (27 September 2026).
+const perplexityHost = "api.perplexity.ai"
 
 // upstreamTransport is the connection pool to the upstream: no idle or
 // total timeout on a body (answers may take minutes), but a bound on how

@@ -235,9 +235,11 @@ func (f *eventFilter) cut() {
 		}
 		lineStart = i + 1
 	}
-	if len(f.in)-start > sizes.MaxEvent { // hostile: no event end in sight; pass it on unread, all of it output
+	if len(f.in)-start > sizes.MaxEvent { // hostile: no event end in sight; pass it on unread (untranslatable: dropped), all of it output
 		f.c.chars += int64(len(f.in) - start)
-		f.out = append(f.out, f.redact(f.in[start:])...)
+		if f.c.reply == nil {
+			f.out = append(f.out, f.redact(f.in[start:])...)
+		}
 		start, lineStart = len(f.in), len(f.in)
 	}
 	f.in = append(f.in[:0], f.in[start:]...)
@@ -256,7 +258,11 @@ func (f *eventFilter) process(event []byte) []byte {
 			payload = append(payload, bytes.TrimPrefix(data, []byte(" "))...)
 		}
 	}
-	if len(payload) > 0 && !bytes.Equal(payload, []byte("[DONE]")) && f.c.observe(payload) {
+	hide := len(payload) > 0 && !bytes.Equal(payload, []byte("[DONE]")) && f.c.observe(payload)
+	switch {
+	case f.c.reply != nil && len(payload) > 0:
+		return f.redact(f.c.reply.Event(payload))
+	case hide || f.c.reply != nil:
 		return nil
 	}
 	return f.redact(event)

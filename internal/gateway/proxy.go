@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/agentchat"
 	"github.com/streamdemo/streamdemo/internal/classwire"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
@@ -78,9 +79,18 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		c.observe(body)
 		c.whole = true
 	}
-	if refusesKey(resp.StatusCode, body) {
+	switch {
+	case refusesKey(resp.StatusCode, body):
 		body = g.keyRefused(resp, c)
 		resp.Header.Set("Content-Type", "application/json")
+	case c.reply != nil && resp.StatusCode == http.StatusOK:
+		if answer, ok := c.reply.Whole(body); ok {
+			body = answer
+		} else {
+			body, resp.StatusCode, resp.Status = answer, http.StatusBadGateway, "502 Bad Gateway"
+		}
+	case c.reply != nil:
+		body = agentchat.Error(body)
 	}
 	body = c.hide.Bytes(body)
 	resp.Body = nopBody(body)
@@ -135,6 +145,12 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 			refuse(w, sh, refuseTooLarge)
 			return
 		}
+		if g.agentOnly && path == "v1/chat/completions" {
+			if body, refusal = g.chatOverAgent(c, body); refusal != nil {
+				refuse(w, sh, refusal)
+				return
+			}
+		}
 		if body, refusal = g.admit(r.Context(), c, body); refusal != nil {
 			refuse(w, sh, refusal)
 			return
@@ -176,7 +192,7 @@ func (g *Gateway) admit(ctx context.Context, c *call, body []byte) ([]byte, *Ref
 		return nil, badBody(c.path, err)
 	}
 	engines := a.engines()
-	c.engines, c.model, c.chat, c.stream = engines, strings.Join(engines, ","), c.path == "v1/chat/completions", a.Stream
+	c.engines, c.model, c.chat, c.stream = engines, strings.Join(engines, ","), c.path == "v1/chat/completions" && c.reply == nil, a.Stream
 	if refusal := g.checkModels(ctx, engines); refusal != nil {
 		return nil, refusal
 	}
