@@ -3,11 +3,13 @@ Through a real kernel whose `go` is bench/probe's logging wrapper, so each test 
 `go build` ran (probed.py): an unchanged re-run runs no `go build` (0001); an edited cell whose
 imports did not change is compiled and linked without the go command (0002), and without
 goimports when only its identifiers are unchanged (0003); a file of the library's module that
-no import reaches is not read (0006); a new import, an edit of a library taken from a local
+no import reaches is not read (0006); a new import of a package the program already links
+takes that path too (0007); another new import, an edit of a library taken from a local
 directory (go.mod `replace`), `%goflags` and `%reset` all reach the program, and errors still
 name the cell's line. test_gonb_literals.py tests edits of string literals (0004)."""
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -72,13 +74,26 @@ def test_edited_cell_with_the_same_imports_runs_no_go_build(kernel):
 
 
 def test_new_import_goes_through_the_full_build(kernel):
+    """A package the program did not link yet (container/ring) needs the go command."""
+    # In the build cache first, compiled as the kernel compiles: a build that compiles a
+    # package records no fast path (0002).
+    subprocess.run(["go", "build", "container/ring"], env=dict(os.environ, **kernel.probe.env), check=True)
     run(kernel, '%%\nfmt.Println("take", 3)')
-    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 4"))')
-    assert (out, errors) == ("TAKE 4\n", []), (out, errors)
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(ring.New(4).Len(), "take 4")')
+    assert (out, errors) == ("4 take 4\n", []), (out, errors)
     assert "build" in go, f"a new import did not run `go build`: go {go}"
-    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 5"))')
-    assert (out, errors) == ("TAKE 5\n", []), (out, errors)
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(ring.New(5).Len(), "take 5")')
+    assert (out, errors) == ("5 take 5\n", []), (out, errors)
     assert "build" not in go, f"the next edit ran `go {go}`"
+
+
+def test_new_import_of_a_package_already_linked_takes_the_fast_path(kernel):
+    """0007: exercise 3 adds a time.Sleep to a program that links package time already."""
+    run(kernel, '%%\nfmt.Println("take", 30)')
+    built = kernel.binary()
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 31)\ntime.Sleep(time.Microsecond)\nfmt.Println(time.Duration(0))')
+    assert (out, errors) == ("take 31\n0s\n", []), (out, errors)
+    assert "build" not in go and kernel.binary() != built, f"the new import ran `go {go}`"
 
 
 def test_errors_name_the_cell_line_on_the_fast_path(kernel):
