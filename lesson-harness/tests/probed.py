@@ -9,6 +9,8 @@ import shutil
 import tempfile
 import time
 
+import pytest
+
 from conftest import BUILD, REPO
 from kernel import Kernel
 
@@ -18,6 +20,10 @@ probe = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(probe)
 
 LIB_GO = 'package lib\n\n// Word is what the cell prints.\nfunc Word() string {{ return "{word}" }}\n'
+LIB_CELL = '''import "example.com/lib"
+
+%%
+fmt.Println("word:", lib.Word(), "{}")'''  # a cell using the library, its tag to format in
 CELL_LINE_HTML = re.compile(r'gonb-cell-line-info">Cell\[\d+\]: Line (\d+)</span>')
 
 
@@ -71,6 +77,16 @@ class ProbedKernel(Kernel):
             else:
                 os.environ["JUPYTER_PATH"] = self.saved_path
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def module_kernel(log_name):
+    """A pytest fixture: one ProbedKernel for a test module, its log in build/test/log_name."""
+    @pytest.fixture(scope="module")
+    def kernel():
+        k = ProbedKernel(log_name)
+        yield k
+        k.close()
+    return kernel
 
 
 def run(kernel, code):

@@ -11,21 +11,10 @@ import os
 import re
 import subprocess
 
-import pytest
+from probed import CELL_LINE_HTML, LIB_CELL, LIB_GO, module_kernel, run, write
 
-from probed import CELL_LINE_HTML, LIB_GO, ProbedKernel, run, write
-
-CELL = '''import "example.com/lib"
-
-%%
-fmt.Println("word:", lib.Word(), "{tag}")'''
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    k = ProbedKernel("gonb-builds-kernel.log")
-    yield k
-    k.close()
+CELL = LIB_CELL.replace("{}", "{tag}")
+kernel = module_kernel("gonb-builds-kernel.log")
 
 
 def test_unchanged_rerun_runs_no_go_build(kernel):

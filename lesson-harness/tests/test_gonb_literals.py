@@ -6,9 +6,7 @@ Through a real kernel whose tools are logged (probed.py)."""
 import os
 import re
 
-import pytest
-
-from probed import CELL_LINE_HTML, LIB_GO, ProbedKernel, run, write
+from probed import CELL_LINE_HTML, LIB_CELL, LIB_GO, module_kernel, run, write
 
 QUESTION = '''%%
 question := "{}" // ✏️
@@ -46,17 +44,7 @@ fmt.Println(label)
 xs := []int{{1}}
 fmt.Println(xs[5])'''
 
-LIB_CELL = '''import "example.com/lib"
-
-%%
-fmt.Println("word:", lib.Word(), "{}")'''
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    k = ProbedKernel("gonb-literals-kernel.log")
-    yield k
-    k.close()
+kernel = module_kernel("gonb-literals-kernel.log")
 
 
 def test_a_new_question_runs_the_program_built_last(kernel):
