@@ -81,6 +81,14 @@ def test_a_const_or_a_case_label_is_built_and_right(kernel):
         assert (kernel.binary() != built) == rebuilt, f"{(greeting, word, label)}: rebuilt {not rebuilt}, want {rebuilt}"
 
 
+def test_a_literal_that_does_not_compile_lifted_is_built_as_written(kernel):
+    """A string of a named string type cannot be a string variable: the cell is built as written."""
+    cell = 'type role string\n\n%%\nvar r role = "{}"\nfmt.Println("role:", r)'
+    for name in ("system", "user"):
+        out, _, html, errors, _ = run(kernel, cell.format(name))
+        assert (out, errors) == (f"role: {name}\n", []), (out, errors, html[-800:])
+
+
 def test_a_new_function_and_an_edited_library_are_built(kernel):
     run(kernel, LIB_CELL.format("l1"))
     built = kernel.binary()
