@@ -287,7 +287,8 @@ def document(r):
         "",
         "What a student does all lesson long: change the question or the system prompt, press Shift+Enter, watch the "
         "answer; and exercise 3, a sleep added in the loop. Our lesson's streaming cell in GoNB, after the cells before "
-        "it (`.env`, `%noautoget`; no set-up cell: the kernel takes the repository's module by itself), in a kernel "
+        "it (the ▶ set-up cell: `.env`, the client, `%noautoget`; no module plumbing: the kernel takes the repository's "
+        "module by itself), with a first line added that prints “Answering with …” before it asks, in a kernel "
         "started in `notebooks/` with `STREAMDEMO_PROVIDER=openai` and `STREAMDEMO_BASE_URL` set; the seed's `In [1]` "
         "and its streaming cell in ipykernel, `base_url` changed to the practice server. Each round takes both cells "
         "through the same steps, every kernel in turn at each step: a **new question** (“(take N)” added to it), an "
