@@ -30,10 +30,12 @@ def title(n):
 
 
 # The patch that lets the kernel take the lesson's module by itself (its -enclosing_module flag);
-# a kernel without it runs the lesson's former set-up cell first.
+# a kernel without it runs the lesson's former set-up cell first, then fetches the lesson's
+# packages and their checksums (the lesson's ▶ cell turns %autoget off before its first build).
 ENCLOSING = next(i + 1 for i, p in enumerate(PATCHES) if "module-enclosing" in os.path.basename(p))
 SETUP_CELL = ("!*go mod edit -require=github.com/streamdemo/streamdemo@v0.0.0 "
               "-replace=github.com/streamdemo/streamdemo=${GONB_DIR}/..")
+FETCH_CELL = "!*go get github.com/streamdemo/streamdemo/pkg/streamdemo/notebook@v0.0.0"
 
 
 def variants(root, progress=print):
@@ -50,7 +52,7 @@ def variants(root, progress=print):
         old = n < ENCLOSING
         p = probe.Probe(os.path.join(root, f"probe-{n}"), name=f"gonb-patches-{n}", gonb=binary,
                         drop_flags=("enclosing_module",) if old else ())
-        out.append((label(n), p, [SETUP_CELL] if old else []))
+        out.append((label(n), p, [SETUP_CELL, FETCH_CELL] if old else []))
     return out
 
 
