@@ -41,7 +41,7 @@ vet:
 gotest: postgres-setup netns-setup ## every Go test, under the race detector (which needs cgo: gcc); the gateway's on both ledgers, its tests across hosts once
 	@command -v gcc >/dev/null || { echo "go test -race needs cgo: install gcc (Debian: apt-get install -y gcc), then run it again."; exit 1; }
 	$(GO) test -race -count=1 -skip=AcrossHosts ./...
-	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/
+	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/ ./internal/ledger/
 
 postgres-setup: ## PostgreSQL's server for the gateway's ledger tests (Debian's postgresql package, if missing)
 	@command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \

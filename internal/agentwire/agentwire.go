@@ -47,6 +47,7 @@ const (
 	TextDelta             = "response.output_text.delta"
 	ReasoningDelta        = "response.reasoning_text.delta"
 	ReasoningSummaryDelta = "response.reasoning_summary_text.delta"
+	OutputItemAdded       = "response.output_item.added"
 	OutputItemDone        = "response.output_item.done"
 	Completed             = "response.completed"
 	Incomplete            = "response.incomplete"

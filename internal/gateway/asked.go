@@ -7,13 +7,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
-
-// MaxOutputCap is the largest output cap a student may ask for.
-const MaxOutputCap = 128000
-
-// MaxAnswers is the most answers (n, best_of) one request may ask for.
-const MaxAnswers = 128
 
 // Bounds on the names accounting reads, so that the work and the log line
 // of a request do not grow with what a student sends: the Agent API takes
@@ -78,14 +74,14 @@ func parseAsked(body []byte) (askedFor, error) {
 	}
 	a.caps = map[string]int64{}
 	for i, v := range []json.RawMessage{raw.MaxOutputTokens, raw.MaxTokens, raw.MaxCompletionTokens} {
-		if n, err := wholeNumber(capFields[i], v, MaxOutputCap); err != nil {
+		if n, err := wholeNumber(capFields[i], v, ledger.MaxOutputCap); err != nil {
 			return a, err
 		} else if n > 0 {
 			a.caps[capFields[i]] = n
 		}
 	}
 	for i, v := range []json.RawMessage{raw.N, raw.BestOf} {
-		n, err := wholeNumber(answerFields[i], v, MaxAnswers)
+		n, err := wholeNumber(answerFields[i], v, ledger.MaxAnswers)
 		if err != nil {
 			return a, err
 		}
@@ -245,15 +241,4 @@ func wantsUsage(a askedFor) (bool, error) {
 	}
 	v, _ := opts["include_usage"].(bool)
 	return !v, nil
-}
-
-// satAdd adds without wrapping past the int64 range.
-func satAdd(a, b int64) int64 {
-	if b > 0 && a > (1<<63-1)-b {
-		return 1<<63 - 1
-	}
-	if b < 0 && a < -(1<<63)-b {
-		return -(1 << 63)
-	}
-	return a + b
 }

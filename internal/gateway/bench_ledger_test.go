@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -20,18 +21,16 @@ import (
 // sqliteGateway is one gateway on an SQLite ledger of its own, whatever
 // ledger the suite runs on.
 func sqliteGateway(b *testing.B, upstream string) *testGateway {
-	ledger, err := OpenLedger(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ledger.Close() })
-	gw, err := New(Config{Upstream: upstream, Key: testKey, Ledger: ledger, CookieSecret: bytes.Repeat([]byte("s"), 32)})
+	dir := b.TempDir()
+	l := reopenTestLedger(b, dir, nil)
+	b.Cleanup(func() { l.Close() })
+	gw, err := New(Config{Upstream: upstream, Key: testKey, Ledger: l, CookieSecret: bytes.Repeat([]byte("s"), 32)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(gw.Handler())
 	b.Cleanup(ts.Close)
-	return &testGateway{URL: ts.URL + gw.prefix, ledger: ledger, gw: gw}
+	return &testGateway{URL: ts.URL + gw.prefix, ledger: l, db: rawDB(b, dir), gw: gw, dir: dir}
 }
 
 // firstByte is how long a streamed answer takes to its first body byte,
@@ -70,8 +69,8 @@ func ratio(b *testing.B, pg, sqlite float64, unit string) {
 func BenchmarkLedgerFirstByte(b *testing.B) {
 	_, upstream := startPractice(b, practice.Options{TokensPerSecond: 2000})
 	lite := sqliteGateway(b, upstream)
-	pg := startReplicasOn(b, durablePG.database(b), upstream, 1)[0]
-	liteTok, pgTok := lite.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0)}), pg.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0)})
+	pg := startReplicasOn(b, durablePG.Database(b), upstream, 1)[0]
+	liteTok, pgTok := lite.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)}), pg.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
 	var direct, viaLite, viaPG []time.Duration
 	for b.Loop() {
 		for range 20 {
@@ -94,8 +93,8 @@ func BenchmarkLedgerFirstByte(b *testing.B) {
 func BenchmarkLedgerChunkDelay(b *testing.B) {
 	srv, upstream := startPractice(b, practice.Options{TokensPerSecond: 100})
 	lite := sqliteGateway(b, upstream)
-	pg := startReplicasOn(b, durablePG.database(b), upstream, 1)[0]
-	liteTok, pgTok := lite.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0)}), pg.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0)})
+	pg := startReplicasOn(b, durablePG.Database(b), upstream, 1)[0]
+	liteTok, pgTok := lite.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)}), pg.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
 	var viaLite, viaPG []time.Duration
 	for b.Loop() {
 		viaLite = append(viaLite, lags(b, srv, arrivals(b, lite.URL+"v1/agent", liteTok, agentBody("")))[1:]...)
@@ -120,7 +119,7 @@ func BenchmarkLedger1000Students(b *testing.B) {
 	const students = 1000
 	_, upstream := startPractice(b, practice.DefaultOptions)
 	lite := sqliteGateway(b, upstream)
-	replicas := startReplicasOn(b, durablePG.database(b), upstream, 2)
+	replicas := startReplicasOn(b, durablePG.Database(b), upstream, 2)
 	front := roundRobin(b, replicas)
 	liteTokens, pgTokens := classTokens(b, lite.ledger, students), classTokens(b, replicas[0].ledger, students)
 	var lite1000, pg1000 classRun

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -61,7 +62,7 @@ func quantile(d []time.Duration, q float64) float64 {
 func BenchmarkGatewayAddedDelay(b *testing.B) {
 	srv, upstream := startPractice(b, practice.Options{TokensPerSecond: 100})
 	tg := startGateway(b, upstream)
-	tok := tg.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0)})
+	tok := tg.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
 	var direct, via, directFirst, viaFirst []time.Duration
 	for b.Loop() {
 		d := lags(b, srv, arrivals(b, upstream+"/agent", "", agentBody("")))
@@ -93,10 +94,10 @@ func BenchmarkGateway200Students(b *testing.B) {
 }
 
 // classTokens issues n students' tokens on ledger.
-func classTokens(b *testing.B, ledger *Ledger, n int) []string {
+func classTokens(b *testing.B, l *ledger.Ledger, n int) []string {
 	tokens := make([]string, n)
 	for i := range tokens {
-		tok, err := ledger.AddToken(fmt.Sprintf("student%04d", i), false, Limits{}, "bench")
+		tok, err := l.AddToken(fmt.Sprintf("student%04d", i), false, ledger.Limits{}, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -117,7 +118,7 @@ type classRun struct {
 // (a gateway or a balancer in front of replicas), within a minute, and
 // fails unless every text is right and ledger's totals equal the usage the
 // practice server reported.
-func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classRun {
+func answerAll(b *testing.B, url string, l *ledger.Ledger, tokens []string) classRun {
 	want := practice.Choose("", seedQuestion).Text
 	var peak atomic.Uint64
 	stop := make(chan struct{})
@@ -135,12 +136,12 @@ func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classR
 			}
 		}
 	}()
-	before, _ := ledger.Usage(b.Context())
+	before, _ := l.Usage(b.Context())
 	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var reported Totals
+	var reported ledger.Totals
 	var r classRun
 	wrong := 0
 	start := time.Now()
@@ -170,8 +171,8 @@ func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classR
 	wg.Wait()
 	r.took = time.Since(start)
 	close(stop)
-	after, _ := ledger.Usage(b.Context())
-	got := Totals{Requests: after.Totals.Requests - before.Totals.Requests,
+	after, _ := l.Usage(b.Context())
+	got := ledger.Totals{Requests: after.Totals.Requests - before.Totals.Requests,
 		InputTokens: after.Totals.InputTokens - before.Totals.InputTokens, OutputTokens: after.Totals.OutputTokens - before.Totals.OutputTokens,
 		USD: after.Totals.USD - before.Totals.USD}
 	if wrong > 0 || got.Requests != int64(len(tokens)) || got.InputTokens != reported.InputTokens || got.OutputTokens != reported.OutputTokens ||

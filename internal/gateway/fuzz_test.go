@@ -9,11 +9,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // FuzzParseAsked feeds request bodies to the accounting parser: it must not
 // panic; what it accepts, encoding/json reads the same way, every cap lies
-// in 1..MaxOutputCap and n and best_of in 1..MaxAnswers, and the rewritten
+// in 1..ledger.MaxOutputCap and n and best_of in 1..ledger.MaxAnswers, and the rewritten
 // body is JSON with the cap it was given.
 func FuzzParseAsked(f *testing.F) {
 	for _, s := range []string{chatBody(`,"max_tokens":100`), agentBody(`,"max_output_tokens":5`), `{"MAX_TOKENS":9223372036854775807}`,
@@ -38,11 +40,11 @@ func FuzzParseAsked(f *testing.F) {
 			t.Fatalf("max_tokens %d, encoding/json reads %d", a.caps["max_tokens"], *plain.MaxTokens)
 		}
 		for name, v := range a.caps {
-			if v < 1 || v > MaxOutputCap {
+			if v < 1 || v > ledger.MaxOutputCap {
 				t.Fatalf("%s = %d accepted", name, v)
 			}
 		}
-		if a.answers < 0 || a.answers > MaxAnswers {
+		if a.answers < 0 || a.answers > ledger.MaxAnswers {
 			t.Fatalf("%d answers accepted", a.answers)
 		}
 		out, err := rewrite(body, a, 77, "max_tokens", true)
@@ -78,7 +80,7 @@ func FuzzBearer(f *testing.F) {
 // FuzzSessionCookie: no Cookie header opens a session unless it holds the
 // cookie the gateway signed, and none makes it panic.
 func FuzzSessionCookie(f *testing.F) {
-	s := newSessions(bytes.Repeat([]byte("k"), 32), "/")
+	s := newSessions(bytes.Repeat([]byte("k"), 32), "/", nil, nil)
 	s.now = func() time.Time { return time.Unix(1e9, 0) }
 	w := httptest.NewRecorder()
 	s.start(w, httptest.NewRequest("GET", "/", nil), Identity{Name: "tina", Teacher: true}, "tok")
@@ -91,7 +93,7 @@ func FuzzSessionCookie(f *testing.F) {
 		r.Header.Set("Cookie", sessionCookie+"="+v)
 		sess, ok := s.current(r)
 		sent := slices.ContainsFunc(r.CookiesNamed(sessionCookie), func(c *http.Cookie) bool { return c.Value == valid })
-		if ok && (!sent || sess.name != "tina") {
+		if ok && (!sent || sess.Name != "tina") {
 			t.Fatalf("cookie %q opened a session", v)
 		}
 	})

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/streamdemo/streamdemo/internal/agentwire"
+	"github.com/streamdemo/streamdemo/internal/redact"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
@@ -91,7 +93,7 @@ func (ev *wireEvent) written() int64 {
 	switch {
 	case strings.HasSuffix(ev.Type, ".delta"):
 		n += textBytes(ev.Delta)
-	case ev.Type == "response.output_item.added":
+	case ev.Type == agentwire.OutputItemAdded:
 		n += textBytes(ev.Item)
 	case ev.Type == "":
 		n += textBytes(ev.Output)
@@ -140,9 +142,19 @@ func stringBytes(v any) int64 {
 	return n
 }
 
-// observe reads one event's JSON payload into c's accounting and reports
+// tally is what accounting reads of an answer as it passes.
+type tally struct {
+	hideUsage bool // the gateway asked for include_usage; the client did not
+	usage     *wireUsage
+	fees      float64 // the most the upstream reported an answer or a step cost: the least it is charged
+	ran       string  // the model that ran, as the upstream names it
+	chars     int64   // bytes of output, every kind
+	failed    bool    // the upstream said the answer failed
+}
+
+// observe reads one event's JSON payload into the tally and reports
 // whether the event is the usage chunk the client did not ask for.
-func (c *call) observe(payload []byte) (hide bool) {
+func (c *tally) observe(payload []byte) (hide bool) {
 	var ev wireEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -152,7 +164,7 @@ func (c *call) observe(payload []byte) (hide bool) {
 	}
 	c.chars += ev.written()
 	switch ev.Type {
-	case "response.failed", "error":
+	case agentwire.Failed, agentwire.ErrorEvent:
 		c.failed = true
 	}
 	usage, model := ev.Usage, ev.Model
@@ -169,7 +181,7 @@ func (c *call) observe(payload []byte) (hide bool) {
 		}
 	}
 	if model != "" {
-		c.upstreamModel = model
+		c.ran = model
 	}
 	if usage != nil {
 		c.usage = usage
@@ -185,7 +197,8 @@ func (c *call) observe(payload []byte) (hide bool) {
 // held only until their event is complete.
 type eventFilter struct {
 	src     io.ReadCloser
-	c       *call
+	c       *tally
+	hide    *redact.Key
 	buf     []byte
 	in      []byte // received, event not yet complete
 	scanned int    // bytes of in already searched for an event end
@@ -194,8 +207,8 @@ type eventFilter struct {
 	err     error
 }
 
-func newEventFilter(src io.ReadCloser, c *call) *eventFilter {
-	return &eventFilter{src: src, c: c, buf: make([]byte, 32<<10)}
+func newEventFilter(src io.ReadCloser, c *tally, hide *redact.Key) *eventFilter {
+	return &eventFilter{src: src, c: c, hide: hide, buf: make([]byte, 32<<10)}
 }
 
 func (f *eventFilter) Read(p []byte) (int, error) {
@@ -262,6 +275,6 @@ func (f *eventFilter) process(event []byte) []byte {
 	return f.redact(event)
 }
 
-func (f *eventFilter) redact(b []byte) []byte { return f.c.hide.Bytes(b) }
+func (f *eventFilter) redact(b []byte) []byte { return f.hide.Bytes(b) }
 
 func (f *eventFilter) Close() error { return f.src.Close() }

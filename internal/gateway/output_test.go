@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/capture"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // piece is 36 bytes of output, as a model might write them in one event.
@@ -60,7 +61,7 @@ func TestEveryKindOfOutputIsChargedWhenCut(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, upstream := startScripted(t, held(events, c.event, make(chan struct{}), ""))
 			tg := startGateway(t, upstream)
-			tok := tg.student(t, "ana", Limits{USDPerDay: ptr(10.0)})
+			tok := tg.student(t, "ana", ledger.Limits{USDPerDay: ptr(10.0)})
 			body := chatBody("")
 			if c.path != "v1/chat/completions" {
 				body = agentBody("")
@@ -179,7 +180,7 @@ func TestWholeAnswersWithoutUsageAreChargedWhatTheyHold(t *testing.T) {
 				w.Write([]byte(c.answer))
 			})
 			tg := startGateway(t, upstream)
-			tok := tg.student(t, "ana", Limits{})
+			tok := tg.student(t, "ana", ledger.Limits{})
 			body := strings.Replace(chatBody(""), `"stream":true`, `"stream":false`, 1)
 			if c.path != "v1/chat/completions" {
 				body = strings.Replace(agentBody(""), `"stream":true`, `"stream":false`, 1)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -28,20 +29,20 @@ func startReplicasOn(t testing.TB, database, upstream string, n int) []*testGate
 	t.Helper()
 	var out []*testGateway
 	for range n {
-		ledger := reopenTestLedger(t, database)
-		t.Cleanup(func() { ledger.Close() })
-		secret, err := ledger.CookieSecret("")
+		l := reopenTestLedger(t, database, nil)
+		t.Cleanup(func() { l.Close() })
+		secret, err := l.CookieSecret("")
 		if err != nil {
 			t.Fatal(err)
 		}
 		buf := &lockedBuffer{b: &bytes.Buffer{}}
-		gw, err := New(Config{Upstream: upstream, Key: testKey, Ledger: ledger, CookieSecret: secret, Log: buf})
+		gw, err := New(Config{Upstream: upstream, Key: testKey, Ledger: l, CookieSecret: secret, Log: buf})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts := httptest.NewServer(gw.Handler())
 		t.Cleanup(ts.Close)
-		out = append(out, &testGateway{URL: ts.URL + gw.prefix, ledger: ledger, gw: gw, log: buf, dir: database})
+		out = append(out, &testGateway{URL: ts.URL + gw.prefix, ledger: l, db: rawDB(t, database), gw: gw, log: buf, dir: database})
 	}
 	return out
 }
@@ -74,7 +75,7 @@ func TestReplicasAdmitExactlyTheConcurrentStreamLimit(t *testing.T) {
 		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
 			replicas := startReplicas(t, upstream, n)
 			front := roundRobin(t, replicas)
-			tok := front.student(t, "ana", Limits{ConcurrentStreams: ptr[int64](4), RequestsPerMinute: ptr[int64](0)})
+			tok := front.student(t, "ana", ledger.Limits{ConcurrentStreams: ptr[int64](4), RequestsPerMinute: ptr[int64](0)})
 			var wg sync.WaitGroup
 			answers := make(chan answer, 20)
 			for range 20 {
@@ -82,7 +83,7 @@ func TestReplicasAdmitExactlyTheConcurrentStreamLimit(t *testing.T) {
 			}
 			wg.Wait()
 			close(answers)
-			admitted, refused := tally(t, answers, "class_rate_limited")
+			admitted, refused := tallyAnswers(t, answers, "class_rate_limited")
 			if admitted != 4 || refused != 16 {
 				t.Errorf("%d streams admitted, %d refused across %d replicas; want 4 and 16", admitted, refused, n)
 			}
@@ -96,7 +97,7 @@ func TestADayBudgetUsedOnOneReplicaIsRefusedOnTheOther(t *testing.T) {
 	a, b := replicas[0], replicas[1]
 	body := chatBody(`,"max_tokens":100`)
 	limit := int64(len(body)+3)/4 + 100 // one answer's reservation
-	tok := a.student(t, "ana", Limits{TokensPerDay: &limit, RequestsPerMinute: ptr[int64](0)})
+	tok := a.student(t, "ana", ledger.Limits{TokensPerDay: &limit, RequestsPerMinute: ptr[int64](0)})
 	if got := a.post(t, "v1/chat/completions", tok, body); got.Status != 200 {
 		t.Fatalf("the first answer, on replica A: HTTP %d %s", got.Status, got.Body)
 	}
@@ -122,36 +123,6 @@ func TestReplicasShareOneCookieSecret(t *testing.T) {
 	}
 }
 
-func TestReplicasStartingAtOnceMigrateOnce(t *testing.T) {
-	database := pgDatabase(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for range 5 {
-		wg.Go(func() {
-			l, err := OpenPostgres(database)
-			if err == nil {
-				l.Close()
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("a gateway starting with others: %v", err)
-		}
-	}
-	l := reopenTestLedger(t, database)
-	defer l.Close()
-	var version, prices int
-	l.db.QueryRow(`SELECT version FROM schema_version`).Scan(&version)
-	l.db.QueryRow(`SELECT COUNT(*) FROM prices WHERE model = 'sonar-pro'`).Scan(&prices)
-	if version != len(migrations) || prices != 1 {
-		t.Errorf("schema version %d with %d sonar-pro prices; want %d and 1", version, prices, len(migrations))
-	}
-}
-
 func TestATeachersCookieFromOneReplicaWorksOnTheOther(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	replicas := startReplicas(t, upstream, 2)
@@ -173,13 +144,13 @@ func TestATeachersCookieFromOneReplicaWorksOnTheOther(t *testing.T) {
 		t.Errorf("the session logged out on B, used on A: HTTP %d, want 401", got)
 	}
 	// The ledger holds neither the token nor the session id.
-	dump := pgDump(t, a.ledger)
+	dump := pgDump(t, a.dir)
 	for _, ck := range c.Jar.Cookies(mustURL(t, a.URL)) {
 		if id, _, _ := strings.Cut(ck.Value, "."); id != "" && strings.Contains(dump, id) {
 			t.Errorf("the ledger holds the session id")
 		}
 	}
-	if strings.Contains(dump, teacher) || strings.Contains(dump, teacher[len(tokenPrefix):20]) {
+	if strings.Contains(dump, teacher) || strings.Contains(dump, teacher[len(ledger.TokenPrefix):20]) {
 		t.Errorf("the ledger holds the teacher's token")
 	}
 }
@@ -190,39 +161,4 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
-}
-
-func TestAGatewayStartingBesideAnotherLeavesItsAnswersOpen(t *testing.T) {
-	database := pgDatabase(t)
-	start := func() *Ledger {
-		l := reopenTestLedger(t, database)
-		if _, err := New(Config{Upstream: "http://127.0.0.1:9/v1", Key: testKey, Ledger: l, CookieSecret: bytes.Repeat([]byte("s"), 32)}); err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
-	a := start()
-	defer a.Close()
-	if err := a.ensureStudent(t.Context(), "ana"); err != nil {
-		t.Fatal(err)
-	}
-	if _, refusal, err := a.reserve(t.Context(), "ana", "v1/agent", "sonar", plan{DefaultOut: 100, MinUSD: 0.01}); err != nil || refusal != nil {
-		t.Fatalf("reserve: %v %v", refusal, err)
-	}
-	open := func(l *Ledger) (n int) {
-		l.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
-		return n
-	}
-	b := start() // beside a: a's answer is streaming
-	defer b.Close()
-	if n := open(b); n != 1 {
-		t.Fatalf("a gateway starting beside a running one closed its open answer (%d open)", n)
-	}
-	a.Close()
-	b.Close()
-	c := start() // alone: what was open was interrupted
-	defer c.Close()
-	if n := open(c); n != 0 {
-		t.Errorf("a gateway starting alone left %d answers open", n)
-	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package ledger
 
 // The PostgreSQL text of migrations 1 and 2: the same tables as SQLite's,
 // with 64-bit integers (unix milliseconds) and double precision.

@@ -1,4 +1,4 @@
-package gateway
+package ledger
 
 // migration is one numbered schema step, written once per database.
 type migration struct{ sqlite, postgres string }
@@ -124,12 +124,21 @@ var migrations = []migration{
 	INSERT OR IGNORE INTO prices VALUES ` + defaultPrices + `;`, postgres: pgSchema2},
 	// 3: the teacher page's sessions, shared by the gateways on one ledger:
 	// found by the SHA-256 of the cookie's id, the token sealed with a key
-	// only the cookie gives (session_db.go).
+	// only the cookie gives (sessions.go).
 	{sqlite: sessionsTable("INTEGER"), postgres: sessionsTable("BIGINT")},
 	// 4: replicas on one PostgreSQL ledger: which replica opened each answer
-	// (0: none), and each replica's lease (lease_pg.go). SQLite has one
+	// (0: none), and each replica's lease (lease.go). SQLite has one
 	// gateway and never fills them.
 	{sqlite: replicasTable("INTEGER"), postgres: replicasTable("BIGINT")},
+	// 5: the class's version, bumped first by every teacher's change, in the
+	// transaction that makes it: a gateway caches the settings, prices,
+	// limits and models behind it and checks it in every reservation (class.go).
+	{sqlite: classVersionTable("INTEGER"), postgres: classVersionTable("BIGINT")},
+}
+
+func classVersionTable(integer string) string {
+	return `CREATE TABLE class_version (version ` + integer + ` NOT NULL);
+	INSERT INTO class_version VALUES (1);`
 }
 
 func replicasTable(integer string) string {

@@ -1,0 +1,133 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Reason is why the ledger refuses a request.
+type Reason int
+
+// The reasons a request is refused.
+const (
+	ClassPaused    Reason = iota + 1 // the teacher paused the class
+	StudentPaused                    // the teacher paused the student
+	TooManyStreams                   // her limit of answers at once is reached
+	RateLimited                      // her limit of requests a minute is reached: Refusal.Wait says for how long
+	DayBudget                        // today's budget is used up
+	TotalBudget                      // the whole budget is used up
+	Unpriced                         // a dollar limit, and no price for Refusal.Model
+)
+
+// Refusal is a request the ledger turns away, and why.
+type Refusal struct {
+	Reason Reason
+	Wait   time.Duration // RateLimited: until the oldest request of the minute leaves it
+	Model  string        // Unpriced: the model the price table lacks ("" when none was named)
+}
+
+// Ask is a request to reserve for: who asks, on which path, for which
+// models (as the ledger shows them), and its plan, made from Class.
+type Ask struct {
+	Student, Path, Model string
+	Plan                 Plan
+	Class                *Class
+}
+
+// usedQuery is what a student's answers hold, in one statement: open ones,
+// those of the last minute (?1) and the oldest of them, today's (?2)
+// tokens and dollars, and all of them; settled answers as charged, open
+// ones as reserved.
+const usedQuery = `SELECT
+	CAST(COALESCE(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN started_at > ?1 THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(MIN(CASE WHEN started_at > ?1 THEN started_at END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN day = ?2 THEN ` + chargedTokens + ` END), 0) AS BIGINT),
+	COALESCE(SUM(CASE WHEN day = ?2 THEN ` + chargedUSD + ` END), 0),
+	CAST(COALESCE(SUM(` + chargedTokens + `), 0) AS BIGINT),
+	COALESCE(SUM(` + chargedUSD + `), 0)
+	FROM requests WHERE student = ?3`
+
+const (
+	chargedTokens = `CASE state WHEN 'open' THEN reserved_tokens ELSE input_tokens + output_tokens END`
+	chargedUSD    = `CASE state WHEN 'open' THEN reserved_usd ELSE cost_usd END`
+)
+
+// Reserve checks every switch and limit for a.Student and, if the request
+// may go ahead, records it as open with its reservation, in one
+// transaction. The output cap is lowered to what the budget has left, and
+// a request whose reservation does not fit is refused: open answers count
+// with their reservations, so concurrent answers cannot share out the same
+// dollars. A teacher's change since a.Class was read refuses nothing: it
+// returns ErrStale, and the request is planned again from Ledger.Class.
+//
+// Atomic across replicas: SQLite's transactions take the write lock first;
+// PostgreSQL's lock the class's version FOR SHARE (a teacher's change, which
+// bumps it first, waits for the reservations under way, and every later
+// one sees it) and then the student's row FOR UPDATE (one student's
+// check-then-insert is serialised on every replica while other students go
+// on in parallel); each statement after the lock sees what committed before it.
+func (l *Ledger) Reserve(ctx context.Context, a Ask) (Grant, *Refusal, error) {
+	if a.Class == nil {
+		return Grant{}, nil, errors.New("a reservation planned from no class")
+	}
+	now := l.now()
+	var version, paused, open, recent, oldest int64
+	var u used
+	reads := []step{
+		{query: `SELECT version FROM class_version` + l.dialect.locking(" FOR SHARE"), dest: []any{&version}},
+		{query: `SELECT paused FROM students WHERE name = ?` + l.dialect.locking(" FOR UPDATE"), args: []any{a.Student}, dest: []any{&paused}},
+		{query: usedQuery, args: []any{millis(now.Add(-time.Minute)), day(now), a.Student},
+			dest: []any{&open, &recent, &oldest, &u.dayTokens, &u.dayUSD, &u.totalTokens, &u.totalUSD}},
+	}
+	var g Grant
+	var refusal *Refusal
+	err := l.dialect.pipeline(ctx, l.db, reads, func() (*step, error) {
+		g, refusal = Grant{}, nil
+		if version != a.Class.Version {
+			return nil, ErrStale
+		}
+		if refusal = a.admits(paused != 0, open, recent, oldest, now); refusal != nil {
+			return nil, nil
+		}
+		if !a.Plan.CountOnly {
+			if g, refusal = a.Plan.fit(u.left(a.Class.Limits(a.Student))); refusal != nil {
+				return nil, nil
+			}
+		}
+		state, ended := "open", any(nil)
+		if a.Plan.CountOnly {
+			state, ended = "done", millis(now)
+		}
+		return &step{query: `INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd, replica)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			args: []any{a.Student, day(now), millis(now), ended, a.Path, a.Model, state, g.Held.Tokens, g.Held.USD, l.dialect.replica()},
+			dest: []any{&g.ID}}, nil
+	})
+	if errors.Is(err, ErrStale) {
+		l.changed()
+	}
+	if err != nil {
+		return Grant{}, nil, err
+	}
+	return g, refusal, nil
+}
+
+// admits checks the switches and the rates: whether the class or the
+// student is paused, and the student's open answers and requests of the
+// last minute (recent, the oldest of them at oldest) against her limits.
+func (a Ask) admits(paused bool, open, recent, oldest int64, now time.Time) *Refusal {
+	lim := a.Class.Limits(a.Student)
+	switch {
+	case a.Class.PausedAll:
+		return &Refusal{Reason: ClassPaused}
+	case paused:
+		return &Refusal{Reason: StudentPaused}
+	case lim.ConcurrentStreams > 0 && open >= lim.ConcurrentStreams:
+		return &Refusal{Reason: TooManyStreams}
+	case lim.RequestsPerMinute > 0 && recent >= lim.RequestsPerMinute:
+		return &Refusal{Reason: RateLimited, Wait: time.UnixMilli(oldest).Add(time.Minute).Sub(now)}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite: no C toolchain, nothing fetched at run time
+)
+
+// File is the ledger's file name inside its folder.
+const File = "ledger.sqlite"
+
+// sqlite is the ledger in one file, used by one gateway (and the commands
+// that change it): each write transaction takes the database's write lock
+// first, so reservations are serialised whole.
+type sqlite struct{}
+
+// openSQLite opens (creating if needed) the ledger in dir and brings its
+// schema up to date. The folder is made owner-only: it holds token hashes.
+func openSQLite(dir string) (*Ledger, error) {
+	if dir == "" {
+		return nil, ErrNoLedger
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the data folder %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, File)
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// One connection: every ledger change is serialised in this process, so a
+	// reservation's check and insert cannot interleave with another's.
+	db.SetMaxOpenConns(1)
+	l := &Ledger{db: db, dialect: sqlite{}, now: time.Now}
+	if err := l.migrateSQLite(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot open the ledger %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot make the ledger %s owner-only: %w", path, err)
+	}
+	return l, nil
+}
+
+// migrateSQLite applies the missing migrations, each in a transaction
+// with the version it reaches (SQLite's user_version).
+func (l *Ledger) migrateSQLite() error {
+	var version int
+	if err := l.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this gateway's %d: upgrade the gateway", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		err := l.tx(context.Background(), func(tx q) error {
+			if _, err := tx.exec(context.Background(), migrations[i].sqlite); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			_, err := tx.exec(context.Background(), fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (sqlite) bind(query string) string { return query }
+func (sqlite) locking(string) string    { return "" }
+func (sqlite) replica() int64           { return 0 }
+func (sqlite) close()                   {}
+
+func (sqlite) pipeline(ctx context.Context, db *sql.DB, reads []step, then func() (*step, error)) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	for _, s := range reads {
+		if err := tx.QueryRowContext(ctx, s.query, s.args...).Scan(s.dest...); err != nil {
+			return err
+		}
+	}
+	write, err := then()
+	if err != nil || write == nil {
+		return err
+	}
+	if write.dest == nil {
+		_, err = tx.ExecContext(ctx, write.query, write.args...)
+	} else {
+		err = tx.QueryRowContext(ctx, write.query, write.args...).Scan(write.dest...)
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// cookieSecret is the secret kept in dir (owner-only), made the first time.
+func (sqlite) cookieSecret(_ context.Context, _ *Ledger, dir string) ([]byte, error) {
+	return fileCookieSecret(dir)
+}
+
+// closeInterrupted charges every open answer its reservation: only one
+// gateway runs on an SQLite ledger, and it is starting.
+func (sqlite) closeInterrupted(ctx context.Context, l *Ledger, _ func(string, ...any)) (int64, error) {
+	var n int64
+	err := l.tx(ctx, func(tx q) error {
+		r, err := tx.exec(ctx, `UPDATE requests SET state = 'interrupted', ended_at = COALESCE(ended_at, ?),
+			output_tokens = reserved_tokens, cost_usd = reserved_usd, estimated = 1 WHERE state = 'open'`, millis(l.now()))
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	return n, err
+}
