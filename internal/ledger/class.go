@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -62,68 +64,30 @@ func (c *Class) Limits(student string) Effective {
 	return c.limits[student].over(c.limits["*"])
 }
 
-// classCache is the Class as last read, and whether a change made here
-// means it must be read again before it is used.
+// classCache is the Class as last read, and whether a change made or
+// seen here means it must be read again before it is used.
 type classCache struct {
 	mu    sync.Mutex
 	cur   *Class
 	stale bool
 }
 
-// Class is the class as this gateway last read it, read again first when
-// a change here made it stale. It may lag another replica's (or a
-// command's) change until this gateway's next reservation, which checks.
-func (l *Ledger) Class(ctx context.Context) (*Class, error) {
-	l.class.mu.Lock()
-	defer l.class.mu.Unlock()
-	if l.class.cur != nil && !l.class.stale {
-		return l.class.cur, nil
-	}
-	return l.readClass(ctx)
-}
-
-// Refresh reads the class again if another replica or a command changed
-// it since this gateway last read it (one query when none did).
-func (l *Ledger) Refresh(ctx context.Context) (*Class, error) {
-	var version int64
-	if err := l.q().row(ctx, `SELECT version FROM class_version`).Scan(&version); err != nil {
+// readClass reads the class as the transaction tx sees it, holding its
+// version (FOR SHARE: no teacher's change commits meanwhile).
+func readClass(ctx context.Context, tx q) (*Class, error) {
+	c := &Class{prices: map[string]Price{}, limits: map[string]limitRow{}}
+	if err := tx.row(ctx, `SELECT version FROM class_version`+tx.d.locking(" FOR SHARE")).Scan(&c.Version); err != nil {
 		return nil, err
 	}
-	l.class.mu.Lock()
-	defer l.class.mu.Unlock()
-	if c := l.class.cur; c != nil && c.Version == version && !l.class.stale {
-		return c, nil
+	if err := c.readSettings(ctx, tx); err != nil {
+		return nil, err
 	}
-	return l.readClass(ctx)
-}
-
-// changed marks the class stale after a change made through this ledger.
-func (l *Ledger) changed() {
-	l.class.mu.Lock()
-	l.class.stale = true
-	l.class.mu.Unlock()
-}
-
-// readClass reads the class in one transaction that holds its version
-// (FOR SHARE: no teacher's change commits meanwhile). l.class.mu is held.
-func (l *Ledger) readClass(ctx context.Context) (*Class, error) {
-	c := &Class{prices: map[string]Price{}, limits: map[string]limitRow{}}
-	err := l.tx(ctx, func(tx q) error {
-		if err := tx.row(ctx, `SELECT version FROM class_version`+l.dialect.locking(" FOR SHARE")).Scan(&c.Version); err != nil {
-			return err
-		}
-		if err := c.readSettings(ctx, tx); err != nil {
-			return err
-		}
-		if err := c.readPrices(ctx, tx); err != nil {
-			return err
-		}
-		return c.readLimits(ctx, tx)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading the class's settings: %w", err)
+	if err := c.readPrices(ctx, tx); err != nil {
+		return nil, err
 	}
-	l.class.cur, l.class.stale = c, false
+	if err := c.readLimits(ctx, tx); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -214,4 +178,26 @@ func (r limitRow) over(d limitRow) Effective {
 	return Effective{TokensPerDay: i(r.tokensPerDay, d.tokensPerDay), USDPerDay: f(r.usdPerDay, d.usdPerDay),
 		TokensTotal: i(r.tokensTotal, d.tokensTotal), USDTotal: f(r.usdTotal, d.usdTotal),
 		RequestsPerMinute: i(r.requestsPerMinute, d.requestsPerMinute), ConcurrentStreams: i(r.concurrentStreams, d.concurrentStreams)}
+}
+
+// Effective are the limits that apply to one student: hers over the
+// class's defaults; 0 is no limit.
+type Effective struct {
+	TokensPerDay      int64   `json:"tokens_per_day"`
+	USDPerDay         float64 `json:"usd_per_day"`
+	TokensTotal       int64   `json:"tokens_total"`
+	USDTotal          float64 `json:"usd_total"`
+	RequestsPerMinute int64   `json:"requests_per_minute"`
+	ConcurrentStreams int64   `json:"concurrent_streams"`
+}
+
+// ParseModels splits a comma-separated list of models and presets.
+func ParseModels(list string) []string {
+	var out []string
+	for _, m := range strings.Split(list, ",") {
+		if m = strings.TrimSpace(m); m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // dialect is what differs between the ledger's two databases, chosen when
@@ -22,10 +23,10 @@ type dialect interface {
 	pipeline(ctx context.Context, db *sql.DB, reads []step, then func() (*step, error)) error
 	// cookieSecret is the secret that signs the teacher page's cookies,
 	// the same for every gateway on the ledger.
-	cookieSecret(ctx context.Context, l *Ledger, dir string) ([]byte, error)
+	cookieSecret(ctx context.Context, db *sql.DB, dir string) ([]byte, error)
 	// closeInterrupted charges the answers that gateways which stopped
-	// left open their reservations; logf says later what it does.
-	closeInterrupted(ctx context.Context, l *Ledger, logf func(string, ...any)) (int64, error)
+	// left open their reservations, as of now; logf says later what it does.
+	closeInterrupted(ctx context.Context, db *sql.DB, now time.Time, logf func(string, ...any)) (int64, error)
 	// replica is the id this process tags the answers it opens with; 0 for none.
 	replica() int64
 	// close stops what the dialect runs in the background.

@@ -50,8 +50,8 @@ type lease struct {
 
 // startLease picks a free replica id, takes its lock, writes its lease and
 // starts renewing it.
-func startLease(ctx context.Context, l *Ledger, logf func(string, ...any)) (*lease, error) {
-	ls := &lease{db: l.db, logf: logf, stop: make(chan struct{}), done: make(chan struct{})}
+func startLease(ctx context.Context, db *sql.DB, logf func(string, ...any)) (*lease, error) {
+	ls := &lease{db: db, logf: logf, stop: make(chan struct{}), done: make(chan struct{})}
 	if ls.logf == nil {
 		ls.logf = func(string, ...any) {}
 	}

@@ -18,6 +18,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -41,18 +42,19 @@ type Ledger struct {
 // to date as needed: in PostgreSQL when cfg.Database is set, else in the
 // folder cfg.Dir.
 func Open(cfg Config) (*Ledger, error) {
-	var l *Ledger
+	l := &Ledger{now: cfg.Now}
+	if l.now == nil {
+		l.now = time.Now
+	}
 	var err error
 	if cfg.Database != "" {
-		l, err = openPostgres(cfg.Database)
+		l.db, l.dialect, err = openPostgres(cfg.Database)
 	} else {
-		l, err = openSQLite(cfg.Dir)
+		l.db, err = openSQLite(cfg.Dir)
+		l.dialect = sqlite{}
 	}
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Now != nil {
-		l.now = cfg.Now
 	}
 	return l, nil
 }
@@ -77,27 +79,53 @@ func (l *Ledger) q() q { return q{e: l.db, d: l.dialect} }
 // before it, so a reservation that waited for a row lock then counts the
 // rows its predecessor inserted (see Reserve).
 func (l *Ledger) tx(ctx context.Context, fn func(q) error) error {
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(q{e: tx, d: l.dialect}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return transact(ctx, l.db, l.dialect, fn)
 }
 
-// millis is a time as stored in the ledger.
-func millis(t time.Time) int64 { return t.UnixMilli() }
-
-// day is the ledger's calendar day of t, in the gateway's time zone.
-func day(t time.Time) string { return t.Format(time.DateOnly) }
-
-// flag is a boolean as the ledger stores it: 0 or 1 in both databases.
-func flag(b bool) int64 {
-	if b {
-		return 1
+// Class is the class as this gateway last read it, read again first when
+// a change here made it stale. It may lag another replica's (or a
+// command's) change until this gateway's next reservation, which checks.
+func (l *Ledger) Class(ctx context.Context) (*Class, error) {
+	l.class.mu.Lock()
+	defer l.class.mu.Unlock()
+	if l.class.cur != nil && !l.class.stale {
+		return l.class.cur, nil
 	}
-	return 0
+	return l.readClass(ctx)
+}
+
+// Refresh reads the class again if another replica or a command changed
+// it since this gateway last read it (one query when none did).
+func (l *Ledger) Refresh(ctx context.Context) (*Class, error) {
+	var version int64
+	if err := l.q().row(ctx, `SELECT version FROM class_version`).Scan(&version); err != nil {
+		return nil, err
+	}
+	l.class.mu.Lock()
+	defer l.class.mu.Unlock()
+	if c := l.class.cur; c != nil && c.Version == version && !l.class.stale {
+		return c, nil
+	}
+	return l.readClass(ctx)
+}
+
+// readClass reads the class in one transaction; l.class.mu is held.
+func (l *Ledger) readClass(ctx context.Context) (*Class, error) {
+	var c *Class
+	err := l.tx(ctx, func(tx q) (err error) {
+		c, err = readClass(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the class's settings: %w", err)
+	}
+	l.class.cur, l.class.stale = c, false
+	return c, nil
+}
+
+// changed marks the class stale after a change this gateway made, or saw.
+func (l *Ledger) changed() {
+	l.class.mu.Lock()
+	l.class.stale = true
+	l.class.mu.Unlock()
 }

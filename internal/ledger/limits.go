@@ -18,17 +18,6 @@ type Limits struct {
 	ConcurrentStreams *int64   `json:"concurrent_streams"`
 }
 
-// Effective are the limits that apply to one student: hers over the
-// class's defaults; 0 is no limit.
-type Effective struct {
-	TokensPerDay      int64   `json:"tokens_per_day"`
-	USDPerDay         float64 `json:"usd_per_day"`
-	TokensTotal       int64   `json:"tokens_total"`
-	USDTotal          float64 `json:"usd_total"`
-	RequestsPerMinute int64   `json:"requests_per_minute"`
-	ConcurrentStreams int64   `json:"concurrent_streams"`
-}
-
 // limitColumn is one column of the limits table and the field it holds.
 type limitColumn struct {
 	name string

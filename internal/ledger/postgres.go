@@ -33,10 +33,10 @@ type postgres struct {
 
 // openPostgres opens the ledger in the PostgreSQL database at rawURL
 // (postgres://...), bringing its schema up to date.
-func openPostgres(rawURL string) (*Ledger, error) {
+func openPostgres(rawURL string) (*sql.DB, *postgres, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, ErrNotPostgres
+		return nil, nil, ErrNotPostgres
 	}
 	// Named in errors without its password or parameters (which may hold one).
 	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
@@ -45,25 +45,25 @@ func openPostgres(rawURL string) (*Ledger, error) {
 	}
 	db, err := sql.Open("pgx", rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the ledger database %s: %w", shown.String(), err)
+		return nil, nil, fmt.Errorf("cannot open the ledger database %s: %w", shown.String(), err)
 	}
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	l := &Ledger{db: db, dialect: &postgres{}, now: time.Now}
-	if err := l.migratePostgres(context.Background()); err != nil {
+	p := &postgres{}
+	if err := p.migrate(context.Background(), db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot open the ledger database %s: %w", shown.String(), err)
+		return nil, nil, fmt.Errorf("cannot open the ledger database %s: %w", shown.String(), err)
 	}
-	return l, nil
+	return db, p, nil
 }
 
 // migratePostgres applies the missing migrations in one transaction under
 // an advisory lock: replicas starting at once wait for the first, then find
 // the schema current. PostgreSQL's DDL is transactional, so a failed step
 // leaves the previous version whole.
-func (l *Ledger) migratePostgres(ctx context.Context) error {
-	return l.tx(ctx, func(tx q) error {
+func (p *postgres) migrate(ctx context.Context, db *sql.DB) error {
+	return transact(ctx, db, p, func(tx q) error {
 		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, migrateLockKey); err != nil {
 			return fmt.Errorf("lock for migrating: %w", err)
 		}
@@ -205,15 +205,15 @@ func (p *postgres) transact(ctx context.Context, c *pgx.Conn, reads []step, then
 
 // cookieSecret is one settings row, made by the first gateway and read by
 // every other, so a cookie signed by one replica verifies on all.
-func (*postgres) cookieSecret(ctx context.Context, l *Ledger, _ string) ([]byte, error) {
+func (p *postgres) cookieSecret(ctx context.Context, db *sql.DB, _ string) ([]byte, error) {
 	b := make([]byte, 32)
 	rand.Read(b)
-	_, err := l.q().exec(ctx, `INSERT INTO settings VALUES ('cookie_secret', ?) ON CONFLICT (key) DO NOTHING`,
+	_, err := q{e: db, d: p}.exec(ctx, `INSERT INTO settings VALUES ('cookie_secret', ?) ON CONFLICT (key) DO NOTHING`,
 		base64.RawStdEncoding.EncodeToString(b))
 	if err != nil {
 		return nil, fmt.Errorf("cannot keep the cookie secret in the ledger database: %w", err)
 	}
-	v, err := l.q().setting(ctx, "cookie_secret")
+	v, err := q{e: db, d: p}.setting(ctx, "cookie_secret")
 	if err == nil {
 		b, err = base64.RawStdEncoding.DecodeString(v)
 	}
@@ -228,11 +228,11 @@ func (*postgres) cookieSecret(ctx context.Context, l *Ledger, _ string) ([]byte,
 
 // closeInterrupted makes this process a replica (once) and closes the
 // open answers of replicas that no longer run.
-func (p *postgres) closeInterrupted(ctx context.Context, l *Ledger, logf func(string, ...any)) (int64, error) {
+func (p *postgres) closeInterrupted(ctx context.Context, db *sql.DB, _ time.Time, logf func(string, ...any)) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if p.lease == nil {
-		ls, err := startLease(ctx, l, logf)
+		ls, err := startLease(ctx, db, logf)
 		if err != nil {
 			return 0, fmt.Errorf("cannot register this gateway as a replica in the ledger database: %w", err)
 		}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // execer is what runs SQL: the pool or one transaction.
@@ -36,4 +37,33 @@ func (q q) setting(ctx context.Context, key string) (string, error) {
 	var v string
 	err := q.row(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 	return v, err
+}
+
+// transact runs fn in one transaction on db, committed only if fn returns
+// nil. PostgreSQL runs it at READ COMMITTED: each statement sees what
+// committed before it.
+func transact(ctx context.Context, db *sql.DB, d dialect, fn func(q) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(q{e: tx, d: d}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// millis is a time as stored in the ledger.
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+// day is the ledger's calendar day of t, in the gateway's time zone.
+func day(t time.Time) string { return t.Format(time.DateOnly) }
+
+// flag is a boolean as the ledger stores it: 0 or 1 in both databases.
+func flag(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -10,8 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -117,18 +115,5 @@ func (l *Ledger) DropSession(id string) error {
 // made by the first gateway and read by every other; with SQLite a file
 // in dir, owner-only, made the first time.
 func (l *Ledger) CookieSecret(dir string) ([]byte, error) {
-	return l.dialect.cookieSecret(context.Background(), l, dir)
-}
-
-func fileCookieSecret(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "cookie-secret")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("cannot write the cookie secret in %s: %w", dir, err)
-	}
-	return b, nil
+	return l.dialect.cookieSecret(context.Background(), l.db, dir)
 }

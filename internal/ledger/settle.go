@@ -36,5 +36,5 @@ func (l *Ledger) Settle(ctx context.Context, id int64, o Outcome) error {
 func (l *Ledger) CloseInterrupted(logf func(format string, args ...any)) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return l.dialect.closeInterrupted(ctx, l, logf)
+	return l.dialect.closeInterrupted(ctx, l.db, l.now(), logf)
 }

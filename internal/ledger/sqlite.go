@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"os"
@@ -21,7 +22,7 @@ type sqlite struct{}
 
 // openSQLite opens (creating if needed) the ledger in dir and brings its
 // schema up to date. The folder is made owner-only: it holds token hashes.
-func openSQLite(dir string) (*Ledger, error) {
+func openSQLite(dir string) (*sql.DB, error) {
 	if dir == "" {
 		return nil, ErrNoLedger
 	}
@@ -38,8 +39,7 @@ func openSQLite(dir string) (*Ledger, error) {
 	// One connection: every ledger change is serialised in this process, so a
 	// reservation's check and insert cannot interleave with another's.
 	db.SetMaxOpenConns(1)
-	l := &Ledger{db: db, dialect: sqlite{}, now: time.Now}
-	if err := l.migrateSQLite(); err != nil {
+	if err := migrateSQLite(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open the ledger %s: %w", path, err)
 	}
@@ -47,21 +47,21 @@ func openSQLite(dir string) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot make the ledger %s owner-only: %w", path, err)
 	}
-	return l, nil
+	return db, nil
 }
 
 // migrateSQLite applies the missing migrations, each in a transaction
 // with the version it reaches (SQLite's user_version).
-func (l *Ledger) migrateSQLite() error {
+func migrateSQLite(db *sql.DB) error {
 	var version int
-	if err := l.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
 		return err
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this gateway's %d: upgrade the gateway", version, len(migrations))
 	}
 	for i := version; i < len(migrations); i++ {
-		err := l.tx(context.Background(), func(tx q) error {
+		err := transact(context.Background(), db, sqlite{}, func(tx q) error {
 			if _, err := tx.exec(context.Background(), migrations[i].sqlite); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
@@ -107,22 +107,26 @@ func (sqlite) pipeline(ctx context.Context, db *sql.DB, reads []step, then func(
 }
 
 // cookieSecret is the secret kept in dir (owner-only), made the first time.
-func (sqlite) cookieSecret(_ context.Context, _ *Ledger, dir string) ([]byte, error) {
-	return fileCookieSecret(dir)
+func (sqlite) cookieSecret(_ context.Context, _ *sql.DB, dir string) ([]byte, error) {
+	path := filepath.Join(dir, "cookie-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("cannot write the cookie secret in %s: %w", dir, err)
+	}
+	return b, nil
 }
 
 // closeInterrupted charges every open answer its reservation: only one
 // gateway runs on an SQLite ledger, and it is starting.
-func (sqlite) closeInterrupted(ctx context.Context, l *Ledger, _ func(string, ...any)) (int64, error) {
-	var n int64
-	err := l.tx(ctx, func(tx q) error {
-		r, err := tx.exec(ctx, `UPDATE requests SET state = 'interrupted', ended_at = COALESCE(ended_at, ?),
-			output_tokens = reserved_tokens, cost_usd = reserved_usd, estimated = 1 WHERE state = 'open'`, millis(l.now()))
-		if err != nil {
-			return err
-		}
-		n, err = r.RowsAffected()
-		return err
-	})
-	return n, err
+func (sqlite) closeInterrupted(ctx context.Context, db *sql.DB, now time.Time, _ func(string, ...any)) (int64, error) {
+	r, err := db.ExecContext(ctx, `UPDATE requests SET state = 'interrupted', ended_at = COALESCE(ended_at, ?),
+		output_tokens = reserved_tokens, cost_usd = reserved_usd, estimated = 1 WHERE state = 'open'`, millis(now))
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -72,17 +71,6 @@ func (l *Ledger) SetPrice(model string, inputPerMTok, outputPerMTok float64, who
 			model, inputPerMTok, outputPerMTok)
 		return fmt.Sprintf("price of %s: %g USD/Mtok in, %g USD/Mtok out", model, inputPerMTok, outputPerMTok), err
 	})
-}
-
-// ParseModels splits a comma-separated list of models and presets.
-func ParseModels(list string) []string {
-	var out []string
-	for _, m := range strings.Split(list, ",") {
-		if m = strings.TrimSpace(m); m != "" && !slices.Contains(out, m) {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // SetModels sets the models (and presets) students may ask for; nil goes
