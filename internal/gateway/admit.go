@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/streamdemo/streamdemo/internal/ledger"
+	"github.com/streamdemo/streamdemo/internal/meter"
 )
 
 // maxReplans bounds how often a request is planned again because the
@@ -17,18 +18,18 @@ const maxReplans = 3
 // left, and a streamed chat asking for its usage). What the ledger could
 // not do is err, said in the gateway's log.
 func admit(ctx context.Context, l *ledger.Ledger, defaults []string, c *call, body []byte) ([]byte, *Refusal, error) {
-	a, err := parseAsked(body)
+	a, err := meter.Parse(body, meter.Bounds{Cap: ledger.MaxOutputCap, Answers: ledger.MaxAnswers})
 	if err != nil {
 		return nil, badBody(c.path, err), nil
 	}
-	c.engines = a.engines()
+	c.engines = a.Engines()
 	c.model, c.chat, c.stream = strings.Join(c.engines, ","), c.path == "v1/chat/completions", a.Stream
 	includeUsage := false
 	if c.chat {
-		if includeUsage, err = wantsUsage(a); err != nil {
+		if includeUsage, err = a.WantsUsage(); err != nil {
 			return nil, badBody(c.path, err), nil
 		}
-		c.hideUsage = includeUsage
+		c.HideUsage = includeUsage
 	}
 	g, refusal, err := reserve(ctx, l, c, func(class *ledger.Class) (ledger.Plan, *Refusal) {
 		if refusal := checkModels(allowedModels(class, defaults), c.engines); refusal != nil {
@@ -44,7 +45,7 @@ func admit(ctx context.Context, l *ledger.Ledger, defaults []string, c *call, bo
 	if c.chat {
 		field = "max_tokens"
 	}
-	if body, err = rewrite(body, a, g.Cap, field, includeUsage); err != nil {
+	if body, err = a.Rewrite(body, g.Cap, field, includeUsage); err != nil {
 		return nil, badBody(c.path, err), nil // cannot happen: the body was read above
 	}
 	return body, nil, nil
@@ -90,11 +91,11 @@ func reserve(ctx context.Context, l *ledger.Ledger, c *call, planFrom func(*ledg
 // plan is what an answer asks of the budget: its input (estimated at 4
 // bytes a token), its output cap and answers, and the price of its model,
 // as class has it.
-func plan(c *call, a askedFor, bodyLen int, class *ledger.Class) ledger.Plan {
+func plan(c *call, a meter.Request, bodyLen int, class *ledger.Class) ledger.Plan {
 	c.inputEst = int64(bodyLen+3) / 4
 	p, unpriced := class.Price(c.engines)
 	c.priced, c.minUSD = len(c.engines) > 0 && unpriced == "", class.ReserveMinUSD
-	return ledger.Plan{InputTokens: c.inputEst, Cap: a.outputCap(), Answers: a.answers, DefaultOut: class.ReserveOutputTokens,
+	return ledger.Plan{InputTokens: c.inputEst, Cap: a.OutputCap(), Answers: a.Answers(), DefaultOut: class.ReserveOutputTokens,
 		Price: p, Priced: c.priced, Unpriced: unpriced, MinUSD: class.ReserveMinUSD}
 }
 
@@ -106,9 +107,9 @@ func badBody(path string, err error) *Refusal {
 		typ = "invalid_request"
 	}
 	msg := "The request body is not valid JSON."
-	var bad *badRequest
+	var bad *meter.BadRequest
 	if errors.As(err, &bad) {
-		msg = bad.message
+		msg = bad.Message
 	}
 	return &Refusal{Status: 400, Type: typ, Message: msg}
 }

@@ -156,7 +156,7 @@ func answerAll(b *testing.B, url string, l *ledger.Ledger, tokens []string) clas
 				return
 			}
 			for _, p := range events(body) {
-				var ev wireEvent
+				var ev answerEvent
 				jsonUnmarshal(p, &ev)
 				if ev.Response != nil && ev.Response.Usage != nil && ev.Response.Usage.Cost != nil {
 					reported.Requests++

@@ -4,6 +4,7 @@ import (
 	"net/url"
 
 	"github.com/streamdemo/streamdemo/internal/ledger"
+	"github.com/streamdemo/streamdemo/internal/meter"
 )
 
 // call is one student's request on its way through the gateway: what was
@@ -24,7 +25,7 @@ type call struct {
 	minUSD   float64            // the smallest reservation
 
 	// Filled in while the answer streams; read after it ended.
-	tally
+	meter.Tally
 	status   int
 	whole    bool // a whole (non-streamed) answer was read in full
 	proxyErr error

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/ledger"
+	"github.com/streamdemo/streamdemo/internal/meter"
 	"github.com/streamdemo/streamdemo/internal/redact"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
@@ -179,19 +180,19 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 		p.keys.accepted()
 	}
 	if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		resp.Body = newEventFilter(resp.Body, &c.tally, p.hide)
+		resp.Body = meter.NewFilter(resp.Body, &c.Tally, p.hide)
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWholeBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, meter.MaxWhole+1))
 	resp.Body.Close()
 	if err != nil {
 		return err
 	}
-	if len(body) > maxWholeBytes {
-		return errTooLarge
+	if len(body) > meter.MaxWhole {
+		return meter.ErrTooLarge
 	}
 	if resp.StatusCode == http.StatusOK {
-		c.observe(body)
+		c.Observe(body)
 		c.whole = true
 	}
 	if refusesKey(resp.StatusCode, body) {
@@ -214,7 +215,7 @@ func (p *proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	msg := "The class gateway could not reach the model server; tell your teacher."
-	if errors.Is(err, errTooLarge) {
+	if errors.Is(err, meter.ErrTooLarge) {
 		msg = "The model server sent an answer too large to forward; tell your teacher."
 	}
 	failure(w, shapeOf(c.path), http.StatusBadGateway, msg)

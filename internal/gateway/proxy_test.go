@@ -69,7 +69,7 @@ func TestAgentStreamIsChargedTheCostItReports(t *testing.T) {
 	tok := tg.student(t, "ana", ledger.Limits{})
 	tg.ledger.SetPrice("*", 1e6, 1e6, "test") // must not be used: the Agent API reports its cost
 	a := tg.post(t, "v1/agent", tok, agentBody(`,"tools":[{"type":"web_search"}]`))
-	var completed wireEvent
+	var completed answerEvent
 	for _, p := range events(a.Body) {
 		if strings.Contains(p, `"response.completed"`) {
 			completed = decodeEvent(t, p)
@@ -150,9 +150,22 @@ func TestModelsListIsForwarded(t *testing.T) {
 	}
 }
 
-func decodeEvent(t *testing.T, payload string) wireEvent {
+// answerEvent is what the tests read of an event: an Agent API answer's usage.
+type answerEvent struct {
+	Response *struct {
+		Usage *struct {
+			InputTokens  int64 `json:"input_tokens"`
+			OutputTokens int64 `json:"output_tokens"`
+			Cost         *struct {
+				TotalCost float64 `json:"total_cost"`
+			} `json:"cost"`
+		} `json:"usage"`
+	} `json:"response"`
+}
+
+func decodeEvent(t *testing.T, payload string) answerEvent {
 	t.Helper()
-	var ev wireEvent
+	var ev answerEvent
 	if err := jsonUnmarshal(payload, &ev); err != nil {
 		t.Fatal(err)
 	}

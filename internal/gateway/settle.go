@@ -25,13 +25,13 @@ const settleRetryFor = 2 * time.Minute
 // reported an answer (or a step of it) cost, fees included, is the least
 // charge. Prices are the class's as admission read them.
 func outcome(c *call, stopped bool) ledger.Outcome {
-	o := ledger.Outcome{Status: c.status, Model: c.ran}
+	o := ledger.Outcome{Status: c.status, Model: c.Ran}
 	switch {
-	case c.usage != nil:
+	case c.Usage != nil:
 		o.State = "done"
-		o.InputTokens, o.OutputTokens = c.usage.tokens()
+		o.InputTokens, o.OutputTokens = c.Usage.Tokens()
 		o.CostUSD = usedCost(c, o.InputTokens, o.OutputTokens)
-	case c.status != http.StatusOK && c.status != 0 && c.chars == 0:
+	case c.status != http.StatusOK && c.status != 0 && c.Chars == 0:
 		o.State = "failed" // refused upstream: nothing to charge
 	case c.status == 0 && !stopped && unreachable(c.proxyErr):
 		o.State = "failed" // never reached the upstream
@@ -39,17 +39,17 @@ func outcome(c *call, stopped bool) ledger.Outcome {
 		o.State, o.Estimated = "broken", true
 		if stopped {
 			o.State = "stopped"
-		} else if c.failed {
+		} else if c.Failed {
 			o.State = "failed"
 		}
-		o.InputTokens, o.OutputTokens = c.inputEst, (c.chars+3)/4
+		o.InputTokens, o.OutputTokens = c.inputEst, (c.Chars+3)/4
 		o.CostUSD = c.reserved.USD
 		if c.priced && (c.stream || c.whole) {
 			p, _ := c.class.Price(c.engines)
 			o.CostUSD = max(p.Cost(o.InputTokens, o.OutputTokens), c.minUSD)
 		}
 	}
-	o.CostUSD = max(o.CostUSD, c.fees) // what the upstream says it cost is the least charge
+	o.CostUSD = max(o.CostUSD, c.Fees) // what the upstream says it cost is the least charge
 	return o
 }
 
@@ -58,11 +58,11 @@ func outcome(c *call, stopped bool) ledger.Outcome {
 // for; where neither is priced, what it held: an unknown price must not
 // make an answer free.
 func usedCost(c *call, in, out int64) float64 {
-	if c.usage.Cost != nil {
-		return c.usage.Cost.TotalCost
+	if c.Usage.Cost != nil {
+		return c.Usage.Cost.TotalCost
 	}
-	if c.ran != "" {
-		if p, unpriced := c.class.Price([]string{c.ran}); unpriced == "" {
+	if c.Ran != "" {
+		if p, unpriced := c.class.Price([]string{c.Ran}); unpriced == "" {
 			return p.Cost(in, out)
 		}
 	}

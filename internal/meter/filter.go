@@ -1,0 +1,108 @@
+package meter
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"github.com/streamdemo/streamdemo/internal/redact"
+	"github.com/streamdemo/streamdemo/internal/sizes"
+)
+
+// MaxWhole bounds a whole (non-streamed) upstream body or error body. An
+// SSE event longer than sizes.MaxEvent passes through unread; a stream
+// longer than sizes.MaxStream is cut.
+const MaxWhole = 8 << 20
+
+// ErrTooLarge is an answer larger than the gateway forwards.
+var ErrTooLarge = errors.New("the model server sent more than the gateway forwards in one answer")
+
+// eventFilter forwards an SSE body event by event: each complete event is
+// read for accounting, has the key redacted, and is passed on unchanged
+// (or dropped, for the usage chunk the client did not ask for). Bytes are
+// held only until their event is complete.
+type eventFilter struct {
+	src     io.ReadCloser
+	c       *Tally
+	hide    *redact.Key
+	buf     []byte
+	in      []byte // received, event not yet complete
+	scanned int    // bytes of in already searched for an event end
+	out     []byte // ready to go to the client
+	total   int64
+	err     error
+}
+
+// NewFilter forwards the SSE body src event by event, reading each
+// into c as it passes and hiding what hide hides.
+func NewFilter(src io.ReadCloser, c *Tally, hide *redact.Key) io.ReadCloser {
+	return &eventFilter{src: src, c: c, hide: hide, buf: make([]byte, 32<<10)}
+}
+
+func (f *eventFilter) Read(p []byte) (int, error) {
+	for len(f.out) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		n, err := f.src.Read(f.buf)
+		f.total += int64(n)
+		if f.total > sizes.MaxStream {
+			f.err = ErrTooLarge
+			continue
+		}
+		f.in = append(f.in, f.buf[:n]...)
+		f.cut()
+		if err != nil {
+			f.out = append(f.out, f.process(f.in)...) // a last event without its blank line
+			f.in, f.err = nil, err
+		}
+	}
+	n := copy(p, f.out)
+	f.out = f.out[n:]
+	return n, nil
+}
+
+// cut moves every complete event from in to out.
+func (f *eventFilter) cut() {
+	start := 0
+	lineStart := f.scanned
+	for i := f.scanned; i < len(f.in); i++ {
+		if f.in[i] != '\n' {
+			continue
+		}
+		if len(bytes.TrimRight(f.in[lineStart:i], "\r")) == 0 && lineStart > start {
+			f.out = append(f.out, f.process(f.in[start:i+1])...)
+			start = i + 1
+		}
+		lineStart = i + 1
+	}
+	if len(f.in)-start > sizes.MaxEvent { // hostile: no event end in sight; pass it on unread, all of it output
+		f.c.Chars += int64(len(f.in) - start)
+		f.out = append(f.out, f.redact(f.in[start:])...)
+		start, lineStart = len(f.in), len(f.in)
+	}
+	f.in = append(f.in[:0], f.in[start:]...)
+	f.scanned = lineStart - start
+}
+
+// process accounts for one event and returns what to forward.
+func (f *eventFilter) process(event []byte) []byte {
+	var payload []byte
+	for _, line := range bytes.Split(event, []byte("\n")) {
+		line = bytes.TrimRight(line, "\r")
+		if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			if len(payload) > 0 {
+				payload = append(payload, '\n')
+			}
+			payload = append(payload, bytes.TrimPrefix(data, []byte(" "))...)
+		}
+	}
+	if len(payload) > 0 && !bytes.Equal(payload, []byte("[DONE]")) && f.c.Observe(payload) {
+		return nil
+	}
+	return f.redact(event)
+}
+
+func (f *eventFilter) redact(b []byte) []byte { return f.hide.Bytes(b) }
+
+func (f *eventFilter) Close() error { return f.src.Close() }
