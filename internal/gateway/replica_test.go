@@ -162,3 +162,89 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// A teacher's change made on one replica (or from the command line, on the
+// shared ledger) applies to the very next request on another: the class
+// each gateway caches is checked against the ledger's version in every
+// reservation, and read again when it changed.
+func TestATeachersChangeOnOneReplicaAppliesOnTheOtherAtOnce(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	_, upstream := startPractice(t, fast)
+	_, heldUpstream := startScripted(t, held(3, func(i int) string { return "data: {}\n\n" }, release, ""))
+	replicas := startReplicas(t, upstream, 2)
+	a, b := replicas[0], replicas[1]
+	teacher := a.teacherToken(t)
+	tok := a.student(t, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
+	ask := func(path, body string) answer { return b.post(t, path, tok, body) }
+	if got := ask("v1/agent", agentBody("")); got.Status != 200 {
+		t.Fatalf("before any change, on replica B: HTTP %d %s", got.Status, got.Body)
+	}
+	switchOnA := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+teacher)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("the switch %s %s on replica A: %v %v", path, body, resp.Status, err)
+		}
+		resp.Body.Close()
+	}
+
+	switchOnA("teacher/pause", `{"all":true}`)
+	if got := ask("v1/agent", agentBody("")); got.Status != 403 || refusalType(t, got.Body) != "class_paused" {
+		t.Errorf("the class paused on A, on B: HTTP %d %s", got.Status, got.Body)
+	}
+	switchOnA("teacher/pause", `{"all":false}`)
+	if got := ask("v1/agent", agentBody("")); got.Status != 200 {
+		t.Errorf("the class resumed on A, on B: HTTP %d %s", got.Status, got.Body)
+	}
+
+	if err := a.ledger.SetModels([]string{"sonar-pro"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask("v1/agent", agentBody("")); got.Status != 400 || refusalType(t, got.Body) != "class_model_not_allowed" {
+		t.Errorf("perplexity/sonar taken off the class's models, on B: HTTP %d %s", got.Status, got.Body)
+	}
+
+	if err := a.ledger.SetPrice("sonar-pro", 1000, 2000, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask("v1/chat/completions", chatBody("")); got.Status != 200 {
+		t.Fatalf("a chat answer on B: HTTP %d %s", got.Status, got.Body)
+	}
+	r := b.requests(t)
+	last := r[len(r)-1]
+	if want := (float64(last.In)*1000 + float64(last.Out)*2000) / 1e6; last.Cost != want {
+		t.Errorf("a price set on A, an answer on B charged %g USD, want %g", last.Cost, want)
+	}
+
+	switchOnA("teacher/limits", `{"student":"ana","limits":{"tokens_per_day":10}}`)
+	if got := ask("v1/chat/completions", chatBody("")); got.Status != 429 || refusalType(t, got.Body) != "class_budget_exceeded" {
+		t.Errorf("a day's budget used up by a limit set on A, on B: HTTP %d %s", got.Status, got.Body)
+	}
+
+	// One stream at once, held open on B; raised to two on A, a second
+	// is taken on B at once.
+	switchOnA("teacher/limits", `{"student":"ana","limits":{"tokens_per_day":0,"concurrent_streams":1}}`)
+	b2 := startReplicasOn(t, b.dir, heldUpstream, 1)[0]
+	first := make(chan answer, 1)
+	go func() { first <- b2.post(t, "v1/chat/completions", tok, chatBody("")) }()
+	waitFor(t, 3*time.Second, "the first stream never opened", func() bool {
+		var n int
+		b2.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
+		return n == 1
+	})
+	if got := b2.post(t, "v1/chat/completions", tok, chatBody("")); got.Status != 429 {
+		t.Fatalf("a second stream at once, with a limit of one: HTTP %d %s", got.Status, got.Body)
+	}
+	switchOnA("teacher/limits", `{"student":"ana","limits":{"concurrent_streams":2}}`)
+	second := make(chan answer, 1)
+	go func() { second <- b2.post(t, "v1/chat/completions", tok, chatBody("")) }()
+	waitFor(t, 3*time.Second, "the limit raised on A to two streams at once, the second never opened on B", func() bool {
+		var n int
+		b2.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
+		return n == 2
+	})
+}

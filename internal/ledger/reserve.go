@@ -14,24 +14,17 @@ type Ask struct {
 	Class                *Class
 }
 
-// usedQuery is what a student's answers hold, in one statement: open ones,
-// those of the last minute (?1) and the oldest of them, today's (?2)
-// tokens and dollars, and all of them; settled answers as charged, open
-// ones as reserved.
-const usedQuery = `SELECT
-	CAST(COALESCE(SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), 0) AS BIGINT),
-	CAST(COALESCE(SUM(CASE WHEN started_at > ?1 THEN 1 ELSE 0 END), 0) AS BIGINT),
-	CAST(COALESCE(MIN(CASE WHEN started_at > ?1 THEN started_at END), 0) AS BIGINT),
-	CAST(COALESCE(SUM(CASE WHEN day = ?2 THEN ` + chargedTokens + ` END), 0) AS BIGINT),
-	COALESCE(SUM(CASE WHEN day = ?2 THEN ` + chargedUSD + ` END), 0),
-	CAST(COALESCE(SUM(` + chargedTokens + `), 0) AS BIGINT),
-	COALESCE(SUM(` + chargedUSD + `), 0)
-	FROM requests WHERE student = ?3`
+// usedQuery is what a student's answers hold (kept in charges by the
+// ledger's triggers): open ones, and today's (?1) and all answers' tokens
+// and dollars; settled answers as charged, open ones as reserved.
+const usedQuery = `SELECT CAST(COALESCE(SUM(open), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN day = ?1 THEN tokens END), 0) AS BIGINT), COALESCE(SUM(CASE WHEN day = ?1 THEN usd END), 0),
+	CAST(COALESCE(SUM(tokens), 0) AS BIGINT), COALESCE(SUM(usd), 0)
+	FROM charges WHERE student = ?2`
 
-const (
-	chargedTokens = `CASE state WHEN 'open' THEN reserved_tokens ELSE input_tokens + output_tokens END`
-	chargedUSD    = `CASE state WHEN 'open' THEN reserved_usd ELSE cost_usd END`
-)
+// recentQuery is how many requests a student started since ?2, and when
+// the oldest of them did.
+const recentQuery = `SELECT COUNT(*), COALESCE(MIN(started_at), 0) FROM requests WHERE student = ?1 AND started_at > ?2`
 
 // Reserve checks every switch and limit for a.Student and, if the request
 // may go ahead, records it as open with its reservation, in one
@@ -57,8 +50,8 @@ func (l *Ledger) Reserve(ctx context.Context, a Ask) (Grant, *Refusal, error) {
 	reads := []step{
 		{query: `SELECT version FROM class_version` + l.dialect.locking(" FOR SHARE"), dest: []any{&version}},
 		{query: `SELECT paused FROM students WHERE name = ?` + l.dialect.locking(" FOR UPDATE"), args: []any{a.Student}, dest: []any{&paused}},
-		{query: usedQuery, args: []any{millis(now.Add(-time.Minute)), day(now), a.Student},
-			dest: []any{&open, &recent, &oldest, &u.dayTokens, &u.dayUSD, &u.totalTokens, &u.totalUSD}},
+		{query: usedQuery, args: []any{day(now), a.Student}, dest: []any{&open, &u.dayTokens, &u.dayUSD, &u.totalTokens, &u.totalUSD}},
+		{query: recentQuery, args: []any{a.Student, millis(now.Add(-time.Minute))}, dest: []any{&recent, &oldest}},
 	}
 	var g Grant
 	var refusal *Refusal

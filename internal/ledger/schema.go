@@ -130,16 +130,84 @@ var migrations = []migration{
 	// (0: none), and each replica's lease (lease.go). SQLite has one
 	// gateway and never fills them.
 	{sqlite: replicasTable("INTEGER"), postgres: replicasTable("BIGINT")},
-	// 5: the class's version, bumped first by every teacher's change, in the
-	// transaction that makes it: a gateway caches the settings, prices,
-	// limits and models behind it and checks it in every reservation (class.go).
-	{sqlite: classVersionTable("INTEGER"), postgres: classVersionTable("BIGINT")},
+	// 5: admission in one round trip. The class's version, bumped first by
+	// every teacher's change in the transaction that makes it: a gateway
+	// caches the settings, prices, limits and models behind it and checks it
+	// in every reservation (class.go). What each student's answers hold, by
+	// day (open ones at their reservations, settled ones as charged), kept
+	// by triggers in the transaction of every change to requests, so that a
+	// reservation reads a few rows, not all her answers. Her requests by
+	// start, for the rate limit.
+	{sqlite: admissionTables("INTEGER", "REAL") + sqliteCharges, postgres: admissionTables("BIGINT", "DOUBLE PRECISION") + pgCharges},
 }
 
-func classVersionTable(integer string) string {
+func admissionTables(integer, real string) string {
 	return `CREATE TABLE class_version (version ` + integer + ` NOT NULL);
-	INSERT INTO class_version VALUES (1);`
+	INSERT INTO class_version VALUES (1);
+	CREATE TABLE charges (
+		student TEXT NOT NULL,
+		day     TEXT NOT NULL,
+		open    ` + integer + ` NOT NULL DEFAULT 0, -- answers streaming
+		tokens  ` + integer + ` NOT NULL DEFAULT 0,
+		usd     ` + real + ` NOT NULL DEFAULT 0,
+		PRIMARY KEY (student, day)
+	);
+	INSERT INTO charges (student, day, open, tokens, usd)
+		SELECT student, day, SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), SUM(` + chargedTokens("") + `), SUM(` + chargedUSD("") + `)
+		FROM requests GROUP BY student, day;
+	CREATE INDEX requests_by_student_start ON requests (student, started_at);`
 }
+
+// chargedTokens and chargedUSD are what a request row (of prefix, e.g.
+// "OLD.") holds of its student's budget: an open answer its reservation,
+// a settled one what it was charged.
+func chargedTokens(row string) string {
+	return `CASE ` + row + `state WHEN 'open' THEN ` + row + `reserved_tokens ELSE ` + row + `input_tokens + ` + row + `output_tokens END`
+}
+
+func chargedUSD(row string) string {
+	return `CASE ` + row + `state WHEN 'open' THEN ` + row + `reserved_usd ELSE ` + row + `cost_usd END`
+}
+
+func openFlag(row string) string { return `CASE WHEN ` + row + `state = 'open' THEN 1 ELSE 0 END` }
+
+// sqliteCharges are the triggers that keep charges in SQLite: what a row
+// held is taken off, what it holds now is added.
+var sqliteCharges = `
+	CREATE TRIGGER requests_charge_insert AFTER INSERT ON requests BEGIN
+		INSERT INTO charges (student, day, open, tokens, usd)
+			VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
+			ON CONFLICT (student, day) DO UPDATE SET open = open + excluded.open, tokens = tokens + excluded.tokens, usd = usd + excluded.usd;
+	END;
+	CREATE TRIGGER requests_charge_update AFTER UPDATE ON requests BEGIN
+		UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
+			usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;
+		INSERT INTO charges (student, day, open, tokens, usd)
+			VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
+			ON CONFLICT (student, day) DO UPDATE SET open = open + excluded.open, tokens = tokens + excluded.tokens, usd = usd + excluded.usd;
+	END;
+	CREATE TRIGGER requests_charge_delete AFTER DELETE ON requests BEGIN
+		UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
+			usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;
+	END;`
+
+// pgCharges is the same in PostgreSQL: one function for the three.
+var pgCharges = `
+	CREATE FUNCTION requests_charge() RETURNS trigger LANGUAGE plpgsql AS $fn$
+	BEGIN
+		IF TG_OP IN ('UPDATE', 'DELETE') THEN
+			UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
+				usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;
+		END IF;
+		IF TG_OP IN ('INSERT', 'UPDATE') THEN
+			INSERT INTO charges (student, day, open, tokens, usd)
+				VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
+				ON CONFLICT (student, day) DO UPDATE
+				SET open = charges.open + EXCLUDED.open, tokens = charges.tokens + EXCLUDED.tokens, usd = charges.usd + EXCLUDED.usd;
+		END IF;
+		RETURN NULL;
+	END $fn$;
+	CREATE TRIGGER requests_charge AFTER INSERT OR UPDATE OR DELETE ON requests FOR EACH ROW EXECUTE FUNCTION requests_charge();`
 
 func replicasTable(integer string) string {
 	return `ALTER TABLE requests ADD COLUMN replica ` + integer + ` NOT NULL DEFAULT 0;
