@@ -13,14 +13,20 @@ import (
 type dialect interface {
 	// bind is query as the database takes it.
 	bind(query string) string
+	// prepared is query prepared once on the ledger's database, where
+	// preparing costs (SQLite: a quarter of a reservation); nil where the
+	// driver keeps its own (PostgreSQL's pgx) or it cannot be prepared.
+	// Only kept ones are given where prepare is false: a transaction may
+	// hold the database's one connection.
+	prepared(query string, prepare bool) *sql.Stmt
 	// locking is clause (FOR UPDATE, FOR SHARE) where rows are locked one
 	// by one, or "" where a write transaction holds the whole database.
 	locking(clause string) string
 	// pipeline runs reads in one transaction, each scanning its row into
-	// its dest, then the write then returns (none: nil), and commits.
-	// PostgreSQL sends the reads at once, and the write with its commit:
-	// two round trips in all.
-	pipeline(ctx context.Context, db *sql.DB, reads []step, then func() (*step, error)) error
+	// its dest, then write if then says so (its args set by then), and
+	// commits. PostgreSQL sends the reads at once, and the write with its
+	// commit: two round trips in all.
+	pipeline(ctx context.Context, db *sql.DB, reads []step, write *step, then func() (bool, error)) error
 	// cookieSecret is the secret that signs the teacher page's cookies,
 	// the same for every gateway on the ledger.
 	cookieSecret(ctx context.Context, db *sql.DB, dir string) ([]byte, error)

@@ -51,7 +51,7 @@ func Open(cfg Config) (*Ledger, error) {
 		l.db, l.dialect, err = openPostgres(cfg.Database)
 	} else {
 		l.db, err = openSQLite(cfg.Dir)
-		l.dialect = sqlite{}
+		l.dialect = &sqlite{db: l.db}
 	}
 	if err != nil {
 		return nil, err

@@ -82,7 +82,7 @@ func (p *postgres) migrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("schema version %d is newer than this gateway's %d: upgrade the gateway", version, len(migrations))
 		}
 		for i := version; i < len(migrations); i++ {
-			if _, err := tx.exec(ctx, migrations[i].postgres); err != nil {
+			if err := tx.script(ctx, migrations[i].postgres); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
 		}
@@ -125,6 +125,8 @@ func (p *postgres) bind(query string) string {
 
 func (*postgres) locking(clause string) string { return clause }
 
+func (*postgres) prepared(string, bool) *sql.Stmt { return nil }
+
 func (p *postgres) replica() int64 {
 	if p.lease == nil {
 		return 0
@@ -143,7 +145,7 @@ func (p *postgres) close() {
 // any) and COMMIT in another: two round trips, however many reads. Each
 // statement runs at READ COMMITTED with a snapshot of its own, so a read
 // after one that waited for a row lock sees what the lock's holder committed.
-func (p *postgres) pipeline(ctx context.Context, db *sql.DB, reads []step, then func() (*step, error)) error {
+func (p *postgres) pipeline(ctx context.Context, db *sql.DB, reads []step, write *step, then func() (bool, error)) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -151,7 +153,7 @@ func (p *postgres) pipeline(ctx context.Context, db *sql.DB, reads []step, then 
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
-		err := p.transact(ctx, c, reads, then)
+		err := p.transact(ctx, c, reads, write, then)
 		if c.PgConn().TxStatus() != 'I' { // left in a transaction: end it, or drop the connection
 			if _, rerr := c.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil || c.PgConn().TxStatus() != 'I' {
 				return errors.Join(err, rerr, driver.ErrBadConn)
@@ -161,7 +163,7 @@ func (p *postgres) pipeline(ctx context.Context, db *sql.DB, reads []step, then 
 	})
 }
 
-func (p *postgres) transact(ctx context.Context, c *pgx.Conn, reads []step, then func() (*step, error)) error {
+func (p *postgres) transact(ctx context.Context, c *pgx.Conn, reads []step, write *step, then func() (bool, error)) error {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for _, s := range reads {
@@ -181,8 +183,7 @@ func (p *postgres) transact(ctx context.Context, c *pgx.Conn, reads []step, then
 	if err != nil {
 		return err
 	}
-	write, err := then()
-	if err != nil || write == nil {
+	if ok, err := then(); err != nil || !ok {
 		return err
 	}
 	b = &pgx.Batch{}

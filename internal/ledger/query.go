@@ -21,15 +21,41 @@ type q struct {
 }
 
 func (q q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return q.e.ExecContext(ctx, q.d.bind(query), args...)
 }
 
 func (q q) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return q.e.QueryContext(ctx, q.d.bind(query), args...)
 }
 
 func (q q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return q.e.QueryRowContext(ctx, q.d.bind(query), args...)
+}
+
+// script runs statements, several at once as a migration holds them.
+func (q q) script(ctx context.Context, statements string) error {
+	_, err := q.e.ExecContext(ctx, q.d.bind(statements))
+	return err
+}
+
+// prepared is the dialect's statement for query, if it keeps them, in q's
+// transaction if q is one; nil to run query as it is.
+func (q q) prepared(ctx context.Context, query string) *sql.Stmt {
+	tx, inTx := q.e.(*sql.Tx)
+	st := q.d.prepared(query, !inTx)
+	if inTx && st != nil {
+		return tx.StmtContext(ctx, st)
+	}
+	return st
 }
 
 // setting reads one settings value.

@@ -55,27 +55,27 @@ func (l *Ledger) Reserve(ctx context.Context, a Ask) (Grant, *Refusal, error) {
 	}
 	var g Grant
 	var refusal *Refusal
-	err := l.dialect.pipeline(ctx, l.db, reads, func() (*step, error) {
+	insert := &step{query: `INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd, replica)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, dest: []any{&g.ID}}
+	err := l.dialect.pipeline(ctx, l.db, reads, insert, func() (bool, error) {
 		g, refusal = Grant{}, nil
 		if version != a.Class.Version {
-			return nil, ErrStale
+			return false, ErrStale
 		}
 		if refusal = a.admits(paused != 0, open, recent, oldest, now); refusal != nil {
-			return nil, nil
+			return false, nil
 		}
 		if !a.Plan.CountOnly {
 			if g, refusal = a.Plan.fit(u.left(a.Class.Limits(a.Student))); refusal != nil {
-				return nil, nil
+				return false, nil
 			}
 		}
 		state, ended := "open", any(nil)
 		if a.Plan.CountOnly {
 			state, ended = "done", millis(now)
 		}
-		return &step{query: `INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd, replica)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			args: []any{a.Student, day(now), millis(now), ended, a.Path, a.Model, state, g.Held.Tokens, g.Held.USD, l.dialect.replica()},
-			dest: []any{&g.ID}}, nil
+		insert.args = []any{a.Student, day(now), millis(now), ended, a.Path, a.Model, state, g.Held.Tokens, g.Held.USD, l.dialect.replica()}
+		return true, nil
 	})
 	if errors.Is(err, ErrStale) {
 		l.changed()

@@ -138,10 +138,10 @@ var migrations = []migration{
 	// by triggers in the transaction of every change to requests, so that a
 	// reservation reads a few rows, not all her answers. Her requests by
 	// start, for the rate limit.
-	{sqlite: admissionTables("INTEGER", "REAL") + sqliteCharges, postgres: admissionTables("BIGINT", "DOUBLE PRECISION") + pgCharges},
+	{sqlite: admissionTables("INTEGER", "REAL", " WITHOUT ROWID") + sqliteCharges, postgres: admissionTables("BIGINT", "DOUBLE PRECISION", "") + pgCharges},
 }
 
-func admissionTables(integer, real string) string {
+func admissionTables(integer, real, withoutRowid string) string {
 	return `CREATE TABLE class_version (version ` + integer + ` NOT NULL);
 	INSERT INTO class_version VALUES (1);
 	CREATE TABLE charges (
@@ -151,11 +151,13 @@ func admissionTables(integer, real string) string {
 		tokens  ` + integer + ` NOT NULL DEFAULT 0,
 		usd     ` + real + ` NOT NULL DEFAULT 0,
 		PRIMARY KEY (student, day)
-	);
+	)` + withoutRowid + `;
 	INSERT INTO charges (student, day, open, tokens, usd)
 		SELECT student, day, SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), SUM(` + chargedTokens("") + `), SUM(` + chargedUSD("") + `)
 		FROM requests GROUP BY student, day;
-	CREATE INDEX requests_by_student_start ON requests (student, started_at);`
+	CREATE INDEX requests_by_student_start ON requests (student, started_at);
+	DROP INDEX requests_by_student_day;
+	DROP INDEX requests_by_start;`
 }
 
 // chargedTokens and chargedUSD are what a request row (of prefix, e.g.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite: no C toolchain, nothing fetched at run time
@@ -17,8 +18,12 @@ const File = "ledger.sqlite"
 
 // sqlite is the ledger in one file, used by one gateway (and the commands
 // that change it): each write transaction takes the database's write lock
-// first, so reservations are serialised whole.
-type sqlite struct{}
+// first, so reservations are serialised whole. Its statements are prepared
+// once on db, the one connection, and kept.
+type sqlite struct {
+	db    *sql.DB // nil while migrating: nothing is kept
+	stmts sync.Map
+}
 
 // openSQLite opens (creating if needed) the ledger in dir and brings its
 // schema up to date. The folder is made owner-only: it holds token hashes.
@@ -61,12 +66,11 @@ func migrateSQLite(db *sql.DB) error {
 		return fmt.Errorf("schema version %d is newer than this gateway's %d: upgrade the gateway", version, len(migrations))
 	}
 	for i := version; i < len(migrations); i++ {
-		err := transact(context.Background(), db, sqlite{}, func(tx q) error {
-			if _, err := tx.exec(context.Background(), migrations[i].sqlite); err != nil {
+		err := transact(context.Background(), db, &sqlite{}, func(tx q) error {
+			if err := tx.script(context.Background(), migrations[i].sqlite); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
-			_, err := tx.exec(context.Background(), fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
-			return err
+			return tx.script(context.Background(), fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
 		})
 		if err != nil {
 			return err
@@ -75,30 +79,51 @@ func migrateSQLite(db *sql.DB) error {
 	return nil
 }
 
-func (sqlite) bind(query string) string { return query }
-func (sqlite) locking(string) string    { return "" }
-func (sqlite) replica() int64           { return 0 }
-func (sqlite) close()                   {}
+func (*sqlite) bind(query string) string { return query }
+func (*sqlite) locking(string) string    { return "" }
+func (*sqlite) replica() int64           { return 0 }
+func (*sqlite) close()                   {}
 
-func (sqlite) pipeline(ctx context.Context, db *sql.DB, reads []step, then func() (*step, error)) error {
+func (s *sqlite) prepared(query string, prepare bool) *sql.Stmt {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	if s.db == nil || !prepare {
+		return nil
+	}
+	st, err := s.db.Prepare(query)
+	if err != nil {
+		return nil // run as it is: its error comes from there
+	}
+	if old, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt)
+	}
+	return st
+}
+
+func (s *sqlite) pipeline(ctx context.Context, db *sql.DB, reads []step, write *step, then func() (bool, error)) error {
+	for _, r := range append(reads, *write) { // prepared before the transaction holds the one connection
+		s.prepared(r.query, true)
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // after Commit, a no-op
-	for _, s := range reads {
-		if err := tx.QueryRowContext(ctx, s.query, s.args...).Scan(s.dest...); err != nil {
+	in := q{e: tx, d: s}
+	for _, r := range reads {
+		if err := in.row(ctx, r.query, r.args...).Scan(r.dest...); err != nil {
 			return err
 		}
 	}
-	write, err := then()
-	if err != nil || write == nil {
+	if ok, err := then(); err != nil || !ok {
 		return err
 	}
 	if write.dest == nil {
-		_, err = tx.ExecContext(ctx, write.query, write.args...)
+		_, err = in.exec(ctx, write.query, write.args...)
 	} else {
-		err = tx.QueryRowContext(ctx, write.query, write.args...).Scan(write.dest...)
+		err = in.row(ctx, write.query, write.args...).Scan(write.dest...)
 	}
 	if err != nil {
 		return err
@@ -107,7 +132,7 @@ func (sqlite) pipeline(ctx context.Context, db *sql.DB, reads []step, then func(
 }
 
 // cookieSecret is the secret kept in dir (owner-only), made the first time.
-func (sqlite) cookieSecret(_ context.Context, _ *sql.DB, dir string) ([]byte, error) {
+func (*sqlite) cookieSecret(_ context.Context, _ *sql.DB, dir string) ([]byte, error) {
 	path := filepath.Join(dir, "cookie-secret")
 	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
 		return b, nil
@@ -122,7 +147,7 @@ func (sqlite) cookieSecret(_ context.Context, _ *sql.DB, dir string) ([]byte, er
 
 // closeInterrupted charges every open answer its reservation: only one
 // gateway runs on an SQLite ledger, and it is starting.
-func (sqlite) closeInterrupted(ctx context.Context, db *sql.DB, now time.Time, _ func(string, ...any)) (int64, error) {
+func (*sqlite) closeInterrupted(ctx context.Context, db *sql.DB, now time.Time, _ func(string, ...any)) (int64, error) {
 	r, err := db.ExecContext(ctx, `UPDATE requests SET state = 'interrupted', ended_at = COALESCE(ended_at, ?),
 		output_tokens = reserved_tokens, cost_usd = reserved_usd, estimated = 1 WHERE state = 'open'`, millis(now))
 	if err != nil {
