@@ -61,6 +61,7 @@ fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/meter
+	$(GO) test -run='^$$' -fuzz=FuzzScanIsDecoding -fuzztime=$(FUZZTIME) ./internal/meter
 	$(GO) test -run='^$$' -fuzz=FuzzBearer -fuzztime=$(FUZZTIME) ./internal/gateway
 	$(GO) test -run='^$$' -fuzz=FuzzSessionCookie -fuzztime=$(FUZZTIME) ./internal/gateway
 

@@ -28,7 +28,8 @@ type eventFilter struct {
 	buf     []byte
 	in      []byte // received, event not yet complete
 	scanned int    // bytes of in already searched for an event end
-	out     []byte // ready to go to the client
+	out     []byte // ready to go to the client, from sent on
+	sent    int
 	total   int64
 	err     error
 }
@@ -40,6 +41,9 @@ func NewFilter(src io.ReadCloser, c *Tally, hide *redact.Key) io.ReadCloser {
 }
 
 func (f *eventFilter) Read(p []byte) (int, error) {
+	if f.sent == len(f.out) {
+		f.out, f.sent = f.out[:0], 0 // all went: the buffer is used again
+	}
 	for len(f.out) == 0 {
 		if f.err != nil {
 			return 0, f.err
@@ -57,8 +61,8 @@ func (f *eventFilter) Read(p []byte) (int, error) {
 			f.in, f.err = nil, err
 		}
 	}
-	n := copy(p, f.out)
-	f.out = f.out[n:]
+	n := copy(p, f.out[f.sent:])
+	f.sent += n
 	return n, nil
 }
 
@@ -85,16 +89,28 @@ func (f *eventFilter) cut() {
 	f.scanned = lineStart - start
 }
 
-// process accounts for one event and returns what to forward.
+// process accounts for one event and returns what to forward. An event's
+// one data line (nearly every event has one) is read where it lies; the
+// lines of one with several are joined first.
 func (f *eventFilter) process(event []byte) []byte {
 	var payload []byte
-	for _, line := range bytes.Split(event, []byte("\n")) {
+	lines := 0
+	for rest := event; len(rest) > 0; {
+		line, after, _ := bytes.Cut(rest, []byte("\n"))
+		rest = after
 		line = bytes.TrimRight(line, "\r")
-		if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			if len(payload) > 0 {
-				payload = append(payload, '\n')
-			}
-			payload = append(payload, bytes.TrimPrefix(data, []byte(" "))...)
+		data, ok := bytes.CutPrefix(line, []byte("data:"))
+		if !ok {
+			continue
+		}
+		data = bytes.TrimPrefix(data, []byte(" "))
+		switch lines++; lines {
+		case 1:
+			payload = data
+		case 2:
+			payload = append(append(append([]byte(nil), payload...), '\n'), data...)
+		default:
+			payload = append(append(payload, '\n'), data...)
 		}
 	}
 	if len(payload) > 0 && !bytes.Equal(payload, []byte("[DONE]")) && f.c.Observe(payload) {

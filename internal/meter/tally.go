@@ -145,8 +145,16 @@ type Tally struct {
 
 // Observe reads one event's JSON payload (or a whole answer) into the
 // tally and reports whether the event is the usage chunk the client did
-// not ask for.
+// not ask for. Most events are walked, not decoded (scan.go).
 func (c *Tally) Observe(payload []byte) (hide bool) {
+	if c.observeScanned(payload) {
+		return false
+	}
+	return c.observeDecoded(payload)
+}
+
+// observeDecoded is Observe by decoding the payload.
+func (c *Tally) observeDecoded(payload []byte) (hide bool) {
 	var ev event
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		var typeErr *json.UnmarshalTypeError
