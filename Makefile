@@ -73,8 +73,9 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
-gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk, 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
-	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
+gateway-bench: postgres-setup ## the class gateway before this issue's work (dbe4724, built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; then the work per chunk (docs/classroom.md)
+	$(GO) test -run='^$$' -bench=BeforeAndAfter -benchtime=3x -timeout=40m ./internal/gateway
+	$(GO) test -run='^$$' -bench='Filter|CountOutput' -benchmem ./internal/meter
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'

@@ -17,8 +17,8 @@ import (
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// buildStreamdemo builds the command once per test binary.
-func buildStreamdemo(t *testing.T) string {
+// buildStreamdemo builds this checkout's command for the test.
+func buildStreamdemo(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "streamdemo")
 	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/streamdemo").CombinedOutput()
@@ -29,7 +29,7 @@ func buildStreamdemo(t *testing.T) string {
 }
 
 // cli runs a gateway command and returns its output's last line.
-func cli(t *testing.T, bin string, args ...string) string {
+func cli(t testing.TB, bin string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
@@ -42,7 +42,7 @@ func cli(t *testing.T, bin string, args ...string) string {
 var listening = regexp.MustCompile(`class gateway on (http://\S+/) `)
 
 // serveGateway starts "streamdemo gateway serve" and returns its URL.
-func serveGateway(t *testing.T, bin, upstream, data string, env ...string) (*exec.Cmd, string) {
+func serveGateway(t testing.TB, bin, upstream, data string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	args := []string{"gateway", "serve", "--upstream", upstream, ledgerArg(data), data}
 	if len(env) == 0 {

@@ -163,7 +163,7 @@ type answerEvent struct {
 	} `json:"response"`
 }
 
-func decodeEvent(t *testing.T, payload string) answerEvent {
+func decodeEvent(t testing.TB, payload string) answerEvent {
 	t.Helper()
 	var ev answerEvent
 	if err := jsonUnmarshal(payload, &ev); err != nil {

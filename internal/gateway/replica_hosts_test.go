@@ -19,7 +19,7 @@ import (
 const leaseRenewal = 2 * time.Second
 
 // usageIn is what a finished Agent API answer reported it used.
-func usageIn(t *testing.T, body string) (u ledger.Totals) {
+func usageIn(t testing.TB, body string) (u ledger.Totals) {
 	t.Helper()
 	for _, p := range events(body) {
 		if ev := decodeEvent(t, p); ev.Response != nil && ev.Response.Usage != nil {
@@ -37,7 +37,7 @@ func addTotals(u *ledger.Totals, v ledger.Totals) {
 }
 
 // doneTotals is what the ledger holds of finished answers.
-func doneTotals(t *testing.T, db *sql.DB) (done ledger.Totals) {
+func doneTotals(t testing.TB, db *sql.DB) (done ledger.Totals) {
 	t.Helper()
 	if err := db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_usd), 0)
 		FROM requests WHERE state = 'done'`).Scan(&done.Requests, &done.InputTokens, &done.OutputTokens, &done.USD); err != nil {
