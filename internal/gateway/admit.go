@@ -75,7 +75,7 @@ func reserve(ctx context.Context, l *ledger.Ledger, c *call, planFrom func(*ledg
 			return ledger.Grant{}, refusal, nil
 		}
 		c.class = class
-		g, lr, err := l.Reserve(ctx, ledger.Ask{Student: c.student, Path: c.path, Model: c.model, Plan: p, Class: class})
+		g, lr, err := l.Reserve(ctx, ledger.Ask{Student: c.student, Path: c.path, Model: c.model, Token: c.token, Plan: p, Class: class})
 		switch {
 		case errors.Is(err, ledger.ErrStale) && try < maxReplans:
 			continue

@@ -11,6 +11,7 @@ import (
 // asked, what was reserved, and what the answer turned out to use.
 type call struct {
 	student  string
+	token    string // a standalone token the ledger checks in the reservation; "" for a hub user
 	path     string // after the prefix, e.g. "v1/chat/completions"
 	target   *url.URL
 	model    string   // the engines, comma-separated, as the ledger shows them

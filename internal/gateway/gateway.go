@@ -87,8 +87,12 @@ func New(cfg Config) (*Gateway, error) {
 	if transport == nil {
 		transport = upstreamTransport()
 	}
-	g.proxy = &proxy{ledger: cfg.Ledger, auth: g.auth, hub: g.hub != nil, route: route{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/")},
+	g.proxy = &proxy{ledger: cfg.Ledger, auth: g.auth, route: route{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/")},
 		key: []byte(cfg.Key), hide: hide, models: cfg.Models, keys: &keyWatch{ledger: cfg.Ledger, logf: logf}, prefix: g.prefix, logf: logf}
+	if g.hub == nil {
+		g.proxy.tokens = newRememberedTokens(cfg.Ledger)
+		g.proxy.auth = g.proxy.tokens
+	}
 	g.proxy.rp = &httputil.ReverseProxy{Rewrite: g.proxy.rewrite, Transport: transport, FlushInterval: -1,
 		ModifyResponse: g.proxy.modifyResponse, ErrorHandler: g.proxy.proxyError, ErrorLog: g.log.errorLog()}
 	if n, err := cfg.Ledger.CloseInterrupted(logf); err != nil {

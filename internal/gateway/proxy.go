@@ -25,8 +25,8 @@ import (
 type proxy struct {
 	ledger   *ledger.Ledger
 	auth     authenticator
-	hub      bool     // students are the hub's users: each is recorded in the ledger once
-	recorded sync.Map // hub users recorded by this gateway
+	tokens   *rememberedTokens // the standalone gateway's students' (auth); nil on a hub
+	recorded sync.Map          // hub users recorded by this gateway
 	route    route
 	key      []byte
 	hide     *redact.Key // keeps the key out of what leaves
@@ -58,9 +58,12 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer p.underWay.done(id.Name)
 	c := &call{student: id.Name, path: path, target: p.route.url(path)}
+	if p.tokens != nil {
+		c.token = bearer(r) // checked again in the reservation
+	}
 	var body []byte
+	var err error
 	if r.Method == http.MethodPost {
-		var err error
 		body, err = readBody(w, r)
 		var tooBig *http.MaxBytesError
 		if err != nil && !errors.As(err, &tooBig) {
@@ -72,17 +75,16 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body, refusal, err = admit(r.Context(), p.ledger, p.models, c, body)
-		if err != nil {
-			p.logf("ledger: %v", err)
-		}
-		if refusal != nil {
-			refuse(w, sh, refusal)
-			return
-		}
-	} else if refusal, err := count(r.Context(), p.ledger, c); refusal != nil {
-		if err != nil {
-			p.logf("ledger: %v", err)
-		}
+	} else {
+		refusal, err = count(r.Context(), p.ledger, c)
+	}
+	if err != nil {
+		p.logf("ledger: %v", err)
+	}
+	if refusal == refuseNoToken && p.tokens != nil {
+		p.tokens.forget(c.token)
+	}
+	if refusal != nil {
 		refuse(w, sh, refusal)
 		return
 	}
@@ -108,7 +110,7 @@ func (p *proxy) student(r *http.Request) (Identity, *Refusal) {
 	if !ok || !id.Student {
 		return Identity{}, refuseNoToken
 	}
-	if _, seen := p.recorded.Load(id.Name); p.hub && !seen {
+	if _, seen := p.recorded.Load(id.Name); p.tokens == nil && !seen {
 		if err := p.ledger.EnsureStudent(r.Context(), id.Name); err != nil {
 			p.logf("ledger: %v", err)
 		} else {

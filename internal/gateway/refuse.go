@@ -62,6 +62,8 @@ func refusalFor(r *ledger.Refusal) *Refusal {
 		return refuseTotalBudget
 	case ledger.Unpriced:
 		return refuseUnpriced(r.Model)
+	case ledger.TokenRevoked:
+		return refuseNoToken
 	}
 	return refuseLedger
 }

@@ -40,6 +40,44 @@ func TestNoBogusOrRevokedTokenIsRefused401(t *testing.T) {
 	}
 }
 
+// A gateway remembers who holds a token it found in the ledger, but a
+// token revoked or replaced (on this gateway's ledger or from the command
+// line) is refused at its next request, before anything reaches the upstream.
+func TestARememberedTokenRevokedIsRefusedAtOnce(t *testing.T) {
+	srv, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	bob, cy := tg.student(t, "bob", ledger.Limits{}), tg.student(t, "cy", ledger.Limits{})
+	for _, tok := range []string{bob, cy} {
+		if a := tg.post(t, "v1/agent", tok, agentBody("")); a.Status != 200 {
+			t.Fatalf("before: HTTP %d %s", a.Status, a.Body)
+		}
+	}
+	other := reopenTestLedger(t, tg.dir, nil) // as "streamdemo gateway token ..." opens it
+	defer other.Close()
+	if err := other.RevokeToken("bob", "test"); err != nil {
+		t.Fatal(err)
+	}
+	newCy, err := other.AddToken("cy", false, ledger.Limits{}, "test") // a lost token replaced
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := len(srv.Records())
+	for _, tok := range []string{bob, cy} {
+		if a := tg.post(t, "v1/agent", tok, agentBody("")); a.Status != http.StatusUnauthorized || refusalType(t, a.Body) != "class_token_rejected" {
+			t.Errorf("a remembered token revoked or replaced: HTTP %d %s, want 401", a.Status, a.Body)
+		}
+		if a := do(t, http.MethodGet, tg.URL+"v1/models", tok, ""); a.Status != http.StatusUnauthorized {
+			t.Errorf("models with a remembered token revoked or replaced: HTTP %d", a.Status)
+		}
+	}
+	if n := len(srv.Records()) - asked; n != 0 {
+		t.Errorf("%d requests with revoked tokens reached the upstream", n)
+	}
+	if a := tg.post(t, "v1/agent", newCy, agentBody("")); a.Status != 200 {
+		t.Errorf("the new token: HTTP %d %s", a.Status, a.Body)
+	}
+}
+
 func TestAStudentCannotReachTheTeachersPageOrSwitches(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)

@@ -57,6 +57,14 @@ func (c *tokenCache) put(key [32]byte, id Identity, ok bool, expires time.Time) 
 	}
 }
 
+// forget drops what is cached for key.
+func (c *tokenCache) forget(key [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.accepted.remove(key)
+	c.refused.remove(key)
+}
+
 // lru is a bounded map whose least recently used entry goes first.
 type lru struct {
 	max   int

@@ -14,6 +14,7 @@ const (
 	DayBudget                        // today's budget is used up
 	TotalBudget                      // the whole budget is used up
 	Unpriced                         // a dollar limit, and no price for Refusal.Model
+	TokenRevoked                     // Ask.Token is no longer hers
 )
 
 // Refusal is a request the ledger turns away, and why.

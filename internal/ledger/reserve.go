@@ -7,9 +7,13 @@ import (
 )
 
 // Ask is a request to reserve for: who asks, on which path, for which
-// models (as the ledger shows them), and its plan, made from Class.
+// models (as the ledger shows them), and its plan, made from Class. Token
+// is the token the request came with, checked against the student's under
+// her lock (so a gateway may remember who holds a token: a revoked one is
+// refused here); "" where another (the hub) vouches for her.
 type Ask struct {
 	Student, Path, Model string
+	Token                string
 	Plan                 Plan
 	Class                *Class
 }
@@ -46,21 +50,31 @@ func (l *Ledger) Reserve(ctx context.Context, a Ask) (Grant, *Refusal, error) {
 	}
 	now := l.now()
 	var version, paused, open, recent, oldest int64
+	var tokenHash string
 	var u used
 	reads := []step{
 		{query: `SELECT version FROM class_version` + l.dialect.locking(" FOR SHARE"), dest: []any{&version}},
-		{query: `SELECT paused FROM students WHERE name = ?` + l.dialect.locking(" FOR UPDATE"), args: []any{a.Student}, dest: []any{&paused}},
+		{query: `SELECT paused, COALESCE(token_hash, '') FROM students WHERE name = ?` + l.dialect.locking(" FOR UPDATE"),
+			args: []any{a.Student}, dest: []any{&paused, &tokenHash}},
 		{query: usedQuery, args: []any{day(now), a.Student}, dest: []any{&open, &u.dayTokens, &u.dayUSD, &u.totalTokens, &u.totalUSD}},
 		{query: recentQuery, args: []any{a.Student, millis(now.Add(-time.Minute))}, dest: []any{&recent, &oldest}},
 	}
 	var g Grant
 	var refusal *Refusal
+	presented := ""
+	if a.Token != "" {
+		presented = hashToken(a.Token)
+	}
 	insert := &step{query: `INSERT INTO requests (student, day, started_at, ended_at, path, model, state, reserved_tokens, reserved_usd, replica)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, dest: []any{&g.ID}}
 	err := l.dialect.pipeline(ctx, l.db, reads, insert, func() (bool, error) {
 		g, refusal = Grant{}, nil
 		if version != a.Class.Version {
 			return false, ErrStale
+		}
+		if presented != "" && presented != tokenHash {
+			refusal = &Refusal{Reason: TokenRevoked}
+			return false, nil
 		}
 		if refusal = a.admits(paused != 0, open, recent, oldest, now); refusal != nil {
 			return false, nil
