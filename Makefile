@@ -73,7 +73,7 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
-gateway-bench: postgres-setup ## the class gateway before this issue's work (dbe4724, built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; then the work per chunk (docs/classroom.md)
+gateway-bench: postgres-setup ## the class gateway as of commit dbe4724 (built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; then the work per chunk (docs/classroom.md)
 	$(GO) test -run='^$$' -bench=BeforeAndAfter -benchtime=3x -timeout=40m ./internal/gateway
 	$(GO) test -run='^$$' -bench='Filter|CountOutput' -benchmem ./internal/meter
 

@@ -1,27 +1,22 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// beforeCommit is the gateway before issue 29's work on it (the ledger in
-// the gateway, five statements before each reservation, every event
-// decoded): the one the figures are compared with.
+// beforeCommit is the gateway the figures are compared with: the ledger
+// inside the gateway, five statements before each reservation, every event
+// of an answer decoded.
 const beforeCommit = "dbe4724"
 
 // buildBefore builds the command at beforeCommit, from the repository's
@@ -98,11 +93,11 @@ func startBenchGateway(b *testing.B, name, bin, upstream, where string, n int) *
 // shortBody asks for a short answer: the time to its first byte is what counts.
 const shortBody = `{"model":"` + practice.LengthModel + `20","stream":true,"input":"` + seedQuestion + `"}`
 
-// firstByteOf is how long an answer takes to its first body byte; it is
-// then read to the end (so that it is settled before the next).
+// firstByteOf is how long an answer takes to its first line; it is then
+// read to the end (so that it is settled before the next).
 func firstByteOf(b *testing.B, url, token string) time.Duration {
 	b.Helper()
-	status, _, first := timedFirstByte(b.Context(), url, token, shortBody)
+	status, _, first := timedAnswer(b.Context(), url, token, shortBody, nil)
 	if status != 200 {
 		b.Fatalf("%s: HTTP %d", url, status)
 	}
@@ -115,8 +110,8 @@ type figures struct {
 	class         []classRun
 }
 
-// BenchmarkBeforeAndAfter runs the gateway as it was before this issue's
-// work on it (commit dbe4724, built from git into build/gateway-bench/)
+// BenchmarkBeforeAndAfter runs the gateway as it was at beforeCommit
+// (built from git into build/gateway-bench/)
 // beside the gateway of this checkout, each as its own process, on SQLite
 // and on PostgreSQL (a server with fsync and synchronous commit on), in
 // front of one practice server at 100 tokens a second, and prints side by
@@ -153,75 +148,10 @@ func BenchmarkBeforeAndAfter(b *testing.B) {
 			}
 		}
 		for _, g := range gateways {
-			got[g.name].class = append(got[g.name].class, classAtOnce(b, g))
+			got[g.name].class = append(got[g.name].class, answerAll(b, g.url, rawDB(b, g.where), g.tokens))
 		}
 	}
 	report(b, got)
-}
-
-// classAtOnce streams the seed's answer to every student of g at once,
-// within a minute, and fails unless every text is right and the ledger's
-// finished answers are what the practice server reported.
-func classAtOnce(b *testing.B, g *benchGateway) classRun {
-	want := practice.Choose("", seedQuestion).Text
-	db := rawDB(b, g.where)
-	before := doneTotals(b, db)
-	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var r classRun
-	reported := before
-	wrong := 0
-	start := time.Now()
-	for _, tok := range g.tokens {
-		wg.Go(func() {
-			status, body, first := timedAnswer(ctx, g.url+"v1/agent", tok, agentBody(""))
-			took := time.Since(start)
-			mu.Lock()
-			defer mu.Unlock()
-			if status != 200 || streamedText(body) != want {
-				wrong++
-				return
-			}
-			addTotals(&reported, usageIn(b, body))
-			r.firsts, r.answers = append(r.firsts, first), append(r.answers, took)
-		})
-	}
-	wg.Wait()
-	r.took = time.Since(start)
-	var settled ledger.Totals
-	waitFor(b, 10*time.Second, "the answers were never all settled", func() bool {
-		settled = doneTotals(b, db)
-		return settled.Requests >= reported.Requests
-	})
-	if wrong > 0 || !sameTotals(settled, reported) {
-		b.Fatalf("%s: %d wrong answers of %d in %s; the ledger's finished answers %+v, want %+v (what the practice server reported)",
-			g.name, wrong, len(g.tokens), r.took, settled, reported)
-	}
-	return r
-}
-
-// timedFirstByte streams one answer and says when its first body byte
-// arrived, counted from the request's start.
-func timedFirstByte(ctx context.Context, url, token, body string) (status int, text string, first time.Duration) {
-	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error(), 0
-	}
-	defer resp.Body.Close()
-	one := make([]byte, 1)
-	if _, err := io.ReadFull(resp.Body, one); err != nil {
-		return 0, err.Error(), 0
-	}
-	first = time.Since(start)
-	rest, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(one) + string(rest), first
 }
 
 // report prints the figures side by side, after over before, and reports

@@ -13,10 +13,6 @@ import (
 	"github.com/streamdemo/streamdemo/internal/pgtest"
 )
 
-// ledgerEnv chooses the ledger the suite runs on: "postgres" for a
-// PostgreSQL server the tests start, else SQLite in a temporary folder.
-const ledgerEnv = "STREAMDEMO_TEST_LEDGER"
-
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.Stop()
@@ -34,17 +30,7 @@ var pg, durablePG = pgtest.Server{}, pgtest.Server{Durable: true}
 func pgDatabase(t testing.TB) string { return pg.Database(t) }
 
 // onPostgres says whether this run of the suite is on PostgreSQL.
-func onPostgres(t testing.TB) bool {
-	switch v := os.Getenv(ledgerEnv); v {
-	case "", "sqlite":
-		return false
-	case "postgres":
-		return true
-	default:
-		t.Fatalf("%s=%q: use sqlite or postgres", ledgerEnv, v)
-		return false
-	}
-}
+func onPostgres(t testing.TB) bool { return pgtest.OnPostgres(t) }
 
 // openTestLedger opens a fresh ledger of the suite's kind, on clock; where
 // names the SQLite folder or the PostgreSQL URL, for reopening it.

@@ -9,10 +9,6 @@ import (
 	"github.com/streamdemo/streamdemo/internal/pgtest"
 )
 
-// ledgerEnv chooses the ledger the tests that run on either use:
-// "postgres" for a PostgreSQL server the tests start, else SQLite.
-const ledgerEnv = "STREAMDEMO_TEST_LEDGER"
-
 // pg is the test binary's PostgreSQL server, started on first use.
 var pg pgtest.Server
 
@@ -22,18 +18,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// onPostgres says whether this run is on PostgreSQL.
-func onPostgres(t testing.TB) bool {
-	switch v := os.Getenv(ledgerEnv); v {
-	case "", "sqlite":
-		return false
-	case "postgres":
-		return true
-	default:
-		t.Fatalf("%s=%q: use sqlite or postgres", ledgerEnv, v)
-		return false
-	}
-}
+// onPostgres says whether this run of the suite is on PostgreSQL.
+func onPostgres(t testing.TB) bool { return pgtest.OnPostgres(t) }
 
 // testPlace is a fresh place for a ledger of the run's kind: a folder, or
 // a database's URL.

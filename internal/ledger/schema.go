@@ -173,40 +173,30 @@ func chargedUSD(row string) string {
 
 func openFlag(row string) string { return `CASE WHEN ` + row + `state = 'open' THEN 1 ELSE 0 END` }
 
+// takeOff is the statement that takes what the request row OLD held off
+// its student's charges; addOn the one that adds what NEW holds.
+var (
+	takeOff = `UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
+		usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;`
+	addOn = `INSERT INTO charges (student, day, open, tokens, usd)
+		VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
+		ON CONFLICT (student, day) DO UPDATE
+		SET open = charges.open + excluded.open, tokens = charges.tokens + excluded.tokens, usd = charges.usd + excluded.usd;`
+)
+
 // sqliteCharges are the triggers that keep charges in SQLite: what a row
 // held is taken off, what it holds now is added.
 var sqliteCharges = `
-	CREATE TRIGGER requests_charge_insert AFTER INSERT ON requests BEGIN
-		INSERT INTO charges (student, day, open, tokens, usd)
-			VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
-			ON CONFLICT (student, day) DO UPDATE SET open = open + excluded.open, tokens = tokens + excluded.tokens, usd = usd + excluded.usd;
-	END;
-	CREATE TRIGGER requests_charge_update AFTER UPDATE ON requests BEGIN
-		UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
-			usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;
-		INSERT INTO charges (student, day, open, tokens, usd)
-			VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
-			ON CONFLICT (student, day) DO UPDATE SET open = open + excluded.open, tokens = tokens + excluded.tokens, usd = usd + excluded.usd;
-	END;
-	CREATE TRIGGER requests_charge_delete AFTER DELETE ON requests BEGIN
-		UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
-			usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;
-	END;`
+	CREATE TRIGGER requests_charge_insert AFTER INSERT ON requests BEGIN ` + addOn + ` END;
+	CREATE TRIGGER requests_charge_update AFTER UPDATE ON requests BEGIN ` + takeOff + addOn + ` END;
+	CREATE TRIGGER requests_charge_delete AFTER DELETE ON requests BEGIN ` + takeOff + ` END;`
 
 // pgCharges is the same in PostgreSQL: one function for the three.
 var pgCharges = `
 	CREATE FUNCTION requests_charge() RETURNS trigger LANGUAGE plpgsql AS $fn$
 	BEGIN
-		IF TG_OP IN ('UPDATE', 'DELETE') THEN
-			UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
-				usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;
-		END IF;
-		IF TG_OP IN ('INSERT', 'UPDATE') THEN
-			INSERT INTO charges (student, day, open, tokens, usd)
-				VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
-				ON CONFLICT (student, day) DO UPDATE
-				SET open = charges.open + EXCLUDED.open, tokens = charges.tokens + EXCLUDED.tokens, usd = charges.usd + EXCLUDED.usd;
-		END IF;
+		IF TG_OP IN ('UPDATE', 'DELETE') THEN ` + takeOff + ` END IF;
+		IF TG_OP IN ('INSERT', 'UPDATE') THEN ` + addOn + ` END IF;
 		RETURN NULL;
 	END $fn$;
 	CREATE TRIGGER requests_charge AFTER INSERT OR UPDATE OR DELETE ON requests FOR EACH ROW EXECUTE FUNCTION requests_charge();`

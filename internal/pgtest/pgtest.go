@@ -156,3 +156,21 @@ func (s *Server) Database(t testing.TB) string {
 	}
 	return s.URL(name)
 }
+
+// LedgerEnv chooses the ledger the tests that run on either use:
+// "postgres" for a server of this package's, else SQLite in a folder.
+const LedgerEnv = "STREAMDEMO_TEST_LEDGER"
+
+// OnPostgres says whether this run of the tests is on PostgreSQL, as
+// LedgerEnv says; any other value than sqlite or postgres fails t.
+func OnPostgres(t testing.TB) bool {
+	switch v := os.Getenv(LedgerEnv); v {
+	case "", "sqlite":
+		return false
+	case "postgres":
+		return true
+	default:
+		t.Fatalf("%s=%q: use sqlite or postgres", LedgerEnv, v)
+		return false
+	}
+}
