@@ -47,10 +47,6 @@ func (h *hubLogin) start(w http.ResponseWriter, r *http.Request) {
 // callback takes the hub's code, asks the hub who it belongs to, and
 // starts a session for a teacher.
 func (h *hubLogin) callback(w http.ResponseWriter, r *http.Request) {
-	if h.hub == nil {
-		http.NotFound(w, r)
-		return
-	}
 	fail := func(status int, problem string) { loginForm(w, status, problem, h.prefix+"login", true) }
 	state := r.URL.Query().Get("state")
 	if state == "" || !slices.ContainsFunc(cookieValues(r, stateCookie), func(v string) bool {

@@ -21,7 +21,7 @@ import (
 
 // proxy serves the model endpoints: it knows the student, admits her
 // request (admit.go), forwards it to the upstream with the class's key,
-// reads the answer on its way back (observe.go) and settles it (settle.go).
+// reads the answer on its way back (package meter) and settles it (settle.go).
 type proxy struct {
 	ledger   *ledger.Ledger
 	auth     authenticator

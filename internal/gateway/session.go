@@ -71,14 +71,11 @@ type sessions struct {
 	store  *ledger.Ledger
 	logf   func(string, ...any)
 	mu     sync.Mutex
-	live   map[string]*session
+	live   map[string]*ledger.Session
 }
 
-// session is one teacher's login.
-type session = ledger.Session
-
 func newSessions(secret []byte, path string, store *ledger.Ledger, logf func(string, ...any)) *sessions {
-	return &sessions{secret: secret, path: path, now: time.Now, store: store, logf: logf, live: map[string]*session{}}
+	return &sessions{secret: secret, path: path, now: time.Now, store: store, logf: logf, live: map[string]*ledger.Session{}}
 }
 
 func (s *sessions) mac(purpose, id string) string {
@@ -88,10 +85,10 @@ func (s *sessions) mac(purpose, id string) string {
 }
 
 // csrf is the token bound to a session that the teacher's page sends.
-func (s *sessions) csrf(sess *session) string { return s.mac("csrf", sess.ID) }
+func (s *sessions) csrf(sess *ledger.Session) string { return s.mac("csrf", sess.ID) }
 
 // checkCSRF says whether r carries sess's CSRF token.
-func (s *sessions) checkCSRF(r *http.Request, sess *session) bool {
+func (s *sessions) checkCSRF(r *http.Request, sess *ledger.Session) bool {
 	got := r.Header.Get(csrfHeader)
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf(sess))) == 1
 }
@@ -111,7 +108,7 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	b := make([]byte, 24)
 	rand.Read(b)
 	now := s.now()
-	sess := &session{ID: base64.RawURLEncoding.EncodeToString(b), Name: id.Name, Token: token, Started: now, Seen: now}
+	sess := &ledger.Session{ID: base64.RawURLEncoding.EncodeToString(b), Name: id.Name, Token: token, Started: now, Seen: now}
 	if s.store != nil {
 		if err := s.store.SaveSession(sess, now.Add(-sessionIdle), now.Add(-sessionMax), maxSessions); err != nil {
 			s.logf("ledger: %v", err)
@@ -123,7 +120,7 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 }
 
 // remember keeps a session in memory, within maxSessions.
-func (s *sessions) remember(sess *session, now time.Time) {
+func (s *sessions) remember(sess *ledger.Session, now time.Time) {
 	s.mu.Lock()
 	for k, old := range s.live {
 		if s.expired(old, now) {
@@ -140,14 +137,14 @@ func (s *sessions) remember(sess *session, now time.Time) {
 	s.mu.Unlock()
 }
 
-func (s *sessions) expired(sess *session, now time.Time) bool {
+func (s *sessions) expired(sess *ledger.Session, now time.Time) bool {
 	return now.Sub(sess.Seen) > sessionIdle || now.Sub(sess.Started) > sessionMax
 }
 
 // current is the live session a cookie of r names, if any: the first of
 // its session cookies whose signature is right and whose session lives.
 // Using it keeps it alive for another idle period.
-func (s *sessions) current(r *http.Request) (*session, bool) {
+func (s *sessions) current(r *http.Request) (*ledger.Session, bool) {
 	for _, v := range cookieValues(r, sessionCookie) {
 		if id, ok := s.parseCookie(v); ok {
 			if sess, ok := s.lookup(id); ok {
@@ -159,7 +156,7 @@ func (s *sessions) current(r *http.Request) (*session, bool) {
 }
 
 // lookup is the session id names, if it lives.
-func (s *sessions) lookup(id string) (*session, bool) {
+func (s *sessions) lookup(id string) (*ledger.Session, bool) {
 	now := s.now()
 	if s.store != nil {
 		return s.stored(id, now)
@@ -179,7 +176,7 @@ func (s *sessions) lookup(id string) (*session, bool) {
 }
 
 // stored is current's lookup in the ledger.
-func (s *sessions) stored(id string, now time.Time) (*session, bool) {
+func (s *sessions) stored(id string, now time.Time) (*ledger.Session, bool) {
 	sess, ok, err := s.store.LoadSession(id)
 	if err != nil {
 		s.logf("ledger: %v", err)
@@ -199,7 +196,7 @@ func (s *sessions) stored(id string, now time.Time) (*session, bool) {
 }
 
 // end closes a session (logout, or its token stopped being a teacher's).
-func (s *sessions) end(sess *session) {
+func (s *sessions) end(sess *ledger.Session) {
 	if s.store != nil {
 		if err := s.store.DropSession(sess.ID); err != nil {
 			s.logf("ledger: %v", err)

@@ -34,7 +34,7 @@ type desk struct {
 // teacher says whether r comes from the teacher: a token whose own scopes
 // make it a teacher's, as Bearer (for scripts), or the page's session
 // cookie (sess is then set, and the caller checks fromPage).
-func (d *desk) teacher(r *http.Request) (id Identity, sess *session, refusal *Refusal) {
+func (d *desk) teacher(r *http.Request) (id Identity, sess *ledger.Session, refusal *Refusal) {
 	if tok := bearer(r); tok != "" {
 		id, ok, err := d.auth.identify(r, tok)
 		switch {
@@ -65,7 +65,7 @@ func (d *desk) teacher(r *http.Request) (id Identity, sess *session, refusal *Re
 // fromPage refuses a cookie request that the teacher's page did not make:
 // the page sends the session's CSRF token, which no other page (not even a
 // student's server on the same origin) can read.
-func (d *desk) fromPage(r *http.Request, sess *session) *Refusal {
+func (d *desk) fromPage(r *http.Request, sess *ledger.Session) *Refusal {
 	if sess == nil {
 		return nil // a bearer token: scripts need no CSRF token
 	}
