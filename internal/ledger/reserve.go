@@ -18,17 +18,16 @@ type Ask struct {
 	Class                *Class
 }
 
-// usedQuery is what a student's answers hold (kept in charges by the
-// ledger's triggers): open ones, and today's (?1) and all answers' tokens
-// and dollars; settled answers as charged, open ones as reserved.
+// usedQuery is what a student's (?2) answers hold, kept in charges by
+// the ledger's triggers: open ones, and today's (?1) and all answers'
+// tokens and dollars (settled answers as charged, open ones as reserved);
+// then how many requests she started since ?3, and when the oldest did.
 const usedQuery = `SELECT CAST(COALESCE(SUM(open), 0) AS BIGINT),
 	CAST(COALESCE(SUM(CASE WHEN day = ?1 THEN tokens END), 0) AS BIGINT), COALESCE(SUM(CASE WHEN day = ?1 THEN usd END), 0),
-	CAST(COALESCE(SUM(tokens), 0) AS BIGINT), COALESCE(SUM(usd), 0)
+	CAST(COALESCE(SUM(tokens), 0) AS BIGINT), COALESCE(SUM(usd), 0),
+	(SELECT COUNT(*) FROM requests WHERE student = ?2 AND started_at > ?3),
+	(SELECT COALESCE(MIN(started_at), 0) FROM requests WHERE student = ?2 AND started_at > ?3)
 	FROM charges WHERE student = ?2`
-
-// recentQuery is how many requests a student started since ?2, and when
-// the oldest of them did.
-const recentQuery = `SELECT COUNT(*), COALESCE(MIN(started_at), 0) FROM requests WHERE student = ?1 AND started_at > ?2`
 
 // Reserve checks every switch and limit for a.Student and, if the request
 // may go ahead, records it as open with its reservation, in one
@@ -56,8 +55,8 @@ func (l *Ledger) Reserve(ctx context.Context, a Ask) (Grant, *Refusal, error) {
 		{query: `SELECT version FROM class_version` + l.dialect.locking(" FOR SHARE"), dest: []any{&version}},
 		{query: `SELECT paused, COALESCE(token_hash, '') FROM students WHERE name = ?` + l.dialect.locking(" FOR UPDATE"),
 			args: []any{a.Student}, dest: []any{&paused, &tokenHash}},
-		{query: usedQuery, args: []any{day(now), a.Student}, dest: []any{&open, &u.dayTokens, &u.dayUSD, &u.totalTokens, &u.totalUSD}},
-		{query: recentQuery, args: []any{a.Student, millis(now.Add(-time.Minute))}, dest: []any{&recent, &oldest}},
+		{query: usedQuery, args: []any{day(now), a.Student, millis(now.Add(-time.Minute))},
+			dest: []any{&open, &u.dayTokens, &u.dayUSD, &u.totalTokens, &u.totalUSD, &recent, &oldest}},
 	}
 	var g Grant
 	var refusal *Refusal
