@@ -17,6 +17,16 @@ import (
 // UTF-8, a field twice or in another case) is decoded instead, so the
 // count is the same either way (FuzzScanIsDecoding holds it).
 
+// Observe reads one event's JSON payload (or a whole answer) into the
+// tally and reports whether the event is the usage chunk the client did
+// not ask for. Most events are walked, not decoded (scan.go).
+func (c *Tally) Observe(payload []byte) (hide bool) {
+	if c.observeScanned(payload) {
+		return false
+	}
+	return c.observeDecoded(payload)
+}
+
 // scanned is what the walk found at an event's top level.
 type scanned struct {
 	typ, model            []byte

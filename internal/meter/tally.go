@@ -143,16 +143,6 @@ type Tally struct {
 	Failed    bool    // the upstream said the answer failed
 }
 
-// Observe reads one event's JSON payload (or a whole answer) into the
-// tally and reports whether the event is the usage chunk the client did
-// not ask for. Most events are walked, not decoded (scan.go).
-func (c *Tally) Observe(payload []byte) (hide bool) {
-	if c.observeScanned(payload) {
-		return false
-	}
-	return c.observeDecoded(payload)
-}
-
 // observeDecoded is Observe by decoding the payload.
 func (c *Tally) observeDecoded(payload []byte) (hide bool) {
 	var ev event
