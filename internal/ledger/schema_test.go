@@ -80,3 +80,45 @@ func TestTheLargestReservationLeftOpenIsChargedWhole(t *testing.T) {
 		t.Errorf("the interrupted answer was charged %d tokens, want its reservation %d", out, input+MaxOutputCap*MaxAnswers)
 	}
 }
+
+// A ledger made before admission read charges gets them counted from its
+// answers when it opens: what the reservations read is what they hold.
+func TestAnOldLedgerGetsItsChargesCounted(t *testing.T) {
+	where := testPlace(t)
+	var db *sql.DB
+	var err error
+	var steps []string
+	if onPostgres(t) {
+		db, err = sql.Open("pgx", where)
+		steps = []string{`CREATE TABLE schema_version (version BIGINT NOT NULL)`, `INSERT INTO schema_version VALUES (4)`}
+		for _, m := range migrations[:4] {
+			steps = append(steps, m.postgres)
+		}
+	} else {
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(where, File))
+		steps = []string{`PRAGMA user_version = 4`}
+		for _, m := range migrations[:4] {
+			steps = append(steps, m.sqlite)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, `INSERT INTO students (name, created_at) VALUES ('ana', 1), ('bob', 1)`,
+		`INSERT INTO requests (student, day, started_at, path, model, state, reserved_tokens, reserved_usd, input_tokens, output_tokens, cost_usd)
+			VALUES ('ana', '2026-12-01', 1, 'v1/agent', 'x', 'done', 500, 0.01, 40, 60, 0.002),
+			('ana', '2026-12-01', 2, 'v1/agent', 'x', 'open', 700, 0.03, 0, 0, 0),
+			('ana', '2026-12-02', 3, 'v1/agent', 'x', 'interrupted', 300, 0.01, 0, 300, 0.01),
+			('bob', '2026-12-02', 4, 'v1/agent', 'x', 'failed', 200, 0.01, 0, 0, 0)`)
+	for _, s := range steps {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%.60s: %v", s, err)
+		}
+	}
+	db.Close()
+	l := openAt(t, where)
+	kept, counted := charges(t, l)
+	if kept != counted || !strings.Contains(kept, "ana 2026-12-01 open=1 tokens=800 usd=0.032000000") {
+		t.Errorf("charges after migrating:\n%swant:\n%s", kept, counted)
+	}
+}
