@@ -32,6 +32,13 @@ var sonarEngines = map[string]Engine{
 // Presets are the Agent API's presets, as its reference names them.
 var Presets = []string{"fast", "low", "medium", "high", "xhigh", "wide-research"}
 
+// Sonar reports whether name is one of the retired Sonar model names
+// (sonar, sonar-pro, ...), which Perplexity served on chat completions.
+func Sonar(name string) bool {
+	_, ok := sonarEngines[strings.ToLower(name)]
+	return ok
+}
+
 // EngineFor is the engine a request for the model name asks: a Sonar name
 // maps as Perplexity's migration guide says (e.g. "sonar" is model
 // "perplexity/sonar", "sonar-pro" is preset "low"), a preset name is that
@@ -85,7 +92,9 @@ type Event struct {
 // Response is the response object of the created, in_progress and terminal
 // events, and the body of an answer asked for without streaming.
 type Response struct {
-	Model             string `json:"model"` // the preset at first, the model that ran at the end
+	ID                string `json:"id"`
+	CreatedAt         int64  `json:"created_at"` // Unix seconds
+	Model             string `json:"model"`      // the preset at first, the model that ran at the end
 	Status            string `json:"status"`
 	Usage             *Usage `json:"usage"`
 	Error             *Error `json:"error"`

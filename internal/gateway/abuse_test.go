@@ -133,10 +133,10 @@ func agentStream(deltas int, release <-chan struct{}) func(http.ResponseWriter, 
 	}, release, "data: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":10,\"cost\":{\"total_cost\":0}}}}\n\n")
 }
 
-// readThenLeave reads n data lines of a stream, then closes it.
+// readThenLeave reads n data lines of a stream (for 10 s at most), then closes it.
 func readThenLeave(t *testing.T, url, token, body string, n int) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctxTimeout(t, 10*time.Second), "POST", url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -23,7 +23,7 @@ func admit(ctx context.Context, l *ledger.Ledger, defaults []string, c *call, bo
 		return nil, badBody(c.path, err), nil
 	}
 	c.engines = a.Engines()
-	c.model, c.chat, c.stream = strings.Join(c.engines, ","), c.path == "v1/chat/completions", a.Stream
+	c.model, c.chat, c.stream = strings.Join(c.engines, ","), c.path == "v1/chat/completions" && c.reply == nil, a.Stream
 	includeUsage := false
 	if c.chat {
 		if includeUsage, err = a.WantsUsage(); err != nil {

@@ -18,8 +18,15 @@ import (
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// arrivals streams one answer from url and returns when each text chunk arrived.
+// arrivals streams one Agent API answer from url and returns when each
+// text chunk arrived.
 func arrivals(b *testing.B, url, token, body string) []time.Time {
+	return textArrivals(b, url, token, body, func(line string) bool { return strings.Contains(line, `"response.output_text.delta"`) })
+}
+
+// textArrivals streams one answer and returns when each line holding a
+// text chunk (isText) arrived.
+func textArrivals(b *testing.B, url, token, body string, isText func(string) bool) []time.Time {
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -29,8 +36,9 @@ func arrivals(b *testing.B, url, token, body string) []time.Time {
 	defer resp.Body.Close()
 	var at []time.Time
 	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), `"response.output_text.delta"`) {
+		if isText(sc.Text()) {
 			at = append(at, time.Now())
 		}
 	}

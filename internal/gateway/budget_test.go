@@ -17,7 +17,7 @@ func TestConcurrentStreamsCannotOvershootTheTokenBudget(t *testing.T) {
 	// Slow first token: all 20 streams are open at once while the budget is checked.
 	_, upstream := startPractice(t, practice.Options{FirstToken: time.Second})
 	tg := startGateway(t, upstream)
-	body := chatBody(`,"max_tokens":100`)
+	body := openAIChatBody(`,"max_tokens":100`)
 	perAnswer := int64(len(body)+3)/4 + 100
 	limit := 3*perAnswer + 1 // room left after three reservations: one token, too little for a fourth
 	tok := tg.student(t, "ana", ledger.Limits{TokensPerDay: &limit, ConcurrentStreams: ptr[int64](0), RequestsPerMinute: ptr[int64](0)})

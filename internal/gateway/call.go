@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/url"
 
+	"github.com/streamdemo/streamdemo/internal/agentchat"
 	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/meter"
 )
@@ -17,7 +18,8 @@ type call struct {
 	model    string   // the engines, comma-separated, as the ledger shows them
 	engines  []string // the models and presets asked for
 	chat     bool
-	stream   bool // the student asked for a stream (else the upstream bills the whole answer, even if she leaves)
+	stream   bool             // the student asked for a stream (else the upstream bills the whole answer, even if she leaves)
+	reply    *agentchat.Reply // a chat request put to the Agent API: its answer goes back as chat chunks
 	id       int64
 	inputEst int64
 	reserved ledger.Reservation // what the answer holds while it streams

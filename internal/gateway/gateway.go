@@ -26,6 +26,11 @@ type Config struct {
 	// AgentPath is where the upstream's Agent API answers, e.g. "v1/agent"
 	// for one without the v1/responses alias; empty: the path the student used.
 	AgentPath string
+	// AgentOnly says the upstream answers only the Agent API, as Perplexity
+	// does since it retired chat completions: the gateway answers a chat
+	// completion by putting it to the Agent API and translating the answer
+	// back. An upstream at api.perplexity.ai is always taken so.
+	AgentOnly bool
 	Key       string         // the upstream key; never forwarded to a student, logged or stored
 	Ledger    *ledger.Ledger // where students, limits and usage live
 	Prefix    string         // URL prefix the gateway serves under, e.g. /services/llm/; default /
@@ -87,7 +92,7 @@ func New(cfg Config) (*Gateway, error) {
 	if transport == nil {
 		transport = upstreamTransport()
 	}
-	g.proxy = &proxy{ledger: cfg.Ledger, auth: g.auth, route: route{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/")},
+	g.proxy = &proxy{ledger: cfg.Ledger, auth: g.auth, route: route{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), agentOnly: cfg.AgentOnly || u.Hostname() == perplexityHost},
 		key: []byte(cfg.Key), hide: hide, models: cfg.Models, keys: &keyWatch{ledger: cfg.Ledger, logf: logf}, prefix: g.prefix, logf: logf}
 	if g.hub == nil {
 		g.proxy.tokens = newRememberedTokens(cfg.Ledger)
@@ -107,6 +112,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	return g, nil
 }
+
+// perplexityHost answers only the Agent API since Perplexity retired chat
+// completions (27 September 2026).
+const perplexityHost = "api.perplexity.ai"
 
 // upstreamTransport is the connection pool to the upstream: no idle or
 // total timeout on a body (answers may take minutes), but a bound on how

@@ -24,8 +24,16 @@ const testKey = "sk-UPSTREAM-TESTKEY-0123456789abcdefghijklmnop"
 // seedQuestion is the lesson's question; the practice server answers it.
 const seedQuestion = "How many stars are in the universe?"
 
+// chatBody is a streamed chat request for sonar-pro, which has a default
+// price; the practice server answers it as Perplexity does today (403).
 func chatBody(extra string) string {
 	return `{"model":"sonar-pro","stream":true` + extra + `,"messages":[{"role":"user","content":"` + seedQuestion + `"}]}`
+}
+
+// openAIChatBody is a streamed chat request the practice server answers as
+// OpenAI does.
+func openAIChatBody(extra string) string {
+	return `{"model":"gpt-4o-mini","stream":true` + extra + `,"messages":[{"role":"user","content":"` + seedQuestion + `"}]}`
 }
 
 func agentBody(extra string) string {

@@ -19,7 +19,7 @@ func lessonEnv(t *testing.T, provider, baseURL, token string) {
 	}
 	t.Setenv("STREAMDEMO_PROVIDER", provider)
 	if provider == streamdemo.Compatible {
-		t.Setenv("STREAMDEMO_MODEL", "sonar-pro") // a compatible server's .env names its model
+		t.Setenv("STREAMDEMO_MODEL", "gpt-4o-mini") // a compatible server's .env names its model
 	}
 	t.Setenv("STREAMDEMO_BASE_URL", baseURL)
 	t.Setenv("STREAMDEMO_API_KEY", token)

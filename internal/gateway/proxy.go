@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/agentchat"
 	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/meter"
 	"github.com/streamdemo/streamdemo/internal/redact"
@@ -74,7 +75,12 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			refuse(w, sh, refuseTooLarge)
 			return
 		}
-		body, refusal, err = admit(r.Context(), p.ledger, p.models, c, body)
+		if p.route.agentOnly && path == "v1/chat/completions" {
+			body, refusal = chatOverAgent(c, body, p.route.url("v1/responses"))
+		}
+		if refusal == nil {
+			body, refusal, err = admit(r.Context(), p.ledger, p.models, c, body)
+		}
 	} else {
 		refusal, err = count(r.Context(), p.ledger, c)
 	}
@@ -182,7 +188,11 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 		p.keys.accepted()
 	}
 	if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		resp.Body = meter.NewFilter(resp.Body, &c.Tally, p.hide)
+		var into meter.Translator // nil: each event passes on as it came
+		if c.reply != nil {
+			into = c.reply
+		}
+		resp.Body = meter.NewFilter(resp.Body, &c.Tally, p.hide, into)
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, meter.MaxWhole+1))
@@ -197,9 +207,18 @@ func (p *proxy) modifyResponse(resp *http.Response) error {
 		c.Observe(body)
 		c.whole = true
 	}
-	if refusesKey(resp.StatusCode, body) {
+	switch {
+	case refusesKey(resp.StatusCode, body):
 		body = p.keys.refused(resp, c.path)
 		resp.Header.Set("Content-Type", "application/json")
+	case c.reply != nil && resp.StatusCode == http.StatusOK:
+		if answer, ok := c.reply.Whole(body); ok {
+			body = answer
+		} else {
+			body, resp.StatusCode, resp.Status = answer, http.StatusBadGateway, "502 Bad Gateway"
+		}
+	case c.reply != nil:
+		body = agentchat.Error(body)
 	}
 	body = p.hide.Bytes(body)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -239,6 +258,7 @@ func (p *proxy) settle(c *call, stopped bool, took time.Duration) {
 type route struct {
 	upstream  *url.URL // the upstream's base URL, ending in /v1
 	agentPath string   // where the upstream's Agent API answers; "": the student's path
+	agentOnly bool     // chat completions go to the Agent API and back (chatagent.go)
 }
 
 // url is where a student's path goes: the upstream's base URL (which ends

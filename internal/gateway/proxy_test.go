@@ -23,7 +23,7 @@ func TestChatStreamPassesThroughAndIsCharged(t *testing.T) {
 	want := practice.Choose("", seedQuestion).Text
 
 	// The client did not ask for usage: the gateway asks for it, charges it, and hides that chunk.
-	a := tg.post(t, "v1/chat/completions", tok, chatBody(""))
+	a := tg.post(t, "v1/chat/completions", tok, openAIChatBody(""))
 	if a.Status != 200 || streamedText(a.Body) != want {
 		t.Fatalf("HTTP %d, text %q, want %q", a.Status, streamedText(a.Body), want)
 	}
@@ -32,7 +32,7 @@ func TestChatStreamPassesThroughAndIsCharged(t *testing.T) {
 		t.Errorf("the usage chunk the client did not ask for reached it:\n%s", strings.Join(evs[len(evs)-3:], "\n"))
 	}
 	// A client that asked for usage gets it.
-	b := tg.post(t, "v1/chat/completions", tok, chatBody(`,"stream_options":{"include_usage":true}`))
+	b := tg.post(t, "v1/chat/completions", tok, openAIChatBody(`,"stream_options":{"include_usage":true}`))
 	if !strings.Contains(b.Body, `"completion_tokens"`) {
 		t.Errorf("the usage chunk the client asked for is missing")
 	}
@@ -52,10 +52,10 @@ func TestChatCostComesFromThePriceTable(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
 	tok := tg.student(t, "ana", ledger.Limits{})
-	if err := tg.ledger.SetPrice("sonar-pro", 1000, 2000, "test"); err != nil {
+	if err := tg.ledger.SetPrice("gpt-4o-mini", 1000, 2000, "test"); err != nil {
 		t.Fatal(err)
 	}
-	tg.post(t, "v1/chat/completions", tok, chatBody(""))
+	tg.post(t, "v1/chat/completions", tok, openAIChatBody(""))
 	r := tg.requests(t)[0]
 	want := (float64(r.In)*1000 + float64(r.Out)*2000) / 1e6
 	if r.Cost != want || want == 0 {
@@ -106,7 +106,7 @@ func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
 	tg := startGateway(t, upstream)
 	tok := tg.student(t, "ana", ledger.Limits{})
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.URL+"v1/chat/completions", strings.NewReader(chatBody("")))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.URL+"v1/chat/completions", strings.NewReader(openAIChatBody("")))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -145,7 +145,7 @@ func TestModelsListIsForwarded(t *testing.T) {
 	tg := startGateway(t, upstream)
 	tok := tg.student(t, "ana", ledger.Limits{})
 	a := do(t, http.MethodGet, tg.URL+"v1/models", tok, "")
-	if a.Status != 200 || !strings.Contains(a.Body, `"sonar-pro"`) {
+	if a.Status != 200 || !strings.Contains(a.Body, `"gpt-4o-mini"`) {
 		t.Errorf("HTTP %d %s", a.Status, a.Body)
 	}
 }
@@ -178,7 +178,7 @@ func TestWholeAnswersAreChargedTheirUsage(t *testing.T) {
 	tok := tg.student(t, "ana", ledger.Limits{})
 	want := int64(len(practice.Tokens(practice.Choose("", seedQuestion).Text)))
 	for _, c := range []struct{ path, body string }{
-		{"v1/chat/completions", strings.Replace(chatBody(""), `"stream":true`, `"stream":false`, 1)},
+		{"v1/chat/completions", strings.Replace(openAIChatBody(""), `"stream":true`, `"stream":false`, 1)},
 		{"v1/agent", strings.Replace(agentBody(""), `"stream":true`, `"stream":false`, 1)},
 	} {
 		if a := tg.post(t, c.path, tok, c.body); a.Status != 200 || !strings.Contains(a.Body, "200 billion trillion") {
@@ -208,7 +208,7 @@ func TestTheStreamArrivesByteForByteAsTheUpstreamSentIt(t *testing.T) {
 	tok := tg.student(t, "ana", ledger.Limits{})
 	for _, c := range []struct{ path, body string }{
 		{"v1/agent", agentBody(`,"tools":[{"type":"web_search"}]`)},
-		{"v1/chat/completions", chatBody(`,"stream_options":{"include_usage":true}`)},
+		{"v1/chat/completions", openAIChatBody(`,"stream_options":{"include_usage":true}`)},
 	} {
 		want := do(t, "POST", direct+strings.TrimPrefix(c.path, "v1"), "", c.body)
 		got := tg.post(t, c.path, tok, c.body)

@@ -95,7 +95,7 @@ func TestADayBudgetUsedOnOneReplicaIsRefusedOnTheOther(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	replicas := startReplicas(t, upstream, 2)
 	a, b := replicas[0], replicas[1]
-	body := chatBody(`,"max_tokens":100`)
+	body := openAIChatBody(`,"max_tokens":100`)
 	limit := int64(len(body)+3)/4 + 100 // one answer's reservation
 	tok := a.student(t, "ana", ledger.Limits{TokensPerDay: &limit, RequestsPerMinute: ptr[int64](0)})
 	if got := a.post(t, "v1/chat/completions", tok, body); got.Status != 200 {

@@ -17,14 +17,23 @@ const MaxWhole = 8 << 20
 // ErrTooLarge is an answer larger than the gateway forwards.
 var ErrTooLarge = errors.New("the model server sent more than the gateway forwards in one answer")
 
+// A Translator turns an answer's events into another protocol's, for a
+// client that reads that one (a chat client reading an Agent API answer,
+// package agentchat): Event returns the server-sent events, framed, that
+// one event's data becomes, often none.
+type Translator interface {
+	Event(payload []byte) []byte
+}
+
 // eventFilter forwards an SSE body event by event: each complete event is
 // read for accounting, has the key redacted, and is passed on unchanged
-// (or dropped, for the usage chunk the client did not ask for). Bytes are
-// held only until their event is complete.
+// (or dropped, for the usage chunk the client did not ask for), or
+// translated. Bytes are held only until their event is complete.
 type eventFilter struct {
 	src     io.ReadCloser
 	c       *Tally
 	hide    *redact.Key
+	into    Translator // nil: events pass on as they came
 	buf     []byte
 	in      []byte // received, event not yet complete
 	scanned int    // bytes of in already searched for an event end
@@ -35,9 +44,11 @@ type eventFilter struct {
 }
 
 // NewFilter forwards the SSE body src event by event, reading each
-// into c as it passes and hiding what hide hides.
-func NewFilter(src io.ReadCloser, c *Tally, hide *redact.Key) io.ReadCloser {
-	return &eventFilter{src: src, c: c, hide: hide, buf: make([]byte, 32<<10)}
+// into c as it passes and hiding what hide hides. With into, what goes on
+// is each event translated (and nothing of an event too long to read);
+// the tally reads the events as they came.
+func NewFilter(src io.ReadCloser, c *Tally, hide *redact.Key, into Translator) io.ReadCloser {
+	return &eventFilter{src: src, c: c, hide: hide, into: into, buf: make([]byte, 32<<10)}
 }
 
 func (f *eventFilter) Read(p []byte) (int, error) {
@@ -80,9 +91,11 @@ func (f *eventFilter) cut() {
 		}
 		lineStart = i + 1
 	}
-	if len(f.in)-start > sizes.MaxEvent { // hostile: no event end in sight; pass it on unread, all of it output
+	if len(f.in)-start > sizes.MaxEvent { // hostile: no event end in sight; pass it on unread (untranslatable: dropped), all of it output
 		f.c.Chars += int64(len(f.in) - start)
-		f.out = append(f.out, f.redact(f.in[start:])...)
+		if f.into == nil {
+			f.out = append(f.out, f.redact(f.in[start:])...)
+		}
 		start, lineStart = len(f.in), len(f.in)
 	}
 	f.in = append(f.in[:0], f.in[start:]...)
@@ -113,7 +126,11 @@ func (f *eventFilter) process(event []byte) []byte {
 			payload = append(append(payload, '\n'), data...)
 		}
 	}
-	if len(payload) > 0 && !bytes.Equal(payload, []byte("[DONE]")) && f.c.Observe(payload) {
+	hide := len(payload) > 0 && !bytes.Equal(payload, []byte("[DONE]")) && f.c.Observe(payload)
+	switch {
+	case f.into != nil && len(payload) > 0:
+		return f.redact(f.into.Event(payload))
+	case hide || f.into != nil:
 		return nil
 	}
 	return f.redact(event)

@@ -66,7 +66,7 @@ func BenchmarkFilter(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if i%10000 == 0 { // an answer is at most sizes.MaxStream long
-					f = NewFilter(&cycling{events: c.events}, &Tally{}, hide)
+					f = NewFilter(&cycling{events: c.events}, &Tally{}, hide, nil)
 				}
 				if _, err := f.Read(buf); err != nil {
 					b.Fatal(err)
@@ -81,7 +81,7 @@ func BenchmarkFilter(b *testing.B) {
 func TestTheFilterPassesEveryChunkAsItCame(t *testing.T) {
 	events := sse(append(textDeltas(50), chatChunks(50)...))
 	for _, size := range []int{32 << 10, 7} {
-		f := NewFilter(&cycling{events: events}, &Tally{}, redact.New("sk-x"))
+		f := NewFilter(&cycling{events: events}, &Tally{}, redact.New("sk-x"), nil)
 		buf := make([]byte, size)
 		for i, want := range events {
 			var got []byte

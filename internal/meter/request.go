@@ -5,7 +5,8 @@
 // as it passes (every kind of output the model wrote, the usage and cost
 // the upstream reports, the model that ran). It refuses what the gateway
 // and the upstream could read differently, and changes no byte of an
-// answer but the usage chunk a client did not ask for.
+// answer but the usage chunk a client did not ask for, unless the caller
+// has it translated for a client of the other protocol (Translator).
 package meter
 
 import (

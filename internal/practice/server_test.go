@@ -232,13 +232,25 @@ func TestChatErrorsHaveOpenAIsShape(t *testing.T) {
 	}
 }
 
-func TestRetiredSonarPathAnswersTheMigrationError(t *testing.T) {
-	ts := httptest.NewServer(New(Options{}))
+func TestChatCompletionsForPerplexityAnswerTheRetiredEndpoints403(t *testing.T) {
+	ts := httptest.NewServer(New(Options{FirstToken: 0}))
 	defer ts.Close()
-	resp := post(t, ts.URL+"/chat/completions", `{"model":"sonar-pro","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-	got, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 403 || string(got) != sonarRetiredBody {
-		t.Errorf("got %d %s", resp.StatusCode, got)
+	for _, path := range []string{"/v1/chat/completions", "/chat/completions", "/v1/sonar"} {
+		for _, model := range []string{"sonar-pro", "sonar", "SONAR-Reasoning-Pro", "sonar-deep-research", "low", "perplexity/sonar", "openai/gpt-5.4", "replay/agent-web-search"} {
+			// Perplexity's 403 comes before any check of the body: a field chat never had changes nothing.
+			resp := post(t, ts.URL+path, `{"model":"`+model+`","stream":true,"search_mode":"web","messages":[{"role":"user","content":"hi"}]}`)
+			got, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 403 || string(got) != sonarRetiredBody {
+				t.Errorf("%s with %s: got %d %s", path, model, resp.StatusCode, got)
+			}
+		}
+	}
+	// Where it stands in for OpenAI or a compatible server, it answers.
+	for _, model := range []string{"gpt-4o-mini", "smollm2-135m", "practice/length-20"} {
+		resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"`+model+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+		if lines := dataLines(t, resp.Body); resp.StatusCode != 200 || lines[len(lines)-1] != "[DONE]" {
+			t.Errorf("%s: got %d %q", model, resp.StatusCode, lines)
+		}
 	}
 }
 
