@@ -201,17 +201,17 @@ func TestATeachersChangeOnOneReplicaAppliesOnTheOtherAtOnce(t *testing.T) {
 		t.Errorf("the class resumed on A, on B: HTTP %d %s", got.Status, got.Body)
 	}
 
-	if err := a.ledger.SetModels([]string{"sonar-pro"}, "test"); err != nil {
+	if err := a.ledger.SetModels([]string{"sonar-pro", "gpt-4o-mini"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if got := ask("v1/agent", agentBody("")); got.Status != 400 || refusalType(t, got.Body) != "class_model_not_allowed" {
 		t.Errorf("perplexity/sonar taken off the class's models, on B: HTTP %d %s", got.Status, got.Body)
 	}
 
-	if err := a.ledger.SetPrice("sonar-pro", 1000, 2000, "test"); err != nil {
+	if err := a.ledger.SetPrice("gpt-4o-mini", 1000, 2000, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if got := ask("v1/chat/completions", chatBody("")); got.Status != 200 {
+	if got := ask("v1/chat/completions", openAIChatBody("")); got.Status != 200 {
 		t.Fatalf("a chat answer on B: HTTP %d %s", got.Status, got.Body)
 	}
 	r := b.requests(t)

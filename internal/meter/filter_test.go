@@ -1,11 +1,15 @@
 package meter
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
+	"github.com/streamdemo/streamdemo/internal/agentchat"
 	"github.com/streamdemo/streamdemo/internal/redact"
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
 // cycling is an SSE body that never ends: each Read returns the next of
@@ -53,26 +57,76 @@ func chatChunks(n int) []string {
 // BenchmarkFilter is the gateway's work on one chunk of an answer on its
 // way to the student: read for accounting, the key hidden, passed on; per
 // chunk of the real capture, of an Agent API answer's text and of a chat
-// answer: "go test -run='^$' -bench=Filter -benchmem ./internal/meter".
+// answer; and of the first two translated to chat chunks for a chat client
+// (package agentchat). An op is one Read, which passes on one event, or
+// (translated) reads events until one becomes a chat chunk; ns/event is per
+// event the upstream sent: "go test -run='^$' -bench=Filter -benchmem ./internal/meter".
 func BenchmarkFilter(b *testing.B) {
 	hide := redact.New("sk-UPSTREAM-TESTKEY-0123456789abcdefghijklmnop")
+	toChat := func() Translator {
+		return agentchat.NewReply(agentchat.Asked{Model: "sonar-pro", Stream: true, IncludeUsage: true})
+	}
 	for _, c := range []struct {
 		name   string
 		events [][]byte
-	}{{"capture", sse(captured(b))}, {"agent-text", sse(textDeltas(200))}, {"chat", sse(chatChunks(200))}} {
+		into   func() Translator
+	}{{"capture", sse(captured(b)), nil}, {"agent-text", sse(textDeltas(200)), nil}, {"chat", sse(chatChunks(200)), nil},
+		{"capture-to-chat", sse(captured(b)), toChat}, {"agent-text-to-chat", sse(textDeltas(200)), toChat}} {
 		b.Run(c.name, func(b *testing.B) {
 			buf := make([]byte, 32<<10)
 			var f io.Reader
+			var src *cycling
+			events := 0
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				if i%10000 == 0 { // an answer is at most sizes.MaxStream long
-					f = NewFilter(&cycling{events: c.events}, &Tally{}, hide, nil)
+					if src != nil {
+						events += src.i
+					}
+					src = &cycling{events: c.events}
+					var into Translator
+					if c.into != nil {
+						into = c.into()
+					}
+					f = NewFilter(src, &Tally{}, hide, into)
 				}
 				if _, err := f.Read(buf); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events+src.i), "ns/event")
 		})
+	}
+}
+
+// upper is a translator that passes each event's data on in capitals,
+// and drops a chat chunk's.
+type upper struct{}
+
+func (upper) Event(payload []byte) []byte {
+	if bytes.Contains(payload, []byte("chat.completion.chunk")) {
+		return nil
+	}
+	return append(append([]byte("data: "), bytes.ToUpper(payload)...), "\n\n"...)
+}
+
+// With a translator, the client reads what it makes of each event and
+// nothing else (not an event too long to read, whose bytes are still
+// counted), while the tally reads the events as they came.
+func TestATranslatedAnswerPassesOnOnlyTheTranslation(t *testing.T) {
+	long := "data: " + strings.Repeat("x", sizes.MaxEvent+1)
+	src := io.NopCloser(strings.NewReader(strings.Join([]string{
+		"data: " + textDeltas(1)[0] + "\n\n", "event: ping\n\n", "data: " + chatChunks(1)[0] + "\n\n", long}, "")))
+	tally := &Tally{}
+	got, err := io.ReadAll(NewFilter(src, tally, redact.New("sk-x"), upper{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "data: " + strings.ToUpper(textDeltas(1)[0]) + "\n\n"; string(got) != want {
+		t.Errorf("the client read %.300q, want %q", got, want)
+	}
+	if written := int64(len("word 0000 of the answer ")); tally.Chars < 2*written+sizes.MaxEvent {
+		t.Errorf("counted %d bytes of output, want both chunks' text and the long event's", tally.Chars)
 	}
 }
 
