@@ -41,7 +41,7 @@ vet:
 gotest: postgres-setup netns-setup ## every Go test, under the race detector (which needs cgo: gcc); the gateway's on both ledgers, its tests across hosts once
 	@command -v gcc >/dev/null || { echo "go test -race needs cgo: install gcc (Debian: apt-get install -y gcc), then run it again."; exit 1; }
 	$(GO) test -race -count=1 -skip=AcrossHosts ./...
-	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/
+	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/ ./internal/ledger/
 
 postgres-setup: ## PostgreSQL's server for the gateway's ledger tests (Debian's postgresql package, if missing)
 	@command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
@@ -60,7 +60,8 @@ fuzz: ## fuzz the event decoders, the stream reader, the gateway's parsers of un
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
-	$(GO) test -run='^$$' -fuzz=FuzzParseAsked -fuzztime=$(FUZZTIME) ./internal/gateway
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/meter
+	$(GO) test -run='^$$' -fuzz=FuzzScanIsDecoding -fuzztime=$(FUZZTIME) ./internal/meter
 	$(GO) test -run='^$$' -fuzz=FuzzBearer -fuzztime=$(FUZZTIME) ./internal/gateway
 	$(GO) test -run='^$$' -fuzz=FuzzSessionCookie -fuzztime=$(FUZZTIME) ./internal/gateway
 	$(GO) test -run='^$$' -fuzz=FuzzRequest -fuzztime=$(FUZZTIME) ./internal/agentchat
@@ -74,8 +75,9 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
-gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk (and of chat completions translated to the Agent API, beside the Agent API), 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
-	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
+gateway-bench: postgres-setup ## the class gateway as of commit dbe4724 (built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; chat completions translated to the Agent API beside the Agent API: added delay per chunk and to the first chunk; then the work per chunk, translated or not (docs/classroom.md)
+	$(GO) test -run='^$$' -bench='BeforeAndAfter|GatewayChatOverAgentAPI' -benchtime=3x -timeout=40m ./internal/gateway
+	$(GO) test -run='^$$' -bench='Filter|CountOutput' -benchmem ./internal/meter
 	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./internal/agentchat
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory

@@ -5,7 +5,10 @@
 // allow-list with it, so that both read a name the same way.
 package agentwire
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Engine is how a request names what answers on the Agent API: a model or a
 // preset, exactly one of the two.
@@ -26,7 +29,8 @@ var sonarEngines = map[string]Engine{
 	"sonar-deep-research": {Preset: "medium"},
 }
 
-var presets = map[string]bool{"fast": true, "low": true, "medium": true, "high": true, "xhigh": true}
+// Presets are the Agent API's presets, as its reference names them.
+var Presets = []string{"fast", "low", "medium", "high", "xhigh", "wide-research"}
 
 // Sonar reports whether name is one of the retired Sonar model names
 // (sonar, sonar-pro, ...), which Perplexity served on chat completions.
@@ -43,7 +47,7 @@ func EngineFor(name string) Engine {
 	if e, ok := sonarEngines[strings.ToLower(name)]; ok {
 		return e
 	}
-	if presets[strings.ToLower(name)] {
+	if slices.Contains(Presets, strings.ToLower(name)) {
 		return Engine{Preset: strings.ToLower(name)}
 	}
 	return Engine{Model: name, Search: true}
@@ -54,6 +58,7 @@ const (
 	TextDelta             = "response.output_text.delta"
 	ReasoningDelta        = "response.reasoning_text.delta"
 	ReasoningSummaryDelta = "response.reasoning_summary_text.delta"
+	OutputItemAdded       = "response.output_item.added"
 	OutputItemDone        = "response.output_item.done"
 	Completed             = "response.completed"
 	Incomplete            = "response.incomplete"

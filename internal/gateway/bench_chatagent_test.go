@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/agentchat"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -22,7 +23,7 @@ import (
 func BenchmarkGatewayChatOverAgentAPI(b *testing.B) {
 	srv, upstream := startPractice(b, practice.Options{TokensPerSecond: 100})
 	tg := startGateway(b, upstream, agentOnly)
-	tok := tg.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0), ConcurrentStreams: ptr[int64](0)})
+	tok := tg.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0), ConcurrentStreams: ptr[int64](0)})
 	chat := chatBody(`,"stream_options":{"include_usage":true}`)
 	agent, _, err := agentchat.Request([]byte(chat)) // the same request, as the Agent API takes it
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/agentchat"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
@@ -53,7 +54,7 @@ func TestChatCompletionsOverTheAgentAPIStreamAndAreChargedAsTheAgentAPIIs(t *tes
 	want := practice.Choose("", seedQuestion).Text
 	chat := chatBody(`,"stream_options":{"include_usage":true}`)
 
-	a := tg.post(t, "v1/chat/completions", tg.student(t, "ana", Limits{}), chat)
+	a := tg.post(t, "v1/chat/completions", tg.student(t, "ana", ledger.Limits{}), chat)
 	evs := events(a.Body)
 	if a.Status != 200 || streamedText(a.Body) != want || evs[len(evs)-1] != "[DONE]" {
 		t.Fatalf("HTTP %d, text %q, want %q then [DONE]", a.Status, streamedText(a.Body), want)
@@ -76,7 +77,7 @@ func TestChatCompletionsOverTheAgentAPIStreamAndAreChargedAsTheAgentAPIIs(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := tg.post(t, "v1/responses", tg.student(t, "bob", Limits{}), string(agentReq)); b.Status != 200 {
+	if b := tg.post(t, "v1/responses", tg.student(t, "bob", ledger.Limits{}), string(agentReq)); b.Status != 200 {
 		t.Fatalf("the Agent API request: HTTP %d %s", b.Status, b.Body)
 	}
 	settled(t, tg, 2)
@@ -88,7 +89,7 @@ func TestChatCompletionsOverTheAgentAPIStreamAndAreChargedAsTheAgentAPIIs(t *tes
 			viaChat, direct, usage.Usage.CompletionTokens, usage.Usage.Cost.TotalCost)
 	}
 	var paths, models [2]string
-	tg.ledger.db.QueryRow(`SELECT MIN(path), MAX(path), MIN(model), MAX(model) FROM requests`).Scan(&paths[0], &paths[1], &models[0], &models[1])
+	tg.db.QueryRow(`SELECT MIN(path), MAX(path), MIN(model), MAX(model) FROM requests`).Scan(&paths[0], &paths[1], &models[0], &models[1])
 	if paths != [2]string{"v1/chat/completions", "v1/responses"} || models[0] != models[1] {
 		t.Errorf("the ledger shows paths %q and models %q, want the student's path and one model", paths, models)
 	}
@@ -97,7 +98,7 @@ func TestChatCompletionsOverTheAgentAPIStreamAndAreChargedAsTheAgentAPIIs(t *tes
 func TestAWholeChatAnswerOverTheAgentAPI(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream, agentOnly)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	a := tg.post(t, "v1/chat/completions", tok, `{"model":"sonar","messages":[{"role":"user","content":"`+seedQuestion+`"}]}`)
 	var whole chatChunk
 	if err := json.Unmarshal([]byte(a.Body), &whole); err != nil || a.Status != 200 {
@@ -120,8 +121,8 @@ func TestACutChatAnswerOverTheAgentAPIIsChargedAsACutAgentAnswer(t *testing.T) {
 	tg := startGateway(t, upstream, agentOnly)
 	chat := `{"model":"perplexity/sonar","stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	agentReq, _, _ := agentchat.Request([]byte(chat))
-	readThenLeave(t, tg.URL+"v1/chat/completions", tg.student(t, "ana", Limits{}), chat, 51) // the role chunk, then 50
-	readThenLeave(t, tg.URL+"v1/agent", tg.student(t, "bob", Limits{}), string(agentReq), 50)
+	readThenLeave(t, tg.URL+"v1/chat/completions", tg.student(t, "ana", ledger.Limits{}), chat, 51) // the role chunk, then 50
+	readThenLeave(t, tg.URL+"v1/agent", tg.student(t, "bob", ledger.Limits{}), string(agentReq), 50)
 	settled(t, tg, 2)
 	rows := tg.requests(t)
 	rows[1].Student = rows[0].Student
@@ -133,7 +134,7 @@ func TestACutChatAnswerOverTheAgentAPIIsChargedAsACutAgentAnswer(t *testing.T) {
 func TestChatOverTheAgentAPIRefusesInChatsShape(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream, agentOnly, func(c *Config) { c.Models = []string{"sonar-pro", "fault/404", "fault/failed"} })
-	ana := tg.student(t, "ana", Limits{})
+	ana := tg.student(t, "ana", ledger.Limits{})
 	teacher := tg.teacherToken(t)
 	chatShape := func(what string, a answer, status int, typ string) {
 		t.Helper()
@@ -159,7 +160,7 @@ func TestChatOverTheAgentAPIRefusesInChatsShape(t *testing.T) {
 	chatShape("over budget", tg.post(t, "v1/chat/completions", ana, chatBody("")), 429, "class_budget_exceeded")
 
 	// An answer that fails mid-stream ends with chat's error event, and is not charged as done.
-	bob := tg.student(t, "bob", Limits{})
+	bob := tg.student(t, "bob", ledger.Limits{})
 	a := tg.post(t, "v1/chat/completions", bob, strings.Replace(chatBody(""), "sonar-pro", "fault/failed", 1))
 	evs := events(a.Body)
 	if last := evs[len(evs)-1]; a.Status != 200 || !strings.HasPrefix(last, `{"error":{`) || streamedText(a.Body) == "" {
@@ -175,7 +176,7 @@ func TestChatOverTheAgentAPIRefusesInChatsShape(t *testing.T) {
 func TestTheLessonOnChatCompletionsRunsThroughAPerplexityClass(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream, agentOnly)
-	lessonEnv(t, streamdemo.Compatible, tg.URL+"v1", tg.student(t, "ana", Limits{}))
+	lessonEnv(t, streamdemo.Compatible, tg.URL+"v1", tg.student(t, "ana", ledger.Limits{}))
 	t.Setenv("STREAMDEMO_MODEL", "sonar-pro")
 	got, err := lesson(t)
 	if want := practice.Choose(practice.SeedSystemPrompt, seedQuestion).Text; err != nil || got != want {
@@ -185,10 +186,10 @@ func TestTheLessonOnChatCompletionsRunsThroughAPerplexityClass(t *testing.T) {
 
 func TestAPerplexityUpstreamAnswersOnlyTheAgentAPI(t *testing.T) {
 	tg := startGateway(t, "https://api.perplexity.ai/v1")
-	if !tg.gw.agentOnly {
+	if !tg.gw.proxy.route.agentOnly {
 		t.Error("a gateway in front of api.perplexity.ai passes chat completions on, which Perplexity answers with 403")
 	}
-	if tg := startGateway(t, "https://api.openai.com/v1"); tg.gw.agentOnly {
+	if tg := startGateway(t, "https://api.openai.com/v1"); tg.gw.proxy.route.agentOnly {
 		t.Error("a gateway in front of OpenAI translates chat completions")
 	}
 }

@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/agentwire"
 )
 
 func post(t *testing.T, url, body string) *http.Response {
@@ -382,9 +386,9 @@ func TestCompletedAnswerNamesTheModelThatRan(t *testing.T) {
 			t.Errorf("%s: the answer names %q, want the model that ran, %q", tc.body, whole.Model, tc.ran)
 		}
 	}
-	for preset := range presetModels {
-		if !agentModelKnown(presetModels[preset]) || strings.Contains(presetModels[preset], preset) {
-			t.Errorf("preset %s runs %q, which is not a model of the catalogue", preset, presetModels[preset])
+	for _, preset := range append(slices.Collect(maps.Keys(previousPresets)), agentwire.Presets...) {
+		if !agentModelKnown(presetModel(preset)) || strings.Contains(presetModel(preset), preset) {
+			t.Errorf("preset %s runs %q, which is not a model of the catalogue", preset, presetModel(preset))
 		}
 	}
 }

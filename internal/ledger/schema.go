@@ -1,4 +1,4 @@
-package gateway
+package ledger
 
 // migration is one numbered schema step, written once per database.
 type migration struct{ sqlite, postgres string }
@@ -124,13 +124,82 @@ var migrations = []migration{
 	INSERT OR IGNORE INTO prices VALUES ` + defaultPrices + `;`, postgres: pgSchema2},
 	// 3: the teacher page's sessions, shared by the gateways on one ledger:
 	// found by the SHA-256 of the cookie's id, the token sealed with a key
-	// only the cookie gives (session_db.go).
+	// only the cookie gives (sessions.go).
 	{sqlite: sessionsTable("INTEGER"), postgres: sessionsTable("BIGINT")},
 	// 4: replicas on one PostgreSQL ledger: which replica opened each answer
-	// (0: none), and each replica's lease (lease_pg.go). SQLite has one
+	// (0: none), and each replica's lease (lease.go). SQLite has one
 	// gateway and never fills them.
 	{sqlite: replicasTable("INTEGER"), postgres: replicasTable("BIGINT")},
+	// 5: admission in one round trip. The class's version, bumped first by
+	// every teacher's change in the transaction that makes it: a gateway
+	// caches the settings, prices, limits and models behind it and checks it
+	// in every reservation (class.go). What each student's answers hold, by
+	// day (open ones at their reservations, settled ones as charged), kept
+	// by triggers in the transaction of every change to requests, so that a
+	// reservation reads a few rows, not all her answers. Her requests by
+	// start, for the rate limit.
+	{sqlite: admissionTables("INTEGER", "REAL", " WITHOUT ROWID") + sqliteCharges, postgres: admissionTables("BIGINT", "DOUBLE PRECISION", "") + pgCharges},
 }
+
+func admissionTables(integer, real, withoutRowid string) string {
+	return `CREATE TABLE class_version (version ` + integer + ` NOT NULL);
+	INSERT INTO class_version VALUES (1);
+	CREATE TABLE charges (
+		student TEXT NOT NULL,
+		day     TEXT NOT NULL,
+		open    ` + integer + ` NOT NULL DEFAULT 0, -- answers streaming
+		tokens  ` + integer + ` NOT NULL DEFAULT 0,
+		usd     ` + real + ` NOT NULL DEFAULT 0,
+		PRIMARY KEY (student, day)
+	)` + withoutRowid + `;
+	INSERT INTO charges (student, day, open, tokens, usd)
+		SELECT student, day, SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), SUM(` + chargedTokens("") + `), SUM(` + chargedUSD("") + `)
+		FROM requests GROUP BY student, day;
+	CREATE INDEX requests_by_student_start ON requests (student, started_at);
+	DROP INDEX requests_by_student_day;
+	DROP INDEX requests_by_start;`
+}
+
+// chargedTokens and chargedUSD are what a request row (of prefix, e.g.
+// "OLD.") holds of its student's budget: an open answer its reservation,
+// a settled one what it was charged.
+func chargedTokens(row string) string {
+	return `CASE ` + row + `state WHEN 'open' THEN ` + row + `reserved_tokens ELSE ` + row + `input_tokens + ` + row + `output_tokens END`
+}
+
+func chargedUSD(row string) string {
+	return `CASE ` + row + `state WHEN 'open' THEN ` + row + `reserved_usd ELSE ` + row + `cost_usd END`
+}
+
+func openFlag(row string) string { return `CASE WHEN ` + row + `state = 'open' THEN 1 ELSE 0 END` }
+
+// takeOff is the statement that takes what the request row OLD held off
+// its student's charges; addOn the one that adds what NEW holds.
+var (
+	takeOff = `UPDATE charges SET open = open - ` + openFlag("OLD.") + `, tokens = tokens - (` + chargedTokens("OLD.") + `),
+		usd = usd - (` + chargedUSD("OLD.") + `) WHERE student = OLD.student AND day = OLD.day;`
+	addOn = `INSERT INTO charges (student, day, open, tokens, usd)
+		VALUES (NEW.student, NEW.day, ` + openFlag("NEW.") + `, ` + chargedTokens("NEW.") + `, ` + chargedUSD("NEW.") + `)
+		ON CONFLICT (student, day) DO UPDATE
+		SET open = charges.open + excluded.open, tokens = charges.tokens + excluded.tokens, usd = charges.usd + excluded.usd;`
+)
+
+// sqliteCharges are the triggers that keep charges in SQLite: what a row
+// held is taken off, what it holds now is added.
+var sqliteCharges = `
+	CREATE TRIGGER requests_charge_insert AFTER INSERT ON requests BEGIN ` + addOn + ` END;
+	CREATE TRIGGER requests_charge_update AFTER UPDATE ON requests BEGIN ` + takeOff + addOn + ` END;
+	CREATE TRIGGER requests_charge_delete AFTER DELETE ON requests BEGIN ` + takeOff + ` END;`
+
+// pgCharges is the same in PostgreSQL: one function for the three.
+var pgCharges = `
+	CREATE FUNCTION requests_charge() RETURNS trigger LANGUAGE plpgsql AS $fn$
+	BEGIN
+		IF TG_OP IN ('UPDATE', 'DELETE') THEN ` + takeOff + ` END IF;
+		IF TG_OP IN ('INSERT', 'UPDATE') THEN ` + addOn + ` END IF;
+		RETURN NULL;
+	END $fn$;
+	CREATE TRIGGER requests_charge AFTER INSERT OR UPDATE OR DELETE ON requests FOR EACH ROW EXECUTE FUNCTION requests_charge();`
 
 func replicasTable(integer string) string {
 	return `ALTER TABLE requests ADD COLUMN replica ` + integer + ` NOT NULL DEFAULT 0;
@@ -159,3 +228,73 @@ const defaultPrices = `('sonar', 1, 1), ('sonar-pro', 3, 15), ('sonar-reasoning'
 		('preset/pro-search', 3, 15), ('preset/medium', 3, 15),
 		('preset/deep-research', 5, 25), ('preset/advanced-deep-research', 5, 25), ('preset/wide-research', 5, 25),
 		('preset/high', 5, 25), ('preset/xhigh', 5, 25)`
+
+// The PostgreSQL text of migrations 1 and 2: the same tables as SQLite's,
+// with 64-bit integers (unix milliseconds) and double precision.
+const (
+	pgSchema1 = `CREATE TABLE students (
+		name       TEXT PRIMARY KEY,
+		token_hash TEXT UNIQUE,
+		teacher    BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
+		revoked_at BIGINT,
+		paused     BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE TABLE limits (
+		scope               TEXT PRIMARY KEY,
+		tokens_per_day      BIGINT,
+		usd_per_day         DOUBLE PRECISION,
+		tokens_total        BIGINT,
+		usd_total           DOUBLE PRECISION,
+		requests_per_minute BIGINT,
+		concurrent_streams  BIGINT
+	);
+	INSERT INTO limits (scope, tokens_per_day, usd_per_day, tokens_total, usd_total, requests_per_minute, concurrent_streams)
+		VALUES ('*', 0, 0, 0, 0, 30, 3);
+	CREATE TABLE prices (
+		model               TEXT PRIMARY KEY,
+		input_usd_per_mtok  DOUBLE PRECISION NOT NULL,
+		output_usd_per_mtok DOUBLE PRECISION NOT NULL
+	);
+	CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	INSERT INTO settings VALUES ('paused_all', '0'), ('reserve_output_tokens', '1024'), ('reserve_min_usd', '0.01');
+	CREATE TABLE requests (
+		id              BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		student         TEXT NOT NULL,
+		day             TEXT NOT NULL,
+		started_at      BIGINT NOT NULL,
+		ended_at        BIGINT,
+		path            TEXT NOT NULL,
+		model           TEXT NOT NULL DEFAULT '',
+		state           TEXT NOT NULL,
+		reserved_tokens BIGINT NOT NULL,
+		reserved_usd    DOUBLE PRECISION NOT NULL,
+		input_tokens    BIGINT NOT NULL DEFAULT 0,
+		output_tokens   BIGINT NOT NULL DEFAULT 0,
+		cost_usd        DOUBLE PRECISION NOT NULL DEFAULT 0,
+		estimated       BIGINT NOT NULL DEFAULT 0,
+		status          BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX requests_by_student_day ON requests (student, day);
+	CREATE INDEX requests_by_start ON requests (started_at);
+	CREATE INDEX requests_open ON requests (state) WHERE state = 'open';
+	CREATE TABLE switches (
+		id   BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+		at   BIGINT NOT NULL,
+		who  TEXT NOT NULL,
+		what TEXT NOT NULL
+	);`
+
+	pgSchema2 = `UPDATE requests SET reserved_tokens = GREATEST(reserved_tokens, 0), reserved_usd = GREATEST(reserved_usd, 0),
+		input_tokens = GREATEST(input_tokens, 0), output_tokens = GREATEST(output_tokens, 0), cost_usd = GREATEST(cost_usd, 0);
+	ALTER TABLE requests ADD CHECK (reserved_tokens >= 0), ADD CHECK (reserved_usd >= 0), ADD CHECK (input_tokens >= 0),
+		ADD CHECK (output_tokens >= 0), ADD CHECK (cost_usd >= 0);
+	UPDATE limits SET tokens_per_day = GREATEST(tokens_per_day, 0), usd_per_day = GREATEST(usd_per_day, 0),
+		tokens_total = GREATEST(tokens_total, 0), usd_total = GREATEST(usd_total, 0),
+		requests_per_minute = GREATEST(requests_per_minute, 0), concurrent_streams = GREATEST(concurrent_streams, 0);
+	ALTER TABLE limits ADD CHECK (tokens_per_day >= 0), ADD CHECK (usd_per_day >= 0), ADD CHECK (tokens_total >= 0),
+		ADD CHECK (usd_total >= 0), ADD CHECK (requests_per_minute >= 0), ADD CHECK (concurrent_streams >= 0);
+	UPDATE prices SET input_usd_per_mtok = GREATEST(input_usd_per_mtok, 0), output_usd_per_mtok = GREATEST(output_usd_per_mtok, 0);
+	ALTER TABLE prices ADD CHECK (input_usd_per_mtok >= 0), ADD CHECK (output_usd_per_mtok >= 0);
+	INSERT INTO prices VALUES ` + defaultPrices + ` ON CONFLICT (model) DO NOTHING;`
+)

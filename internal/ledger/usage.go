@@ -1,4 +1,4 @@
-package gateway
+package ledger
 
 import (
 	"context"
@@ -12,13 +12,16 @@ import (
 type Report struct {
 	Day       string         `json:"day"`
 	PausedAll bool           `json:"paused_all"`
-	Defaults  effective      `json:"defaults"`
+	Defaults  Effective      `json:"defaults"`
 	Students  []StudentUsage `json:"students"`
 	Totals    Totals         `json:"totals"`
 	Spend     []SpendPoint   `json:"spend_today"` // cumulative, per minute
 	Switches  []Switch       `json:"switches"`    // newest first
-	// Models are the models and presets students may ask for; empty: any.
-	Models []string `json:"allowed_models"`
+	// Models are the models and presets students may ask for, as the
+	// teacher set them if ModelsSet (the gateway shows its own default
+	// where she set none); empty: any.
+	Models    []string `json:"allowed_models"`
+	ModelsSet bool     `json:"-"`
 	// KeyRefused is set while the upstream refuses the class's key.
 	KeyRefused *KeyRefusal `json:"key_refused"`
 }
@@ -38,7 +41,7 @@ type StudentUsage struct {
 	Estimated     int64      `json:"estimated"` // answers charged by estimate (broken streams)
 	OpenStreams   int64      `json:"open_streams"`
 	LastActivity  *time.Time `json:"last_activity"`
-	Limits        effective  `json:"limits"`
+	Limits        Effective  `json:"limits"`
 }
 
 // Totals are the class's sums.
@@ -75,23 +78,28 @@ const studentQuery = `SELECT s.name, s.teacher, s.paused, s.revoked_at IS NOT NU
 	FROM students s LEFT JOIN requests r ON r.student = s.name
 	GROUP BY s.name ORDER BY s.name`
 
-// Usage builds the report.
+// Usage builds the report. Its Models are the teacher's list (empty when
+// none is set: the gateway shows its own default then).
 func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 	now := l.now()
-	rep := &Report{Day: day(now), Students: []StudentUsage{}, Spend: []SpendPoint{}, Switches: []Switch{}}
-	v, err := setting(l.q(), "paused_all")
+	rep := &Report{Day: day(now), Students: []StudentUsage{}, Spend: []SpendPoint{}, Switches: []Switch{}, Models: []string{}}
+	class, err := l.Refresh(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep.PausedAll = v == "1"
-	rows, err := l.q().QueryContext(ctx, studentQuery, rep.Day)
+	rep.PausedAll, rep.Defaults = class.PausedAll, class.Limits("*")
+	if class.ModelsSet {
+		rep.Models, rep.ModelsSet = append(rep.Models, class.Models...), true
+	}
+	rows, err := l.q().rows(ctx, studentQuery, rep.Day)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var s StudentUsage
 		var last sql.NullInt64
-		if err := rows.Scan(&s.Name, &s.Teacher, &s.Paused, &s.Revoked, &s.Requests, &s.RequestsToday, &s.TokensToday,
+		var teacher, paused int64
+		if err := rows.Scan(&s.Name, &teacher, &paused, &s.Revoked, &s.Requests, &s.RequestsToday, &s.TokensToday,
 			&s.USDToday, &s.TokensTotal, &s.USDTotal, &s.Estimated, &s.OpenStreams, &last); err != nil {
 			rows.Close()
 			return nil, err
@@ -100,21 +108,14 @@ func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 			t := time.UnixMilli(last.Int64)
 			s.LastActivity = &t
 		}
+		s.Teacher, s.Paused, s.Limits = teacher != 0, paused != 0, class.Limits(s.Name)
 		rep.Students = append(rep.Students, s)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if rep.Defaults, err = effectiveLimits(l.q(), ctx, "*"); err != nil {
-		return nil, err
-	}
-	for i := range rep.Students {
-		if rep.Students[i].Limits, err = effectiveLimits(l.q(), ctx, rep.Students[i].Name); err != nil {
-			return nil, err
-		}
-	}
-	err = l.q().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+	err = l.q().row(ctx, `SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
 		COALESCE(SUM(cost_usd), 0) FROM requests WHERE state != 'open'`).Scan(
 		&rep.Totals.Requests, &rep.Totals.InputTokens, &rep.Totals.OutputTokens, &rep.Totals.USD)
 	if err != nil {
@@ -123,10 +124,7 @@ func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 	if rep.Spend, err = l.spendToday(ctx, rep.Day); err != nil {
 		return nil, err
 	}
-	if rep.KeyRefused, err = l.keyRefusal(); err != nil {
-		return nil, err
-	}
-	if rep.Models, _, err = l.Models(ctx); err != nil {
+	if rep.KeyRefused, err = l.KeyRefusal(ctx); err != nil {
 		return nil, err
 	}
 	rep.Switches, err = l.switches(ctx, 20)
@@ -134,7 +132,7 @@ func (l *Ledger) Usage(ctx context.Context) (*Report, error) {
 }
 
 func (l *Ledger) spendToday(ctx context.Context, today string) ([]SpendPoint, error) {
-	rows, err := l.q().QueryContext(ctx, `SELECT ended_at / 60000, SUM(cost_usd) FROM requests
+	rows, err := l.q().rows(ctx, `SELECT ended_at / 60000, SUM(cost_usd) FROM requests
 		WHERE day = ? AND state != 'open' GROUP BY 1 ORDER BY 1`, today)
 	if err != nil {
 		return nil, err
@@ -155,7 +153,7 @@ func (l *Ledger) spendToday(ctx context.Context, today string) ([]SpendPoint, er
 }
 
 func (l *Ledger) switches(ctx context.Context, n int) ([]Switch, error) {
-	rows, err := l.q().QueryContext(ctx, `SELECT at, who, what FROM switches ORDER BY id DESC LIMIT ?`, n)
+	rows, err := l.q().rows(ctx, `SELECT at, who, what FROM switches ORDER BY id DESC LIMIT ?`, n)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,13 @@
-package gateway
+// Package meter reads what a budget needs from the wire of a model request
+// and of its answer, in either protocol the class gateway serves (chat
+// completions and the Agent API): what a request asks for (its models,
+// output cap and answers, and whether it streams), and what an answer used
+// as it passes (every kind of output the model wrote, the usage and cost
+// the upstream reports, the model that ran). It refuses what the gateway
+// and the upstream could read differently, and changes no byte of an
+// answer but the usage chunk a client did not ask for, unless the caller
+// has it translated for a client of the other protocol (Translator).
+package meter
 
 import (
 	"bytes"
@@ -8,12 +17,6 @@ import (
 	"strconv"
 	"strings"
 )
-
-// MaxOutputCap is the largest output cap a student may ask for.
-const MaxOutputCap = 128000
-
-// MaxAnswers is the most answers (n, best_of) one request may ask for.
-const MaxAnswers = 128
 
 // Bounds on the names accounting reads, so that the work and the log line
 // of a request do not grow with what a student sends: the Agent API takes
@@ -35,8 +38,11 @@ var answerFields = []string{"n", "best_of"}
 // case (which encoding/json would match, others would not), is refused.
 var readFields = append(append([]string{"model", "models", "preset", "stream", "stream_options"}, capFields...), answerFields...)
 
-// askedFor is the part of a request body the gateway reads.
-type askedFor struct {
+// Bounds are the largest output cap and number of answers a request may ask for.
+type Bounds struct{ Cap, Answers int64 }
+
+// Request is the part of a request body accounting reads.
+type Request struct {
 	Model         string          `json:"model"`
 	Models        []string        `json:"models"`
 	Preset        string          `json:"preset"`
@@ -46,21 +52,21 @@ type askedFor struct {
 	answers       int64 // the most answers generated: n or best_of; 0 for one
 }
 
-// badRequest is a body the gateway refuses, with the sentence to say and
-// the field at fault.
-type badRequest struct{ field, message string }
+// BadRequest is a body accounting cannot read, with the sentence to say
+// and the field at fault.
+type BadRequest struct{ Field, Message string }
 
-func (e *badRequest) Error() string { return e.message }
+func (e *BadRequest) Error() string { return e.Message }
 
-// parseAsked reads what accounting needs, refusing what the gateway and the
-// upstream could read differently.
-func parseAsked(body []byte) (askedFor, error) {
-	var a askedFor
+// Parse reads what accounting needs, refusing what the gateway and the
+// upstream could read differently, and caps and answers beyond b.
+func Parse(body []byte, b Bounds) (Request, error) {
+	var a Request
 	if err := checkFields(body); err != nil {
 		return a, err
 	}
 	var raw struct {
-		askedFor
+		Request
 		MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
 		MaxTokens           json.RawMessage `json:"max_tokens"`
 		MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
@@ -68,24 +74,24 @@ func parseAsked(body []byte) (askedFor, error) {
 		BestOf              json.RawMessage `json:"best_of"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return a, &badRequest{message: "The request body is not the JSON this endpoint takes (" + jsonProblem(err) + ")."}
+		return a, &BadRequest{Message: "The request body is not the JSON this endpoint takes (" + jsonProblem(err) + ")."}
 	}
-	a = raw.askedFor
+	a = raw.Request
 	for _, name := range append([]string{a.Model, a.Preset}, a.Models...) {
 		if len(name) > maxModelName {
-			return a, &badRequest{field: "model", message: fmt.Sprintf("A model or preset name is at most %d characters long.", maxModelName)}
+			return a, &BadRequest{Field: "model", Message: fmt.Sprintf("A model or preset name is at most %d characters long.", maxModelName)}
 		}
 	}
 	a.caps = map[string]int64{}
 	for i, v := range []json.RawMessage{raw.MaxOutputTokens, raw.MaxTokens, raw.MaxCompletionTokens} {
-		if n, err := wholeNumber(capFields[i], v, MaxOutputCap); err != nil {
+		if n, err := wholeNumber(capFields[i], v, b.Cap); err != nil {
 			return a, err
 		} else if n > 0 {
 			a.caps[capFields[i]] = n
 		}
 	}
 	for i, v := range []json.RawMessage{raw.N, raw.BestOf} {
-		n, err := wholeNumber(answerFields[i], v, MaxAnswers)
+		n, err := wholeNumber(answerFields[i], v, b.Answers)
 		if err != nil {
 			return a, err
 		}
@@ -102,7 +108,7 @@ func wholeNumber(name string, v json.RawMessage, most int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil || n < 1 || n > most {
-		return 0, &badRequest{field: name, message: fmt.Sprintf("%s must be a whole number from 1 to %d.", name, most)}
+		return 0, &BadRequest{Field: name, Message: fmt.Sprintf("%s must be a whole number from 1 to %d.", name, most)}
 	}
 	return n, nil
 }
@@ -112,38 +118,38 @@ func wholeNumber(name string, v json.RawMessage, most int64) (int64, error) {
 func checkFields(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return &badRequest{message: "The request body is not a JSON object."}
+		return &BadRequest{Message: "The request body is not a JSON object."}
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return &badRequest{message: "The request body is not valid JSON."}
+			return &BadRequest{Message: "The request body is not valid JSON."}
 		}
 		key, _ := tok.(string)
 		for _, f := range readFields {
 			switch {
 			case key == f && seen[f]:
-				return &badRequest{field: f, message: fmt.Sprintf("The request has %s twice: send it once.", f)}
+				return &BadRequest{Field: f, Message: fmt.Sprintf("The request has %s twice: send it once.", f)}
 			case key == f:
 				seen[f] = true
 			case strings.EqualFold(key, f):
-				return &badRequest{field: f, message: fmt.Sprintf("The request has %q: write it %q, in lower case.", key, f)}
+				return &BadRequest{Field: f, Message: fmt.Sprintf("The request has %q: write it %q, in lower case.", key, f)}
 			}
 		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
-			return &badRequest{message: "The request body is not valid JSON."}
+			return &BadRequest{Message: "The request body is not valid JSON."}
 		}
 		if key == "models" && longerThan(skip, maxModels) {
-			return &badRequest{field: key, message: fmt.Sprintf("The request lists more than %d models: send at most %d.", maxModels, maxModels)}
+			return &BadRequest{Field: key, Message: fmt.Sprintf("The request lists more than %d models: send at most %d.", maxModels, maxModels)}
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return &badRequest{message: "The request body is not valid JSON."}
+		return &BadRequest{Message: "The request body is not valid JSON."}
 	}
 	if _, err := dec.Token(); err == nil {
-		return &badRequest{message: "The request body holds more than one JSON value."}
+		return &BadRequest{Message: "The request body holds more than one JSON value."}
 	}
 	return nil
 }
@@ -172,8 +178,8 @@ func jsonProblem(err error) string {
 	return "not valid JSON"
 }
 
-// outputCap is the largest cap asked for, 0 for none.
-func (a askedFor) outputCap() int64 {
+// OutputCap is the largest cap asked for, 0 for none.
+func (a Request) OutputCap() int64 {
 	var m int64
 	for _, v := range a.caps {
 		m = max(m, v)
@@ -181,8 +187,8 @@ func (a askedFor) outputCap() int64 {
 	return m
 }
 
-// engines are the models (and presets, as preset/NAME) a request may run.
-func (a askedFor) engines() []string {
+// Engines are the models (and presets, as preset/NAME) a request may run.
+func (a Request) Engines() []string {
 	var out []string
 	if a.Model != "" {
 		out = append(out, a.Model)
@@ -194,10 +200,11 @@ func (a askedFor) engines() []string {
 	return out
 }
 
-// rewrite returns body with the output cap set to limit (every cap field
-// present, or defaultField when none is) and, when includeUsage, the stream
-// asking for its usage chunk. A body needing neither passes unchanged.
-func rewrite(body []byte, a askedFor, limit int64, defaultField string, includeUsage bool) ([]byte, error) {
+// Rewrite returns body, which a was read from, with the output cap set to
+// limit (every cap field present, or defaultField when none is) and, when
+// includeUsage, the stream asking for its usage chunk. A body needing
+// neither passes unchanged.
+func (a Request) Rewrite(body []byte, limit int64, defaultField string, includeUsage bool) ([]byte, error) {
 	if limit == 0 && !includeUsage {
 		return body, nil
 	}
@@ -219,7 +226,7 @@ func rewrite(body []byte, a askedFor, limit int64, defaultField string, includeU
 		var opts map[string]any
 		if len(a.StreamOptions) > 0 && string(a.StreamOptions) != "null" {
 			if err := json.Unmarshal(a.StreamOptions, &opts); err != nil {
-				return nil, &badRequest{field: "stream_options", message: "The request's stream_options is not a JSON object."}
+				return nil, &BadRequest{Field: "stream_options", Message: "The request's stream_options is not a JSON object."}
 			}
 		}
 		if opts == nil {
@@ -231,29 +238,21 @@ func rewrite(body []byte, a askedFor, limit int64, defaultField string, includeU
 	return json.Marshal(fields)
 }
 
-// wantsUsage says whether a streamed chat request lacks include_usage,
+// WantsUsage says whether a streamed chat request lacks include_usage,
 // which accounting needs (the gateway then asks for it and hides it).
-func wantsUsage(a askedFor) (bool, error) {
+func (a Request) WantsUsage() (bool, error) {
 	if !a.Stream {
 		return false, nil
 	}
 	var opts map[string]any
 	if len(a.StreamOptions) > 0 && string(a.StreamOptions) != "null" {
 		if err := json.Unmarshal(a.StreamOptions, &opts); err != nil {
-			return false, &badRequest{field: "stream_options", message: "The request's stream_options is not a JSON object."}
+			return false, &BadRequest{Field: "stream_options", Message: "The request's stream_options is not a JSON object."}
 		}
 	}
 	v, _ := opts["include_usage"].(bool)
 	return !v, nil
 }
 
-// satAdd adds without wrapping past the int64 range.
-func satAdd(a, b int64) int64 {
-	if b > 0 && a > (1<<63-1)-b {
-		return 1<<63 - 1
-	}
-	if b < 0 && a < -(1<<63)-b {
-		return -(1 << 63)
-	}
-	return a + b
-}
+// Answers is the most answers the request generates (n, best_of); 0 for one.
+func (a Request) Answers() int64 { return a.answers }
