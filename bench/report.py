@@ -228,8 +228,8 @@ def patches_section(p):
         f"delay streaming at {p['tps']} tokens/s (only the first chunk counts here, and the rounds are shorter). "
         "Medians of the execute request → first answer chunk, with the seed's in the same rounds; the second table is "
         "what each patch changed from the kernel one patch down. Without patch 0005 a kernel needs the set-up cell "
-        "`!*go mod edit -require=…@v0.0.0 -replace=…=${GONB_DIR}/..`, which those kernels run first, then "
-        "`!*go get …/pkg/streamdemo/notebook@v0.0.0` (the lesson's ▶ cell turns `%autoget` off before its first build).",
+        "`!*go mod edit -require=…@v0.0.0 -replace=…=${GONB_DIR}/..`, which those kernels run first, then the lesson's ▶ "
+        "cell with `%autoget` still on, whose `go get` adds the checksums of the lesson's packages' requirements.",
         "",
         patches.table(p["results"], PY),
         "",
