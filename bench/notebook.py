@@ -66,8 +66,8 @@ GO, PY = "Go lesson (GoNB)", "Python seed (ipykernel)"
 
 
 class Notebooks:
-    """The kernels, set up as their notebooks are: GoNB runs the lesson's .env and
-    %noautoget cells, python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its
+    """The kernels, set up as their notebooks are: GoNB runs the lesson's set-up cell (.env,
+    the client, %noautoget), python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its
     probed copy; with go_variants [(label, probe, cells to run first)], one GoNB kernel per
     entry. Closes every kernel on exit, even on failure."""
 

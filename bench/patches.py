@@ -8,7 +8,7 @@ import os
 import subprocess
 
 import probe
-from edits import IDENTICAL, LESSON_CELL, MEASURED
+from edits import IDENTICAL, LESSON_CELL, MEASURED, lesson_cells, replace_once
 from timing import median
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -30,10 +30,17 @@ def title(n):
 
 
 # The patch that lets the kernel take the lesson's module by itself (its -enclosing_module flag);
-# a kernel without it runs the lesson's former set-up cell first.
+# a kernel without it runs the lesson's former set-up cell first, then fetch_cell.
 ENCLOSING = next(i + 1 for i, p in enumerate(PATCHES) if "module-enclosing" in os.path.basename(p))
 SETUP_CELL = ("!*go mod edit -require=github.com/streamdemo/streamdemo@v0.0.0 "
               "-replace=github.com/streamdemo/streamdemo=${GONB_DIR}/..")
+
+
+def fetch_cell():
+    """The lesson's ▶ cell with GoNB's %autoget still on, for a kernel without patch 0005: GoNB's
+    `go get` adds the checksums of the lesson's packages' requirements to the kernel's module,
+    which the ▶ cell, turning %autoget off before its first build, would not fetch."""
+    return replace_once(lesson_cells()[0][0], "%noautoget\n", "")
 
 
 def variants(root, progress=print):
@@ -50,7 +57,7 @@ def variants(root, progress=print):
         old = n < ENCLOSING
         p = probe.Probe(os.path.join(root, f"probe-{n}"), name=f"gonb-patches-{n}", gonb=binary,
                         drop_flags=("enclosing_module",) if old else ())
-        out.append((label(n), p, [SETUP_CELL] if old else []))
+        out.append((label(n), p, [SETUP_CELL, fetch_cell()] if old else []))
     return out
 
 

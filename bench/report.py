@@ -228,7 +228,8 @@ def patches_section(p):
         f"delay streaming at {p['tps']} tokens/s (only the first chunk counts here, and the rounds are shorter). "
         "Medians of the execute request → first answer chunk, with the seed's in the same rounds; the second table is "
         "what each patch changed from the kernel one patch down. Without patch 0005 a kernel needs the set-up cell "
-        "`!*go mod edit -require=…@v0.0.0 -replace=…=${GONB_DIR}/..`, which those kernels run first.",
+        "`!*go mod edit -require=…@v0.0.0 -replace=…=${GONB_DIR}/..`, which those kernels run first, then the lesson's ▶ "
+        "cell with `%autoget` still on, whose `go get` adds the checksums of the lesson's packages' requirements.",
         "",
         patches.table(p["results"], PY),
         "",
@@ -287,7 +288,8 @@ def document(r):
         "",
         "What a student does all lesson long: change the question or the system prompt, press Shift+Enter, watch the "
         "answer; and exercise 3, a sleep added in the loop. Our lesson's streaming cell in GoNB, after the cells before "
-        "it (`.env`, `%noautoget`; no set-up cell: the kernel takes the repository's module by itself), in a kernel "
+        "it (the ▶ set-up cell: `.env`, the client, `%noautoget`; no module plumbing: the kernel takes the repository's "
+        "module by itself), with a first line added that prints “Answering with …” before it asks, in a kernel "
         "started in `notebooks/` with `STREAMDEMO_PROVIDER=openai` and `STREAMDEMO_BASE_URL` set; the seed's `In [1]` "
         "and its streaming cell in ipykernel, `base_url` changed to the practice server. Each round takes both cells "
         "through the same steps, every kernel in turn at each step: a **new question** (“(take N)” added to it), an "

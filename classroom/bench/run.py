@@ -117,7 +117,7 @@ def bench(klass, sizes):
     def first_cell(student):
         kernel = student.open_kernel(LESSON)
         t0 = time.monotonic()
-        kernel.run(CELLS["load-key"])
+        kernel.run(CELLS["setup"])
         return kernel, time.monotonic() - t0
     alone, took = first_cell(students[0])
     report("first lesson cell (import), one student", f"{took:.2f} s")

@@ -17,16 +17,15 @@ from hubclient import Student, lesson_cells, text
 
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
 CELLS = lesson_cells(os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb"))
-IMPORT, NOAUTOGET, STREAM = (CELLS[name] for name in ("load-key", "noautoget", "stream"))
+SETUP, STREAM = (CELLS[name] for name in ("setup", "stream"))
 ADA, BO, CY = STUDENTS[:3]
 
 
 def run_lesson(kernel):
-    """Runs the lesson's set-up cells and its streaming cell; returns the streaming cell's outputs."""
-    for code in (IMPORT, NOAUTOGET):
-        out = kernel.run(code)
-        assert not [o for o in out if o[1] == "error"], text(out)
-    return kernel.run(STREAM)
+    """Runs the lesson's set-up cell and its streaming cell; returns the outputs of both."""
+    out = kernel.run(SETUP)
+    assert not [o for o in out if o[1] == "error"], text(out)
+    return out + kernel.run(STREAM)
 
 
 def test_students_log_in_with_their_own_password_only(klass):
@@ -51,7 +50,7 @@ def test_lesson_streams_through_the_proxy_and_the_gateway(klass):
     finally:
         kernel.close()
     said = text(out)
-    assert f"at {klass.base}/services/llm/v1" in said, said[:300]
+    assert f"at {klass.base}/services/llm/v1" in said and "your class provides the key" in said, said[:300]
     assert "stars" in said and "Error" not in said, said[-500:]
     streams = [t for t, kind, _ in out if kind == "stream"]
     assert len(streams) >= 20, f"the answer came in {len(streams)} messages, not chunk by chunk"
@@ -204,7 +203,7 @@ def test_a_server_killed_hard_leaves_no_process(klass):
     cy = klass.student(CY)
     cy.start_server()
     kernel = cy.open_kernel(LESSON)
-    kernel.run(NOAUTOGET)
+    kernel.run(SETUP)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not [p for p in account_processes([CY]) if "gopls" in p]:
         time.sleep(0.2)

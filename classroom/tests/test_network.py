@@ -27,7 +27,7 @@ STATE = os.path.join(REPO, "build", "classroom-net")
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
 # Cells are found by the tag naming them in the lesson (lesson-harness/tests/cells.py), not by their text.
 LESSON_FILE = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
-ENV_CELL, NOAUTOGET_CELL, STREAM_CELL = "load-key", "noautoget", "stream"
+SETUP_CELL, STREAM_CELL = "setup", "stream"
 SHOTS = os.path.join(REPO, "build", "screenshots")
 
 
@@ -123,8 +123,7 @@ def test_a_student_logs_in_from_a_laptop_and_the_lesson_streams_over_wss(netclas
                     const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-KernelName');
                     return s && k && ['idle', 'unknown'].includes(s.dataset.status) && k.innerText.includes('Go (gonb)');
                 }""", timeout=120_000)
-                for marker in (ENV_CELL, NOAUTOGET_CELL):
-                    run_cell(page, code_cell(page, marker))
+                run_cell(page, code_cell(page, SETUP_CELL))
             except Exception:
                 os.makedirs(SHOTS, exist_ok=True)
                 page.screenshot(path=os.path.join(SHOTS, "classroom-network-failed.png"))

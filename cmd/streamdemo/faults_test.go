@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
@@ -69,6 +71,9 @@ func TestFaultMatrix(t *testing.T) {
 		said := lines[len(lines)-1]
 		if code != 1 || strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") || !strings.HasSuffix(said, ".") {
 			t.Errorf("%s: exit %d, stderr:\n%s", c.name, code, stderr)
+		}
+		if r, _ := utf8.DecodeRuneInString(said); !unicode.IsUpper(r) {
+			t.Errorf("%s: the sentence starts with %q, not a capital: %s", c.name, r, said)
 		}
 		if kept := strings.HasPrefix(stdout, partial); kept != c.partial {
 			t.Errorf("%s: partial text kept %v, want %v (stdout %q)", c.name, kept, c.partial, stdout)

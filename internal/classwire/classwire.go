@@ -23,6 +23,12 @@ const (
 // The gateway sends it; the library says it again from the kind alone.
 const KeyRefusedSentence = "The class's key was refused by the model service; tell your teacher."
 
+// TokenRejectedSentence is what a student reads when the gateway does not
+// accept their token: in a JupyterHub class that token is their server's own,
+// which a restart of the server renews. The gateway sends it; the library
+// says it again from the type alone.
+const TokenRejectedSentence = "The class gateway did not accept your token: restart your server (File > Hub Control Panel: Stop My Server, then Start My Server), or tell your teacher."
+
 // WaitSentence is RateLimited's sentence for a wait of secs seconds, sent by
 // the gateway and said again by the library from Retry-After.
 func WaitSentence(secs int) string { return fmt.Sprintf("Too many requests; wait %d seconds.", secs) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/classwire"
 	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -72,7 +73,7 @@ func TestRefusalsReachTheLessonAsOneSentence(t *testing.T) {
 		sentence       string
 	}{
 		{"wrong token", streamdemo.Perplexity, func(t *testing.T) string { return "sdg_wrong" }, streamdemo.ErrKeyRejected,
-			"The class gateway did not accept your token: check the key your teacher gave you."},
+			classwire.TokenRejectedSentence},
 		{"budget used up", streamdemo.Compatible, func(t *testing.T) string {
 			tok := tg.student(t, "dan", ledger.Limits{TokensPerDay: ptr[int64](1)})
 			tg.post(t, "v1/agent", tok, agentBody(""))
@@ -99,6 +100,8 @@ func TestRefusalsReachTheLessonAsOneSentence(t *testing.T) {
 			var e *streamdemo.Error
 			if !errors.As(err, &e) || !errors.Is(err, c.kind) || streamdemo.Hint(err) != c.sentence {
 				t.Errorf("got %v (%q), want %s: %q", err, streamdemo.Hint(err), c.kind, c.sentence)
+			} else if e.Message != c.sentence { // the library says it; the gateway sends it too
+				t.Errorf("the gateway sent %q, the library shows %q", e.Message, c.sentence)
 			}
 		})
 	}

@@ -27,7 +27,7 @@ func (r *Refusal) Error() string { return r.Message }
 
 // The refusals a student can meet.
 var (
-	refuseNoToken       = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "The class gateway did not accept your token: check the key your teacher gave you.")
+	refuseNoToken       = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, classwire.TokenRejectedSentence)
 	refuseClassPaused   = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused the model for the whole class (exam mode); ask your teacher.")
 	refuseStudentPaused = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused your access to the model; ask your teacher.")
 	refuseDayBudget     = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget for today is used up; ask your teacher.")

@@ -1,7 +1,7 @@
-"""The unchanged lesson through the class gateway: a student's .env points
-STREAMDEMO_BASE_URL at the gateway and holds the student's gateway token as
-the key; the teacher's upstream key stays in the gateway. Run with the real
-GoNB kernel, as a student would."""
+"""The unchanged lesson through the class gateway: STREAMDEMO_BASE_URL points at
+the gateway and the key is the student's gateway token, as in a JupyterHub class
+(where the token is also $JUPYTERHUB_API_TOKEN, the server's own); the teacher's
+upstream key stays in the gateway. Run with the real GoNB kernel, as a student would."""
 import json
 import os
 import subprocess
@@ -9,9 +9,11 @@ import tempfile
 
 import pytest
 
+from cells import named
 from conftest import BUILD, TEST_KEY
+from kernel import Kernel
 from listening import GATEWAY_SAYS, Listening
-from test_notebooks import Executed, answer, key_runs
+from test_notebooks import LESSON, Executed, answer, key_runs
 
 # The lesson's cells that each ask for one answer.
 ANSWERING = ("stream", "show", "exercise-1", "exercise-2", "exercise-3")
@@ -39,16 +41,40 @@ def gateway(practice_server):
 def lesson(gateway):
     url, token, *_ = gateway
     with pytest.MonkeyPatch.context() as mp:
-        yield Executed("01-streaming-chat-completion.ipynb",
-                       {"PERPLEXITY_API_KEY": token, "STREAMDEMO_PROVIDER": "perplexity", "STREAMDEMO_BASE_URL": url}, mp)
+        yield Executed("01-streaming-chat-completion.ipynb", class_env(url, token), mp)
+
+
+def class_env(url, token):
+    """What a JupyterHub class gives a student's server: the gateway, and the server's token as the key."""
+    return {"PERPLEXITY_API_KEY": token, "JUPYTERHUB_API_TOKEN": token, "STREAMDEMO_PROVIDER": "perplexity",
+            "STREAMDEMO_BASE_URL": url}
 
 
 def test_the_lesson_streams_the_same_answers_through_the_gateway(lesson):
     cell = lesson.cell("stream")
     assert lesson.answer_text(cell) == answer("stars")
     assert len(lesson.streams(cell)) > len(answer("stars").split()) * 0.8, "not chunk by chunk"
-    assert lesson.answer_text(lesson.cell("exercise-1")) == answer("population")
-    assert lesson.answer_text(lesson.cell("exercise-2")) == answer("haiku-stars")
+    assert lesson.answer_text(lesson.cell("exercise-1")) == answer("stars")
+
+
+def test_in_a_class_the_set_up_cell_says_the_class_provides_the_key(lesson, gateway):
+    url, *_ = gateway
+    said = lesson.text(lesson.cell("setup"))
+    assert said == f"Answering with perplexity (Agent API) at {url}, model sonar-pro; your class provides the key\n", said
+
+
+def test_a_refused_token_says_to_restart_the_server_or_tell_the_teacher(gateway):
+    url, *_ = gateway
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMDEMO_", "PERPLEXITY_", "OPENAI_"))}
+    env.update(class_env(url, "sdg_revoked-when-the-server-stopped"))
+    kernel = Kernel(cwd=os.path.dirname(LESSON), env=env, log_path=os.path.join(BUILD, "gateway-lesson-kernel.log"))
+    try:
+        kernel.run(named(LESSON, "setup")[1])
+        out = "".join(m["content"]["text"] for m in kernel.run(named(LESSON, "stream")[1]) if m["type"] == "stream")
+    finally:
+        kernel.close()
+    assert out.strip() == ("The class gateway did not accept your token: restart your server (File > Hub Control Panel: "
+                           "Stop My Server, then Start My Server), or tell your teacher."), out
 
 
 def test_the_gateway_counted_each_answer_and_no_key_reached_the_notebook(lesson, gateway):

@@ -8,6 +8,7 @@ import statistics
 import pytest
 
 import check_outputs
+import exercises
 import run
 from cells import code_cells, named
 from conftest import BUILD, PACE, REPO, TEST_KEY
@@ -15,6 +16,9 @@ from kernel import final_markdown, markdown_bytes
 
 NOTEBOOKS = os.path.join(REPO, "notebooks")
 ANSWERS = os.path.join(REPO, "internal", "practice", "answers")
+LESSON = os.path.join(NOTEBOOKS, "01-streaming-chat-completion.ipynb")
+SOLUTIONS = os.path.join(NOTEBOOKS, "01-solutions.ipynb")
+SUMMARY = re.compile(r"^(?:(\S+) delay: )?model \S+ · first chunk \S+ · total \S+ · (\d+) chunks · ", re.M)
 
 
 def answer(name):
@@ -50,13 +54,24 @@ class Executed:
         return "".join(m["content"]["text"] for m in self.streams(cell))
 
     def answer_text(self, cell):
-        """The streamed answer: the cell's stdout after its provider line."""
-        first, _, rest = self.text(cell).partition("\n")
-        assert first.startswith("Answering with "), first
-        return rest
+        """The streamed answer: the cell's stdout before the summary line an exercise prints."""
+        return self.text(cell).split("\n\nmodel ", 1)[0]
 
-    def gaps(self, cell):
-        times = [m["t"] for m in self.streams(cell)][1:]  # after the provider line
+    def runs(self, cell):
+        """Each answer the cell streamed, as (the times of its chunks' messages, its summary line):
+        the streaming cell's one, the exercises' each ending with a summary line."""
+        runs, times = [], []
+        for m in self.streams(cell):
+            found = SUMMARY.search(m["content"]["text"])
+            if found:
+                runs.append((times, m["content"]["text"][found.start():].split("\n")[0]))
+                times = []
+            elif m["content"]["text"].strip():
+                times.append(m["t"])
+        return runs + ([(times, None)] if times else [])
+
+    def gaps(self, cell, run=0):
+        times = self.runs(cell)[run][0]
         return [b - a for a, b in zip(times, times[1:])]
 
 
@@ -100,22 +115,45 @@ def test_every_notebook_is_tested():
 def test_every_code_cell_is_named_for_the_tests():
     names = {os.path.basename(p): sorted(code_cells(p)) for p in glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))}
     assert names == {
-        "01-streaming-chat-completion.ipynb": sorted(["load-key", "noautoget", "stream", "show",
-                                                      "exercise-1", "exercise-2", "exercise-3"]),
-        "01-solutions.ipynb": sorted(["load-key", "noautoget", "exercise-1", "exercise-2", "exercise-3"]),
-        "02-why-stream.ipynb": sorted(["load-key", "noautoget", "ask-twice"]),
+        "01-streaming-chat-completion.ipynb": sorted(["setup", "stream", "show", "exercise-1", "exercise-2", "exercise-3"]),
+        "01-solutions.ipynb": sorted(["setup", "exercise-1", "exercise-2", "exercise-3"]),
+        "02-why-stream.ipynb": sorted(["setup", "ask-twice"]),
     }
 
 
-def test_key_cell_says_only_whether_a_key_was_found(lesson):
-    cell = lesson.cell("load-key")
-    assert "PERPLEXITY_API_KEY found: true" in lesson.text(cell)
+def test_every_notebook_opens_with_the_same_run_me_first_cell():
+    """One set-up cell, the first code cell of every notebook, saying so in its first line; the
+    streaming cell is the Python lesson's, about ten lines, with nothing of the set-up in it."""
+    paths = sorted(glob.glob(os.path.join(NOTEBOOKS, "*.ipynb")))
+    setups = [named(p, "setup") for p in paths]
+    assert len({source for _, source in setups}) == 1, "the notebooks' set-up cells differ"
+    for path, (index, _) in zip(paths, setups):
+        assert index == min(i for i, _ in code_cells(path).values()), f"{path}: the set-up cell is not the first code cell"
+    assert setups[0][1].startswith("// ▶ Run me first"), setups[0][1][:80]
+    stream = named(LESSON, "stream")[1].split("\n")
+    assert stream[0] == "%%" and len(stream) - 1 <= 12, f"the streaming cell has {len(stream) - 1} lines of Go"
+    for plumbing in ("LoadEnv", "NewClient", "context.", "import", "%"):
+        assert plumbing not in "\n".join(stream[1:]), f"the streaming cell holds set-up: {plumbing}"
+
+
+def test_each_exercise_starts_from_the_lesson_and_its_solution_is_the_students_work():
+    """Each exercise cell asks the Python lesson's question with its system prompt and loop (the
+    edits check the marked line), and the solutions notebook holds exactly the edited cells."""
+    for name, edit in exercises.EDITS.items():
+        lesson_cell, solved = named(LESSON, name)[1], named(SOLUTIONS, name)[1]
+        assert exercises.SEED_QUESTION in lesson_cell and exercises.SEED_SYSTEM in lesson_cell, name
+        assert edit(lesson_cell) == solved, f"{name}: the solution is not the lesson's cell with the marked line changed"
+
+
+def test_set_up_cell_says_where_answers_come_from(lesson, practice_server):
+    base, _ = practice_server
+    said = lesson.text(lesson.cell("setup"))
+    assert said == f"Answering with perplexity (Agent API) at {base}, model sonar-pro; key PERPLEXITY_API_KEY from the environment\n"
 
 
 def test_lesson_streams_the_seed_answer_chunk_by_chunk(lesson):
     cell = lesson.cell("stream")
-    assert lesson.text(cell).startswith("Answering with perplexity (Agent API) at http://127.0.0.1:")
-    assert lesson.answer_text(cell) == answer("stars")
+    assert lesson.text(cell) == answer("stars")
     streams = lesson.streams(cell)
     tokens = len(answer("stars").split())
     assert len(streams) > tokens * 0.8, f"only {len(streams)} stream messages for {tokens} words: not chunk by chunk"
@@ -123,33 +161,40 @@ def test_lesson_streams_the_seed_answer_chunk_by_chunk(lesson):
     assert spread > 0.8 * (tokens - 1) / PACE["tps"], f"the answer arrived within {spread:.2f}s: one block, not a stream"
 
 
-def test_exercise_1_gets_a_different_answer(lesson):
-    cell = lesson.cell("exercise-1")
-    assert lesson.answer_text(cell) == answer("population")
+def chunks(summary):
+    return int(SUMMARY.match(summary).group(2))
 
 
-def test_exercise_2_gets_a_haiku(lesson):
-    cell = lesson.cell("exercise-2")
-    assert lesson.answer_text(cell) == answer("haiku-stars")
-    assert len(lesson.streams(cell)) > 5
+def test_exercises_as_they_are_answer_the_lessons_question_with_a_summary(lesson):
+    """Run unchanged, each exercise is the streaming cell plus a summary: no cell is its own solution."""
+    for name in ("exercise-1", "exercise-2"):
+        cell = lesson.cell(name)
+        (times, summary), = lesson.runs(cell)
+        assert lesson.answer_text(cell) == answer("stars") and chunks(summary) == len(answer("stars").split()), summary
+    cell = lesson.cell("exercise-3")
+    (fast, summary0), (slow, summary100) = lesson.runs(cell)
+    assert summary0.startswith("0s delay: ") and summary100.startswith("100ms delay: "), (summary0, summary100)
+    gaps = [statistics.median(lesson.gaps(cell, run)) for run in (0, 1)]
+    assert max(gaps) < 0.095, f"median gaps {gaps} with no sleep in the loop yet"
+    assert [p.count('class="chunk"') for p in svg_panels(lesson, cell)] == [len(answer("stars").split())] * 2
 
 
-def test_exercise_3_delay_stretches_the_gaps(lesson):
-    plain = lesson.cell("stream")
-    delayed = lesson.cell("exercise-3")
-    slow, fast = statistics.median(lesson.gaps(delayed)), statistics.median(lesson.gaps(plain))
-    assert slow >= 0.095 and slow > 2 * fast, f"median gap {slow:.3f}s with the delay, {fast:.3f}s without"
-    assert lesson.answer_text(delayed).startswith(answer("stars"))
-
-
-def test_solutions_show_each_effect(solutions):
+def test_solutions_show_each_effect(solutions, lesson):
+    """The students' work, run: another answer, a haiku in fewer chunks, and gaps of 100 ms."""
     ex1 = solutions.cell("exercise-1")
-    assert solutions.text(ex1).startswith("Answering with practice (Agent API)")
-    assert answer("population") in solutions.text(ex1) and "[5] " in solutions.text(ex1)
-    assert answer("haiku-stars") in solutions.text(solutions.cell("exercise-2"))
-    delayed = solutions.text(solutions.cell("exercise-3"))
-    gap_ms = int(delayed.rsplit("average gap between chunks: ", 1)[1].split("ms")[0].split(".")[0])
-    assert gap_ms >= 100, delayed[-200:]
+    assert solutions.answer_text(ex1) == answer("population")
+    ex2 = solutions.cell("exercise-2")
+    (_, haiku), = solutions.runs(ex2)
+    (_, stars), = lesson.runs(lesson.cell("exercise-2"))
+    assert solutions.answer_text(ex2) == answer("haiku-stars") and 5 < chunks(haiku) < chunks(stars) / 5, (haiku, stars)
+    ex3 = solutions.cell("exercise-3")
+    fast, slow = (statistics.median(solutions.gaps(ex3, run)) for run in (0, 1))
+    assert slow >= 0.095 and slow > 2 * fast, f"median gap {slow:.3f}s with the delay, {fast:.3f}s without"
+    panels = svg_panels(solutions, ex3)
+    assert [re.search(r'font-weight="bold">([^<]*)<', p).group(1) for p in panels] == ["0s delay", "100ms delay"]
+    totals = [float(re.search(r"total ([0-9.]+) s", p).group(1)) for p in panels]
+    # The loop, not the model, sets the pace: the total is about one delay per chunk.
+    assert totals[1] > 0.095 * len(answer("stars").split()) > totals[0], totals
 
 
 def test_show_renders_live_markdown_at_bounded_cost(lesson):
@@ -180,9 +225,12 @@ def test_saved_notebook_keeps_the_final_rendering(lesson):
     assert svg_marks(lesson, cell) == [chunks], "the chart should have one mark per chunk"
 
 
-def test_delay_exercise_shows_its_timeline(lesson):
-    cell = lesson.cell("exercise-3")
-    assert svg_marks(lesson, cell) == [len(answer("stars").split())]
+def svg_panels(executed, cell):
+    """The panels of the one chart the saved cell shows."""
+    charts = [o.data["text/html"] for o in saved_outputs(executed, cell)
+              if "text/html" in o.get("data", {}) and "<svg" in o.data["text/html"]]
+    assert len(charts) == 1, f"{len(charts)} charts"
+    return re.split(r'<g class="panel"', charts[0])[1:]
 
 
 def test_why_stream_compares_whole_and_streamed(why_stream):
@@ -239,3 +287,26 @@ def test_terminal_demo_renders_what_the_cell_shows(lesson):
     chunks = int(flat.split(" chunks · ")[0].rsplit("· ", 1)[1])
     assert f"[chart] when each chunk arrived: {chunks} chunks, first after " in flat
     assert not [line for line in text.splitlines() if line != line.rstrip()], "lines padded with spaces"
+
+
+def test_a_cell_run_before_the_set_up_cell_says_which_cell_to_run_first():
+    """After a kernel restart (here: %reset, which forgets every cell as a restart does), each cell
+    run alone says in one sentence to run the set-up cell first: no build error, no output."""
+    from kernel import Kernel
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMDEMO_", "PERPLEXITY_"))}
+    env["JPY_SESSION_NAME"] = LESSON  # as Jupyter Server sets it (kernel-setup/gonb-patches/0008)
+    first_line = named(LESSON, "setup")[1].split("\n")[0]
+    kernel = Kernel(cwd=NOTEBOOKS, env=env, log_path=os.path.join(BUILD, "out-of-order-kernel.log"))
+    try:
+        for name in ("stream", "show", "exercise-1", "exercise-2", "exercise-3"):
+            kernel.run("%reset")
+            messages = kernel.run(named(LESSON, name)[1])
+            errors = [m["content"]["evalue"] for m in messages if m["type"] == "error"]
+            shown = [m for m in messages if m["type"] != "error"]
+            assert len(errors) == 1 and not shown, (name, errors, shown[:3])
+            said = errors[0]
+            assert said.startswith("This cell uses ") and "client" in said and "ctx" in said, (name, said)
+            assert f"declared in the cell that starts “{first_line[:50]}" in said, (name, said)
+            assert said.endswith(": run that cell first (a restarted kernel has forgotten every cell it ran)."), (name, said)
+    finally:
+        kernel.close()

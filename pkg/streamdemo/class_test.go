@@ -35,3 +35,22 @@ func TestTheClassKeyRefusedIsTheTeachersToFix(t *testing.T) {
 		t.Errorf("%d requests, want 1: the class's key refused is not retried", n)
 	}
 }
+
+// A refused class token tells the student what they can do (restart their
+// server, whose token it is, or tell the teacher), even when the gateway,
+// from before that sentence, sends another.
+func TestARefusedClassTokenSaysToRestartTheServer(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":{"message":"The class gateway did not accept your token: check the key your teacher gave you.","type":"class_token_rejected","code":401}}`))
+	}))
+	t.Cleanup(ts.Close)
+	cfg := streamdemo.Config{Provider: streamdemo.Perplexity, BaseURL: ts.URL + "/v1", APIKey: testKey}
+	r := collect(t, context.Background(), cfg, streamdemo.Request{Messages: seedMessages})
+	want := "The class gateway did not accept your token: restart your server (File > Hub Control Panel: Stop My Server, then Start My Server), or tell your teacher."
+	if !errors.Is(r.err, streamdemo.ErrKeyRejected) || streamdemo.Hint(r.err) != want {
+		t.Errorf("got %v, hint %q; want ErrKeyRejected and %q", r.err, streamdemo.Hint(r.err), want)
+	}
+}

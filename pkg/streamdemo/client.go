@@ -28,9 +28,14 @@ func NewClient(cfg Config) (*Client, error) {
 	return &Client{settings: s}, nil
 }
 
-// String says in one line where answers come from, e.g.
-// "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro".
+// String says in one line where answers come from and where the key comes
+// from (never the key), e.g. "perplexity (Agent API) at
+// https://api.perplexity.ai/v1, model sonar-pro; key PERPLEXITY_API_KEY from
+// .env", or "...; your class provides the key" in a JupyterHub class.
 func (c *Client) String() string {
+	if c == nil {
+		return "no client"
+	}
 	s := c.settings
 	api := "chat completions"
 	switch {
@@ -43,6 +48,14 @@ func (c *Client) String() string {
 	}
 	line := fmt.Sprintf("%s (%s) at %s, model %s", s.Provider, api, s.BaseURL, s.Model)
 	switch {
+	case s.ClassKey:
+		line += "; your class provides the key"
+	case s.KeyFile != "":
+		line += fmt.Sprintf("; key %s from %s", s.KeyFrom, s.KeyFile)
+	case s.KeyFrom == "Config.APIKey":
+		line += "; key from Config.APIKey"
+	case s.KeyFrom != "":
+		line += fmt.Sprintf("; key %s from the environment", s.KeyFrom)
 	case s.guessed && s.Provider == Ollama:
 		line += " (the local model: no API key found; put PERPLEXITY_API_KEY in .env to ask Perplexity)"
 	case s.guessed && s.Provider == Practice:
@@ -67,7 +80,13 @@ func (c *Client) ChatStream(ctx context.Context, messages []Message) *Stream {
 }
 
 // Stream starts streaming the answer to req. Nothing is sent until the
-// stream's Chunks are ranged over.
+// stream's Chunks are ranged over. A nil Client (what NewClient returns with
+// an error) streams nothing: its stream's Err says to make the client again.
 func (c *Client) Stream(ctx context.Context, req Request) *Stream {
+	if c == nil {
+		s := newStream(ctx, resolved{}, req)
+		s.err = &Error{Kind: ErrConfig, Message: "there is no client to ask: NewClient returned an error instead; fix what it says, then make the client again"}
+		return s
+	}
 	return newStream(ctx, c.settings, req)
 }

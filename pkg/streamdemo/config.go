@@ -44,6 +44,11 @@ type Config struct {
 	// Transport, if set, carries every request instead of the package's own
 	// (which applies ConnectTimeout).
 	Transport http.RoundTripper
+	// Env is what LoadEnv read, if the key may come from a .env file: the
+	// client then names that file (Settings.KeyFile, Client.String). A
+	// package-level client declared with Env: env is also sure to be made
+	// after env was loaded, whatever the order of the declarations.
+	Env Env
 	// OnEvent, if set, is given the JSON of each server-sent event of a
 	// streamed answer as it arrives, before the package reads it: the wire
 	// itself, as `streamdemo record` saves it. It is called on the
@@ -120,8 +125,9 @@ func (c Config) resolve() (resolved, error) {
 	case c.APIKey != "":
 		s.KeyFrom = "Config.APIKey"
 	case s.APIKey != "":
-		s.KeyFrom = info.keyVar
+		s.KeyFrom, s.KeyFile = info.keyVar, c.Env.File(info.keyVar)
 	}
+	s.ClassKey = s.APIKey != "" && s.APIKey == getenv("JUPYTERHUB_API_TOKEN")
 	if s.Provider == OpenAI {
 		s.BaseURL = first(s.BaseURL, getenv("OPENAI_BASE_URL"))
 	}

@@ -12,7 +12,7 @@ import (
 
 func TestCodeWinsOverEnvironmentWhichWinsOverDefaults(t *testing.T) {
 	t.Parallel()
-	if got := newClient(t, streamdemo.Config{APIKey: testKey}).String(); got != "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro" {
+	if got := newClient(t, streamdemo.Config{APIKey: testKey}).String(); got != "perplexity (Agent API) at https://api.perplexity.ai/v1, model sonar-pro; key from Config.APIKey" {
 		t.Errorf("defaults: %q", got)
 	}
 	env := map[string]string{"STREAMDEMO_PROVIDER": "ollama", "STREAMDEMO_MODEL": "llama3.2"}

@@ -120,7 +120,7 @@ func (s *resolved) ask(ctx context.Context, method, path string) (int, []byte, e
 func (s *resolved) failure(e *Error) *Error {
 	e.Provider = s.Provider
 	e.facts.baseURL, e.facts.keyVar, e.facts.noKey = s.BaseURL, first(s.KeyFrom, s.KeyVar), s.APIKey == ""
-	e.facts.discover = true
+	e.facts.discover, e.facts.classKey = true, s.ClassKey
 	return e
 }
 

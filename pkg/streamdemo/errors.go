@@ -71,7 +71,8 @@ type facts struct {
 	attempts int           // requests made, retries included
 	idle     time.Duration // for ErrStalled: how long nothing arrived
 	waiting  bool          // for ErrStalled: nothing at all arrived
-	class    bool          // a class gateway refused; its sentence is Message
+	class    string        // a class gateway's refusal type (classwire); its sentence is Message
+	classKey bool          // the key is the class's (Settings.ClassKey)
 	// For ErrConfig: the key variables set, and their providers, when more
 	// than one is set and no provider is named.
 	keyVars, providers []string
@@ -138,7 +139,7 @@ var classKinds = map[string]Kind{
 
 func (e *Error) classifyStatus(typ, code string) {
 	if kind, ok := classKinds[typ]; ok {
-		e.Kind, e.facts.class = kind, true
+		e.Kind, e.facts.class = kind, typ
 		return
 	}
 	switch st := e.StatusCode; {

@@ -62,7 +62,7 @@ func ExampleHint() {
 	}
 	// Output:
 	// openai: rate limited (HTTP 429): Rate limit reached for requests. Please try again in 2s.
-	// openai is rate limiting requests (HTTP 429): wait 2s and run it again.
+	// OpenAI is rate limiting requests (HTTP 429): wait 2s and run it again.
 }
 
 // NewClient reports a configuration problem at once, as an *Error of kind
@@ -73,7 +73,7 @@ func ExampleNewClient() {
 	fmt.Println(streamdemo.Hint(err))
 	// Output:
 	// true
-	// unknown provider "perplexyty": use perplexity, openai, compatible, ollama or practice.
+	// Unknown provider "perplexyty": use perplexity, openai, compatible, ollama or practice.
 }
 
 // Request.Whole asks for the whole answer at once: it arrives as one chunk,

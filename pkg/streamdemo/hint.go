@@ -3,14 +3,18 @@ package streamdemo
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/streamdemo/streamdemo/internal/classwire"
 )
 
 // Hint is the one sentence a learner reads after a failure: what happened
-// and what to do, e.g. "No API key for perplexity: put PERPLEXITY_API_KEY=...
+// and what to do, e.g. "No API key for Perplexity: put PERPLEXITY_API_KEY=...
 // in a .env file ...". It is "" for nil, and err's own message for an error
 // that is not an *Error. Notebooks and the command line print it.
 func Hint(err error) string {
@@ -26,7 +30,7 @@ func Hint(err error) string {
 	if f.chunks > 0 {
 		kept = fmt.Sprintf("; the %d chunks received so far are kept", f.chunks)
 	}
-	if f.class {
+	if f.class != "" {
 		return classSentence(e)
 	}
 	switch e.Kind {
@@ -44,13 +48,13 @@ func Hint(err error) string {
 			}
 			return fmt.Sprintf("%s are %s set, so it is not clear which service to ask: put STREAMDEMO_PROVIDER=%s (or %s) in your .env file.", listed(f.keyVars), both, f.providers[0], strings.Join(f.providers[1:], ", "))
 		}
-		return fmt.Sprintf("%s%s.", first(e.Message, string(e.Kind)), kept)
+		return fmt.Sprintf("%s%s.", capital(first(e.Message, string(e.Kind))), kept)
 	case ErrNoKey:
 		passed := ""
 		if f.passed != "" {
 			passed = " (" + f.passed + ")"
 		}
-		return fmt.Sprintf("No API key for %s: put %s=your-key in a .env file in this folder or the repository root, or choose another provider with STREAMDEMO_PROVIDER%s.", e.Provider, f.keyVar, passed)
+		return fmt.Sprintf("No API key for %s: put %s=your-key in a .env file in this folder or the repository root, or choose another provider with STREAMDEMO_PROVIDER%s.", providerName(e.Provider), f.keyVar, passed)
 	case ErrKeyRejected:
 		if e.Provider == Compatible && f.noKey {
 			return fmt.Sprintf("The server at %s asks for an API key (HTTP %d): put STREAMDEMO_API_KEY=its-key in your .env file.", f.baseURL, e.StatusCode)
@@ -58,7 +62,10 @@ func Hint(err error) string {
 		if e.Provider == Compatible {
 			return fmt.Sprintf("The server at %s refused the API key (HTTP %d): check %s.", f.baseURL, e.StatusCode, keyPlace(f.keyVar))
 		}
-		return fmt.Sprintf("%s rejected the API key (HTTP %d): check %s in your .env file, or create a new key in your %s account.", e.Provider, e.StatusCode, keyVarOr(f.keyVar), e.Provider)
+		if e.Provider != Perplexity && e.Provider != OpenAI {
+			return fmt.Sprintf("%s rejected the API key (HTTP %d): check %s.", providerName(e.Provider), e.StatusCode, keyPlace(f.keyVar))
+		}
+		return fmt.Sprintf("%s rejected the API key (HTTP %d): check %s in your .env file, or create a new key in your %s account.", providerName(e.Provider), e.StatusCode, keyVarOr(f.keyVar), providerName(e.Provider))
 	case ErrSonarRetired:
 		return fmt.Sprintf("Perplexity retired the Sonar chat-completions endpoint (HTTP %d, \"Sonar is now the Agent API\"): use provider %q, which streams through the Agent API at %s/responses.", e.StatusCode, Perplexity, perplexityBaseURL)
 	case ErrUnknownModel:
@@ -73,11 +80,11 @@ func Hint(err error) string {
 		if e.RetryAfter > 0 {
 			wait = e.RetryAfter.String()
 		}
-		return fmt.Sprintf("%s is rate limiting requests (HTTP 429%s): wait %s and run it again.", e.Provider, tries(f.attempts), wait)
+		return fmt.Sprintf("%s is rate limiting requests (HTTP 429%s): wait %s and run it again.", providerName(e.Provider), tries(f.attempts), wait)
 	case ErrServer:
 		return fmt.Sprintf("The server at %s failed (HTTP %d%s%s)%s: try again in a moment.", f.baseURL, e.StatusCode, said(e.Message), tries(f.attempts), kept)
 	case ErrUnreachable:
-		return fmt.Sprintf("Could not connect to %s (%s%s): start the server or check the base URL (STREAMDEMO_BASE_URL) and your network.", f.baseURL, e.Message, tries(f.attempts))
+		return unreachable(e)
 	case ErrTLS:
 		return fmt.Sprintf("The TLS certificate of %s was rejected (%s): check the host name in the base URL, or use http:// for a server on this machine.", f.baseURL, e.Message)
 	case ErrBroken:
@@ -92,22 +99,80 @@ func Hint(err error) string {
 	case ErrTooLarge:
 		return fmt.Sprintf("The server sent %s%s: check that the base URL points at a real model server.", e.Message, kept)
 	case ErrFailed:
-		return fmt.Sprintf("%s reported that the answer failed%s%s: run it again.", e.Provider, said(e.Message), kept)
+		return fmt.Sprintf("%s reported that the answer failed%s%s: run it again.", providerName(e.Provider), said(e.Message), kept)
 	case ErrIncomplete:
 		return fmt.Sprintf("The answer was cut short by the output limit (%s) after %d chunks; the text received is kept: raise Request.MaxTokens or ask for a shorter answer.", first(e.Message, "max_output_tokens"), f.chunks)
 	case ErrServerCancelled:
-		return fmt.Sprintf("%s cancelled the answer before it finished%s%s: run it again.", e.Provider, said(e.Message), kept)
+		return fmt.Sprintf("%s cancelled the answer before it finished%s%s: run it again.", providerName(e.Provider), said(e.Message), kept)
 	case ErrCancelled:
 		return fmt.Sprintf("Stopped after %d chunks; the text received so far is kept.", f.chunks)
 	default:
-		return fmt.Sprintf("%s%s.", first(e.Message, string(e.Kind)), kept)
+		return fmt.Sprintf("%s%s.", capital(first(e.Message, string(e.Kind))), kept)
 	}
 }
 
-// classSentence is a class gateway's refusal, as the gateway said it.
+// unreachable is why nothing answered, with what to check first: the
+// network for a service or a class on the internet, the server itself for
+// one on this machine.
+func unreachable(e *Error) string {
+	f := e.facts
+	why := e.Message + tries(f.attempts)
+	switch {
+	case f.classKey:
+		return fmt.Sprintf("Could not connect to the class at %s (%s): check your network connection; if other sites open, tell your teacher.", f.baseURL, why)
+	case f.baseURL == perplexityBaseURL:
+		return fmt.Sprintf("Could not connect to Perplexity at %s (%s): check your network connection, then run it again.", f.baseURL, why)
+	case f.baseURL == openaiBaseURL:
+		return fmt.Sprintf("Could not connect to OpenAI at %s (%s): check your network connection, then run it again.", f.baseURL, why)
+	case onThisMachine(f.baseURL):
+		return fmt.Sprintf("Could not connect to %s (%s): start the server, or check the base URL (STREAMDEMO_BASE_URL).", f.baseURL, why)
+	}
+	return fmt.Sprintf("Could not connect to %s (%s): check your network connection, then the base URL (STREAMDEMO_BASE_URL) and that the server runs.", f.baseURL, why)
+}
+
+// onThisMachine reports whether baseURL names a loopback address.
+func onThisMachine(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	return err == nil && ip.IsLoopback()
+}
+
+// providerName is how a sentence names a provider: "Perplexity", "OpenAI",
+// "Ollama", "The practice server", or "The server" for a compatible one.
+func providerName(provider string) string {
+	switch provider {
+	case Perplexity:
+		return "Perplexity"
+	case OpenAI:
+		return "OpenAI"
+	case Ollama:
+		return "Ollama"
+	case Practice:
+		return "The practice server"
+	}
+	return "The server"
+}
+
+// capital is s with its first letter in upper case, as a sentence starts.
+func capital(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// classSentence is a class gateway's refusal, as the gateway said it, or
+// for a refusal that is not the student's to fix, as classwire says it.
 func classSentence(e *Error) string {
-	if e.Kind == ErrClassKey {
+	switch e.facts.class {
+	case classwire.KeyRefused:
 		return classwire.KeyRefusedSentence
+	case classwire.TokenRejected:
+		return classwire.TokenRejectedSentence
 	}
 	if e.Kind == ErrRateLimited && e.RetryAfter > 0 {
 		return classwire.WaitSentence(int(e.RetryAfter.Round(time.Second).Seconds()))

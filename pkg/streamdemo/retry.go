@@ -109,7 +109,7 @@ func (r *retrier) fail(err error, chunks int) *Error {
 	}
 	s := r.settings
 	e.locate(s.Provider, s.BaseURL, s.KeyVar, chunks, max(r.attempts, 1))
-	e.facts.noKey = s.APIKey == ""
+	e.facts.noKey, e.facts.classKey = s.APIKey == "", s.ClassKey
 	e.Message = redact.String(truncate(e.Message, 200), s.APIKey)
 	return e
 }

@@ -46,7 +46,7 @@ func TestTheRuleForWhereAnAnswerComesFrom(t *testing.T) {
 		{"no key, no local model: the practice server", nil, "", "practice",
 			"practice (Agent API) at http://127.0.0.1:8787/v1, model sonar-pro (the practice server"},
 		{"nothing at all", nil, "", "",
-			"No API key for perplexity: put PERPLEXITY_API_KEY=your-key"},
+			"No API key for Perplexity: put PERPLEXITY_API_KEY=your-key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -136,11 +136,11 @@ func TestALocalServerOfAnotherAccountIsNotAsked(t *testing.T) {
 		{"the local model, another person's; the practice server, this account's", nil, map[string][]int{"11434": {stranger}, "8787": {me}},
 			"practice (Agent API)", "no key is set and the practice server answers on 127.0.0.1:8787; " + fmt.Sprintf(passedOllama, stranger)},
 		{"two listeners sharing the port, one another person's", nil, map[string][]int{"11434": {me, stranger}},
-			"No API key for perplexity", fmt.Sprintf(passedOllama, stranger)},
+			"No API key for Perplexity", fmt.Sprintf(passedOllama, stranger)},
 		{"both another person's", nil, map[string][]int{"11434": {stranger}, "8787": {stranger}},
-			"No API key for perplexity", fmt.Sprintf(passedOllama, stranger) + "; a server answers on 127.0.0.1:8787, but another account (uid " + fmt.Sprint(stranger) + ") runs it, so it is not asked unless STREAMDEMO_PROVIDER=practice names it"},
+			"No API key for Perplexity", fmt.Sprintf(passedOllama, stranger) + "; a server answers on 127.0.0.1:8787, but another account (uid " + fmt.Sprint(stranger) + ") runs it, so it is not asked unless STREAMDEMO_PROVIDER=practice names it"},
 		{"the system names no listener", nil, map[string][]int{"11434": {}},
-			"No API key for perplexity", "a server answers on 127.0.0.1:11434, but another account (an account the system does not name) runs it"},
+			"No API key for Perplexity", "a server answers on 127.0.0.1:11434, but another account (an account the system does not name) runs it"},
 		{"the system does not say who listens (no /proc/net/tcp)", nil, map[string][]int{"11434": nil},
 			"ollama (chat completions)", "no key is set and the local model answers on 127.0.0.1:11434"},
 		{"named, another person's server is asked", map[string]string{"STREAMDEMO_PROVIDER": "ollama"}, map[string][]int{"11434": {stranger}},

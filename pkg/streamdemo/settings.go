@@ -19,6 +19,13 @@ type Settings struct {
 	// "PERPLEXITY_API_KEY"; KeyFrom is where the key sent comes from:
 	// KeyVar, "Config.APIKey", or "" for no key.
 	KeyVar, KeyFrom string
+	// KeyFile is the .env file the key came from, when Config.Env says
+	// which files LoadEnv read; "" otherwise.
+	KeyFile string
+	// ClassKey says the key is the token JupyterHub gave this Jupyter
+	// server ($JUPYTERHUB_API_TOKEN): the class provides it, and its
+	// gateway answers for it.
+	ClassKey bool
 	// KeyRequired says the provider's own service needs a key; a stand-in
 	// at another base URL does not.
 	KeyRequired bool
