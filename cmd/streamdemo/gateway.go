@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -19,7 +18,7 @@ import (
 )
 
 const gatewayUsage = `usage:
-  streamdemo gateway serve [--addr HOST:PORT] --upstream URL [--key-file FILE] [--models LIST] --data DIR
+  streamdemo gateway serve [--addr HOST:PORT|unix:PATH] --upstream URL [--upstream-socket PATH] [--key-file FILE] [--models LIST] --data DIR
   streamdemo gateway token add NAME --data DIR [--teacher] [LIMITS]   prints the new token as the last line
   streamdemo gateway token revoke NAME --data DIR
   streamdemo gateway usage --data DIR [--json]
@@ -330,8 +329,9 @@ func gatewayUsageCmd(args []string) error {
 
 func gatewayServe(args []string) error {
 	fs := flag.NewFlagSet("gateway serve", flag.ContinueOnError)
-	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1:8790, or JUPYTERHUB_SERVICE_URL's as a hub service)")
+	addr := fs.String("addr", "", "address to listen on: HOST:PORT or unix:PATH (default 127.0.0.1:8790, or JUPYTERHUB_SERVICE_URL's as a hub service)")
 	upstream := fs.String("upstream", os.Getenv("STREAMDEMO_GATEWAY_UPSTREAM"), "upstream base URL ending in /v1 (or STREAMDEMO_GATEWAY_UPSTREAM)")
+	upstreamSocket := fs.String("upstream-socket", os.Getenv("STREAMDEMO_GATEWAY_UPSTREAM_SOCKET"), "a Unix socket to reach the upstream through, whatever host --upstream names (or STREAMDEMO_GATEWAY_UPSTREAM_SOCKET)")
 	keyFile := fs.String("key-file", os.Getenv("STREAMDEMO_GATEWAY_KEY_FILE"), "file holding the upstream key, owner-only (or STREAMDEMO_GATEWAY_KEY_FILE; or the key in "+gateway.KeyEnv+")")
 	agentPath := fs.String("agent-path", os.Getenv("STREAMDEMO_GATEWAY_AGENT_PATH"), "the upstream's path of the Agent API, e.g. v1/agent for one without v1/responses (or STREAMDEMO_GATEWAY_AGENT_PATH); none: the student's path")
 	models := fs.String("models", os.Getenv(gateway.ModelsEnv), "comma-separated models and presets allowed until the teacher sets a list (or "+gateway.ModelsEnv+"); none: any model")
@@ -371,12 +371,12 @@ func gatewayServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Config{Upstream: *upstream, AgentPath: *agentPath, Key: key, Ledger: ledger, Prefix: prefix, Hub: hub,
-		CookieSecret: secret, Log: os.Stderr, Models: gateway.ParseModels(*models)})
+	gw, err := gateway.New(gateway.Config{Upstream: *upstream, UpstreamSocket: *upstreamSocket, AgentPath: *agentPath, Key: key, Ledger: ledger,
+		Prefix: prefix, Hub: hub, CookieSecret: secret, Log: os.Stderr, Models: gateway.ParseModels(*models)})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := listen(*addr)
 	if err != nil {
 		return fmt.Errorf("Cannot listen on %s: %v.", *addr, err)
 	}
@@ -388,8 +388,11 @@ func gatewayServe(args []string) error {
 	if key == "" {
 		keyNote = "without an upstream key"
 	}
-	fmt.Fprintf(os.Stderr, "class gateway on http://%s%s (%s); base URL http://%s%sv1, teacher's page http://%s%s; upstream %s %s\n",
-		ln.Addr(), prefix, mode, ln.Addr(), prefix, ln.Addr(), prefix, *upstream, keyNote)
+	if *upstreamSocket != "" {
+		keyNote += " through " + unixPrefix + *upstreamSocket
+	}
+	fmt.Fprintf(os.Stderr, "class gateway on %s%s (%s); base URL %s%sv1, teacher's page %s%s; upstream %s %s\n",
+		where(ln), prefix, mode, where(ln), prefix, where(ln), prefix, *upstream, keyNote)
 	if hub == nil && !isLoopback(*addr) {
 		fmt.Fprintln(os.Stderr, "class gateway: it listens beyond this machine over plain http, so students' tokens cross the network unencrypted; on a network you do not trust, put it behind HTTPS.")
 	}

@@ -3,7 +3,7 @@
 //
 //	streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
 //	streamdemo record [--provider NAME] [--model NAME] [--out NAME.jsonl] "question"
-//	streamdemo serve [--addr HOST:PORT] [--first-token 600ms] [--tps 40] [--replay DIR] [--replay-speed N] [--token-file FILE]
+//	streamdemo serve [--addr HOST:PORT|unix:PATH] [--first-token 600ms] [--tps 40] [--replay DIR] [--replay-speed N] [--token-file FILE]
 //	streamdemo gateway serve|token|usage|limits|pause|resume|price ...
 package main
 
@@ -18,7 +18,7 @@ import (
 const usage = `usage:
   streamdemo ask [--provider NAME] [--base-url URL] [--model NAME] [--system TEXT] "question"
   streamdemo record [--provider NAME] [--model NAME] [--out NAME.jsonl] "question"
-  streamdemo serve [--addr HOST:PORT] [--first-token DURATION] [--tps N] [--replay DIR] [--replay-speed N] [--token-file FILE]
+  streamdemo serve [--addr HOST:PORT|unix:PATH] [--first-token DURATION] [--tps N] [--replay DIR] [--replay-speed N] [--token-file FILE]
   streamdemo gateway serve --addr HOST:PORT --upstream URL --key-file FILE --data DIR
   streamdemo gateway token add NAME --data DIR [--teacher] [--tokens-per-day N] [--usd-per-day X]
   streamdemo gateway token revoke NAME | usage [--json] | limits | pause | resume | price  (--data DIR)

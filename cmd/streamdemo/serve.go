@@ -19,7 +19,7 @@ const tokenEnv = "STREAMDEMO_PRACTICE_TOKEN"
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	addr := fs.String("addr", streamdemo.PracticeAddr, "address to listen on")
+	addr := fs.String("addr", streamdemo.PracticeAddr, "address to listen on: HOST:PORT, or unix:PATH for a Unix socket only this account may open")
 	opts := practice.DefaultOptions
 	fs.DurationVar(&opts.FirstToken, "first-token", opts.FirstToken, "delay before the first token")
 	fs.Float64Var(&opts.TokensPerSecond, "tps", opts.TokensPerSecond, "tokens per second (0: as fast as possible)")
@@ -41,13 +41,13 @@ func serve(args []string) error {
 		}
 	}
 	opts.Log = os.Stderr
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := listen(*addr)
 	if err != nil {
 		return fmt.Errorf("The practice server cannot listen on %s (%v): stop what uses it, or give another --addr (port 0 picks a free one).", *addr, err)
 	}
 	// The address bound, so that --addr 127.0.0.1:0 says which port it got.
-	fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
-		ln.Addr(), strings.Join(practice.Faults, ", fault/"), capture.RealStream)
+	fmt.Fprintf(os.Stderr, "practice server on %s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
+		where(ln), strings.Join(practice.Faults, ", fault/"), capture.RealStream)
 	srv := &http.Server{Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
 	return srv.Serve(ln)
 }
@@ -72,8 +72,12 @@ func readToken(flagValue, file string) (string, error) {
 	return strings.TrimSpace(os.Getenv(tokenEnv)), nil
 }
 
-// isLoopback reports whether addr (host:port) only listens on this machine.
+// isLoopback reports whether addr (host:port, or a Unix socket) only listens
+// on this machine.
 func isLoopback(addr string) bool {
+	if strings.HasPrefix(addr, unixPrefix) {
+		return true
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false

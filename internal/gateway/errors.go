@@ -16,7 +16,7 @@ var (
 	ErrNoLedger        = errors.New("no data folder and no database for the ledger")
 	ErrNotPostgres     = errors.New("the database is not a postgres:// URL")
 	ErrBadCookieSecret = errors.New("the ledger database holds no usable cookie secret")
-	ErrBadServiceURL   = errors.New("not a URL with host:port")
+	ErrBadServiceURL   = errors.New("not a URL with host:port or a socket's path")
 	ErrBadName         = errors.New("bad name")
 	ErrNoToken         = errors.New("no token to revoke")
 	ErrNegativeLimit   = errors.New("cannot be negative")

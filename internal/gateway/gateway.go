@@ -6,10 +6,12 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,6 +41,10 @@ type Config struct {
 	// BodyTimeout bounds how long a client may take to send a request
 	// body; 0 for 30 s.
 	BodyTimeout time.Duration
+	// UpstreamSocket, if set, is a Unix socket the default transport dials
+	// for every upstream request, whatever host Upstream names: a server
+	// only the gateway's account may reach.
+	UpstreamSocket string
 }
 
 // Gateway is the class gateway; Handler serves it.
@@ -88,7 +94,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.errorLog = log.New(&redactingWriter{w: g.log.Writer(), hide: g.hide}, "gateway proxy ", log.LstdFlags)
 	if g.transport == nil {
-		g.transport = upstreamTransport()
+		g.transport = upstreamTransport(cfg.UpstreamSocket)
 	}
 	g.sessions = newSessions(cfg.CookieSecret, g.prefix)
 	g.sessions.store, g.sessions.logf = g.ledger, g.logf
@@ -114,14 +120,21 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// upstreamTransport is the connection pool to the upstream: no idle or
-// total timeout on a body (answers may take minutes), but a bound on how
-// long the upstream may take to start answering.
-func upstreamTransport() http.RoundTripper {
+// upstreamTransport is the connection pool to the upstream (through socket,
+// a Unix socket's path, if not empty): no idle or total timeout on a body
+// (answers may take minutes), but a bound on how long the upstream may take
+// to start answering.
+func upstreamTransport(socket string) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 5 * time.Minute
 	t.MaxIdleConnsPerHost = 256
 	t.Proxy = nil // the teacher's key goes to the upstream named, not to an environment proxy
+	if socket != "" {
+		var d net.Dialer
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
 	return t
 }
 
