@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roster_auth import RosterAuthenticator  # noqa: E402
+from unix_proxy import UnixSocketProxy, socket_url  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by JupyterHub)
 env = os.environ
@@ -32,11 +33,13 @@ AS_ROOT = os.geteuid() == 0
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on the hub's PATH, not the student's
 BASE = f"http://127.0.0.1:{PORT}"
 
-# Hub, proxy and database: loopback only; state in the owner-only class folder.
+# Hub, proxy and database: loopback only; state in the owner-only class folder. The proxy's API listens on
+# a socket there: on a loopback port, whoever took the port first would be sent the proxy's token.
 c.JupyterHub.bind_url = BASE
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = PORT + 81
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORT + 1}"
+c.JupyterHub.proxy_class = UnixSocketProxy
+c.ConfigurableHTTPProxy.api_url = socket_url(f"{STATE}/proxy-api.sock")
 c.ConfigurableHTTPProxy.command = [f"{RUNTIME}/proxy/node_modules/.bin/configurable-http-proxy"]
 c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
 # The proxy's token from its owner-only file: JupyterHub hands it to the proxy (root) alone; it is
@@ -173,22 +176,32 @@ async def prepare_home(spawner):
 
 c.Spawner.pre_spawn_hook = prepare_home
 
-# Services: the gateway (hub service "llm"), the teacher's scripts' token, the idle culler.
+# Services: the gateway (hub service "llm"), the teacher's scripts' token, the roster's, the idle culler.
+# The gateway listens on a socket in its own folder, which no other account can take first as it could a
+# loopback port, and the proxy reaches it there: JupyterHub takes only http(s) service URLs, so the service
+# has no "url" (and no entry in the hub's Services menu) and its route is an extra route of the proxy.
+GATEWAY_PREFIX = "/services/llm/"
+GATEWAY_SOCKET = socket_url(f"{GATEWAY_DIR}/gateway.sock")
+c.ConfigurableHTTPProxy.extra_routes = {GATEWAY_PREFIX: GATEWAY_SOCKET}
 gateway = {
     "name": "llm",
-    "url": f"http://127.0.0.1:{PORT + 90}",
     "command": [f"{RUNTIME}/bin/streamdemo", "gateway", "serve"],
     "cwd": GATEWAY_DIR,
     "environment": {
+        "JUPYTERHUB_SERVICE_URL": GATEWAY_SOCKET,
+        "JUPYTERHUB_SERVICE_PREFIX": GATEWAY_PREFIX,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": GATEWAY_PREFIX + "oauth_callback",
         "STREAMDEMO_GATEWAY_UPSTREAM": env["CLASSROOM_UPSTREAM_URL"],
         "STREAMDEMO_GATEWAY_DATA": GATEWAY_DIR,
     },
+    "oauth_redirect_uri": GATEWAY_PREFIX + "oauth_callback",
     "oauth_no_confirm": True,
     # The teacher's page session (the gateway's OAuth token) may carry the teacher scope; the hub
     # intersects this with the user's own scopes, so only the teacher's session gets it.
     "oauth_client_allowed_scopes": ["custom:llm:teacher"],
-    "display": True,
 }
+if env.get("CLASSROOM_UPSTREAM_SOCKET"):  # the class's practice server or local model, on a socket of its own
+    gateway["environment"]["STREAMDEMO_GATEWAY_UPSTREAM_SOCKET"] = env["CLASSROOM_UPSTREAM_SOCKET"]
 if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
     gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
 if env.get("CLASSROOM_UPSTREAM_AGENT_PATH"):  # an upstream whose Agent API answers at /v1/agent only
@@ -199,9 +212,12 @@ if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
 with open(f"{STATE}/teacher-api-token") as f:
     teacher_token = f.read().strip()
+with open(f"{STATE}/roster-api-token") as f:
+    roster_token = f.read().strip()
 c.JupyterHub.services = [
     gateway,
     {"name": "teacher-scripts", "api_token": teacher_token},
+    {"name": "roster", "api_token": roster_token},
     {"name": "idle-culler", "command": [
         f"{RUNTIME}/venv/bin/python", "-m", "jupyterhub_idle_culler",
         f"--timeout={int(env.get('CLASSROOM_IDLE_TIMEOUT', '3600'))}", "--cull-every=60"]},
@@ -216,6 +232,8 @@ c.JupyterHub.load_roles = [
     # admin:users, admin:servers or tokens: this token cannot act as anyone.
     {"name": "teacher-scripts", "services": ["teacher-scripts"], "scopes": [
         "list:users", "read:users:name", "read:servers", "custom:llm:teacher", "access:services!service=llm"]},
+    # make classroom deletes the hub users no longer on the roster (classroom/roster.py): their servers and tokens go.
+    {"name": "roster", "services": ["roster"], "scopes": ["list:users", "read:users:name", "delete:users"]},
     # The gateway lists the hub's users, so the teacher's page shows every student from the start.
     {"name": "llm-roster", "services": ["llm"], "scopes": ["list:users", "read:users:name"]},
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [

@@ -1,5 +1,9 @@
-"""Small tools of the attack tests: run a shell script as an account, read the hub's log."""
+"""Small tools of the attack tests: run a shell script as an account, read the hub's log, ask a server on a
+Unix socket."""
+import http.client
+import json
 import os
+import socket
 import subprocess
 
 from conftest import STATE
@@ -38,3 +42,25 @@ def parse_env(text):
         elif key:
             env[key] += "\n" + line
     return env
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def over_socket(path, method, target, headers=None, body=None, timeout=10):
+    """(status, body bytes) of one HTTP request to the server on the Unix socket at path; a dict body goes as JSON."""
+    conn = _UnixConnection(path, timeout)
+    try:
+        conn.request(method, target, json.dumps(body) if isinstance(body, dict) else body, headers or {})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
