@@ -63,16 +63,21 @@ def sync(state, people):
 
 
 def call(method, url, token, body=None):
-    """(status, parsed JSON or None) of one request with the token in a header."""
+    """(status, parsed JSON or the error's text) of one request with the token in a header; a server that
+    says to try again in a moment (502, 503) is asked again for up to 20 s."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers={
         "Authorization": f"token {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, None
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read()
+                return r.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            if e.code not in (502, 503) or time.monotonic() > deadline:
+                return e.code, e.read(4096).decode(errors="replace")
+        time.sleep(1)
 
 
 def token(state, name):
@@ -115,8 +120,9 @@ def hub(state, hub_url):
         paused = name in gone
         if paused == (name in dropped):
             continue
-        status, _ = call("POST", f"{hub_url}/services/llm/teacher/pause", teacher_token, {"student": name, "paused": paused})
-        if status not in (200, 204, 404):  # 404: they never used the gateway
+        status, said = call("POST", f"{hub_url}/services/llm/teacher/pause", teacher_token, {"student": name, "paused": paused})
+        never = status == 400 and "No student called" in str(said)  # they never used the gateway
+        if status != 200 and not never:
             raise SystemExit(f"classroom: the gateway did not {'pause' if paused else 'resume'} {name} (HTTP {status}):"
                              " see the hub's log, then make classroom again.")
         dropped = [n for n in dropped if n != name] + ([name] if paused else [])

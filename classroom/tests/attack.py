@@ -1,12 +1,14 @@
 """Small tools of the attack tests: run a shell script as an account, read the hub's log, ask a server on a
 Unix socket."""
-import http.client
 import json
 import os
-import socket
 import subprocess
+import sys
 
-from conftest import STATE
+from conftest import REPO, STATE
+
+sys.path.insert(0, os.path.join(REPO, "classroom"))
+from model import UnixHTTPConnection  # noqa: E402  (the class's own HTTP over a Unix socket)
 
 # What a command the hub runs as a student may find in its environment (git adds GIT_*, GITHEAD_* of its own).
 ALLOWED_ENV = {"HOME", "USER", "LOGNAME", "PATH", "LANG", "PWD", "SHLVL", "OLDPWD", "_", "NBGITPULLER_DEPTH"}
@@ -44,20 +46,9 @@ def parse_env(text):
     return env
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
 def over_socket(path, method, target, headers=None, body=None, timeout=10):
     """(status, body bytes) of one HTTP request to the server on the Unix socket at path; a dict body goes as JSON."""
-    conn = _UnixConnection(path, timeout)
+    conn = UnixHTTPConnection(path, timeout)
     try:
         conn.request(method, target, json.dumps(body) if isinstance(body, dict) else body, headers or {})
         r = conn.getresponse()

@@ -106,7 +106,9 @@ class Class:
         r = subprocess.run(["make", "--no-print-directory", "-C", REPO, target], env=dict(self.env, **extra),
                            capture_output=True, text=True, timeout=600)
         if r.returncode:
-            pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+            log = os.path.join(self.state, "jupyterhub.log")
+            tail = open(log, errors="replace").read()[-3000:] if os.path.exists(log) else ""
+            pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}\nthe hub's log ends:\n{tail}")
         if target == "classroom" and self.watch and not (self.student_scanner and self.student_scanner.alive()):
             # A student reads what they can of every process (down.sh ends it with the class's processes).
             self.student_scanner = Scanner(self.students[0])

@@ -126,6 +126,7 @@ def test_the_ports_of_a_class_about_to_start_taken_by_a_student_get_nothing(next
 
 def test_the_class_logs_rotate_by_size(nextclass):
     c = nextclass
+    c.make("classroom")  # started, or already running
     with requests.Session() as s:
         for _ in range(1500):  # each refusal is a line of the hub's log
             s.get(f"{c.base}/hub/api/users", timeout=10)

@@ -51,10 +51,10 @@ def test_several_models_stop_with_one_sentence_naming_student_model(klass):
 
 
 @contextlib.contextmanager
-def practice_server(key):
-    """The runtime's practice server on a loopback port of its own, behind key; yields its base URL."""
+def practice_server(key, exe="/opt/streamdemo-classroom/bin/streamdemo"):
+    """A practice server (the runtime's, or exe) on a loopback port of its own, behind key; yields its base URL."""
     port = free_port()
-    server = subprocess.Popen(["/opt/streamdemo-classroom/bin/streamdemo", "serve", "--addr", f"127.0.0.1:{port}"],
+    server = subprocess.Popen([exe, "serve", "--addr", f"127.0.0.1:{port}"],
                               env=dict(os.environ, STREAMDEMO_PRACTICE_TOKEN=key), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
@@ -141,24 +141,12 @@ def upstream(kind, folder):
     was asked) for a class on this kind of upstream; stops what it started."""
     folder = str(folder)
     if kind == "perplexity-with-key":  # the practice server stands in for Perplexity, behind a key, at a URL of its own
-        port, key = free_port(), "pplx-stand-in-" + os.urandom(8).hex()
+        key = "pplx-stand-in-" + os.urandom(8).hex()
         exe = os.path.join(folder, "streamdemo")
         subprocess.run(["go", "build", "-o", exe, "./cmd/streamdemo"], cwd=REPO, check=True, timeout=300)
-        server = subprocess.Popen([exe, "serve", "--addr", f"127.0.0.1:{port}"], env=dict(os.environ, STREAMDEMO_PRACTICE_TOKEN=key),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}/v1"
-            for _ in range(100):
-                try:
-                    requests.get(url + "/models", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
+        with practice_server(key, exe) as url:
             yield (dict(UPSTREAM_URL=url, UPSTREAM_KEY_FILE=key_file(folder, key), STUDENT_PROVIDER="perplexity"),
                    "perplexity (Agent API)", lambda said: "stars" in said)
-        finally:
-            server.terminate()
-            server.wait(10)
     elif kind == "local-model":  # make classroom-model: the class's own, behind its socket
         class_model_started()
         try:
