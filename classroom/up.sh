@@ -87,7 +87,7 @@ write_key() {
 # key_from FILE: the key in FILE (a PERPLEXITY_API_KEY= line of a .env, or the file's only content); FILE
 # must be its owner's alone, as the gateway's own key file must.
 key_from() {
-  [[ -r $1 ]] || return 0
+  [[ -r $1 && -s $1 ]] || return 0  # no file, or an empty one (/dev/null): no key
   local mode
   mode=$(stat -L -c %a "$1")
   [[ $mode == [46]00 ]] || die "the key file $1 can be read by other accounts (mode $mode), so students could read the class's key: chmod 600 $1, then make classroom again"

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 )
@@ -50,4 +52,17 @@ func where(ln net.Listener) string {
 		return unixPrefix + ln.Addr().String()
 	}
 	return "http://" + ln.Addr().String()
+}
+
+// drained serves with h, then reads what is left of the request body (up to
+// the 256 KB Go's server reads itself before it reuses a connection) before
+// the response goes out. configurable-http-proxy asks to close the
+// connection after each request it sends to a Unix socket, and may still be
+// writing the body of a request h refused without reading it: a socket closed
+// under it makes the proxy answer 503 in place of the refusal.
+func drained(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		io.CopyN(io.Discard, r.Body, 256<<10)
+	})
 }

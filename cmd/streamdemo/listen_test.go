@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamdemo/streamdemo/internal/gateway"
 )
@@ -42,7 +44,16 @@ func TestServeListensOnASocketOnlyItsAccountOpens(t *testing.T) {
 		}
 		resp.Body.Close()
 		cmd.Process.Kill() // the socket stays behind for the next run
-		cmd.Wait()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			c, err := net.Dial("unix", sock)
+			if err != nil {
+				break
+			}
+			c.Close()
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d: the killed server still answers on its socket", run)
+			}
+		}
 	}
 
 	plain := filepath.Join(t.TempDir(), "not-a-socket")
@@ -120,5 +131,35 @@ func TestTheGatewayServesAndAsksThroughSockets(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET v1/models without a token on the hub service's socket: HTTP %d, want 401", resp.StatusCode)
+	}
+}
+
+// configurable-http-proxy sends each request to a Unix socket with
+// "Connection: close" and writes its body after its headers: the gateway's
+// refusal, decided before the body is read, still waits for the body, so
+// the proxy passes the refusal on rather than a 503 of its own.
+func TestARefusalOnASocketWaitsForTheBodyBeingSent(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "g.sock")
+	startGatewayOn(t, []string{"JUPYTERHUB_SERVICE_URL="}, "--addr", "unix:"+sock, "--data", t.TempDir(),
+		"--upstream", "http://practice.invalid/v1")
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"model":"sonar-pro","messages":[]}`
+	fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer not-a-token\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body))
+	time.Sleep(300 * time.Millisecond) // the proxy is still reading its client's body
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatalf("the body could not follow its headers: %v", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer after the body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a request with a bad token: HTTP %d, want 401", resp.StatusCode)
 	}
 }
