@@ -5,9 +5,9 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 // unixPrefix marks an address that is a Unix socket's path (--addr
@@ -42,7 +42,37 @@ func listen(addr string) (net.Listener, error) {
 		ln.Close()
 		return nil, err
 	}
-	return ln, nil
+	return lingering{ln}, nil
+}
+
+// lingerFor bounds how long a connection closed by the server waits for the
+// client to finish writing and close its end.
+const lingerFor = time.Second
+
+// lingering is a Unix socket listener whose connections close the way RFC
+// 9112 (9.6) asks of a server: its end first, then what the client still
+// sends is read until the client closes too (a second at most). A write to a
+// Unix socket whose peer has closed fails at once, unlike one over TCP, and
+// configurable-http-proxy, which asks to close the connection after each
+// request it sends to a socket, writes once more after the request: that
+// write failing made it answer 503 in place of the server's answer.
+type lingering struct{ net.Listener }
+
+func (l lingering) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if uc, ok := c.(*net.UnixConn); ok {
+		return lingeringConn{uc}, nil
+	}
+	return c, err
+}
+
+type lingeringConn struct{ *net.UnixConn }
+
+func (c lingeringConn) Close() error {
+	if c.CloseWrite() == nil && c.SetReadDeadline(time.Now().Add(lingerFor)) == nil {
+		io.Copy(io.Discard, c.UnixConn)
+	}
+	return c.UnixConn.Close()
 }
 
 // where is how a listener's address reads in a start-up line:
@@ -52,17 +82,4 @@ func where(ln net.Listener) string {
 		return unixPrefix + ln.Addr().String()
 	}
 	return "http://" + ln.Addr().String()
-}
-
-// drained serves with h, then reads what is left of the request body (up to
-// the 256 KB Go's server reads itself before it reuses a connection) before
-// the response goes out. configurable-http-proxy asks to close the
-// connection after each request it sends to a Unix socket, and may still be
-// writing the body of a request h refused without reading it: a socket closed
-// under it makes the proxy answer 503 in place of the refusal.
-func drained(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
-		io.CopyN(io.Discard, r.Body, 256<<10)
-	})
 }

@@ -135,10 +135,12 @@ func TestTheGatewayServesAndAsksThroughSockets(t *testing.T) {
 }
 
 // configurable-http-proxy sends each request to a Unix socket with
-// "Connection: close" and writes its body after its headers: the gateway's
-// refusal, decided before the body is read, still waits for the body, so
-// the proxy passes the refusal on rather than a 503 of its own.
-func TestARefusalOnASocketWaitsForTheBodyBeingSent(t *testing.T) {
+// "Connection: close", writes its body after its headers and writes once
+// more after the request; a Unix socket the server has closed fails such a
+// write at once, and the proxy then answers 503 in place of the server's
+// answer. The gateway's refusal, decided before the body arrives, leaves the
+// connection open until the client is done.
+func TestARefusalOnASocketLetsTheClientFinishWriting(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "g.sock")
 	startGatewayOn(t, []string{"JUPYTERHUB_SERVICE_URL="}, "--addr", "unix:"+sock, "--data", t.TempDir(),
 		"--upstream", "http://practice.invalid/v1")
@@ -161,5 +163,8 @@ func TestARefusalOnASocketWaitsForTheBodyBeingSent(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a request with a bad token: HTTP %d, want 401", resp.StatusCode)
+	}
+	if _, err := io.WriteString(conn, "\r\n"); err != nil {
+		t.Errorf("a write after the answer failed: %v", err)
 	}
 }
