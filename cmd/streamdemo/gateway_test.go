@@ -10,8 +10,8 @@ import (
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// The teacher sets the allow-list from the command line; --help says what a
-// gateway without one allows.
+// The teacher sets the allow-list from the command line; "gateway serve -h"
+// says what a gateway without one allows.
 func TestGatewayModelsCommand(t *testing.T) {
 	data := t.TempDir()
 	out, errOut, code := run(t, "gateway", "models", "--data", data)
@@ -30,8 +30,8 @@ func TestGatewayModelsCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "No list set") {
 		t.Errorf("models --default: exit %d %q", code, out)
 	}
-	help, _, _ := run(t, "gateway", "--help")
-	if !strings.Contains(help, "STREAMDEMO_GATEWAY_MODELS") || !strings.Contains(help, "allows any model") {
+	help, _, _ := run(t, "gateway", "serve", "-h")
+	if !strings.Contains(help, "STREAMDEMO_GATEWAY_MODELS") || !strings.Contains(help, "none: any model") {
 		t.Errorf("help does not say what the allow-list defaults to: %s", help)
 	}
 	_, errOut, code = run(t, "gateway", "limits", "--usd-per-day", "-1", "--data", data)
@@ -41,11 +41,13 @@ func TestGatewayModelsCommand(t *testing.T) {
 }
 
 // The classroom gives the class's model in STREAMDEMO_GATEWAY_MODELS: a
-// served gateway refuses any other.
+// served gateway refuses any other. In front of the practice server as
+// Perplexity (STREAMDEMO_GATEWAY_AGENT_ONLY), chat completions go through
+// the Agent API.
 func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 	up := httptest.NewServer(practice.New(practice.Options{}))
 	defer up.Close()
-	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=sonar-pro")
+	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=sonar-pro", "STREAMDEMO_GATEWAY_AGENT_ONLY=1")
 	ask := func(model string) (int, string) {
 		req, _ := http.NewRequest("POST", base+"/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -57,7 +59,7 @@ func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if st, body := ask("sonar-pro"); st != 200 {
+	if st, body := ask("sonar-pro"); st != 200 || !strings.Contains(body, `"object":"chat.completion"`) {
 		t.Errorf("the class's model: HTTP %d %s", st, body)
 	}
 	if st, body := ask("sonar"); st != 400 || !strings.Contains(body, "class_model_not_allowed") || !strings.Contains(body, "sonar-pro") {

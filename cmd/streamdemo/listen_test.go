@@ -106,7 +106,7 @@ func TestTheGatewayServesAndAsksThroughSockets(t *testing.T) {
 		t.Fatalf("the gateway said: %q", said)
 	}
 	req, _ := http.NewRequest("POST", "http://gateway.invalid/v1/chat/completions",
-		strings.NewReader(`{"model":"sonar-pro","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := overSocket(gatewaySock).Do(req)
 	if err != nil {

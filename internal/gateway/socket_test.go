@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -32,8 +33,8 @@ func TestTheUpstreamIsReachedThroughItsSocket(t *testing.T) {
 	t.Cleanup(squatter.Close)
 
 	tg := startGateway(t, squatter.URL+"/v1", func(c *Config) { c.UpstreamSocket = sock })
-	tok := tg.student(t, "ana", Limits{})
-	a := tg.post(t, "v1/chat/completions", tok, chatBody(""))
+	tok := tg.student(t, "ana", ledger.Limits{})
+	a := tg.post(t, "v1/chat/completions", tok, openAIChatBody(""))
 	if want := practice.Choose("", seedQuestion).Text; a.Status != 200 || streamedText(a.Body) != want {
 		t.Fatalf("HTTP %d, text %q, want %q", a.Status, streamedText(a.Body), want)
 	}

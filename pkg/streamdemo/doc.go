@@ -27,8 +27,8 @@
 //  3. Chunks yields the answer's text as it arrives. Underneath, one attempt
 //     makes one HTTP request (another follows when a retry is safe, and
 //     Config.Notify hears of it), the protocol turns each
-//     wire event into an event (text, sources, usage, model, finish or
-//     failure), and the Stream folds those events into what you read: Text,
+//     wire event (Config.OnEvent sees it as it arrives) into an event
+//     (text, sources, usage, model, finish or failure), and the Stream folds those events into what you read: Text,
 //     Sources, Usage, Model, Timing. A whole answer goes through the same
 //     fold, so it never differs from a streamed one.
 //  4. Err says why the stream ended early, as an *Error with a Kind for
@@ -61,13 +61,22 @@
 //  3. else, with a base URL alone, a compatible server;
 //  4. else the local model if its server answers (ollama), else the practice
 //     server if it answers (streamdemo serve), else perplexity, whose
-//     missing key is then the error.
+//     missing key is then the error. A server counts only if this account,
+//     root or a system account runs it: on a shared machine, a server
+//     another account started on one of these ports would read every
+//     question. Where the system does not say (no /proc/net/tcp), one that
+//     answers counts.
 //
 // A base URL (Config.BaseURL, STREAMDEMO_BASE_URL) points whichever provider
 // is chosen at another server: a base URL and PERPLEXITY_API_KEY ask the
 // Agent API there, which is what a class gateway serves. A key is required
 // only by the provider's own service, not by a stand-in at another base URL.
 // Naming a provider skips the check of step 4, which dials two local ports.
+// Client.Settings says what was chosen, and why.
+//
+// A compatible server speaks chat completions unless STREAMDEMO_PROTOCOL
+// says responses (the Agent API at {base}/responses) or agent (at
+// {base}/agent), and has no default model: Discover asks the server both.
 //
 // # Perplexity models
 //

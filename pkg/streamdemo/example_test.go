@@ -2,11 +2,13 @@ package streamdemo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -168,4 +170,76 @@ func ExampleLoadEnv() {
 	// Output:
 	// loaded .env (STREAMDEMO_EXAMPLE_GREETING)
 	// hello
+}
+
+// Config.OnEvent shows the wire itself: the JSON of each server-sent event,
+// as it arrives, before the package folds it into chunks. Here the first
+// events of a Perplexity answer, up to its first piece of text.
+func ExampleConfig_onEvent() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	var types []string
+	cfg := streamdemo.Config{Provider: "practice", BaseURL: server.URL + "/v1", Model: "sonar-pro"}
+	cfg.OnEvent = func(data []byte) {
+		var ev struct{ Type string }
+		json.Unmarshal(data, &ev)
+		types = append(types, ev.Type)
+	}
+	client, _ := streamdemo.NewClient(cfg)
+	stream := client.ChatStream(context.Background(), []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}})
+	for chunk := range stream.Chunks() {
+		fmt.Printf("%s\nfirst chunk %q\n", strings.Join(types, "\n"), chunk.Text)
+		break
+	}
+	// Output:
+	// response.created
+	// response.in_progress
+	// response.output_item.added
+	// response.reasoning.search_queries
+	// response.reasoning.search_results
+	// response.output_item.done
+	// response.output_item.added
+	// response.output_text.delta
+	// first chunk "Astronomers "
+}
+
+// Settings say where a client asks and why, and which variable the key
+// comes from, never the key itself.
+func ExampleClient_Settings() {
+	client, err := streamdemo.NewClient(streamdemo.Config{Provider: "ollama"})
+	if err != nil {
+		fmt.Println(streamdemo.Hint(err))
+		return
+	}
+	s := client.Settings()
+	fmt.Println(s.Provider, s.Protocol, s.BaseURL, s.Model)
+	fmt.Println("key from:", s.KeyVar, "required:", s.KeyRequired)
+	fmt.Println("why:", s.Why)
+	// Output:
+	// ollama chat http://127.0.0.1:11434/v1 smollm2-135m
+	// key from: STREAMDEMO_API_KEY required: false
+	// why: Config.Provider names it
+}
+
+// Discover asks a server the package knows nothing of what it speaks, and
+// its model when it lists only one. Here the practice server stands in for
+// a teacher's own: it has the Agent API at /responses and lists many
+// models, so the model is named.
+func ExampleDiscover() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	cfg := streamdemo.Config{Provider: "compatible", BaseURL: server.URL + "/v1", Model: "perplexity/sonar"}
+	client, err := streamdemo.Discover(context.Background(), cfg)
+	if err != nil {
+		fmt.Println(streamdemo.Hint(err))
+		return
+	}
+	s := client.Settings()
+	fmt.Println(s.Provider, s.Protocol, s.Model)
+	fmt.Println("why:", s.Why)
+	// Output:
+	// compatible responses perplexity/sonar
+	// why: Config.Provider names it; the server speaks responses
 }
