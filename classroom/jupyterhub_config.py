@@ -16,6 +16,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hub_cookies  # noqa: E402
+import origins  # noqa: E402
 from roster_auth import RosterAuthenticator  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by JupyterHub)
@@ -30,7 +32,9 @@ GITCONFIG = env["CLASSROOM_GITCONFIG"]  # the students' git system config (root'
 PULL_TIMEOUT = int(env.get("CLASSROOM_PULL_TIMEOUT", "60"))
 AS_ROOT = os.geteuid() == 0
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on the hub's PATH, not the student's
-BASE = f"http://127.0.0.1:{PORT}"
+BASE = f"http://127.0.0.1:{PORT}"  # the proxy, as programs on this machine reach it
+HOST = env.get("CLASSROOM_HOST", "127.0.0.1")  # what students open (frontdoor.sh)
+HTTPS_PORT = int(env.get("CLASSROOM_HTTPS_PORT", "443"))
 
 # Hub, proxy and database: loopback only; state in the owner-only class folder.
 c.JupyterHub.bind_url = BASE
@@ -54,12 +58,22 @@ def hub_database_url():
 
 
 c.JupyterHub.db_url = hub_database_url()
+# Origins apart (origins.py): the hub at HOST, each student's server at NAME.HOST, the teacher's page at
+# llm--service.HOST, so no page a student publishes runs with the hub's or the teacher's page's origin.
+# A class at an IP address cannot have subdomains: one origin (make classroom says so at start).
+HUB_ORIGIN = origins.urls(HOST, PORT, HTTPS_PORT)[0]
+if origins.kind(HOST) != "ip":
+    c.JupyterHub.subdomain_host = HUB_ORIGIN
+c.JupyterHub.public_url = HUB_ORIGIN + "/"
 # Served beyond loopback: students come through the HTTPS front door (Caddy, classroom/frontdoor.sh),
 # so every cookie of the hub, its XSRF cookie and the Jupyter servers' (JUPYTERHUB_COOKIE_OPTIONS, which the
-# runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure.
-if env.get("CLASSROOM_PUBLIC_URL"):
-    c.JupyterHub.public_url = env["CLASSROOM_PUBLIC_URL"]
+# runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure. With a DNS name, the
+# hub's login cookies are __Host- ones: a student's NAME.HOST can set cookies for HOST (Domain=HOST) but
+# none named __Host-, so none that shadows the teacher's login.
+if origins.kind(HOST) != "loopback":
     c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+    c.JupyterHub.cookie_host_prefix_enabled = origins.kind(HOST) == "name"
+hub_cookies.install()  # the hub's XSRF cookie: the teacher's own, never one a student's page planted
 c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 
 # One login per person, from the class's passwords file.
@@ -174,8 +188,9 @@ async def prepare_home(spawner):
 c.Spawner.pre_spawn_hook = prepare_home
 
 # Services: the gateway (hub service "llm"), the teacher's scripts' token, the idle culler.
+gateway_prefix = f"/services/{origins.GATEWAY}/"
 gateway = {
-    "name": "llm",
+    "name": origins.GATEWAY,
     "url": f"http://127.0.0.1:{PORT + 90}",
     "command": [f"{RUNTIME}/bin/streamdemo", "gateway", "serve"],
     "cwd": GATEWAY_DIR,
@@ -199,6 +214,12 @@ if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
 with open(f"{STATE}/teacher-api-token") as f:
     teacher_token = f.read().strip()
+if origins.kind(HOST) != "ip":
+    # Students' programs call the gateway at this machine's own address (STREAMDEMO_BASE_URL, which the
+    # Python and Go clients resolve, unlike NAME.localhost): the proxy routes that host's /services/llm/
+    # there. No student's page has that origin, and the teacher's page cannot log in on it (its OAuth
+    # callback is on llm--service.HOST).
+    c.Proxy.extra_routes = {f"127.0.0.1{gateway_prefix}": gateway["url"]}
 c.JupyterHub.services = [
     gateway,
     {"name": "teacher-scripts", "api_token": teacher_token},
@@ -238,3 +259,15 @@ def restart_services_within(seconds):
 
 
 restart_services_within(2)
+
+
+def service_links_with_their_port():
+    """The hub's menu links a service on a domain of its own as //DOMAIN/services/NAME/, without the port
+    (JupyterHub's Service.href): on any port but 80 or 443 (the loopback class's, a front door's) the
+    teacher's page would not open from the menu. Link it at its whole origin instead."""
+    from jupyterhub.services.service import Service
+
+    Service.href = property(lambda self: self.host + self.prefix if self.domain else self.prefix)
+
+
+service_links_with_their_port()
