@@ -62,11 +62,11 @@ def attack_as_the_teacher(klass, ada, hub, teacher_page):
             attack = (server if server.startswith("http") else hub + server) + "files/attack.html"
             r = open_as_teacher(page, attack)
             got = what_it_got(r)
-            assert not got, "a student's page got " + "; ".join(got)
+            assert not got, "a student's page got " + "; ".join(got) + f" (all it tried: {r})"
             scope = r["worker"].get("scope", "")
             assert not scope.startswith((hub + "/", teacher_page.split("/services/")[0] + "/")), \
                 f"a student's service worker took the hub's or the teacher's page's origin: {scope}"
-            teacher_still_works(browser.new_page(), hub, teacher_page, TEACHER)
+            teacher_still_works(page.context.new_page(), hub, teacher_page, TEACHER)
             # Then a flood of big cookies: on loopback they stay on her own host (localhost takes none).
             assert open_as_teacher(page, attack + "?flood")["big"] > 100_000, "the flood was not tried"
             assert not after_the_flood(page, hub, TEACHER, klass.password(TEACHER))

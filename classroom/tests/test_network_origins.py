@@ -163,8 +163,8 @@ def test_a_students_page_opened_by_the_teacher_from_a_laptop_gets_nothing(named_
             page.locator("meta[name=class-csrf]").wait_for(state="attached", timeout=30_000)
             r = open_as_teacher(page, attack)
             got = what_it_got(r)
-            assert not got, "a student's page got " + "; ".join(got)
-            teacher_still_works(browser.new_page(), hub, teacher_page, TEACHER)
+            assert not got, "a student's page got " + "; ".join(got) + f" (all it tried: {r})"
+            teacher_still_works(page.context.new_page(), hub, teacher_page, TEACHER)
             # Then a flood of big cookies for the class's domain: the front door has the browser drop them
             # (one sentence), the teacher logs in again, and all works.
             assert open_as_teacher(page, attack + "?flood")["big"] > 100_000, "the flood was not tried"
