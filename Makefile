@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup classroom-model
+.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -145,6 +145,12 @@ systemd-setup: ## systemd-analyze, which checks the class's units (Debian's syst
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; } || { echo "The classroom's unit tests need systemd-analyze: install it (Debian: apt-get install -y systemd), then run them again."; exit 1; }; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; }
 
+systemd-container-setup: systemd-setup ## systemd-nspawn (Debian's systemd-container, at systemd's version) and a hub with SystemdSpawner, for the tests on a booted systemd (pinned; skips what is there)
+	@python3 classroom/tests/systemd_setup.py
+
+classroom-systemd-bench: systemd-container-setup ## a systemd container's boot, reboot and power-off; a hub with SystemdSpawner in it: spawn, back after kill -9, after a reboot (docs/notes-systemd.md)
+	@python3 classroom/bench/systemd.py
+
 classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
 	$(VENV)/python classroom/bench/frontdoor.py
 
@@ -159,3 +165,4 @@ clean: practice-down ## remove build output (keeps .tools and .venv)
 kubernetes-setup: ## what the Kubernetes checks need: the chart's JupyterHub in build/k8s-hub-venv, k8s.io/api (pinned; skips what is there)
 	@bash classroom/k8s/check/setup.sh
 classroomtest: kubernetes-setup
+classroomtest: systemd-container-setup

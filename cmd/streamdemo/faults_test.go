@@ -12,7 +12,7 @@ import (
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/faults.md from what the CLI prints")
+var update = flag.Bool("update", false, "rewrite docs/faults.md and the README's table of commands from what the CLI prints")
 
 const faultsDoc = "../../docs/faults.md"
 

@@ -36,3 +36,15 @@ func TestGatewayDatabaseFlagRefusesPasswordsAndOtherURLs(t *testing.T) {
 		}
 	}
 }
+
+// A flag's usage never shows what the environment holds: the database URL
+// there may carry its password, and -h or a wrong flag prints the usage.
+func TestUsageNeverShowsTheDatabaseURLOfTheEnvironment(t *testing.T) {
+	t.Setenv("STREAMDEMO_GATEWAY_DATABASE", "postgres://class:hunter2secret@127.0.0.1:9/class")
+	for _, args := range [][]string{{"gateway", "usage", "-h"}, {"gateway", "usage", "--no-such-flag"}, {"gateway", "serve", "-h"}} {
+		out, errOut, code := run(t, args...)
+		if strings.Contains(out+errOut, "hunter2") || (code == 0) != strings.Contains(out, "--database URL") {
+			t.Errorf("%s: exit %d %q %q", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+}

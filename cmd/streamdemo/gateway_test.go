@@ -10,8 +10,8 @@ import (
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// The teacher sets the allow-list from the command line; --help says what a
-// gateway without one allows.
+// The teacher sets the allow-list from the command line; "gateway serve -h"
+// says what a gateway without one allows.
 func TestGatewayModelsCommand(t *testing.T) {
 	data := t.TempDir()
 	out, errOut, code := run(t, "gateway", "models", "--data", data)
@@ -30,8 +30,8 @@ func TestGatewayModelsCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "No list set") {
 		t.Errorf("models --default: exit %d %q", code, out)
 	}
-	help, _, _ := run(t, "gateway", "--help")
-	if !strings.Contains(help, "STREAMDEMO_GATEWAY_MODELS") || !strings.Contains(help, "allows any model") {
+	help, _, _ := run(t, "gateway", "serve", "-h")
+	if !strings.Contains(help, "STREAMDEMO_GATEWAY_MODELS") || !strings.Contains(help, "none: any model") {
 		t.Errorf("help does not say what the allow-list defaults to: %s", help)
 	}
 	_, errOut, code = run(t, "gateway", "limits", "--usd-per-day", "-1", "--data", data)

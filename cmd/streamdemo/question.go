@@ -11,42 +11,30 @@ import (
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
-// questionFlags are the flags ask and record share: where to ask, and what.
-type questionFlags struct {
+// question is what ask and record share: where to ask, and what.
+type question struct {
 	cfg    streamdemo.Config
 	system string
 }
 
-// newQuestionFlags makes command name's flag set with the shared flags
-// registered; providers lists the provider names the command takes.
-func newQuestionFlags(name, providers string) (*flag.FlagSet, *questionFlags) {
-	fs := flag.NewFlagSet(name, flag.ExitOnError)
-	q := &questionFlags{}
+// questionFlags defines the flags ask and record share on fs; providers
+// lists the provider names the command takes.
+func questionFlags(fs *flag.FlagSet, providers string) *question {
+	q := &question{}
 	q.cfg.Notify = func(m string) { fmt.Fprintln(os.Stderr, "streamdemo: "+m) } // say each retry
-	q.register(fs, providers)
-	return fs, q
+	fs.StringVar(&q.cfg.Provider, "provider", "", "provider `NAME`: "+providers+" (default: from .env / environment)")
+	fs.StringVar(&q.cfg.BaseURL, "base-url", "", "server base `URL` ending in /v1 (default: the provider's)")
+	fs.StringVar(&q.cfg.Model, "model", "", "model or preset `NAME` (default: the provider's)")
+	fs.StringVar(&q.system, "system", "", "system prompt `TEXT`")
+	return q
 }
 
-// register adds the shared flags to fs; providers lists the provider names the command takes.
-func (q *questionFlags) register(fs *flag.FlagSet, providers string) {
-	fs.StringVar(&q.cfg.Provider, "provider", "", providers+" (default: from .env / environment)")
-	fs.StringVar(&q.cfg.BaseURL, "base-url", "", "server base URL ending in /v1 (default: the provider's)")
-	fs.StringVar(&q.cfg.Model, "model", "", "model or preset name (default: the provider's)")
-	fs.StringVar(&q.system, "system", "", "system prompt")
-}
-
-// parse reads the flags and the question (printing the usage and exiting 2
-// when there is none), loads .env and returns the messages to send.
-func (q *questionFlags) parse(fs *flag.FlagSet, args []string) ([]streamdemo.Message, error) {
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: streamdemo %s [flags] \"question\"\n", fs.Name())
-		fs.PrintDefaults()
-	}
-	fs.Parse(args)
-	question := strings.Join(fs.Args(), " ")
-	if question == "" {
-		fs.Usage()
-		os.Exit(2)
+// messages loads .env and returns the messages that ask the question in
+// args; no question is a usage error.
+func (q *question) messages(args []string) ([]streamdemo.Message, error) {
+	text := strings.Join(args, " ")
+	if strings.TrimSpace(text) == "" {
+		return nil, usagef("no question given")
 	}
 	if _, err := streamdemo.LoadEnv(); err != nil {
 		return nil, err
@@ -55,7 +43,7 @@ func (q *questionFlags) parse(fs *flag.FlagSet, args []string) ([]streamdemo.Mes
 	if q.system != "" {
 		messages = append(messages, streamdemo.Message{Role: "system", Content: q.system})
 	}
-	return append(messages, streamdemo.Message{Role: "user", Content: question}), nil
+	return append(messages, streamdemo.Message{Role: "user", Content: text}), nil
 }
 
 // untilInterrupted is a context that ends when the user presses Ctrl-C: the

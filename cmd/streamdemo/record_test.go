@@ -188,7 +188,7 @@ func TestTokenComesFromFlagFileOrEnvironment(t *testing.T) {
 			t.Errorf("readToken(%q, %q) = %q, %v; want %q", tc.flag, tc.file, got, err, tc.want)
 		}
 	}
-	if _, err := readToken("", filepath.Join(t.TempDir(), "missing")); err == nil || !strings.HasSuffix(err.Error(), "--token-file.") {
+	if _, err := readToken("", filepath.Join(t.TempDir(), "missing")); err == nil || !strings.HasSuffix(sentence(err), "--token-file.") {
 		t.Errorf("a missing file should say so in one sentence: %v", err)
 	}
 }

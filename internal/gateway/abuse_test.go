@@ -151,11 +151,11 @@ func TestTheLedgerRefusesNegativeValuesAndMigrationKeepsRows(t *testing.T) {
 	if reserved != 0 || usd != 0.5 || cost != 0.25 {
 		t.Errorf("after migration: reserved %d, %g USD, cost %g; want 0, 0.5, 0.25", reserved, usd, cost)
 	}
-	if p, known, _ := l.priceOf(t.Context(), []string{"sonar"}); !known || p.Input != 9 {
+	if p, unpriced, _ := l.priceOf(t.Context(), []string{"sonar"}); unpriced != "" || p.Input != 9 {
 		t.Errorf("the teacher's price of sonar was replaced by the default: %+v", p)
 	}
-	if p, known, _ := l.priceOf(t.Context(), []string{"sonar-pro"}); !known || p.Output != 15 {
-		t.Errorf("no default price for sonar-pro: %+v %v", p, known)
+	if p, unpriced, _ := l.priceOf(t.Context(), []string{"sonar-pro"}); unpriced != "" || p.Output != 15 {
+		t.Errorf("no default price for sonar-pro: %+v %q", p, unpriced)
 	}
 	for _, q := range []string{
 		`UPDATE requests SET output_tokens = -1`, `UPDATE requests SET cost_usd = -0.01`,
@@ -274,7 +274,7 @@ func TestAnAnswerCutBeforeItsUsageIsCharged(t *testing.T) {
 func TestAnAnswerOfAnUnpricedModelCutShortIsChargedItsReservation(t *testing.T) {
 	_, upstream := startScripted(t, agentStream(50, make(chan struct{})))
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{USDPerDay: ptr(1.0)})
+	tok := tg.student(t, "ana", Limits{TokensPerDay: ptr[int64](100000)}) // a dollar limit refuses an unpriced model
 	readThenLeave(t, tg.URL+"v1/agent", tok, `{"model":"vendor/unpriced","stream":true,"input":"hi"}`, 50)
 	waitFor(t, 3*time.Second, "never settled", func() bool { r := tg.requests(t); return len(r) == 1 && r[0].State != "open" })
 	var reserved, cost float64

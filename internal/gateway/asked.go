@@ -12,13 +12,28 @@ import (
 // MaxOutputCap is the largest output cap a student may ask for.
 const MaxOutputCap = 128000
 
+// MaxAnswers is the most answers (n, best_of) one request may ask for.
+const MaxAnswers = 128
+
+// Bounds on the names accounting reads, so that the work and the log line
+// of a request do not grow with what a student sends: the Agent API takes
+// at most 5 models, and no model or preset has a longer name.
+const (
+	maxModels    = 5
+	maxModelName = 200
+)
+
 // capFields are the output caps either protocol reads.
 var capFields = []string{"max_output_tokens", "max_tokens", "max_completion_tokens"}
+
+// answerFields ask for several answers to one request, each up to the cap:
+// n answers returned, best_of generated (and billed).
+var answerFields = []string{"n", "best_of"}
 
 // readFields are the top-level fields accounting reads. The upstream must
 // read the same values: a body holding one of them twice, or in another
 // case (which encoding/json would match, others would not), is refused.
-var readFields = append([]string{"model", "models", "preset", "stream", "stream_options"}, capFields...)
+var readFields = append(append([]string{"model", "models", "preset", "stream", "stream_options"}, capFields...), answerFields...)
 
 // askedFor is the part of a request body the gateway reads.
 type askedFor struct {
@@ -28,6 +43,7 @@ type askedFor struct {
 	Stream        bool            `json:"stream"`
 	StreamOptions json.RawMessage `json:"stream_options"`
 	caps          map[string]int64
+	answers       int64 // the most answers generated: n or best_of; 0 for one
 }
 
 // badRequest is a body the gateway refuses, with the sentence to say and
@@ -48,24 +64,47 @@ func parseAsked(body []byte) (askedFor, error) {
 		MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
 		MaxTokens           json.RawMessage `json:"max_tokens"`
 		MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
+		N                   json.RawMessage `json:"n"`
+		BestOf              json.RawMessage `json:"best_of"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return a, &badRequest{message: "The request body is not the JSON this endpoint takes (" + jsonProblem(err) + ")."}
 	}
 	a = raw.askedFor
+	for _, name := range append([]string{a.Model, a.Preset}, a.Models...) {
+		if len(name) > maxModelName {
+			return a, &badRequest{field: "model", message: fmt.Sprintf("A model or preset name is at most %d characters long.", maxModelName)}
+		}
+	}
 	a.caps = map[string]int64{}
 	for i, v := range []json.RawMessage{raw.MaxOutputTokens, raw.MaxTokens, raw.MaxCompletionTokens} {
-		name := capFields[i]
-		if len(v) == 0 || string(v) == "null" {
-			continue
+		if n, err := wholeNumber(capFields[i], v, MaxOutputCap); err != nil {
+			return a, err
+		} else if n > 0 {
+			a.caps[capFields[i]] = n
 		}
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil || n < 1 || n > MaxOutputCap {
-			return a, &badRequest{field: name, message: fmt.Sprintf("%s must be a whole number from 1 to %d.", name, MaxOutputCap)}
+	}
+	for i, v := range []json.RawMessage{raw.N, raw.BestOf} {
+		n, err := wholeNumber(answerFields[i], v, MaxAnswers)
+		if err != nil {
+			return a, err
 		}
-		a.caps[name] = n
+		a.answers = max(a.answers, n)
 	}
 	return a, nil
+}
+
+// wholeNumber reads field name's value v, a whole number from 1 to most;
+// 0 when absent or null.
+func wholeNumber(name string, v json.RawMessage, most int64) (int64, error) {
+	if len(v) == 0 || string(v) == "null" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || n < 1 || n > most {
+		return 0, &badRequest{field: name, message: fmt.Sprintf("%s must be a whole number from 1 to %d.", name, most)}
+	}
+	return n, nil
 }
 
 // checkFields refuses a body that is not one JSON object, or that holds a
@@ -96,6 +135,9 @@ func checkFields(body []byte) error {
 		if err := dec.Decode(&skip); err != nil {
 			return &badRequest{message: "The request body is not valid JSON."}
 		}
+		if key == "models" && longerThan(skip, maxModels) {
+			return &badRequest{field: key, message: fmt.Sprintf("The request lists more than %d models: send at most %d.", maxModels, maxModels)}
+		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return &badRequest{message: "The request body is not valid JSON."}
@@ -104,6 +146,22 @@ func checkFields(body []byte) error {
 		return &badRequest{message: "The request body holds more than one JSON value."}
 	}
 	return nil
+}
+
+// longerThan says whether raw is a JSON array of more than n items,
+// reading no further than item n+1.
+func longerThan(raw json.RawMessage, n int) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return false // not a list: parsing says what is wrong with it
+	}
+	for i := 0; dec.More(); i++ {
+		var skip json.RawMessage
+		if i == n || dec.Decode(&skip) != nil {
+			return i == n
+		}
+	}
+	return false
 }
 
 func jsonProblem(err error) string {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"net/http"
 	"time"
@@ -34,6 +35,16 @@ var (
 	refuseLedger        = newRefusal(http.StatusServiceUnavailable, classwire.GatewayError, "The class gateway cannot write its ledger right now; tell your teacher.")
 	refuseCannotCheck   = newRefusal(http.StatusBadGateway, classwire.GatewayError, "The class gateway could not check your token; try again in a moment.")
 )
+
+// refuseUnpriced refuses a student with a dollar limit a model the price
+// table does not know, which no dollar limit can bound.
+func refuseUnpriced(model string) *Refusal {
+	msg := fmt.Sprintf("The class has no price for %s, and your budget is in dollars: ask your teacher to set its price.", model)
+	if model == "" {
+		msg = "The request names no model, and your budget is in dollars: name one of the class's models."
+	}
+	return newRefusal(http.StatusBadRequest, classwire.ModelNotAllowed, msg)
+}
 
 // newRefusal is a refusal with no wait to honour.
 func newRefusal(status int, typ, message string) *Refusal {
@@ -68,9 +79,11 @@ const minAnswerTokens = 16
 type plan struct {
 	InputTokens int64 // estimated from the body
 	Cap         int64 // the output cap asked for; 0: none
+	Answers     int64 // answers generated (n, best_of), each up to the cap; 0: one
 	DefaultOut  int64 // what an uncapped answer is reserved for
 	Price       price
 	Priced      bool    // Price is known (else the reservation is the charge)
+	Unpriced    string  // a model the price table lacks; "" for none named
 	MinUSD      float64 // the smallest reservation
 	CountOnly   bool    // v1/models: switches and rate limits only, nothing held
 }
@@ -215,17 +228,25 @@ func remaining(tx dbq, student string, now time.Time, lim effective) (budgetLeft
 }
 
 // fit is what the request may hold within what is left: its output cap
-// lowered so that input, output and price fit, or the refusal.
+// lowered so that input and all its answers' output fit at its price, or
+// the refusal.
 func (p plan) fit(left budgetLeft) (grant, *Refusal) {
+	if left.hasUSD && !p.Priced { // a dollar limit cannot bound what has no price
+		if left.usd <= 0 {
+			return grant{}, left.usdRefusal
+		}
+		return grant{}, refuseUnpriced(p.Unpriced)
+	}
+	answers := max(p.Answers, 1)
 	out, capped := int64(MaxOutputCap), false
 	if left.hasTokens {
-		out, capped = min(out, satAdd(left.tokens, -p.InputTokens)), true
+		out, capped = min(out, satAdd(left.tokens, -p.InputTokens)/answers), true
 		if out < minAnswerTokens {
 			return grant{}, left.tokensRefusal
 		}
 	}
 	if left.hasUSD && p.Priced && p.Price.Output > 0 {
-		room := (left.usd - p.Price.Input*float64(p.InputTokens)/1e6) / (p.Price.Output / 1e6)
+		room := (left.usd - p.Price.Input*float64(p.InputTokens)/1e6) / (p.Price.Output / 1e6) / float64(answers)
 		if room < minAnswerTokens {
 			return grant{}, left.usdRefusal
 		}
@@ -242,6 +263,7 @@ func (p plan) fit(left budgetLeft) (grant, *Refusal) {
 	if held == 0 {
 		held = p.DefaultOut
 	}
+	held *= answers // at most MaxOutputCap (or the setting) times MaxAnswers: no overflow
 	g.Held = reservation{Tokens: satAdd(p.InputTokens, held), USD: max(p.Price.cost(p.InputTokens, held), p.MinUSD)}
 	switch {
 	case left.hasUSD && left.usd <= 0:

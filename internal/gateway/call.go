@@ -17,6 +17,7 @@ type call struct {
 	model     string   // the engines, comma-separated, as the ledger shows them
 	engines   []string // the models and presets asked for
 	chat      bool
+	stream    bool // the student asked for a stream (else the upstream bills the whole answer, even if she leaves)
 	hideUsage bool // the gateway asked for include_usage; the client did not
 	id        int64
 	inputEst  int64
@@ -27,8 +28,10 @@ type call struct {
 	// Filled in while the answer streams; read after it ended.
 	status        int
 	usage         *wireUsage
+	fees          float64 // the most the upstream reported an answer or a step cost: the least it is charged
 	upstreamModel string
-	chars         int64
+	chars         int64 // bytes of output, every kind (observe.go)
+	whole         bool  // a whole (non-streamed) answer was read in full
 	failed        bool
 	proxyErr      error
 }

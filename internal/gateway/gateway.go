@@ -59,6 +59,7 @@ type Gateway struct {
 	models    []string
 	bodyWait  time.Duration
 	keyBad    atomic.Bool // the upstream last refused the class's key
+	underWay  underWay    // each student's requests under way here
 }
 
 // authenticator says who holds a bearer token.
@@ -194,18 +195,32 @@ func (g *Gateway) student(r *http.Request) (Identity, *Refusal) {
 	return id, nil
 }
 
+// maxLogLine bounds a line of the gateway's log: no line grows with what
+// a request holds.
+const maxLogLine = 2048
+
 func (g *Gateway) logf(format string, args ...any) {
-	g.log.Print(g.hide.String(fmt.Sprintf(format, args...)))
+	g.log.Print(cutLine(g.hide.String(fmt.Sprintf(format, args...))))
 }
 
-// redactingWriter keeps the key out of what the proxy logs.
+// cutLine is line cut to maxLogLine bytes, saying so.
+func cutLine(line string) string {
+	if len(line) <= maxLogLine {
+		return line
+	}
+	return strings.ToValidUTF8(line[:maxLogLine], "") + fmt.Sprintf(" [%d bytes more]", len(line)-maxLogLine)
+}
+
+// redactingWriter keeps the key out of what the proxy and the server log,
+// each line cut to maxLogLine.
 type redactingWriter struct {
 	w    io.Writer
 	hide *redact.Key
 }
 
 func (r *redactingWriter) Write(p []byte) (int, error) {
-	if _, err := r.w.Write(r.hide.Bytes(p)); err != nil {
+	line := strings.TrimSuffix(cutLine(r.hide.String(string(p))), "\n") + "\n"
+	if _, err := io.WriteString(r.w, line); err != nil {
 		return 0, err
 	}
 	return len(p), nil

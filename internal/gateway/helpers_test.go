@@ -134,7 +134,15 @@ func events(body string) []string {
 func streamedText(body string) string {
 	var b strings.Builder
 	for _, p := range events(body) {
-		var ev wireEvent
+		var ev struct {
+			Type    string `json:"type"`
+			Delta   string `json:"delta"`
+			Choices []struct {
+				Delta struct {
+					Content string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
 		json.Unmarshal([]byte(p), &ev)
 		if ev.Type == "response.output_text.delta" {
 			b.WriteString(ev.Delta)

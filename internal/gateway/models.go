@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/streamdemo/streamdemo/internal/agentwire"
 	"github.com/streamdemo/streamdemo/internal/classwire"
-	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
 // ModelsEnv holds the default allow-list (comma-separated), e.g. the class's
@@ -73,8 +73,8 @@ func (g *Gateway) allowedModels(ctx context.Context) ([]string, error) {
 // lesson uses (sonar-pro is preset low on the Agent API).
 func allows(list []string, engine string) bool {
 	for _, name := range list {
-		model, preset := streamdemo.AgentEngine(name)
-		if engine == name || engine == "preset/"+name || engine == model || (preset != "" && engine == "preset/"+preset) {
+		e := agentwire.EngineFor(name)
+		if engine == name || engine == "preset/"+name || engine == e.Model || (e.Preset != "" && engine == "preset/"+e.Preset) {
 			return true
 		}
 	}

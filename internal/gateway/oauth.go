@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"slices"
 
 	"golang.org/x/oauth2"
 )
@@ -43,9 +44,10 @@ func (g *Gateway) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	c, err := r.Cookie(stateCookie)
 	state := r.URL.Query().Get("state")
-	if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
+	if state == "" || !slices.ContainsFunc(cookieValues(r, stateCookie), func(v string) bool {
+		return subtle.ConstantTimeCompare([]byte(v), []byte(state)) == 1
+	}) {
 		g.loginForm(w, http.StatusBadRequest, "The login did not come from this page: open the page again.")
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/classwire"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
 
@@ -75,6 +76,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	}
 	if resp.StatusCode == http.StatusOK {
 		c.observe(body)
+		c.whole = true
 	}
 	if refusesKey(resp.StatusCode, body) {
 		body = g.keyRefused(resp, c)
@@ -106,23 +108,31 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, g.prefix)
 	sh := shapeOf(path)
+	// Bounded before the body is read: who asks, how large, how many at once.
 	id, refusal := g.student(r)
+	if refusal == nil && r.ContentLength > sizes.MaxRequest {
+		refusal = refuseTooLarge
+	}
+	if refusal == nil {
+		refusal = g.takeSlot(r.Context(), id.Name)
+	}
 	if refusal != nil {
-		refuse(w, sh, refusal)
+		refuseUnread(w, r, sh, refusal)
 		return
 	}
+	defer g.underWay.done(id.Name)
 	c := &call{student: id.Name, path: path, target: g.upstreamURL(path), key: g.key, hide: g.hide}
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, sizes.MaxRequest))
+		body, err = readBody(w, r)
 		var tooBig *http.MaxBytesError
 		if err != nil && !errors.As(err, &tooBig) {
 			failure(w, sh, http.StatusRequestTimeout, "The request body did not arrive in time; send it again.")
 			return
 		}
 		if err != nil {
-			failure(w, sh, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
+			refuse(w, sh, refuseTooLarge)
 			return
 		}
 		if body, refusal = g.admit(r.Context(), c, body); refusal != nil {
@@ -144,6 +154,19 @@ func (g *Gateway) llm(w http.ResponseWriter, r *http.Request) {
 	g.proxy.ServeHTTP(w, out)
 }
 
+// refuseTooLarge refuses a body over sizes.MaxRequest.
+var refuseTooLarge = newRefusal(http.StatusRequestEntityTooLarge, classwire.GatewayError,
+	fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
+
+// readBody reads a request body of at most sizes.MaxRequest, in a buffer
+// of the size announced.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(int(min(max(r.ContentLength, 0), sizes.MaxRequest)) + bytes.MinRead)
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, sizes.MaxRequest))
+	return b.Bytes(), err
+}
+
 // admit reads the request, checks its model, reserves its budget and
 // returns the body to send (its output cap lowered to what the budget has
 // left, and a streamed chat asking for its usage).
@@ -153,7 +176,7 @@ func (g *Gateway) admit(ctx context.Context, c *call, body []byte) ([]byte, *Ref
 		return nil, badBody(c.path, err)
 	}
 	engines := a.engines()
-	c.engines, c.model, c.chat = engines, strings.Join(engines, ","), c.path == "v1/chat/completions"
+	c.engines, c.model, c.chat, c.stream = engines, strings.Join(engines, ","), c.path == "v1/chat/completions", a.Stream
 	if refusal := g.checkModels(ctx, engines); refusal != nil {
 		return nil, refusal
 	}
@@ -210,12 +233,13 @@ func (g *Gateway) planFor(ctx context.Context, c *call, a askedFor, bodyLen int)
 		return plan{}, err
 	}
 	c.inputEst = int64(bodyLen+3) / 4
-	p, known, err := g.ledger.priceOf(ctx, a.engines())
+	p, unpriced, err := g.ledger.priceOf(ctx, c.engines)
 	if err != nil {
 		return plan{}, err
 	}
-	c.priced, c.minUSD = known, minUSD
-	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), DefaultOut: outTokens, Price: p, Priced: known, MinUSD: minUSD}, nil
+	c.priced, c.minUSD = len(c.engines) > 0 && unpriced == "", minUSD
+	return plan{InputTokens: c.inputEst, Cap: a.outputCap(), Answers: a.answers, DefaultOut: outTokens,
+		Price: p, Priced: c.priced, Unpriced: unpriced, MinUSD: minUSD}, nil
 }
 
 // count admits a request that costs nothing (v1/models): it meets the
@@ -232,8 +256,11 @@ func (g *Gateway) count(ctx context.Context, c *call) *Refusal {
 // settle records what the answer used: the usage the upstream reported; or,
 // for an answer cut before its usage arrived (by the student, the network or
 // a hanging upstream), what streamed at the model's known price but never
-// less than the smallest reservation, and where no price is known, the whole
-// reservation. Only an answer the upstream refused, or never received, is free.
+// less than the smallest reservation. The whole reservation is the charge
+// where no price is known, and for a request not streamed that was cut
+// before its answer was read: the upstream bills that answer whole. Only an
+// answer the upstream refused, or never received, is free; what the upstream
+// reported an answer (or a step of it) cost, fees included, is the least charge.
 func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 	ctx := context.Background()
 	o := outcome{Status: c.status, Model: c.upstreamModel}
@@ -241,26 +268,7 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 	case c.usage != nil:
 		o.State = "done"
 		o.InputTokens, o.OutputTokens = c.usage.tokens()
-		if c.usage.Cost != nil {
-			o.CostUSD = c.usage.Cost.TotalCost
-		} else {
-			var (
-				p     price
-				known bool
-				err   error
-			)
-			if c.upstreamModel != "" {
-				p, known, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
-			}
-			if !known && err == nil {
-				p, _, err = g.ledger.priceOf(ctx, c.engines)
-			}
-			o.CostUSD = p.cost(o.InputTokens, o.OutputTokens)
-			if err != nil { // charged what it held: an unread price must not make it free
-				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
-				o.CostUSD = c.reserved.USD
-			}
-		}
+		o.CostUSD = g.usedCost(ctx, c, o.InputTokens, o.OutputTokens)
 	case c.status != http.StatusOK && c.status != 0 && c.chars == 0:
 		o.State = "failed" // refused upstream: nothing to charge
 	case c.status == 0 && !stopped && unreachable(c.proxyErr):
@@ -274,7 +282,7 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 		}
 		o.InputTokens, o.OutputTokens = c.inputEst, (c.chars+3)/4
 		o.CostUSD = c.reserved.USD
-		if c.priced {
+		if c.priced && (c.stream || c.whole) {
 			if p, _, err := g.ledger.priceOf(ctx, c.engines); err != nil {
 				g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
 			} else {
@@ -282,11 +290,39 @@ func (g *Gateway) settle(c *call, stopped bool, took time.Duration) {
 			}
 		}
 	}
+	o.CostUSD = max(o.CostUSD, c.fees) // what the upstream says it cost is the least charge
 	if err := g.ledger.settle(c.id, o); err != nil {
 		g.settleLater(c, o, err)
 	}
 	g.logf("%s %s model=%q status=%d %s tokens=%d+%d usd=%.6f estimated=%t %s",
 		c.student, c.path, c.model, c.status, o.State, o.InputTokens, o.OutputTokens, o.CostUSD, o.Estimated, took.Round(time.Millisecond))
+}
+
+// usedCost is what a completed answer cost: what the upstream reported;
+// else its usage at the price of the model that ran, or of those asked
+// for; where neither is priced, or the price cannot be read, what it held:
+// an unknown price must not make an answer free.
+func (g *Gateway) usedCost(ctx context.Context, c *call, in, out int64) float64 {
+	if c.usage.Cost != nil {
+		return c.usage.Cost.TotalCost
+	}
+	var p price
+	priced, unpriced, err := false, "", error(nil)
+	if c.upstreamModel != "" {
+		p, unpriced, err = g.ledger.priceOf(ctx, []string{c.upstreamModel})
+		priced = unpriced == ""
+	}
+	if !priced && err == nil {
+		p, unpriced, err = g.ledger.priceOf(ctx, c.engines)
+		priced = len(c.engines) > 0 && unpriced == ""
+	}
+	if err != nil {
+		g.logf("ledger: no price for request %d of %s, charged its reservation: %v", c.id, c.student, err)
+	}
+	if err != nil || !priced {
+		return c.reserved.USD
+	}
+	return p.cost(in, out)
 }
 
 // unreachable says whether err means the request never left the gateway.

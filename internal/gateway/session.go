@@ -16,6 +16,10 @@ import (
 )
 
 // Cookie names; both are scoped to the gateway's prefix and HTTP-only.
+// Not "__Host-" names: those must have Path=/, and would then go with every
+// request to the host, to a student's server too where the class shares
+// one origin. A cookie a student's page plants under such a name is read
+// past instead: only the gateway's signature opens a session.
 const (
 	sessionCookie = "streamdemo-gateway-session"
 	stateCookie   = "streamdemo-gateway-oauth-state"
@@ -23,6 +27,28 @@ const (
 	// switch made with the session cookie must send it.
 	csrfHeader = "X-Class-CSRF"
 )
+
+// maxSameName bounds how many cookies of one name the gateway reads. A
+// page of a student's can plant cookies of the gateway's names that the
+// browser sends before the gateway's own (longer paths first, then older):
+// one per longer path a request's path matches (at most three, as
+// .../teacher, .../teacher/, .../teacher/pause), per domain a page may name
+// (the host, and each parent domain that is not a public suffix), and
+// partitioned or not: a few dozen at most. 64 is above that, and bounds
+// the signatures checked whatever a request's Cookie header holds.
+const maxSameName = 64
+
+// cookieValues are the values of r's cookies called name, the first maxSameName.
+func cookieValues(r *http.Request, name string) []string {
+	var out []string
+	for _, c := range r.CookiesNamed(name) {
+		if len(out) == maxSameName {
+			break
+		}
+		out = append(out, c.Value)
+	}
+	return out
+}
 
 // Session lifetimes: a teacher's session ends after an hour without use,
 // after eight hours in any case, and as soon as the token it was opened with
@@ -130,17 +156,22 @@ func (s *sessions) expired(sess *session, now time.Time) bool {
 	return now.Sub(sess.seen) > sessionIdle || now.Sub(sess.started) > sessionMax
 }
 
-// current is the live session r's cookie names, if any; using it keeps it
-// alive for another idle period.
+// current is the live session a cookie of r names, if any: the first of
+// its session cookies whose signature is right and whose session lives.
+// Using it keeps it alive for another idle period.
 func (s *sessions) current(r *http.Request) (*session, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return nil, false
+	for _, v := range cookieValues(r, sessionCookie) {
+		if id, ok := s.parseCookie(v); ok {
+			if sess, ok := s.lookup(id); ok {
+				return sess, true
+			}
+		}
 	}
-	id, ok := s.parseCookie(c.Value)
-	if !ok {
-		return nil, false
-	}
+	return nil, false
+}
+
+// lookup is the session id names, if it lives.
+func (s *sessions) lookup(id string) (*session, bool) {
 	now := s.now()
 	if s.store != nil {
 		return s.stored(id, now)

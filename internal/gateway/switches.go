@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -60,25 +61,25 @@ func (l *Ledger) SetPrice(model string, inputPerMTok, outputPerMTok float64, who
 type price struct{ Input, Output float64 }
 
 // priceOf is the dearest price among engines (a request may fall back from
-// one model to another), from the table ('*' as the fallback); known says
-// whether the table priced every one.
-func (l *Ledger) priceOf(ctx context.Context, engines []string) (price, bool, error) {
-	var p price
-	known := len(engines) > 0
+// one model to another), from the table ('*' as the fallback); unpriced is
+// the first engine the table has no row for ("" when it priced every one,
+// or there is none). A row of zeros is a price: the teacher's word that a
+// model is free.
+func (l *Ledger) priceOf(ctx context.Context, engines []string) (p price, unpriced string, err error) {
 	for _, e := range engines {
 		var q price
 		err := l.q().QueryRowContext(ctx, `SELECT input_usd_per_mtok, output_usd_per_mtok FROM prices
 			WHERE model IN (?, '*') ORDER BY model = '*' LIMIT 1`, e).Scan(&q.Input, &q.Output)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && q == price{}) {
-			known = false
+		if errors.Is(err, sql.ErrNoRows) {
+			unpriced = cmp.Or(unpriced, e)
 			continue
 		}
 		if err != nil {
-			return price{}, false, err
+			return price{}, "", err
 		}
 		p = price{max(p.Input, q.Input), max(p.Output, q.Output)}
 	}
-	return p, known, nil
+	return p, unpriced, nil
 }
 
 func (p price) cost(in, out int64) float64 {

@@ -92,10 +92,16 @@ func mapKeys(m map[string]hubUser) []string {
 func hubBrowser(t *testing.T, tg *testGateway, token string) (*http.Client, *http.Response) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	return hubBrowserWith(t, tg, &http.Client{Jar: jar}, token)
+}
+
+// hubBrowserWith is hubBrowser in browser c, with the cookies it holds.
+func hubBrowserWith(t *testing.T, tg *testGateway, c *http.Client, token string) (*http.Client, *http.Response) {
+	t.Helper()
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		req.Header.Set("X-Test-Login-As", token)
 		return nil
-	}}
+	}
 	resp, err := c.Get(tg.URL)
 	if err != nil {
 		t.Fatal(err)

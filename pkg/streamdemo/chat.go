@@ -10,7 +10,7 @@ import (
 // chatProtocol speaks OpenAI chat completions: POST {base}/chat/completions.
 type chatProtocol struct{}
 
-func (p chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, req Request) (events, error) {
+func (p chatProtocol) open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error) {
 	r := openai.ChatCompletionRequest{
 		Model:         req.Model,
 		MaxTokens:     req.MaxTokens,
@@ -28,7 +28,7 @@ func (p chatProtocol) open(ctx context.Context, c *openai.Client, _ settings, re
 		return wholeChat(ctx, c, r)
 	}
 	stream, err := c.CreateChatCompletionStream(ctx, r)
-	return wire(ctx, stream, err, p)
+	return wire(s, stream, err, p)
 }
 
 // wholeChat asks without streaming and returns the answer as the events a

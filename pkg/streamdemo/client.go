@@ -3,8 +3,6 @@ package streamdemo
 import (
 	"context"
 	"fmt"
-
-	"github.com/streamdemo/streamdemo/internal/streamtap"
 )
 
 // Client streams answers from one provider. Make one with NewClient.
@@ -67,8 +65,4 @@ func (c *Client) ChatStream(ctx context.Context, messages []Message) *Stream {
 // stream's Chunks are ranged over.
 func (c *Client) Stream(ctx context.Context, req Request) *Stream {
 	return newStream(ctx, c.settings, req)
-}
-
-func init() {
-	streamtap.SetWhere(func(stream any) (string, string) { return stream.(*Stream).where() })
 }

@@ -44,6 +44,12 @@ type Config struct {
 	// Transport, if set, carries every request instead of the package's own
 	// (which applies ConnectTimeout).
 	Transport http.RoundTripper
+	// OnEvent, if set, is given the JSON of each server-sent event of a
+	// streamed answer as it arrives, before the package reads it: the wire
+	// itself, as `streamdemo record` saves it. It is called on the
+	// goroutine that ranges over Chunks, and the slice is valid only during
+	// the call. An answer asked for whole (Request.Whole) has no events.
+	OnEvent func(data []byte)
 
 	// listening tells whether a server answers at a base URL; the rule asks
 	// it about the local model, then the practice server. Nil tries a TCP
@@ -74,6 +80,7 @@ func (c Config) resolve() (settings, error) {
 		IdleTimeout:      duration(c.IdleTimeout, "STREAMDEMO_IDLE_TIMEOUT", DefaultIdleTimeout),
 		Retries:          c.Retries,
 		Notify:           c.Notify,
+		onEvent:          c.OnEvent,
 		transport:        c.Transport,
 		streamLimit:      c.streamLimit,
 	}

@@ -27,8 +27,8 @@
 //  3. Chunks yields the answer's text as it arrives. Underneath, one attempt
 //     makes one HTTP request (another follows when a retry is safe, and
 //     Config.Notify hears of it), the protocol turns each
-//     wire event into an event (text, sources, usage, model, finish or
-//     failure), and the Stream folds those events into what you read: Text,
+//     wire event (Config.OnEvent sees it as it arrives) into an event
+//     (text, sources, usage, model, finish or failure), and the Stream folds those events into what you read: Text,
 //     Sources, Usage, Model, Timing. A whole answer goes through the same
 //     fold, so it never differs from a streamed one.
 //  4. Err says why the stream ended early, as an *Error with a Kind for

@@ -2,11 +2,13 @@ package streamdemo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
@@ -168,4 +170,36 @@ func ExampleLoadEnv() {
 	// Output:
 	// loaded .env (STREAMDEMO_EXAMPLE_GREETING)
 	// hello
+}
+
+// Config.OnEvent shows the wire itself: the JSON of each server-sent event,
+// as it arrives, before the package folds it into chunks. Here the first
+// events of a Perplexity answer, up to its first piece of text.
+func ExampleConfig_onEvent() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	var types []string
+	cfg := streamdemo.Config{Provider: "practice", BaseURL: server.URL + "/v1", Model: "sonar-pro"}
+	cfg.OnEvent = func(data []byte) {
+		var ev struct{ Type string }
+		json.Unmarshal(data, &ev)
+		types = append(types, ev.Type)
+	}
+	client, _ := streamdemo.NewClient(cfg)
+	stream := client.ChatStream(context.Background(), []streamdemo.Message{{Role: "user", Content: "How many stars are in the universe?"}})
+	for chunk := range stream.Chunks() {
+		fmt.Printf("%s\nfirst chunk %q\n", strings.Join(types, "\n"), chunk.Text)
+		break
+	}
+	// Output:
+	// response.created
+	// response.in_progress
+	// response.output_item.added
+	// response.reasoning.search_queries
+	// response.reasoning.search_results
+	// response.output_item.done
+	// response.output_item.added
+	// response.output_text.delta
+	// first chunk "Astronomers "
 }

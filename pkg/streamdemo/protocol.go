@@ -7,7 +7,6 @@ import (
 	"io"
 
 	openai "github.com/sashabaranov/go-openai"
-	"github.com/streamdemo/streamdemo/internal/streamtap"
 )
 
 // protocol is one wire format: how to ask, and what each wire event means.
@@ -40,13 +39,13 @@ type rawEvents interface {
 	Close() error
 }
 
-// wire returns the events of a stream that opened, or the error it met.
-// A tap on ctx (streamtap.WithEvents) sees each event as it arrives.
-func wire(ctx context.Context, raw rawEvents, err error, p protocol) (events, error) {
+// wire returns the events of a stream that opened, or the error it met;
+// s.onEvent (Config.OnEvent) sees each event as it arrives.
+func wire(s settings, raw rawEvents, err error, p protocol) (events, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wireEvents{raw: raw, proto: p, onEvent: streamtap.Events(ctx)}, nil
+	return wireEvents{raw: raw, proto: p, onEvent: s.onEvent}, nil
 }
 
 // wireEvents decodes a server-sent event stream (go-openai's) as it arrives.

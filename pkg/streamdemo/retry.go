@@ -112,8 +112,3 @@ func (r *retrier) fail(err error, chunks int) *Error {
 	e.Message = redact.String(truncate(e.Message, 200), s.APIKey)
 	return e
 }
-
-// where is the stream's provider and base URL.
-func (r *retrier) where() (provider, baseURL string) {
-	return r.settings.Provider, r.settings.BaseURL
-}

@@ -12,6 +12,7 @@ type settings struct {
 	FirstByteTimeout, IdleTimeout                      time.Duration
 	Retries                                            int
 	Notify                                             func(string)
+	onEvent                                            func([]byte)
 	transport                                          http.RoundTripper // shared by the client's streams
 	streamLimit                                        int
 	guessed                                            bool // no provider was named

@@ -15,12 +15,14 @@ import (
 
 // Stream is one streamed answer. Range over Chunks once; afterwards (or at any
 // point, even after an error) Text, Sources, Usage, Model, FinishReason and
-// Timing tell what arrived, and Err why it ended early.
+// Timing tell what arrived, and Err why it ended early. Provider and BaseURL
+// say where it asks.
 type Stream struct {
-	tries   *retrier           // the HTTP side: attempts, retries, failures
-	stop    context.CancelFunc // cancels the caller's context for this stream
-	asked   string             // the model asked for, until the server names one
-	started bool
+	tries             *retrier           // the HTTP side: attempts, retries, failures
+	stop              context.CancelFunc // cancels the caller's context for this stream
+	asked             string             // the model asked for, until the server names one
+	provider, baseURL string             // where the requests go (the client's)
+	started           bool
 
 	text, reasoning strings.Builder
 	sources         []Source
@@ -41,7 +43,7 @@ func newStream(ctx context.Context, set settings, req Request) *Stream {
 		proto = responsesProtocol{}
 	}
 	parent, stop := context.WithCancel(ctx)
-	s := &Stream{tries: newRetrier(parent, set, req, proto), stop: stop, asked: set.Model}
+	s := &Stream{tries: newRetrier(parent, set, req, proto), stop: stop, asked: set.Model, provider: set.Provider, baseURL: set.BaseURL}
 	if req.Model == "" {
 		s.err = &Error{Kind: ErrConfig, Provider: set.Provider, Message: "no model chosen", facts: facts{baseURL: set.BaseURL, noModel: true}}
 	}
@@ -192,9 +194,13 @@ func (s *Stream) Timing() Timing { return s.timing }
 // loop over Chunks. Hint(err) is the sentence to show a learner.
 func (s *Stream) Err() error { return s.err }
 
-// where is the stream's provider and base URL, for the notebook's waiting
-// line (through internal/streamtap).
-func (s *Stream) where() (provider, baseURL string) { return s.tries.where() }
+// Provider returns the name of the provider the stream asks, e.g.
+// "perplexity": the client's, whatever the server answering calls itself.
+func (s *Stream) Provider() string { return s.provider }
+
+// BaseURL returns the base URL the stream's requests go to, e.g.
+// "https://api.perplexity.ai/v1".
+func (s *Stream) BaseURL() string { return s.baseURL }
 
 // Summary is one line for after the answer: model, time to first chunk,
 // total time, chunks, tokens per second, tokens and cost when known.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/practice"
-	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -189,8 +188,7 @@ func TestSlowReasonNamesTheCause(t *testing.T) {
 	}
 }
 
-// Show reads where a stream goes from the stream itself, through the
-// module's tap, not from a public accessor.
+// Show reads where a stream goes from the stream itself.
 func TestTheWaitingLineKnowsWhereTheStreamGoes(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -207,7 +205,7 @@ func TestTheWaitingLineKnowsWhereTheStreamGoes(t *testing.T) {
 			t.Fatal(err)
 		}
 		stream := client.ChatStream(context.Background(), nil) // never read: nothing is sent
-		if got := slowReason(streamtap.Where(stream)); !strings.Contains(got, tc.want) {
+		if got := slowReason(stream.Provider(), stream.BaseURL()); !strings.Contains(got, tc.want) {
 			t.Errorf("%s at %s: %q, want %q in it", tc.provider, tc.baseURL, got, tc.want)
 		}
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/janpfeifer/gonb/gonbui"
 	"github.com/streamdemo/streamdemo/internal/elapsed"
-	"github.com/streamdemo/streamdemo/internal/streamtap"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -81,7 +80,7 @@ func showLive(s *streamdemo.Stream, fe frontend) error {
 			items <- item{chunk, s.Sources()}
 		}
 	}()
-	v := newLiveView(fe, slowReason(streamtap.Where(s)))
+	v := newLiveView(fe, slowReason(s.Provider(), s.BaseURL()))
 	start := time.Now()
 	ticker := time.NewTicker(minRefresh / 2)
 	defer ticker.Stop()

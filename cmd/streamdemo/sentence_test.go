@@ -1,10 +1,15 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestGatewayCommandsSayOneSentence: what the gateway refuses reaches the
@@ -45,5 +50,48 @@ func TestGatewayCommandsSayOneSentence(t *testing.T) {
 	_, errOut, code := run(t, "gateway", "usage", "--no-such-flag")
 	if code != 2 || !strings.Contains(errOut, "flag provided but not defined") || strings.HasSuffix(errOut, "\n\n") {
 		t.Errorf("a wrong flag: exit %d %q", code, errOut)
+	}
+}
+
+// TestErrorsAreLowerCaseBelowTheEdge: the commands' errors are lower-case,
+// like Go's, and become a sentence only where they are printed.
+func TestErrorsAreLowerCaseBelowTheEdge(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			switch fn := call.Fun.(type) {
+			case *ast.SelectorExpr:
+				if fn.Sel.Name != "Errorf" && fn.Sel.Name != "New" {
+					return true
+				}
+			case *ast.Ident:
+				if fn.Name != "usagef" {
+					return true
+				}
+			default:
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			text, _ := strconv.Unquote(lit.Value)
+			if text != "" && (unicode.IsUpper([]rune(text)[0]) || strings.HasSuffix(text, ".")) {
+				t.Errorf("%s: %q: an error starts lower-case and ends without a full stop; the sentence is made where it is printed", fset.Position(lit.Pos()), text)
+			}
+			return true
+		})
 	}
 }
