@@ -187,22 +187,35 @@ async def prepare_home(spawner):
 
 c.Spawner.pre_spawn_hook = prepare_home
 
-# Services: the gateway (hub service "llm"), the teacher's scripts' token, the idle culler.
-gateway_prefix = f"/services/{origins.GATEWAY}/"
+# Services: the gateway (hub service "llm"), the teacher's scripts' token, the idle culler. The proxy routes
+# to the gateway itself (extra routes, the service has no "url"): the teacher's page on an origin of its own,
+# llm--service.HOST (origins.py), and, for students' programs, this machine's own address, whose
+# /services/llm/ the Python and Go clients reach with STREAMDEMO_BASE_URL (they do not resolve
+# NAME.localhost). No student's page has either origin, and the page logs in on the first alone (its OAuth
+# callback is there). A class at an IP address has one origin: the gateway at /services/llm/ on it.
+GATEWAY_PREFIX = f"/services/{origins.GATEWAY}/"
+GATEWAY_URL = f"http://127.0.0.1:{PORT + 90}"
+PAGE = origins.urls(HOST, PORT, HTTPS_PORT)[1]  # the teacher's page
+if origins.kind(HOST) == "ip":
+    c.Proxy.extra_routes = {GATEWAY_PREFIX: GATEWAY_URL}
+else:
+    c.Proxy.extra_routes = {origins.page_host(HOST) + GATEWAY_PREFIX: GATEWAY_URL, "127.0.0.1" + GATEWAY_PREFIX: GATEWAY_URL}
 gateway = {
     "name": origins.GATEWAY,
-    "url": f"http://127.0.0.1:{PORT + 90}",
     "command": [f"{RUNTIME}/bin/streamdemo", "gateway", "serve"],
     "cwd": GATEWAY_DIR,
     "environment": {
+        "JUPYTERHUB_SERVICE_URL": GATEWAY_URL,
+        "JUPYTERHUB_SERVICE_PREFIX": GATEWAY_PREFIX,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": PAGE + "oauth_callback",
         "STREAMDEMO_GATEWAY_UPSTREAM": env["CLASSROOM_UPSTREAM_URL"],
         "STREAMDEMO_GATEWAY_DATA": GATEWAY_DIR,
     },
+    "oauth_redirect_uri": PAGE + "oauth_callback",
     "oauth_no_confirm": True,
     # The teacher's page session (the gateway's OAuth token) may carry the teacher scope; the hub
     # intersects this with the user's own scopes, so only the teacher's session gets it.
     "oauth_client_allowed_scopes": ["custom:llm:teacher"],
-    "display": True,
 }
 if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
     gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
@@ -214,12 +227,6 @@ if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
 with open(f"{STATE}/teacher-api-token") as f:
     teacher_token = f.read().strip()
-if origins.kind(HOST) != "ip":
-    # Students' programs call the gateway at this machine's own address (STREAMDEMO_BASE_URL, which the
-    # Python and Go clients resolve, unlike NAME.localhost): the proxy routes that host's /services/llm/
-    # there. No student's page has that origin, and the teacher's page cannot log in on it (its OAuth
-    # callback is on llm--service.HOST).
-    c.Proxy.extra_routes = {f"127.0.0.1{gateway_prefix}": gateway["url"]}
 c.JupyterHub.services = [
     gateway,
     {"name": "teacher-scripts", "api_token": teacher_token},
@@ -259,15 +266,3 @@ def restart_services_within(seconds):
 
 
 restart_services_within(2)
-
-
-def service_links_with_their_port():
-    """The hub's menu links a service on a domain of its own as //DOMAIN/services/NAME/, without the port
-    (JupyterHub's Service.href): on any port but 80 or 443 (the loopback class's, a front door's) the
-    teacher's page would not open from the menu. Link it at its whole origin instead."""
-    from jupyterhub.services.service import Service
-
-    Service.href = property(lambda self: self.host + self.prefix if self.domain else self.prefix)
-
-
-service_links_with_their_port()

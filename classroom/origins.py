@@ -48,6 +48,11 @@ def subdomain(name, host, kind_of="user"):
     return subdomain_hook_idna(name, hub_host(host), kind_of)
 
 
+def page_host(host):
+    """The host of the teacher's page (the gateway, hub service "llm"): llm--service.HOST."""
+    return subdomain(GATEWAY, host, "service")
+
+
 def origin(host_name, scheme, port, default_port):
     """scheme://host[:port], the port left out when it is the scheme's own."""
     return f"{scheme}://{host_name}" + ("" if port == default_port else f":{port}")
@@ -63,7 +68,7 @@ def urls(host, port, https_port):
     if kind(host) == "ip":
         hub = origin(f"[{h}]" if ":" in h else h, scheme, p, default)
         return hub, f"{hub}/services/{GATEWAY}/", f"{hub}/user/NAME/"
-    return (origin(h, scheme, p, default), origin(subdomain(GATEWAY, host, "service"), scheme, p, default)
+    return (origin(h, scheme, p, default), origin(page_host(host), scheme, p, default)
             + f"/services/{GATEWAY}/", origin("NAME." + h, scheme, p, default) + "/user/NAME/")
 
 
@@ -81,7 +86,7 @@ def separation(host, port, https_port):
 
 def names(host, users):
     """Every host name the class serves: the hub's, the teacher's page's, each user's server's."""
-    return [hub_host(host), subdomain(GATEWAY, host, "service")] + [subdomain(u, host) for u in users]
+    return [hub_host(host), page_host(host)] + [subdomain(u, host) for u in users]
 
 
 def _san_names(cert):

@@ -54,9 +54,9 @@ def attack_as_the_teacher(klass, ada, hub, teacher_page):
             page.fill("#password_input", klass.password(TEACHER))
             page.click("#login_submit")
             page.wait_for_url(re.compile(r".*/hub/.*"))
-            # The teacher opens her page from the hub's menu (on loopback another site: no loop through OAuth).
+            # The teacher opens her page from a page of the hub's (on loopback another site: no loop through OAuth).
             page.goto(f"{hub}/hub/home")
-            page.evaluate("document.querySelector(\"a[href*='/services/llm/']\").click()")
+            page.evaluate("url => { location.href = url; }", teacher_page)
             page.locator("meta[name=class-csrf]").wait_for(state="attached", timeout=30_000)
             assert page.url == teacher_page, page.url
             attack = (server if server.startswith("http") else hub + server) + "files/attack.html"

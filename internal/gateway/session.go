@@ -127,7 +127,7 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	} else {
 		s.remember(sess, now)
 	}
-	// Lax, not Strict: the teacher opens the page from the hub, which on the loopback class is another
+	// Lax, not Strict: the teacher comes to the page from the hub, which on the loopback class is another
 	// site (localhost beside llm--service.localhost), and a browser withholds Strict cookies from a
 	// navigation another site started, so the page would send her back through the hub's OAuth for ever.
 	// What the cookie opens needs the page's CSRF token besides, which no other site can read.
