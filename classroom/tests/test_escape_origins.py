@@ -48,7 +48,7 @@ def attack_as_the_teacher(klass, ada, hub, teacher_page):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
         try:
-            page = browser.new_page()
+            page = browser.new_context().new_page()  # the teacher's browser: one cookie jar
             page.goto(f"{hub}/hub/login")
             page.fill("#username_input", TEACHER)
             page.fill("#password_input", klass.password(TEACHER))

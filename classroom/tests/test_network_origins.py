@@ -156,7 +156,7 @@ def test_a_students_page_opened_by_the_teacher_from_a_laptop_gets_nothing(named_
     with sync_playwright() as p:
         browser = laptop.browser(p)
         try:
-            page = browser.new_page()
+            page = browser.new_context().new_page()  # the teacher's browser: one cookie jar
             login(page, hub, TEACHER, named_class.password(TEACHER))
             page.wait_for_url(re.compile(r".*/hub/.*"))
             page.goto(teacher_page)  # the teacher has used the page before: a session, a CSRF token
