@@ -16,7 +16,6 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import hub_cookies  # noqa: E402
 import origins  # noqa: E402
 from roster_auth import RosterAuthenticator  # noqa: E402
 
@@ -73,7 +72,6 @@ c.JupyterHub.public_url = HUB_ORIGIN + "/"
 if origins.kind(HOST) != "loopback":
     c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
     c.JupyterHub.cookie_host_prefix_enabled = origins.kind(HOST) == "name"
-hub_cookies.install()  # the hub's XSRF cookie: the teacher's own, never one a student's page planted
 c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 
 # One login per person, from the class's passwords file.
