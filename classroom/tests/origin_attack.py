@@ -236,9 +236,11 @@ def open_as_teacher(page, url):
 
 
 def attack_all(page, url):
-    """The teacher opens the student's attack.html at url, then her hub.html beside it: what both got."""
+    """The teacher opens the student's hub.html beside url, then her attack.html at url (whose cookies come
+    last): what both got."""
+    hub = open_as_teacher(page, url.replace("/attack.html", "/hub.html"))
     r = open_as_teacher(page, url)
-    r["hub"], r["blind"] = (open_as_teacher(page, url.replace("/attack.html", "/hub.html"))[k] for k in ("hub", "blind"))
+    r["hub"], r["blind"] = hub["hub"], hub["blind"]
     return r
 
 
