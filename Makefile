@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
+.PHONY: clients-setup clienttest postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -32,7 +32,7 @@ hooks: ## refuse commits of notebooks whose outputs hold a key or a machine path
 check: vet ## the quick loop: gofmt, go vet and go test -short ./... (installs nothing)
 	$(GO) test -short -count=1 ./...
 
-test: setup vet gotest fuzz nbtest browsertest classroomtest ## install what is missing, then run every test
+test: setup vet gotest fuzz clienttest nbtest browsertest classroomtest ## install what is missing, then run every test
 
 vet:
 	@test -z "$$(gofmt -l cmd internal pkg)" || { echo "gofmt needed on:"; gofmt -l cmd internal pkg; exit 1; }
@@ -41,7 +41,7 @@ vet:
 gotest: postgres-setup netns-setup ## every Go test, under the race detector (which needs cgo: gcc); the gateway's on both ledgers, its tests across hosts once
 	@command -v gcc >/dev/null || { echo "go test -race needs cgo: install gcc (Debian: apt-get install -y gcc), then run it again."; exit 1; }
 	$(GO) test -race -count=1 -skip=AcrossHosts ./...
-	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/
+	STREAMDEMO_TEST_LEDGER=postgres $(GO) test -race -count=1 ./internal/gateway/ ./internal/ledger/
 
 postgres-setup: ## PostgreSQL's server for the gateway's ledger tests (Debian's postgresql package, if missing)
 	@command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
@@ -56,13 +56,16 @@ netns-setup: ## ip, for the gateway's tests across hosts in network namespaces (
 # A count, not a duration: Go 1.26's fuzz coordinator can fail a target with a bare
 # "context deadline exceeded" when -fuzztime's clock ends under load (golang/go#75804).
 FUZZTIME ?= 100000x
-fuzz: ## fuzz the event decoders, the stream reader and the gateway's parsers of untrusted input, $(FUZZTIME) each
+fuzz: ## fuzz the event decoders, the stream reader, the gateway's parsers of untrusted input and its chat-to-Agent API translation, $(FUZZTIME) each
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChat -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAgent -fuzztime=$(FUZZTIME) ./pkg/streamdemo
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./pkg/streamdemo
-	$(GO) test -run='^$$' -fuzz=FuzzParseAsked -fuzztime=$(FUZZTIME) ./internal/gateway
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/meter
+	$(GO) test -run='^$$' -fuzz=FuzzScanIsDecoding -fuzztime=$(FUZZTIME) ./internal/meter
 	$(GO) test -run='^$$' -fuzz=FuzzBearer -fuzztime=$(FUZZTIME) ./internal/gateway
 	$(GO) test -run='^$$' -fuzz=FuzzSessionCookie -fuzztime=$(FUZZTIME) ./internal/gateway
+	$(GO) test -run='^$$' -fuzz=FuzzRequest -fuzztime=$(FUZZTIME) ./internal/agentchat
+	$(GO) test -run='^$$' -fuzz=FuzzReplyEvent -fuzztime=$(FUZZTIME) ./internal/agentchat
 
 bench: setup model-start ## the Go lesson against the Python seed (docs/benchmarks.md), and the Go benchmarks
 	$(GO) test -run='^$$' -bench=. ./pkg/streamdemo/...
@@ -72,11 +75,19 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
-gateway-bench: postgres-setup ## the class gateway: added delay per chunk and to the first chunk, 200 students at once; SQLite beside PostgreSQL: first byte with the reservation, per chunk, 1,000 students across 2 replicas (docs/classroom.md)
-	$(GO) test -run='^$$' -bench=. -benchtime=3x -timeout=20m ./internal/gateway
+gateway-bench: postgres-setup ## the class gateway as of commit dbe4724 (built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; chat completions translated to the Agent API beside the Agent API: added delay per chunk and to the first chunk; then the work per chunk, translated or not (docs/classroom.md)
+	$(GO) test -run='^$$' -bench='BeforeAndAfter|GatewayChatOverAgentAPI' -benchtime=3x -timeout=40m ./internal/gateway
+	$(GO) test -run='^$$' -bench='Filter|CountOutput' -benchmem ./internal/meter
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./internal/agentchat
 
 load: ## 200 concurrent streams through the practice server: time to first chunk, peak memory
 	$(GO) test -count=1 -run=TestClassroomLoad -v ./cmd/streamdemo | grep -E '^(classroom|ok|FAIL|---)'
+
+clients-setup: ## the chat-completions clients students use (openai, perplexityai, langchain-openai, llm, litellm), each in its own venv under .tools/clients (pinned by hash; skips what is there)
+	@python3 lesson-harness/clients/install.py
+
+clienttest: setup clients-setup ## those clients against a real class gateway whose upstream answers only the Agent API: streams, refusals, charges
+	$(VENV)/pytest -q lesson-harness/clients
 
 nbtest: setup model-setup ## run every notebook with the GoNB kernel and check its output
 	$(VENV)/pytest -q lesson-harness/tests

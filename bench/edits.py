@@ -1,6 +1,6 @@
-"""The cells the benchmark runs and how it edits them, as a student does between runs:
-a new question in the lesson's streaming cell, a new system prompt in exercise 2's cell,
-the same edit made to the seed's Python cell."""
+"""The cell the benchmark runs and how it edits it, as a student does between runs: a new
+question, a new system prompt, exercise 3's edit (a sleep in the loop), an identical re-run;
+the same edits made to the seed's Python cell."""
 import os
 import sys
 
@@ -12,12 +12,17 @@ from cells import named  # noqa: E402
 LESSON = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
 GO_CALL = 'client.ChatStream(context.Background(), messages)'
 GO_CALL_TEMPERATURE_0 = 'client.Stream(context.Background(), streamdemo.Request{Messages: messages, Temperature: new(float32)})'
-HAIKU = "You are an AI assistant that responds in haikus."
-SEED_SYSTEM_LITERAL = ('"You are an artificial intelligence assistant and you need to "\n'
-                       '            "engage in a helpful, detailed, polite conversation with a user."')
+PROMPT_END = "polite conversation with a user."  # the end of the system prompt, in Go and in Python
+GO_LOOP = "\tfmt.Print(chunk.Text)\n}"
+PY_LOOP = '    print(response.choices[0].delta.content, end="", flush=True)'
 
-LESSON_CELL, EXERCISE_CELL = "lesson cell", "exercise 2 cell"
-EDITED, UNCHANGED = "edited", "re-run unchanged"
+LESSON_CELL = "lesson cell"
+NEW_QUESTION, IDENTICAL, NEW_PROMPT, EXERCISE_3 = "new question", "identical re-run", "new system prompt", "exercise 3's edit"
+BACK = "back to the cell without the sleep"  # run between rounds, not measured
+# What a round runs, in order. A literal edit follows a run of the same code, as when a student
+# edits the cell they just ran; the last step takes exercise 3's sleep out again.
+ROUND = (NEW_QUESTION, IDENTICAL, NEW_PROMPT, EXERCISE_3, BACK)
+MEASURED = ROUND[:-1]
 
 
 def replace_once(text, old, new):
@@ -27,17 +32,9 @@ def replace_once(text, old, new):
 
 
 def lesson_cells():
-    """Our lesson's cells before its streaming cell (set-up, .env, %noautoget) and the
-    streaming cell, found by the tags naming them (lesson-harness/tests/cells.py)."""
-    return [named(LESSON, n)[1] for n in ("setup", "load-key", "noautoget")], named(LESSON, "stream")[1]
-
-
-def exercise_cell():
-    """Exercise 2's cell: the lesson's streaming cell with the haiku system prompt."""
-    cell = named(LESSON, "exercise-2")[1]
-    if f'Content: "{HAIKU}"' not in cell:
-        raise ValueError(f"exercise 2's cell no longer holds the system prompt {HAIKU!r} the benchmark edits")
-    return cell
+    """Our lesson's cells before its streaming cell (.env, %noautoget) and the streaming
+    cell, found by the tags naming them (lesson-harness/tests/cells.py)."""
+    return [named(LESSON, n)[1] for n in ("load-key", "noautoget")], named(LESSON, "stream")[1]
 
 
 def go_cell_temperature_0(cell):
@@ -45,15 +42,31 @@ def go_cell_temperature_0(cell):
     return replace_once(cell, GO_CALL, GO_CALL_TEMPERATURE_0)
 
 
-def seed_exercise_cell(cell):
-    """The seed's streaming cell with exercise 2's system prompt."""
-    return replace_once(cell, SEED_SYSTEM_LITERAL, f'"{HAIKU}"')
+class Editor:
+    """The edits of one kernel's cell, round after round: question and system prompt carry a
+    take number; exercise 3's sleep lasts a take-numbered number of microseconds. The
+    practice server answers every version alike, so only the client's work changes."""
 
+    def __init__(self, cell, go):
+        self.base, self.go = cell, go
+        self.question = self.prompt = None  # None: as the notebook has them
 
-def edit(which, cell, n):
-    """The cell as a student leaves it after edit number n: a new question (the lesson cell)
-    or a new system prompt (the exercise cell), in Go or in Python alike. The practice
-    server answers every version the same way, so only the client's work changes."""
-    if which == LESSON_CELL:
-        return replace_once(cell, seed.QUESTION, f"{seed.QUESTION[:-1]} (take {n})?")
-    return replace_once(cell, HAIKU, f"{HAIKU[:-1]} (take {n}).")
+    def code(self, step, round_number, nonce=""):
+        """The cell as the student leaves it for this step of a round (0: the first round, which
+        runs the cell as the notebook has it); takes are numbered nonce-N."""
+        take = f"{nonce}-{round_number}"
+        if step == NEW_QUESTION and round_number:
+            self.question = take
+        if step == NEW_PROMPT and round_number:
+            self.prompt = take
+        cell = self.base
+        if self.question is not None:
+            cell = replace_once(cell, seed.QUESTION, f"{seed.QUESTION[:-1]} (take {self.question})?")
+        if self.prompt is not None:
+            cell = replace_once(cell, PROMPT_END, f"{PROMPT_END[:-1]} (take {self.prompt}).")
+        if step == EXERCISE_3:
+            if self.go:
+                cell = replace_once(cell, GO_LOOP, f"\tfmt.Print(chunk.Text)\n\ttime.Sleep({round_number + 1} * time.Microsecond)\n}}")
+            else:
+                cell = "import time\n" + replace_once(cell, PY_LOOP, f"{PY_LOOP}\n    time.sleep({round_number + 1} / 1e6)")
+        return cell

@@ -1,7 +1,9 @@
 """Notebook side: the seed's streaming cell in the python3 ipykernel and our lesson's
-streaming cell (and exercise 2's) in GoNB, driven over the Jupyter protocol with the Kernel
-of lesson-harness/tests/kernel.py; every iopub message is stamped on receipt. Each round runs
-every cell edited (GoNB must rebuild it) and then unchanged (the identical re-run)."""
+streaming cell in GoNB, driven over the Jupyter protocol with the Kernel of
+lesson-harness/tests/kernel.py; every iopub message is stamped on receipt. Each round runs
+the cell through the steps of edits.ROUND in every kernel in turn: a new question, an
+identical re-run, a new system prompt, exercise 3's edit, then (not measured) the cell back
+without exercise 3's sleep."""
 import os
 import secrets
 import sys
@@ -9,7 +11,7 @@ import time
 
 import edits
 import seed
-from edits import EDITED, EXERCISE_CELL, LESSON_CELL, UNCHANGED
+from edits import BACK, EXERCISE_3, LESSON_CELL, ROUND
 from timing import (BUILD_END, BUILD_START, GET_END, IMPORTS_END, IMPORTS_START, PRINTED, REQ, SENT, Run,
                     answer_arrivals, chunk_delays)
 
@@ -17,7 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "lesson-harness", "tests"))
 from kernel import Kernel  # noqa: E402  (lesson-harness/tests/kernel.py)
 
-NOTEBOOKS = os.path.join(REPO, "notebooks")  # GoNB's set-up cell needs ${GONB_DIR}/.. to be the repository
+NOTEBOOKS = os.path.join(REPO, "notebooks")  # the kernel's folder: GoNB takes the module enclosing it
 
 
 class BenchKernel(Kernel):
@@ -45,11 +47,10 @@ class BenchKernel(Kernel):
 
 
 class Variant:
-    """One kernel and its versions of the measured cells."""
+    """One kernel and the edits of its cell."""
 
-    def __init__(self, label, kernel, cells, trailer="", tmpdir=None, probe=None):
-        self.label, self.kernel, self.cells, self.probe = label, kernel, cells, probe
-        self.last = dict(cells)  # the code each cell held when it last ran
+    def __init__(self, label, kernel, editor, trailer="", tmpdir=None, probe=None):
+        self.label, self.kernel, self.editor, self.probe = label, kernel, editor, probe
         self.trailer = trailer   # printed after the answer and not part of it: the seed's "None"
         self.tmpdir = tmpdir     # GoNB's temporary module
 
@@ -65,28 +66,25 @@ GO, PY = "Go lesson (GoNB)", "Python seed (ipykernel)"
 
 
 class Notebooks:
-    """The kernels, set up as their notebooks are: GoNB runs the lesson's set-up and .env
-    cells, python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its probed copy;
-    with go_variants [(label, probe)], one GoNB kernel per entry. Closes every kernel on exit,
-    even on failure."""
+    """The kernels, set up as their notebooks are: GoNB runs the lesson's .env and
+    %noautoget cells, python3 the seed's In [1]. With a probe (bench/probe.py), GoNB is its
+    probed copy; with go_variants [(label, probe, cells to run first)], one GoNB kernel per
+    entry. Closes every kernel on exit, even on failure."""
 
-    def __init__(self, base_url, log_path, local_model=None, temperature_0=False, probe=None,
-                 cells=(LESSON_CELL, EXERCISE_CELL), go_variants=None):
+    def __init__(self, base_url, log_path, local_model=None, temperature_0=False, probe=None, go_variants=None):
         prelude, lesson = edits.lesson_cells()
-        go_cells = {LESSON_CELL: lesson, EXERCISE_CELL: edits.exercise_cell()}
-        py_lesson = seed.streaming_cell(base_url, local_model, 0 if temperature_0 else None)
-        py_cells = {LESSON_CELL: py_lesson, EXERCISE_CELL: edits.seed_exercise_cell(py_lesson)}
+        py_lesson = seed.streaming_cell(base_url, local_model or seed.CHAT_MODEL, 0 if temperature_0 else None)
         if temperature_0:
-            go_cells = {k: edits.go_cell_temperature_0(v) for k, v in go_cells.items()}
+            lesson = edits.go_cell_temperature_0(lesson)
         go_env = {"STREAMDEMO_PROVIDER": "openai", "STREAMDEMO_BASE_URL": base_url}
         if local_model:
             go_env["STREAMDEMO_MODEL"] = local_model
-        self.cells, self.probe, self.nonce = cells, probe, secrets.token_hex(2)
+        self.probe, self.nonce = probe, secrets.token_hex(2)
         self.log_path, self.kernels, self.setup, self.variants = log_path, [], {}, []
         try:
-            for label, p in go_variants or [(GO, probe)]:
-                self._go(label, go_env, prelude, {c: go_cells[c] for c in cells}, p)
-            self._python(PY, [seed.IN_1], {c: py_cells[c] for c in cells})
+            for label, p, before in go_variants or [(GO, probe, [])]:
+                self._go(label, go_env, before + prelude, lesson, p)
+            self._python(PY, [seed.IN_1], py_lesson)
         except BaseException:
             self.close()
             raise
@@ -111,35 +109,36 @@ class Notebooks:
             self.setup[label].append((f"`{first[:48]}{'…' if len(first) > 48 else ''}`", took, detail))
         return k
 
-    def _go(self, label, env, cells, measured, probe):
+    def _go(self, label, env, cells, lesson, probe):
         k = self._start(label, probe.name if probe else "gonb", env, cells, probe)
         tmpdir = k.check("!echo $GONB_TMP_DIR", "finding GoNB's module").strip()
-        self.variants.append(Variant(label, k, measured, tmpdir=tmpdir, probe=probe))
+        self.variants.append(Variant(label, k, edits.Editor(lesson, go=True), tmpdir=tmpdir, probe=probe))
 
-    def _python(self, label, cells, measured):
+    def _python(self, label, cells, lesson):
         k = self._start(label, "python3", {}, cells)
-        self.variants.append(Variant(label, k, measured, trailer="None"))
+        self.variants.append(Variant(label, k, edits.Editor(lesson, go=False), trailer="None"))
 
-    def measure(self, runs, server=None, timeout=90, progress=print, trace_builds=False):
-        """One first round, then `runs` rounds. Each round runs every cell in every kernel edited
-        (a new question or system prompt; the first round runs the cells as the notebook has
-        them), then unchanged; kernels take turns. Returns {(cell, case): {client: [Run]}}.
-        With trace_builds, each edited GoNB run is followed by a traced rebuild (not timed)."""
-        results = {(c, case): {v.label: [] for v in self.variants} for c in self.cells for case in (EDITED, UNCHANGED)}
+    def measure(self, runs, server=None, timeout=90, progress=print, trace_builds=False, steps=ROUND):
+        """One first round, then `runs` rounds. Each round takes the cell through `steps`
+        (edits.ROUND, or a part of it), every kernel in turn at each step, the order rotating
+        each round. Returns {(cell, step): {client: [Run]}} for every step but BACK. With
+        trace_builds, each GoNB run of exercise 3's edit is followed by a traced rebuild (not
+        timed)."""
+        results = {(LESSON_CELL, step): {v.label: [] for v in self.variants} for step in steps if step != BACK}
         n = len(self.variants)
         for i in range(runs + 1):
             order = self.variants[i % n:] + self.variants[:i % n]
-            for cell in self.cells:
-                for case in (EDITED, UNCHANGED):
-                    for v in order:
-                        if case == EDITED:
-                            v.last[cell] = edits.edit(cell, v.cells[cell], f"{self.nonce}-{i}") if i else v.cells[cell]
-                        run = self._run(v, v.last[cell], server, timeout, warm=i > 0)
-                        if trace_builds and case == EDITED and i and v.tmpdir and v.probe:
-                            run.steps = v.probe.traced_rebuild(v.tmpdir, os.path.dirname(self.log_path))
-                        results[(cell, case)][v.label].append(run)
-                        progress(f"  {v.label:24} {cell}, {case:16} {'warm' if i else 'first'} run: "
-                                 f"first chunk {run.first:.3f} s, total {run.total:.3f} s")
+            for step in steps:
+                for v in order:
+                    code = v.editor.code(step, i, self.nonce)
+                    run = self._run(v, code, server, timeout, warm=i > 0)
+                    if step == BACK:
+                        continue
+                    if trace_builds and step == EXERCISE_3 and i and v.tmpdir and v.probe:
+                        run.steps = v.probe.traced_rebuild(v.tmpdir, os.path.dirname(self.log_path))
+                    results[(LESSON_CELL, step)][v.label].append(run)
+                    progress(f"  {v.label:24} {step:18} {'warm' if i else 'first'} run: "
+                             f"first chunk {run.first:.3f} s, total {run.total:.3f} s")
         return results
 
     def _run(self, v, code, server, timeout, warm):

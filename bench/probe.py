@@ -20,8 +20,9 @@ TOOLS = ("go", "goimports")
 class Probe:
     """Makes the gonb-probe kernelspec under root and reads what its tools logged."""
 
-    def __init__(self, root, name=NAME, gonb=None):
-        """gonb: another GoNB binary for the kernelspec to start (bench/patches.py)."""
+    def __init__(self, root, name=NAME, gonb=None, drop_flags=()):
+        """gonb: another GoNB binary for the kernelspec to start, without the flags named in
+        drop_flags (bench/patches.py: a GoNB without the patch that adds them)."""
         self.root, self.name = root, name
         self.log_path = os.path.join(root, "probe.log")
         tools = os.path.join(root, "tools")
@@ -44,6 +45,7 @@ class Probe:
         env.update(PATH=tools + os.pathsep + env.get("PATH", "${PATH}"), BENCH_PROBE_LOG=self.log_path)
         if gonb:
             spec["argv"][1] = gonb  # argv: supervisor, gonb, flags (kernel-setup/install.sh)
+            spec["argv"] = [a for a in spec["argv"] if a.lstrip("-").split("=")[0] not in drop_flags]
         spec.update(env=env, display_name=f"Go ({name}, probed by bench/run.py)")
         kdir = os.path.join(root, "jupyter", "kernels", name)
         os.makedirs(kdir, exist_ok=True)

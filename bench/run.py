@@ -1,14 +1,14 @@
-"""Benchmark (issues 8 and 13): how fast the answer reaches the learner, ours (Go) vs the
-seed lesson (Python). In notebooks: the lesson cell and exercise 2's cell, each edited (a
-new question or system prompt, so GoNB rebuilds) and re-run unchanged, with where GoNB's
-time goes, against the practice server at its first-token delay and again at a slower one
-(a web-search answer), and the first session after `make lab` (kernel start, set-up
-cells, first streaming cell); in the terminal; then the notebooks against the local model
-if it is available. Rewrites docs/benchmarks.md and docs/benchmarks.svg and prints the
-tables.
+"""Benchmark (issues 8, 13 and 30): how fast the answer reaches the learner, ours (Go) vs the
+seed lesson (Python). In notebooks: the lesson's streaming cell through a round of what a
+student does (a new question, an identical re-run, a new system prompt, exercise 3's edit),
+with where GoNB's time goes, against the practice server at its own pace and again at a
+slower first token (a web-search answer), and the first session after `make lab` (kernel
+start, the cells before the streaming cell, its first run); in the terminal; then the
+notebooks against the local model if it is available. Rewrites docs/benchmarks.md and
+docs/benchmarks.svg and prints the tables.
 
-Then (issue 22) the lesson cell in one kernel per GoNB patch level (kernel-setup/gonb-patches),
-interleaved with the seed: each patch's share.
+Then (issues 22, 30) the same round in one kernel per GoNB patch level
+(kernel-setup/gonb-patches), interleaved with the seed: each patch's share.
 
     .venv/bin/python bench/run.py [--runs 5] [--patch-runs N] [--no-local] [--no-terminal]
 """
@@ -100,10 +100,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="warm runs per client, after one warm-up run (default 5)")
     parser.add_argument("--no-local", action="store_true", help="skip the local-model (Ollama) comparison")
-    parser.add_argument("--first-token", default="300ms", help="practice server's first-token delay (default 300ms)")
+    parser.add_argument("--first-token", default="600ms",
+                        help="practice server's first-token delay (default 600ms, the server's own default)")
     parser.add_argument("--slow-first-token", default="1.5s",
                         help="the practice server's first-token delay for the second run of the lesson cell (default 1.5s)")
-    parser.add_argument("--tps", type=float, default=40, help="practice server's tokens per second (default 40)")
+    parser.add_argument("--tps", type=float, default=40, help="practice server's tokens per second (default 40, its own)")
+    parser.add_argument("--patch-tps", type=float, default=1000,
+                        help="tokens per second of the practice server in the comparison of GoNB's patches (default 1000)")
     parser.add_argument("--no-terminal", action="store_true", help="skip the terminal comparison")
     parser.add_argument("--patch-runs", type=int, default=None,
                         help="warm runs per kernel in the comparison of GoNB's patches (default: --runs)")
@@ -136,13 +139,7 @@ def main():
                              "setup": nbs.setup}
             progress("the edited cell's build under each kernel environment setting")
             r["levers"] = levers.measure(nbs.variants[0].tmpdir, gonb.env, LOGS, args.runs, progress=progress)
-        progress("each GoNB patch's share: GoNB with 0..all patches, a kernel each, and the seed, taking turns")
-        levels = patches.variants(os.path.join(LOGS, "patches"), progress=progress)
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([p.jupyter_path for _, p in levels] + [os.environ["JUPYTER_PATH"]])
-        with notebook.Notebooks(server.base_url, kernels_log, go_variants=levels, cells=(edits.LESSON_CELL,)) as nbs:
-            r["patches"] = {"results": nbs.measure(args.patch_runs or args.runs, server, progress=progress),
-                            "runs": args.patch_runs or args.runs}
-        lesson = r["notebook"]["results"][(edits.LESSON_CELL, edits.UNCHANGED)]
+        lesson = r["notebook"]["results"][(edits.LESSON_CELL, edits.IDENTICAL)]
         r["server"]["chunks"] = len(lesson[notebook.GO][0].delays)
         r["server"]["answer_bytes"] = lesson[notebook.GO][0].answer_bytes
         if args.no_terminal:
@@ -150,10 +147,20 @@ def main():
         else:
             progress("terminal")
             r["terminal"] = terminal.measure(BINARY, server, args.runs, progress=progress)
+    with servers.PracticeServer(BINARY, os.path.join(LOGS, "practice-server-patches.log"), args.first_token,
+                                args.patch_tps) as server:
+        progress(f"each GoNB patch's share: GoNB with 0..all patches, a kernel each, and the seed, taking turns "
+                 f"(practice server at {args.patch_tps:g} tokens/s)")
+        levels = patches.variants(os.path.join(LOGS, "patches"), progress=progress)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([p.jupyter_path for _, p, _ in levels] + [os.environ["JUPYTER_PATH"]])
+        with notebook.Notebooks(server.base_url, kernels_log, go_variants=levels) as nbs:
+            r["patches"] = {"results": nbs.measure(args.patch_runs or args.runs, server, progress=progress),
+                            "runs": args.patch_runs or args.runs, "tps": f"{args.patch_tps:g}"}
     with servers.PracticeServer(BINARY, os.path.join(LOGS, "practice-server-slow.log"), args.slow_first_token, args.tps) as server:
         progress(f"notebooks again, the practice server's first token at {args.slow_first_token}")
-        with notebook.Notebooks(server.base_url, kernels_log, probe=gonb, cells=(edits.LESSON_CELL,)) as nbs:
-            r["slow"] = {"results": nbs.measure(args.runs, server, progress=progress), "first_token": args.slow_first_token}
+        with notebook.Notebooks(server.base_url, kernels_log, probe=gonb) as nbs:
+            r["slow"] = {"results": nbs.measure(args.runs, server, progress=progress, steps=(edits.NEW_QUESTION, edits.IDENTICAL)),
+                         "first_token": args.slow_first_token}
 
     ollama_version = None
     if args.no_local:
@@ -170,8 +177,8 @@ def main():
                 local.warm_up([{"role": "system", "content": seed.SYSTEM_PROMPT}, {"role": "user", "content": seed.QUESTION}])
                 ollama_version = servers.get_json("http://127.0.0.1:11434/api/version").get("version")
                 with notebook.Notebooks(servers.OLLAMA_URL, kernels_log, local_model=servers.LOCAL_MODEL,
-                                        temperature_0=True, probe=gonb, cells=(edits.LESSON_CELL,)) as nbs:
-                    results = nbs.measure(args.runs, progress=progress)
+                                        temperature_0=True, probe=gonb) as nbs:
+                    results = nbs.measure(args.runs, progress=progress, steps=(edits.NEW_QUESTION, edits.IDENTICAL))
                 note = ("The benchmark started it with `kernel-setup/model-server.sh start` and stopped it afterwards."
                         if local.started else "It was already running; the benchmark left it running.")
                 r["local"] = {"results": results, "setup": nbs.setup_s, "note": note}
@@ -193,8 +200,8 @@ def main():
     with open(os.path.join(args.docs, "benchmarks.md"), "w") as f:
         f.write(report.document(r))
     with open(os.path.join(args.docs, "benchmarks.svg"), "w") as f:
-        f.write(report.chart(r["notebook"]["results"][(edits.LESSON_CELL, edits.EDITED)],
-                             f"Lesson cell edited before each run: answer bytes visible over time (first token {args.first_token})"))
+        f.write(report.chart(r["notebook"]["results"][(edits.LESSON_CELL, edits.NEW_QUESTION)],
+                             f"A new question in each run: answer bytes visible over time (first token {args.first_token})"))
     print(report.console(r))
     print(f"wrote {os.path.relpath(os.path.join(args.docs, 'benchmarks.md'))} and benchmarks.svg in {r['duration']:.0f} s")
 

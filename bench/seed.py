@@ -43,6 +43,9 @@ for response in response_stream:
 SYSTEM_PROMPT = ("You are an artificial intelligence assistant and you need to "
                  "engage in a helpful, detailed, polite conversation with a user.")
 QUESTION = "How many stars are in the universe?"
+# The model the seed's call names against the practice server: it answers chat completions as OpenAI
+# does for an OpenAI model, and as Perplexity does today (the retired endpoint's 403) for sonar-pro.
+CHAT_MODEL = "gpt-4o-mini"
 
 
 def _replace_once(text, old, new):
@@ -52,8 +55,8 @@ def _replace_once(text, old, new):
 
 
 def streaming_cell(base_url, model=None, temperature=None):
-    """The seed's streaming cell with base_url changed and, for the local model, its
-    model name and a temperature."""
+    """The seed's streaming cell with base_url changed and, for the local model or the
+    practice server, its model name and a temperature."""
     cell = _replace_once(STREAMING_CELL, 'base_url="https://api.perplexity.ai"', f'base_url="{base_url}"')
     if model:
         cell = _replace_once(cell, 'model="sonar-pro",', f'model="{model}",')

@@ -18,7 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def commands(binary, base_url):
     """label -> (argv, env, decode) for the three clients, all sending the seed's request."""
-    body = json.dumps({"model": "sonar-pro", "stream": True, "messages": [
+    body = json.dumps({"model": seed.CHAT_MODEL, "stream": True, "messages": [
         {"role": "system", "content": seed.SYSTEM_PROMPT}, {"role": "user", "content": seed.QUESTION}]})
     return {
         "Go CLI (streamdemo ask)": (

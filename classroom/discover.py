@@ -4,7 +4,9 @@
 
 Prints "PROTOCOL MODEL": responses when POST BASE_URL/responses answers (the Agent API), agent when only
 POST BASE_URL/agent does (Perplexity's own path of it), else chat; the model is MODEL, or the only one
-GET BASE_URL/models lists. Otherwise one sentence on stderr, exit status 2.
+GET BASE_URL/models lists; then " agent-only" when the upstream speaks the Agent API and its chat
+completions do not answer (the gateway then answers them through the Agent API). Otherwise one
+sentence on stderr, exit status 2.
 """
 import json
 import sys
@@ -69,7 +71,8 @@ def discover(base, model, key):
         raise SystemExit(f"the upstream lists {len(models)} models ({names(models)}): choose one with STUDENT_MODEL=...")
     else:
         model = models[0]
-    return protocol_of(base, key), model
+    protocol = protocol_of(base, key)
+    return protocol, model, protocol != "chat" and not chat_answers(base, key)
 
 
 def protocol_of(base, key):
@@ -86,16 +89,26 @@ def protocol_of(base, key):
     return "chat"
 
 
+def chat_answers(base, key):
+    """Whether POST BASE/chat/completions is served. An empty request spends nothing: a server without
+    chat completions says 404 or 405, Perplexity (which retired them) 403 chat_completions_not_available."""
+    try:
+        status, body = ask("POST", f"{base}/chat/completions", key, {})
+    except (urllib.error.URLError, OSError):
+        return False
+    return not (status in (404, 405) or (status == 403 and b"chat_completions_not_available" in body))
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
     key = sys.stdin.read().strip()
     try:
-        protocol, model = discover(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else "", key)
+        protocol, model, agent_only = discover(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else "", key)
     except SystemExit as e:
         print("classroom:", e.code, file=sys.stderr)
         sys.exit(2)
-    print(protocol, model)
+    print(protocol, model, *(["agent-only"] if agent_only else []))
 
 
 if __name__ == "__main__":

@@ -219,6 +219,8 @@ if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, unti
     gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
 if env.get("CLASSROOM_UPSTREAM_AGENT_PATH"):  # an upstream whose Agent API answers at /v1/agent only
     gateway["environment"]["STREAMDEMO_GATEWAY_AGENT_PATH"] = env["CLASSROOM_UPSTREAM_AGENT_PATH"]
+if env.get("CLASSROOM_UPSTREAM_AGENT_ONLY"):  # an upstream that answers only the Agent API: chat completions go through it
+    gateway["environment"]["STREAMDEMO_GATEWAY_AGENT_ONLY"] = "1"
 if env.get("CLASSROOM_UPSTREAM_KEY"):  # up.sh wrote the key file; the hub looks at nothing in that folder
     gateway["environment"]["STREAMDEMO_GATEWAY_KEY_FILE"] = f"{GATEWAY_DIR}/upstream-key"
 if AS_ROOT:

@@ -104,10 +104,11 @@ PROVIDER=${STUDENT_PROVIDER:-}
 MODEL=${STUDENT_MODEL:-}
 PROTOCOL=
 AGENT_PATH=
+CHAT_VIA=
 if asks_upstream "$UPSTREAM" "$PROVIDER" "$MODEL"; then
   # The teacher's own OpenAI-compatible server: ask it what it speaks and serves, before anything starts.
   found=$(printf '%s' "$KEY" | discover_upstream "$UPSTREAM" "$MODEL") || exit 1
-  read -r PROTOCOL MODEL <<<"$found"
+  read -r PROTOCOL MODEL CHAT_VIA <<<"$found"
   PROVIDER=compatible
   say "upstream $UPSTREAM: model $MODEL, $(case $PROTOCOL in responses) echo "the Agent API" ;; agent) echo "the Agent API at /v1/agent" ;; *) echo "chat completions" ;; esac)"
   # Students' library speaks the Agent API at /responses; the gateway sends it on to /v1/agent.
@@ -143,6 +144,10 @@ elif [[ $UPSTREAM == *perplexity* ]]; then
 else
   : "${PROVIDER:=compatible}"
 fi
+# Chat completions (jupyter-ai, LangChain, the openai SDK...) reach an upstream that answers only the Agent API
+# (Perplexity, the practice server standing in for it, a teacher's own such server) through the gateway's translation.
+AGENT_ONLY=
+if [[ $PROVIDER == perplexity || $CHAT_VIA == agent-only ]]; then AGENT_ONLY=yes; fi
 # The gateway's allow-list, until the teacher sets one: the class's model (the library's default for
 # the provider when STUDENT_MODEL names none: pkg/streamdemo's providers table).
 case $PROVIDER in
@@ -172,7 +177,7 @@ else
     export CLASSROOM_PORT CLASSROOM_DIR CLASSROOM_RUNTIME=$RUNTIME CLASSROOM_GATEWAY_DIR=$GATEWAY_DIR \
       CLASSROOM_LESSONS=$LESSONS CLASSROOM_TEACHER=$TEACHER CLASSROOM_GATEWAY_USER=$GATEWAY_USER \
       CLASSROOM_UPSTREAM_URL=$UPSTREAM CLASSROOM_UPSTREAM_KEY=$HAS_KEY CLASSROOM_STUDENT_PROVIDER=$PROVIDER \
-      CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL CLASSROOM_UPSTREAM_AGENT_PATH=$AGENT_PATH \
+      CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL CLASSROOM_UPSTREAM_AGENT_PATH=$AGENT_PATH CLASSROOM_UPSTREAM_AGENT_ONLY=$AGENT_ONLY \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
       CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
     export CLASSROOM_HOST CLASSROOM_HTTPS_PORT  # where students come from: the hub's origins (origins.py)

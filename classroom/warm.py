@@ -2,9 +2,8 @@
 
 Usage: GOCACHE=DIR GOMODCACHE=DIR JUPYTER_PATH=... python warm.py LESSON.ipynb
 
-Runs the lesson's code cells up to and including `%noautoget` (the set-up
-cell, the import cell) in a GoNB kernel, then a small cell, and stops the
-kernel. Exits non-zero with one sentence if a cell fails.
+Runs the lesson's code cells up to and including `%noautoget` (the import
+cell) in a GoNB kernel, then a small cell, and stops the kernel. Exits non-zero with one sentence if a cell fails.
 """
 import json
 import os

@@ -25,6 +25,8 @@ tool() {
   else missing "$1" "want $3@$want in .tools/bin, have ${have:-nothing}" "$FIX"; fi
 }
 tool gonb      tools/go.mod github.com/janpfeifer/gonb
+if bash "$HERE/gonb-build.sh" --check "$BIN/gonb"; then ready "gonb patches" "all of kernel-setup/gonb-patches"
+else missing "gonb patches" ".tools/bin/gonb is not built with every patch of kernel-setup/gonb-patches (the kernelspec's -enclosing_module needs them)" "$FIX"; fi
 tool goimports tools/go.mod golang.org/x/tools
 tool gopls     gopls/go.mod golang.org/x/tools/gopls
 

@@ -8,6 +8,7 @@
 # patches' hashes, the Go version) is unchanged.
 # Needs go, and patch or git.
 # Usage: bash kernel-setup/gonb-build.sh OUTPUT [N]      (N: how many patches; default all)
+#        bash kernel-setup/gonb-build.sh --check OUTPUT   (exit 0 if OUTPUT is built with every patch; builds nothing)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +21,9 @@ RETRY="bash kernel-setup/gonb-build.sh $*"
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'gonb-build.sh: %s\n' "$*" >&2; exit 1; }
 
-(($# >= 1 && $# <= 2)) || die "usage: bash kernel-setup/gonb-build.sh OUTPUT [N]"
+check=""
+if [[ ${1:-} == --check ]]; then check=1; shift; fi
+(($# >= 1 && $# <= 2)) || die "usage: bash kernel-setup/gonb-build.sh [--check] OUTPUT [N]"
 out=$(realpath -m "$1")
 mapfile -t patches < <(find "$HERE/gonb-patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' | sort)
 n=${2:-${#patches[@]}}
@@ -36,9 +39,10 @@ what="gonb $ver + ${#patches[@]} patch(es)"
 # The stamp ends with the binary's size and mtime: a binary replaced by hand is rebuilt.
 binstat() { stat -c '%s %Y' "$out" 2>/dev/null || true; }
 if [[ -x $out && -f $out.stamp && $(<"$out.stamp") == "$stamp $(binstat)" ]]; then
-  say "$what: ready"
+  [[ -n $check ]] || say "$what: ready"
   exit 0
 fi
+[[ -z $check ]] || exit 1
 
 build_patched() {
   local dir src mod

@@ -82,6 +82,9 @@ except (OSError, ValueError):
 # cgo runs `%env CGO_ENABLED 1`; a debugger needs `%goflags -ldflags=`. Never -trimpath: GoNB maps
 # errors to cell lines through main.go's full path.
 flags = spec["argv"][spec["argv"].index("--kernel"):]
+# A notebook inside this repository imports its packages with no set-up cell: the kernel's module
+# takes the module enclosing the notebook's folder from there (patch 0005 of kernel-setup/gonb-patches).
+flags = [f for f in flags if not f.startswith("-enclosing_module")] + ["-enclosing_module=true"]
 want = dict(spec, argv=[supervisor, gonb] + flags, display_name="Go (gonb)",
             env=dict(spec.get("env") or {}, PATH=kpath, CGO_ENABLED="0", GOFLAGS="'-ldflags=-s -w'"))
 if mode == "check":

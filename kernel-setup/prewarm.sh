@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fills the Go build cache with what a lesson cell links (pkg/streamdemo, gonbui, the standard
 # library), compiled exactly as the GoNB kernel compiles it: the environment comes from the
-# installed kernel.json (GOFLAGS, CGO_ENABLED, ...), the module is made the way GoNB and the
-# lesson's set-up cell make theirs. Without it the first cell after a change of those settings
+# installed kernel.json (GOFLAGS, CGO_ENABLED, ...), the module is made the way the kernel makes
+# its own (-enclosing_module). Without it the first cell after a change of those settings
 # recompiles the standard library (tens of seconds) while the student waits.
 # Idempotent: skipped in milliseconds while the stamp (Go version, kernel environment, go.mod,
 # go.sum, the package's sources) is unchanged.
@@ -44,7 +44,7 @@ trap 'rm -rf "$work"' EXIT
 warm() (
   eval "$kernel_env"
   cd "$work"
-  # As GoNB's kernel start (go mod init) and the lesson's set-up cell (go mod edit) do.
+  # As GoNB's kernel start does (go mod init, then -enclosing_module's require and replace).
   go mod init gonb_prewarm >/dev/null 2>&1
   go mod edit -require=$MODULE@v0.0.0 -replace=$MODULE="$REPO"
   # What the lesson's cells import, and a call of what they call, so every package is compiled.

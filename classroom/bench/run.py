@@ -116,7 +116,6 @@ def bench(klass, sizes):
     # First lesson cell (the import that compiles the package), alone and ten at once.
     def first_cell(student):
         kernel = student.open_kernel(LESSON)
-        kernel.run(CELLS["setup"])
         t0 = time.monotonic()
         kernel.run(CELLS["load-key"])
         return kernel, time.monotonic() - t0

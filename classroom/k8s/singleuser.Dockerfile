@@ -17,10 +17,11 @@ ENV PATH=/usr/local/go/bin:/opt/streamdemo/bin:$PATH \
 
 COPY . /opt/streamdemo/src
 WORKDIR /opt/streamdemo/src
-# Tools pinned by kernel-setup/tools and kernel-setup/gopls; modules into the shared, read-only cache.
+# Tools pinned by kernel-setup/tools and kernel-setup/gopls (GoNB with kernel-setup/gonb-patches, which
+# the kernelspec's flags need); modules into the shared, read-only cache.
 RUN mkdir -p /opt/streamdemo/bin \
- && (cd kernel-setup/tools && GOFLAGS=-mod=readonly go build -o /opt/streamdemo/bin/gonb github.com/janpfeifer/gonb \
-     && GOFLAGS=-mod=readonly go build -o /opt/streamdemo/bin/goimports golang.org/x/tools/cmd/goimports) \
+ && bash kernel-setup/gonb-build.sh /opt/streamdemo/bin/gonb \
+ && (cd kernel-setup/tools && GOFLAGS=-mod=readonly go build -o /opt/streamdemo/bin/goimports golang.org/x/tools/cmd/goimports) \
  && (cd kernel-setup/gopls && GOFLAGS=-mod=readonly go build -o /opt/streamdemo/bin/gopls golang.org/x/tools/gopls) \
  && go mod download all \
  && grep -v '^jupyterhub==' classroom/requirements.lock >/tmp/singleuser.lock \

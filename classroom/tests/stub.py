@@ -1,7 +1,8 @@
 """A tiny OpenAI-compatible upstream on a loopback port of its own: lists the models it is given at
-/v1/models, streams a short chat completion at /v1/chat/completions, has no Agent API at /v1/responses
-(404) and, with agent=True, streams one at /v1/agent only (Perplexity's own path); it records the
-Authorization headers it saw and the paths it was asked."""
+/v1/models, streams a short chat completion at /v1/chat/completions (unless chat=False: 404, as a server
+that answers only the Agent API), has no Agent API at /v1/responses (404) and, with agent=True, streams
+one at /v1/agent only (Perplexity's own path); it records the Authorization headers it saw and the paths
+it was asked."""
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,8 +11,8 @@ ANSWER = ["Stars ", "are ", "many."]
 
 
 class Upstream:
-    def __init__(self, models, key=None, agent=False):
-        self.models, self.key, self.agent, self.auth, self.paths = models, key, agent, [], []
+    def __init__(self, models, key=None, agent=False, chat=True):
+        self.models, self.key, self.agent, self.chat, self.auth, self.paths = models, key, agent, chat, [], []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -54,7 +55,7 @@ class Upstream:
                         self.reply(400, {"error": {"message": "input is required"}})
                     else:
                         self.stream_agent(asked.get("model", ""))
-                elif self.path == "/v1/chat/completions":
+                elif self.path == "/v1/chat/completions" and outer.chat:
                     self.stream(asked.get("model", ""))
                 else:
                     self.reply(404, {"error": {"message": "not found"}})

@@ -17,13 +17,13 @@ from hubclient import Student, lesson_cells, text
 
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
 CELLS = lesson_cells(os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb"))
-SETUP, IMPORT, NOAUTOGET, STREAM = (CELLS[name] for name in ("setup", "load-key", "noautoget", "stream"))
+IMPORT, NOAUTOGET, STREAM = (CELLS[name] for name in ("load-key", "noautoget", "stream"))
 ADA, BO, CY = STUDENTS[:3]
 
 
 def run_lesson(kernel):
     """Runs the lesson's set-up cells and its streaming cell; returns the streaming cell's outputs."""
-    for code in (SETUP, IMPORT, NOAUTOGET):
+    for code in (IMPORT, NOAUTOGET):
         out = kernel.run(code)
         assert not [o for o in out if o[1] == "error"], text(out)
     return kernel.run(STREAM)
@@ -204,7 +204,7 @@ def test_a_server_killed_hard_leaves_no_process(klass):
     cy = klass.student(CY)
     cy.start_server()
     kernel = cy.open_kernel(LESSON)
-    kernel.run(SETUP)
+    kernel.run(NOAUTOGET)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not [p for p in account_processes([CY]) if "gopls" in p]:
         time.sleep(0.2)

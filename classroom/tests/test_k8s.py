@@ -296,3 +296,4 @@ def test_singleuser_image_pins_its_base_and_copies_existing_files():
     for path in re.findall(r"(kernel-setup/[\w./-]+|classroom/[\w./-]+\.(?:py|lock)|notebooks/[\w.-]+\.ipynb)", text):
         assert os.path.exists(os.path.join(REPO, path)), f"the image uses {path}, which the repository does not hold"
     assert "gonb-supervisor" in text and "build-seed" in text and "GOMODCACHE" in text
+    assert "bash kernel-setup/gonb-build.sh /opt/streamdemo/bin/gonb" in text, "the kernelspec's flags need the patched GoNB"

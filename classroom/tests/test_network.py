@@ -27,7 +27,7 @@ STATE = os.path.join(REPO, "build", "classroom-net")
 LESSON = "streamdemo/notebooks/01-streaming-chat-completion.ipynb"
 # Cells are found by the tag naming them in the lesson (lesson-harness/tests/cells.py), not by their text.
 LESSON_FILE = os.path.join(REPO, "notebooks", "01-streaming-chat-completion.ipynb")
-SETUP_CELL, ENV_CELL, NOAUTOGET_CELL, STREAM_CELL = "setup", "load-key", "noautoget", "stream"
+ENV_CELL, NOAUTOGET_CELL, STREAM_CELL = "load-key", "noautoget", "stream"
 SHOTS = os.path.join(REPO, "build", "screenshots")
 
 
@@ -125,7 +125,7 @@ def test_a_student_logs_in_from_a_laptop_and_the_lesson_streams_over_wss(netclas
                     const k = document.querySelector('.jp-NotebookPanel-toolbar .jp-KernelName');
                     return s && k && ['idle', 'unknown'].includes(s.dataset.status) && k.innerText.includes('Go (gonb)');
                 }""", timeout=120_000)
-                for marker in (SETUP_CELL, ENV_CELL, NOAUTOGET_CELL):
+                for marker in (ENV_CELL, NOAUTOGET_CELL):
                     run_cell(page, code_cell(page, marker))
             except Exception:
                 os.makedirs(SHOTS, exist_ok=True)

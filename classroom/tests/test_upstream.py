@@ -78,6 +78,15 @@ def test_a_server_with_the_agent_api_at_its_own_path_is_spoken_to_there():
     assert up.paths.index("POST /v1/responses") < up.paths.index("POST /v1/agent")  # the alias first, then Perplexity's path
 
 
+def test_a_server_that_answers_only_the_agent_api_gets_chat_completions_through_it():
+    up = Upstream(["agent-1"], agent=True, chat=False)  # chat completions: 404
+    try:
+        r = discover_py(up.url)
+    finally:
+        up.close()
+    assert (r.returncode, r.stdout.strip()) == (0, "agent agent-1 agent-only"), r.stderr
+
+
 def test_a_server_without_the_agent_api_speaks_chat_completions():
     up = Upstream(["local-7b"])
     try:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/streamdemo/streamdemo/internal/gateway"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // The gateway's commands that read or change its ledger, which a running
@@ -22,10 +23,10 @@ var tokenAddCommand = ledgerCommand(command{
 	name: "gateway token add",
 	args: "NAME",
 	does: "Gives NAME a new token (--teacher: a teacher's), printed once, as the last line.",
-}, 1, 1, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
+}, 1, 1, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
 	teacher := fs.Bool("teacher", false, "a teacher's token: opens the teacher's page and GET /usage")
 	limits := limitFlags(fs)
-	return func(l *gateway.Ledger, names []string) error {
+	return func(l *ledger.Ledger, names []string) error {
 		token, err := l.AddToken(names[0], *teacher, limits(), cliWho)
 		if err != nil {
 			return err
@@ -43,8 +44,8 @@ var tokenRevokeCommand = ledgerCommand(command{
 	name: "gateway token revoke",
 	args: "NAME",
 	does: "Stops NAME's token from working; their usage stays in the ledger.",
-}, 1, 1, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
-	return func(l *gateway.Ledger, names []string) error {
+}, 1, 1, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
+	return func(l *ledger.Ledger, names []string) error {
 		if err := l.RevokeToken(names[0], cliWho); err != nil {
 			return err
 		}
@@ -57,11 +58,11 @@ var limitsCommand = ledgerCommand(command{
 	name: "gateway limits",
 	args: "[NAME]",
 	does: "Sets NAME's limits, or without NAME the class's defaults (0: no limit).",
-}, 0, 1, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
+}, 0, 1, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
 	limits := limitFlags(fs)
-	return func(l *gateway.Ledger, names []string) error {
+	return func(l *ledger.Ledger, names []string) error {
 		lim := limits()
-		if lim == (gateway.Limits{}) {
+		if lim == (ledger.Limits{}) {
 			return usagef("say which limit to set, e.g. --tokens-per-day 20000 (0: no limit)")
 		}
 		name := "*"
@@ -80,9 +81,9 @@ func pausing(on bool) command {
 	if on {
 		c = command{name: "gateway pause", args: "[NAME]", does: "Refuses NAME's requests, or with --all the class's (exam mode)."}
 	}
-	return ledgerCommand(c, 0, 1, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
+	return ledgerCommand(c, 0, 1, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
 		all := fs.Bool("all", false, "the whole class")
-		return func(l *gateway.Ledger, names []string) error {
+		return func(l *ledger.Ledger, names []string) error {
 			switch {
 			case *all && len(names) == 0:
 				return l.PauseAll(on, cliWho)
@@ -98,10 +99,10 @@ var priceCommand = ledgerCommand(command{
 	name: "gateway price",
 	args: "MODEL",
 	does: `Sets MODEL's price per million tokens ("*": any other); Perplexity's start at its public prices.`,
-}, 1, 1, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
+}, 1, 1, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
 	in := fs.Float64("input", 0, "`USD` per million input tokens")
 	out := fs.Float64("output", 0, "`USD` per million output tokens")
-	return func(l *gateway.Ledger, names []string) error {
+	return func(l *ledger.Ledger, names []string) error {
 		return l.SetPrice(names[0], *in, *out, cliWho)
 	}
 })
@@ -109,17 +110,17 @@ var priceCommand = ledgerCommand(command{
 var modelsCommand = ledgerCommand(command{
 	name: "gateway models",
 	does: "Says, or sets, the models and presets students may use.",
-}, 0, 0, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
+}, 0, 0, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
 	set := fs.String("set", "", "comma-separated models and presets `LIST` students may use, e.g. sonar-pro,pro-search")
 	back := fs.Bool("default", false, "go back to the gateway's --models (or any model)")
-	return func(l *gateway.Ledger, _ []string) error {
+	return func(l *ledger.Ledger, _ []string) error {
 		switch {
 		case *back:
 			if err := l.SetModels(nil, cliWho); err != nil {
 				return err
 			}
 		case *set != "":
-			if err := l.SetModels(gateway.ParseModels(*set), cliWho); err != nil {
+			if err := l.SetModels(ledger.ParseModels(*set), cliWho); err != nil {
 				return err
 			}
 		}
@@ -140,16 +141,16 @@ var modelsCommand = ledgerCommand(command{
 // --database names and runs with it. setup defines c's own flags and
 // returns what it does with the ledger and the names given, of which there
 // must be from least to most.
-func ledgerCommand(c command, least, most int, setup func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error) command {
+func ledgerCommand(c command, least, most int, setup func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error) command {
 	c.names = true
 	c.setup = func(fs *flag.FlagSet) func([]string) error {
-		ledger := ledgerFlags(fs)
+		place := ledgerFlags(fs)
 		do := setup(fs)
 		return func(names []string) error {
 			if len(names) < least || len(names) > most {
 				return usagef("want %s, got %q", cmp.Or(c.args, "no name"), names)
 			}
-			l, err := ledger.open()
+			l, err := place.open()
 			if err != nil {
 				return err
 			}
@@ -163,31 +164,31 @@ func ledgerCommand(c command, least, most int, setup func(fs *flag.FlagSet) func
 // databaseEnv names the PostgreSQL ledger without putting it on a command line.
 const databaseEnv = "STREAMDEMO_GATEWAY_DATABASE"
 
-// ledger is where --data and --database (or STREAMDEMO_GATEWAY_DATA and
-// STREAMDEMO_GATEWAY_DATABASE) say the ledger is.
-type ledger struct {
+// ledgerPlace is where --data and --database (or STREAMDEMO_GATEWAY_DATA
+// and STREAMDEMO_GATEWAY_DATABASE) say the ledger is.
+type ledgerPlace struct {
 	fs             *flag.FlagSet
 	data, database *string
 }
 
-func ledgerFlags(fs *flag.FlagSet) ledger {
-	return ledger{fs: fs,
+func ledgerFlags(fs *flag.FlagSet) ledgerPlace {
+	return ledgerPlace{fs: fs,
 		data: fs.String("data", "", "the folder `DIR` of the gateway's SQLite ledger (or STREAMDEMO_GATEWAY_DATA)"),
 		database: fs.String("database", "", "the ledger in PostgreSQL at `URL` postgres://user@host/dbname, shared by several gateways (or "+
 			databaseEnv+"; its password there or in ~/.pgpass, never on the command line)")}
 }
 
 // dir is the SQLite ledger's folder, or "".
-func (f ledger) dir() string { return cmp.Or(*f.data, os.Getenv("STREAMDEMO_GATEWAY_DATA")) }
+func (f ledgerPlace) dir() string { return cmp.Or(*f.data, os.Getenv("STREAMDEMO_GATEWAY_DATA")) }
 
 // open opens the ledger. A password must not be on the command line, where
 // every account on the machine can read it.
-func (f ledger) open() (*gateway.Ledger, error) {
+func (f ledgerPlace) open() (*ledger.Ledger, error) {
 	if hasPassword(*f.database) {
 		return nil, fmt.Errorf("the --database URL holds a password, which any account can read on a command line: " +
 			"put the URL in " + databaseEnv + " or the password in ~/.pgpass instead")
 	}
-	return gateway.Open(f.dir(), cmp.Or(*f.database, os.Getenv(databaseEnv)))
+	return ledger.Open(ledger.Config{Dir: f.dir(), Database: cmp.Or(*f.database, os.Getenv(databaseEnv))})
 }
 
 func hasPassword(database string) bool {
@@ -200,17 +201,17 @@ func hasPassword(database string) bool {
 }
 
 // limitFlags adds the limit flags; the returned func gives the ones set.
-func limitFlags(fs *flag.FlagSet) func() gateway.Limits {
+func limitFlags(fs *flag.FlagSet) func() ledger.Limits {
 	tpd := fs.Int64("tokens-per-day", 0, "`N` tokens a day (0: no limit)")
 	upd := fs.Float64("usd-per-day", 0, "`USD` a day (0: no limit)")
 	tt := fs.Int64("tokens-total", 0, "`N` tokens in total (0: no limit)")
 	ut := fs.Float64("usd-total", 0, "`USD` in total (0: no limit)")
 	rpm := fs.Int64("rpm", 0, "`N` requests per minute (0: no limit)")
 	conc := fs.Int64("concurrent", 0, "`N` answers streaming at once (0: no limit)")
-	return func() gateway.Limits {
+	return func() ledger.Limits {
 		given := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-		return gateway.Limits{
+		return ledger.Limits{
 			TokensPerDay:      ifGiven(given["tokens-per-day"], tpd),
 			USDPerDay:         ifGiven(given["usd-per-day"], upd),
 			TokensTotal:       ifGiven(given["tokens-total"], tt),

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/gateway"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 var gatewayServeCommand = command{
@@ -24,8 +25,9 @@ var gatewayServeCommand = command{
 		upstream := fs.String("upstream", "", "the upstream's base `URL`, ending in /v1 (or STREAMDEMO_GATEWAY_UPSTREAM)")
 		keyFile := fs.String("key-file", "", "`FILE` holding the upstream key, owner-only (or STREAMDEMO_GATEWAY_KEY_FILE; or the key in "+gateway.KeyEnv+"; never on the command line)")
 		agentPath := fs.String("agent-path", "", "the upstream's `PATH` of the Agent API, e.g. v1/agent for one without v1/responses (or STREAMDEMO_GATEWAY_AGENT_PATH); none: the student's path")
+		agentOnly := fs.Bool("agent-only", false, "the upstream answers only the Agent API: answer chat completions through it (or STREAMDEMO_GATEWAY_AGENT_ONLY=1; always so for api.perplexity.ai)")
 		models := fs.String("models", "", "the models and presets allowed until the teacher sets a list, a comma-separated `LIST` (or "+gateway.ModelsEnv+"); none: any model")
-		ledger := ledgerFlags(fs)
+		place := ledgerFlags(fs)
 		return func(args []string) error {
 			if err := wantNames(args, 0, "no arguments, only flags"); err != nil {
 				return err
@@ -34,6 +36,7 @@ var gatewayServeCommand = command{
 			*keyFile = cmp.Or(*keyFile, os.Getenv("STREAMDEMO_GATEWAY_KEY_FILE"))
 			*agentPath = cmp.Or(*agentPath, os.Getenv("STREAMDEMO_GATEWAY_AGENT_PATH"))
 			*models = cmp.Or(*models, os.Getenv(gateway.ModelsEnv))
+			*agentOnly = *agentOnly || os.Getenv("STREAMDEMO_GATEWAY_AGENT_ONLY") == "1"
 			if *upstream == "" {
 				return errors.New("no upstream: pass --upstream URL (e.g. https://api.perplexity.ai/v1 or http://127.0.0.1:11434/v1)")
 			}
@@ -55,17 +58,17 @@ var gatewayServeCommand = command{
 				}
 			}
 			*addr = cmp.Or(*addr, "127.0.0.1:8790")
-			l, err := ledger.open()
+			l, err := place.open()
 			if err != nil {
 				return err
 			}
 			defer l.Close()
-			secret, err := l.CookieSecret(ledger.dir())
+			secret, err := l.CookieSecret(place.dir())
 			if err != nil {
 				return err
 			}
-			gw, err := gateway.New(gateway.Config{Upstream: *upstream, AgentPath: *agentPath, Key: key, Ledger: l, Prefix: prefix, Hub: hub,
-				CookieSecret: secret, Log: os.Stderr, Models: gateway.ParseModels(*models)})
+			gw, err := gateway.New(gateway.Config{Upstream: *upstream, AgentPath: *agentPath, AgentOnly: *agentOnly, Key: key, Ledger: l, Prefix: prefix, Hub: hub,
+				CookieSecret: secret, Log: os.Stderr, Models: ledger.ParseModels(*models)})
 			if err != nil {
 				return err
 			}

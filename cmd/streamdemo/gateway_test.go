@@ -41,11 +41,13 @@ func TestGatewayModelsCommand(t *testing.T) {
 }
 
 // The classroom gives the class's model in STREAMDEMO_GATEWAY_MODELS: a
-// served gateway refuses any other.
+// served gateway refuses any other. In front of the practice server as
+// Perplexity (STREAMDEMO_GATEWAY_AGENT_ONLY), chat completions go through
+// the Agent API.
 func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 	up := httptest.NewServer(practice.New(practice.Options{}))
 	defer up.Close()
-	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=sonar-pro")
+	base, token := startGatewayCommand(t, up.URL+"/v1", "STREAMDEMO_GATEWAY_MODELS=sonar-pro", "STREAMDEMO_GATEWAY_AGENT_ONLY=1")
 	ask := func(model string) (int, string) {
 		req, _ := http.NewRequest("POST", base+"/chat/completions", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -57,7 +59,7 @@ func TestGatewayServeTakesTheAllowListFromTheEnvironment(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if st, body := ask("sonar-pro"); st != 200 {
+	if st, body := ask("sonar-pro"); st != 200 || !strings.Contains(body, `"object":"chat.completion"`) {
 		t.Errorf("the class's model: HTTP %d %s", st, body)
 	}
 	if st, body := ask("sonar"); st != 400 || !strings.Contains(body, "class_model_not_allowed") || !strings.Contains(body, "sonar-pro") {

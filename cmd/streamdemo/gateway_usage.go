@@ -8,15 +8,15 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"github.com/streamdemo/streamdemo/internal/gateway"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 var usageCommand = ledgerCommand(command{
 	name: "gateway usage",
 	does: "Prints who asked how much, today and in total, and the class's totals.",
-}, 0, 0, func(fs *flag.FlagSet) func(*gateway.Ledger, []string) error {
+}, 0, 0, func(fs *flag.FlagSet) func(*ledger.Ledger, []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON (as GET /usage)")
-	return func(l *gateway.Ledger, _ []string) error {
+	return func(l *ledger.Ledger, _ []string) error {
 		rep, err := l.Usage(context.Background())
 		if err != nil {
 			return err
@@ -32,7 +32,7 @@ var usageCommand = ledgerCommand(command{
 })
 
 // printUsageReport prints the report as a table, one student a line.
-func printUsageReport(rep *gateway.Report) {
+func printUsageReport(rep *ledger.Report) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "student\trequests\ttoday\ttokens today\tUSD today\ttokens total\tUSD total\tlast activity\tstate\t")
 	for _, s := range rep.Students {

@@ -20,7 +20,7 @@ import (
 // commands are streamdemo's commands, in the order help lists them. No
 // command's name is the start of another's.
 var commands = []command{
-	askCommand, recordCommand, serveCommand,
+	askCommand, resolveCommand, recordCommand, serveCommand,
 	gatewayServeCommand, tokenAddCommand, tokenRevokeCommand, usageCommand,
 	limitsCommand, pauseCommand, resumeCommand, priceCommand, modelsCommand,
 }

@@ -22,11 +22,17 @@ type question struct {
 func questionFlags(fs *flag.FlagSet, providers string) *question {
 	q := &question{}
 	q.cfg.Notify = func(m string) { fmt.Fprintln(os.Stderr, "streamdemo: "+m) } // say each retry
-	fs.StringVar(&q.cfg.Provider, "provider", "", "provider `NAME`: "+providers+" (default: from .env / environment)")
-	fs.StringVar(&q.cfg.BaseURL, "base-url", "", "server base `URL` ending in /v1 (default: the provider's)")
-	fs.StringVar(&q.cfg.Model, "model", "", "model or preset `NAME` (default: the provider's)")
+	whereFlags(fs, &q.cfg, providers)
 	fs.StringVar(&q.system, "system", "", "system prompt `TEXT`")
 	return q
+}
+
+// whereFlags defines on fs the flags that say where to ask, the fields of
+// cfg they set; providers lists the provider names the command takes.
+func whereFlags(fs *flag.FlagSet, cfg *streamdemo.Config, providers string) {
+	fs.StringVar(&cfg.Provider, "provider", "", "provider `NAME`: "+providers+" (default: from .env / environment)")
+	fs.StringVar(&cfg.BaseURL, "base-url", "", "server base `URL` ending in /v1 (default: the provider's)")
+	fs.StringVar(&cfg.Model, "model", "", "model or preset `NAME` (default: the provider's)")
 }
 
 // messages loads .env and returns the messages that ask the question in

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/streamdemo/streamdemo/internal/gateway"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
 
@@ -20,13 +21,13 @@ var gatewayTodo = []struct {
 }{
 	{gateway.ErrBadUpstream, "pass --upstream http://host:port/v1"},
 	{gateway.ErrUpstreamUser, "put the key in --key-file instead"},
-	{gateway.ErrNoLedger, "pass --data DIR (where the gateway keeps its ledger) or --database postgres://..."},
-	{gateway.ErrNotPostgres, "pass --database postgres://user@host/dbname (or leave it out for SQLite in --data)"},
-	{gateway.ErrBadCookieSecret, "delete its settings row cookie_secret to make a new one"},
+	{ledger.ErrNoLedger, "pass --data DIR (where the gateway keeps its ledger) or --database postgres://..."},
+	{ledger.ErrNotPostgres, "pass --database postgres://user@host/dbname (or leave it out for SQLite in --data)"},
+	{ledger.ErrBadCookieSecret, "delete its settings row cookie_secret to make a new one"},
 	{gateway.ErrBadServiceURL, "the hub sets it for its services: start the gateway from the hub, or unset it"},
-	{gateway.ErrBadName, "use 1 to 64 letters, digits or . _ @ + - (starting with a letter or digit)"},
-	{gateway.ErrNoToken, `see the names with "streamdemo gateway usage"`},
-	{gateway.ErrNegativeLimit, "use 0 for no limit"},
+	{ledger.ErrBadName, "use 1 to 64 letters, digits or . _ @ + - (starting with a letter or digit)"},
+	{ledger.ErrNoToken, `see the names with "streamdemo gateway usage"`},
+	{ledger.ErrNegativeLimit, "use 0 for no limit"},
 }
 
 // sentence is what a command returned, said as the one sentence the command
@@ -48,7 +49,7 @@ func sentence(err error) string {
 
 // todoFor is what to do about an error of the gateway package, or "".
 func todoFor(err error) string {
-	var student *gateway.NoStudentError
+	var student *ledger.NoStudentError
 	if errors.As(err, &student) {
 		return fmt.Sprintf(`see the names with "streamdemo gateway usage", or add one with "streamdemo gateway token add %s"`, student.Name)
 	}

@@ -51,7 +51,7 @@ var serveCommand = command{
 				return fmt.Errorf("the practice server cannot listen on %s (%w): stop what uses it, or give another --addr (port 0 picks a free one)", *addr, err)
 			}
 			// The address bound, so that --addr 127.0.0.1:0 says which port it got.
-			fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
+			fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, but for Perplexity's models the retired endpoint's 403; Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
 				ln.Addr(), strings.Join(practice.Faults, ", fault/"), capture.RealStream)
 			srv := &http.Server{Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
 			return srv.Serve(ln)

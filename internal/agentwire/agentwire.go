@@ -5,7 +5,10 @@
 // allow-list with it, so that both read a name the same way.
 package agentwire
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Engine is how a request names what answers on the Agent API: a model or a
 // preset, exactly one of the two.
@@ -26,7 +29,15 @@ var sonarEngines = map[string]Engine{
 	"sonar-deep-research": {Preset: "medium"},
 }
 
-var presets = map[string]bool{"fast": true, "low": true, "medium": true, "high": true, "xhigh": true}
+// Presets are the Agent API's presets, as its reference names them.
+var Presets = []string{"fast", "low", "medium", "high", "xhigh", "wide-research"}
+
+// Sonar reports whether name is one of the retired Sonar model names
+// (sonar, sonar-pro, ...), which Perplexity served on chat completions.
+func Sonar(name string) bool {
+	_, ok := sonarEngines[strings.ToLower(name)]
+	return ok
+}
 
 // EngineFor is the engine a request for the model name asks: a Sonar name
 // maps as Perplexity's migration guide says (e.g. "sonar" is model
@@ -36,7 +47,7 @@ func EngineFor(name string) Engine {
 	if e, ok := sonarEngines[strings.ToLower(name)]; ok {
 		return e
 	}
-	if presets[strings.ToLower(name)] {
+	if slices.Contains(Presets, strings.ToLower(name)) {
 		return Engine{Preset: strings.ToLower(name)}
 	}
 	return Engine{Model: name, Search: true}
@@ -47,6 +58,7 @@ const (
 	TextDelta             = "response.output_text.delta"
 	ReasoningDelta        = "response.reasoning_text.delta"
 	ReasoningSummaryDelta = "response.reasoning_summary_text.delta"
+	OutputItemAdded       = "response.output_item.added"
 	OutputItemDone        = "response.output_item.done"
 	Completed             = "response.completed"
 	Incomplete            = "response.incomplete"
@@ -80,7 +92,9 @@ type Event struct {
 // Response is the response object of the created, in_progress and terminal
 // events, and the body of an answer asked for without streaming.
 type Response struct {
-	Model             string `json:"model"` // the preset at first, the model that ran at the end
+	ID                string `json:"id"`
+	CreatedAt         int64  `json:"created_at"` // Unix seconds
+	Model             string `json:"model"`      // the preset at first, the model that ran at the end
 	Status            string `json:"status"`
 	Usage             *Usage `json:"usage"`
 	Error             *Error `json:"error"`

@@ -17,6 +17,7 @@ func TestEngineFor(t *testing.T) {
 		{"sonar-reasoning-pro", Engine{Preset: "low"}},
 		{"sonar-deep-research", Engine{Preset: "medium"}},
 		{"HIGH", Engine{Preset: "high"}},
+		{"wide-research", Engine{Preset: "wide-research"}},
 		{"openai/gpt-5.4", Engine{Model: "openai/gpt-5.4", Search: true}},
 		{"pro-search", Engine{Model: "pro-search", Search: true}}, // not a preset this table knows: sent as named
 	} {

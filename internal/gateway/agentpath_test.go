@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // An upstream whose Agent API answers at /v1/agent only (Perplexity's own
@@ -29,7 +31,7 @@ func TestAgentPathSendsTheAgentAPIToTheUpstreamsOwnPath(t *testing.T) {
 		}
 	})
 	tg := startGateway(t, up, func(c *Config) { c.AgentPath = "v1/agent" })
-	token := tg.student(t, "ada", Limits{})
+	token := tg.student(t, "ada", ledger.Limits{})
 	for _, path := range []string{"v1/responses", "v1/agent", "v1/chat/completions"} {
 		body := agentBody("")
 		if path == "v1/chat/completions" {

@@ -177,3 +177,41 @@ func (a *hubAuth) identity(u *hubUser) Identity {
 	id.Teacher = slices.Contains(u.Scopes, a.hub.TeacherScope())
 	return id
 }
+
+// students are the hub's users who are not admins, asked with the
+// gateway's own token (the teacher's page lists them from the start).
+func (h *Hub) students(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.APIURL+"/users?limit=1000", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "token "+h.APIToken)
+	client := h.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("listing users: HTTP %d", resp.StatusCode)
+	}
+	var users []struct {
+		Name  string `json:"name"`
+		Admin bool   `json:"admin"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&users); err != nil {
+		return nil, fmt.Errorf("listing users: %w", err)
+	}
+	var names []string
+	for _, u := range users {
+		if u.Name != "" && !u.Admin {
+			names = append(names, u.Name)
+		}
+	}
+	return names, nil
+}

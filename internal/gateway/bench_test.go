@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -13,11 +14,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// arrivals streams one answer from url and returns when each text chunk arrived.
+// arrivals streams one Agent API answer from url and returns when each
+// text chunk arrived.
 func arrivals(b *testing.B, url, token, body string) []time.Time {
+	return textArrivals(b, url, token, body, func(line string) bool { return strings.Contains(line, `"response.output_text.delta"`) })
+}
+
+// textArrivals streams one answer and returns when each line holding a
+// text chunk (isText) arrived.
+func textArrivals(b *testing.B, url, token, body string, isText func(string) bool) []time.Time {
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -27,8 +36,9 @@ func arrivals(b *testing.B, url, token, body string) []time.Time {
 	defer resp.Body.Close()
 	var at []time.Time
 	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), `"response.output_text.delta"`) {
+		if isText(sc.Text()) {
 			at = append(at, time.Now())
 		}
 	}
@@ -61,7 +71,7 @@ func quantile(d []time.Duration, q float64) float64 {
 func BenchmarkGatewayAddedDelay(b *testing.B) {
 	srv, upstream := startPractice(b, practice.Options{TokensPerSecond: 100})
 	tg := startGateway(b, upstream)
-	tok := tg.student(b, "ana", Limits{RequestsPerMinute: ptr[int64](0)})
+	tok := tg.student(b, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
 	var direct, via, directFirst, viaFirst []time.Duration
 	for b.Loop() {
 		d := lags(b, srv, arrivals(b, upstream+"/agent", "", agentBody("")))
@@ -85,7 +95,7 @@ func BenchmarkGateway200Students(b *testing.B) {
 	tg := startGateway(b, upstream)
 	tokens := classTokens(b, tg.ledger, 200)
 	for b.Loop() {
-		r := answerAll(b, tg.URL, tg.ledger, tokens)
+		r := answerAll(b, tg.URL, tg.db, tokens)
 		b.ReportMetric(r.peakMiB, "peak-heap-MiB")
 		b.ReportMetric(r.took.Seconds(), "all-answers-s")
 		b.ReportMetric(quantile(r.answers, 0.5)/1e6, "median-answer-s")
@@ -93,10 +103,10 @@ func BenchmarkGateway200Students(b *testing.B) {
 }
 
 // classTokens issues n students' tokens on ledger.
-func classTokens(b *testing.B, ledger *Ledger, n int) []string {
+func classTokens(b *testing.B, l *ledger.Ledger, n int) []string {
 	tokens := make([]string, n)
 	for i := range tokens {
-		tok, err := ledger.AddToken(fmt.Sprintf("student%04d", i), false, Limits{}, "bench")
+		tok, err := l.AddToken(fmt.Sprintf("student%04d", i), false, ledger.Limits{}, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -114,10 +124,10 @@ type classRun struct {
 }
 
 // answerAll streams the seed's answer to every token at once through url
-// (a gateway or a balancer in front of replicas), within a minute, and
-// fails unless every text is right and ledger's totals equal the usage the
-// practice server reported.
-func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classRun {
+// (a gateway, in this process or not, or a balancer in front of replicas),
+// within a minute, and fails unless every text is right and the finished
+// answers in the ledger at db are what the practice server reported.
+func answerAll(b *testing.B, url string, db *sql.DB, tokens []string) classRun {
 	want := practice.Choose("", seedQuestion).Text
 	var peak atomic.Uint64
 	stop := make(chan struct{})
@@ -135,18 +145,17 @@ func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classR
 			}
 		}
 	}()
-	before, _ := ledger.Usage(b.Context())
+	reported := doneTotals(b, db)
 	ctx, cancel := context.WithTimeout(b.Context(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var reported Totals
 	var r classRun
 	wrong := 0
 	start := time.Now()
 	for _, tok := range tokens {
 		wg.Go(func() {
-			status, body, first := timedAnswer(ctx, url+"v1/agent", tok, agentBody(""))
+			status, body, first := timedAnswer(ctx, url+"v1/agent", tok, agentBody(""), isTextDelta)
 			answer := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
@@ -154,39 +163,33 @@ func answerAll(b *testing.B, url string, ledger *Ledger, tokens []string) classR
 				wrong++
 				return
 			}
-			for _, p := range events(body) {
-				var ev wireEvent
-				jsonUnmarshal(p, &ev)
-				if ev.Response != nil && ev.Response.Usage != nil && ev.Response.Usage.Cost != nil {
-					reported.Requests++
-					reported.InputTokens += ev.Response.Usage.InputTokens
-					reported.OutputTokens += ev.Response.Usage.OutputTokens
-					reported.USD += ev.Response.Usage.Cost.TotalCost
-				}
-			}
+			addTotals(&reported, usageIn(b, body))
 			r.firsts, r.answers = append(r.firsts, first), append(r.answers, answer)
 		})
 	}
 	wg.Wait()
 	r.took = time.Since(start)
 	close(stop)
-	after, _ := ledger.Usage(b.Context())
-	got := Totals{Requests: after.Totals.Requests - before.Totals.Requests,
-		InputTokens: after.Totals.InputTokens - before.Totals.InputTokens, OutputTokens: after.Totals.OutputTokens - before.Totals.OutputTokens,
-		USD: after.Totals.USD - before.Totals.USD}
-	if wrong > 0 || got.Requests != int64(len(tokens)) || got.InputTokens != reported.InputTokens || got.OutputTokens != reported.OutputTokens ||
-		fmt.Sprintf("%.6f", got.USD) != fmt.Sprintf("%.6f", reported.USD) {
-		b.Fatalf("%d wrong answers of %d in %s; ledger %+v, practice server reported %+v", wrong, len(tokens), r.took, got, reported)
+	var settled ledger.Totals
+	waitFor(b, 10*time.Second, "the answers were never all settled", func() bool {
+		settled = doneTotals(b, db)
+		return settled.Requests >= reported.Requests
+	})
+	if wrong > 0 || !sameTotals(settled, reported) {
+		b.Fatalf("%d wrong answers of %d in %s; the ledger's finished answers %+v, want %+v (what the practice server reported)",
+			wrong, len(tokens), r.took, settled, reported)
 	}
 	r.peakMiB = float64(peak.Load()) / (1 << 20)
 	return r
 }
 
-// timedAnswer streams one answer and says when its first text chunk
-// arrived, counted from the request's start.
-func timedAnswer(ctx context.Context, url, token, body string) (status int, text string, first time.Duration) {
+// timedAnswer streams one answer and says when its first line that marks
+// says counts arrived (nil: its first line at all), from the request's start.
+func timedAnswer(ctx context.Context, url, token, body string, marks func(line string) bool) (status int, text string, first time.Duration) {
 	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -197,10 +200,13 @@ func timedAnswer(ctx context.Context, url, token, body string) (status int, text
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if first == 0 && strings.Contains(sc.Text(), `"response.output_text.delta"`) {
+		if first == 0 && (marks == nil || marks(sc.Text())) {
 			first = time.Since(start)
 		}
 		out.WriteString(sc.Text() + "\n")
 	}
 	return resp.StatusCode, out.String(), first
 }
+
+// isTextDelta says whether an SSE line carries an Agent API text chunk.
+func isTextDelta(line string) bool { return strings.Contains(line, `"response.output_text.delta"`) }

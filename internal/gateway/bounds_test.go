@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // TestAStudentsRequestsBeyondHerLimitAreRefusedBeforeTheirBodies: a
@@ -19,7 +21,7 @@ func TestAStudentsRequestsBeyondHerLimitAreRefusedBeforeTheirBodies(t *testing.T
 	t.Cleanup(func() { close(release) })
 	_, upstream := startScripted(t, chatStream(3, release, `{"prompt_tokens":1,"completion_tokens":1}`))
 	tg := startGateway(t, upstream, func(c *Config) { c.BodyTimeout = 20 * time.Second })
-	tok := tg.student(t, "ana", Limits{ConcurrentStreams: ptr[int64](2), RequestsPerMinute: ptr[int64](0)})
+	tok := tg.student(t, "ana", ledger.Limits{ConcurrentStreams: ptr[int64](2), RequestsPerMinute: ptr[int64](0)})
 	for range 2 { // two answers streaming, held open
 		req, _ := http.NewRequest("POST", tg.URL+"v1/chat/completions", strings.NewReader(chatBody("")))
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -63,7 +65,7 @@ func TestAStudentsRequestsBeyondHerLimitAreRefusedBeforeTheirBodies(t *testing.T
 func TestHugeModelListsAreRefusedCheaply(t *testing.T) {
 	up, upstream := startScripted(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
 	tg := startGateway(t, upstream, func(c *Config) { c.Models = []string{"perplexity/sonar"} })
-	tok := tg.student(t, "ana", Limits{RequestsPerMinute: ptr[int64](0)})
+	tok := tg.student(t, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
 	many := strings.TrimSuffix(strings.Repeat(`"perplexity/sonar",`, 55000), ",") // 80,000 names cost 4 s before
 	long := strings.Repeat("x", 200000)
 	for _, c := range []struct{ name, body, says string }{
@@ -87,12 +89,12 @@ func TestHugeModelListsAreRefusedCheaply(t *testing.T) {
 		t.Errorf("%d requests reached the upstream, want 1", n)
 	}
 	var longest int
-	tg.ledger.q().QueryRow(`SELECT COALESCE(MAX(LENGTH(model)), 0) FROM requests`).Scan(&longest)
+	tg.db.QueryRow(`SELECT COALESCE(MAX(LENGTH(model)), 0) FROM requests`).Scan(&longest)
 	if longest > 2000 {
 		t.Errorf("a ledger row holds a model of %d bytes", longest)
 	}
 	// A log line is bounded whatever goes into it.
-	tg.gw.logf("ledger: %v", strings.Repeat("y", 1<<20))
+	tg.gw.log.logf("ledger: %v", strings.Repeat("y", 1<<20))
 	for _, line := range strings.Split(tg.log.String(), "\n") {
 		if len(line) > maxLogLine+100 {
 			t.Errorf("a log line of %d bytes: %.200s", len(line), line)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -16,10 +17,10 @@ func TestConcurrentStreamsCannotOvershootTheTokenBudget(t *testing.T) {
 	// Slow first token: all 20 streams are open at once while the budget is checked.
 	_, upstream := startPractice(t, practice.Options{FirstToken: time.Second})
 	tg := startGateway(t, upstream)
-	body := chatBody(`,"max_tokens":100`)
+	body := openAIChatBody(`,"max_tokens":100`)
 	perAnswer := int64(len(body)+3)/4 + 100
 	limit := 3*perAnswer + 1 // room left after three reservations: one token, too little for a fourth
-	tok := tg.student(t, "ana", Limits{TokensPerDay: &limit, ConcurrentStreams: ptr[int64](0), RequestsPerMinute: ptr[int64](0)})
+	tok := tg.student(t, "ana", ledger.Limits{TokensPerDay: &limit, ConcurrentStreams: ptr[int64](0), RequestsPerMinute: ptr[int64](0)})
 	var wg sync.WaitGroup
 	statuses := make(chan answer, 20)
 	for range 20 {
@@ -27,7 +28,7 @@ func TestConcurrentStreamsCannotOvershootTheTokenBudget(t *testing.T) {
 	}
 	wg.Wait()
 	close(statuses)
-	admitted, refused := tally(t, statuses, "class_budget_exceeded")
+	admitted, refused := tallyAnswers(t, statuses, "class_budget_exceeded")
 	var reserved int64
 	for _, r := range tg.requests(t) {
 		reserved += r.Reserved
@@ -44,7 +45,7 @@ func TestConcurrentStreamsCannotOvershootTheTokenBudget(t *testing.T) {
 func TestRateLimitsSayHowLongToWait(t *testing.T) {
 	_, upstream := startPractice(t, practice.Options{FirstToken: 500 * time.Millisecond})
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{RequestsPerMinute: ptr[int64](2), ConcurrentStreams: ptr[int64](0)})
+	tok := tg.student(t, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](2), ConcurrentStreams: ptr[int64](0)})
 	tg.post(t, "v1/agent", tok, agentBody(""))
 	tg.post(t, "v1/agent", tok, agentBody(""))
 	a := tg.post(t, "v1/agent", tok, agentBody(""))
@@ -53,7 +54,7 @@ func TestRateLimitsSayHowLongToWait(t *testing.T) {
 	}
 
 	// Streams at once: one open, the second waits.
-	bob := tg.student(t, "bob", Limits{ConcurrentStreams: ptr[int64](1), RequestsPerMinute: ptr[int64](0)})
+	bob := tg.student(t, "bob", ledger.Limits{ConcurrentStreams: ptr[int64](1), RequestsPerMinute: ptr[int64](0)})
 	first := make(chan answer)
 	go func() { first <- tg.post(t, "v1/agent", bob, agentBody("")) }()
 	waitFor(t, 2*time.Second, "the first stream never opened", func() bool { return len(tg.requests(t)) == 3 })
@@ -69,7 +70,7 @@ func TestRateLimitsSayHowLongToWait(t *testing.T) {
 func TestPauseSwitchesApplyAtOnceAndAreLogged(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	ana, bob := tg.student(t, "ana", Limits{}), tg.student(t, "bob", Limits{})
+	ana, bob := tg.student(t, "ana", ledger.Limits{}), tg.student(t, "bob", ledger.Limits{})
 	teacher := tg.teacherToken(t)
 	flip := func(body string) {
 		if a := do(t, "POST", tg.URL+"teacher/pause", teacher, body); a.Status != 200 {
@@ -121,11 +122,11 @@ func TestPauseSwitchesApplyAtOnceAndAreLogged(t *testing.T) {
 func TestATotalBudgetHoldsAcrossDays(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{TokensTotal: ptr[int64](300)})
+	tok := tg.student(t, "ana", ledger.Limits{TokensTotal: ptr[int64](300)})
 	if a := tg.post(t, "v1/agent", tok, agentBody("")); a.Status != 200 {
 		t.Fatalf("first answer: HTTP %d", a.Status)
 	}
-	tg.ledger.now = func() time.Time { return time.Now().Add(48 * time.Hour) } // two days later
+	tg.clock.skip(48 * time.Hour) // two days later
 	a := tg.post(t, "v1/agent", tok, agentBody(""))
 	if a.Status != 200 { // 199 of 300 used: room left
 		t.Fatalf("second answer: HTTP %d", a.Status)
@@ -141,7 +142,7 @@ func TestATotalBudgetHoldsAcrossDays(t *testing.T) {
 
 // tally counts the answers admitted and those refused with HTTP 429 of
 // refusal type; any other answer fails the test.
-func tally(t *testing.T, answers <-chan answer, refusal string) (admitted, refused int) {
+func tallyAnswers(t *testing.T, answers <-chan answer, refusal string) (admitted, refused int) {
 	t.Helper()
 	for a := range answers {
 		switch {

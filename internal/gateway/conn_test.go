@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -31,7 +32,7 @@ func serveReal(t *testing.T, upstream string, bodyTimeout time.Duration) (*testG
 func TestASlowBodyIsCutButALongAnswerIsNot(t *testing.T) {
 	_, upstream := startPractice(t, practice.Options{FirstToken: 600 * time.Millisecond})
 	tg, addr := serveReal(t, upstream, 300*time.Millisecond)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	srv := tg.gw.Server()
 	if srv.IdleTimeout == 0 || srv.ReadHeaderTimeout == 0 || srv.MaxHeaderBytes == 0 || srv.WriteTimeout != 0 {
 		t.Errorf("server limits: idle %v, header %v, max header %d, write %v", srv.IdleTimeout, srv.ReadHeaderTimeout, srv.MaxHeaderBytes, srv.WriteTimeout)

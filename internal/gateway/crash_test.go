@@ -13,11 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
-// buildStreamdemo builds the command once per test binary.
-func buildStreamdemo(t *testing.T) string {
+// buildStreamdemo builds this checkout's command for the test.
+func buildStreamdemo(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "streamdemo")
 	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/streamdemo").CombinedOutput()
@@ -28,7 +29,7 @@ func buildStreamdemo(t *testing.T) string {
 }
 
 // cli runs a gateway command and returns its output's last line.
-func cli(t *testing.T, bin string, args ...string) string {
+func cli(t testing.TB, bin string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
@@ -41,7 +42,7 @@ func cli(t *testing.T, bin string, args ...string) string {
 var listening = regexp.MustCompile(`class gateway on (http://\S+/) `)
 
 // serveGateway starts "streamdemo gateway serve" and returns its URL.
-func serveGateway(t *testing.T, bin, upstream, data string, env ...string) (*exec.Cmd, string) {
+func serveGateway(t testing.TB, bin, upstream, data string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	args := []string{"gateway", "serve", "--upstream", upstream, ledgerArg(data), data}
 	if len(env) == 0 {
@@ -74,11 +75,11 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 	}
 	ana := cli(t, bin, "gateway", "token", "add", "ana", ledgerArg(data), data, "--tokens-per-day", "100000")
 	teacher := cli(t, bin, "gateway", "token", "add", "--teacher", "tina", ledgerArg(data), data)
-	if !strings.HasPrefix(ana, tokenPrefix) || !strings.HasPrefix(teacher, tokenPrefix) {
+	if !strings.HasPrefix(ana, ledger.TokenPrefix) || !strings.HasPrefix(teacher, ledger.TokenPrefix) {
 		t.Fatalf("token add's last line is not a token: %q", ana)
 	}
 	cmd, url := serveGateway(t, bin, upstream, data)
-	var want Totals
+	var want ledger.Totals
 	for range 3 {
 		a := do(t, "POST", url+"v1/agent", ana, agentBody(""))
 		for _, p := range events(a.Body) {
@@ -110,11 +111,11 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 
 	_, url = serveGateway(t, bin, upstream, data)
 	a := do(t, "GET", url+"usage", teacher, "")
-	var rep Report
+	var rep ledger.Report
 	if err := json.Unmarshal([]byte(a.Body), &rep); err != nil {
 		t.Fatalf("usage after restart: HTTP %d %s", a.Status, a.Body)
 	}
-	var got StudentUsage
+	var got ledger.StudentUsage
 	for _, s := range rep.Students {
 		if s.Name == "ana" {
 			got = s
@@ -124,16 +125,15 @@ func TestKillDashNineMidStreamKeepsEveryCommittedRecord(t *testing.T) {
 	if got.Requests != 4 || got.Estimated != 1 || rep.Totals.Requests != 4 || got.Limits.RequestsPerMinute != 100 {
 		t.Errorf("after kill -9 and restart: %+v, totals %+v", got, rep.Totals)
 	}
-	l := reopenTestLedger(t, data)
-	defer l.Close()
-	var done Totals
-	l.db.QueryRow(`SELECT COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE state = 'done'`).Scan(
+	db := rawDB(t, data)
+	var done ledger.Totals
+	db.QueryRow(`SELECT COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd) FROM requests WHERE state = 'done'`).Scan(
 		&done.Requests, &done.InputTokens, &done.OutputTokens, &done.USD)
 	if fmt.Sprintf("%+v", done) != fmt.Sprintf("%+v", want) {
 		t.Errorf("finished answers in the ledger %+v, want what the upstream reported %+v", done, want)
 	}
 	var interrupted int
-	l.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'interrupted' AND output_tokens = reserved_tokens`).Scan(&interrupted)
+	db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'interrupted' AND output_tokens = reserved_tokens`).Scan(&interrupted)
 	if interrupted != 1 {
 		t.Errorf("%d answers marked interrupted and charged their reservation, want 1", interrupted)
 	}

@@ -1,21 +1,22 @@
 // Package gateway is the class gateway: an OpenAI-compatible reverse proxy
 // that keeps the teacher's upstream key on the server, knows each student
 // (by a JupyterHub token or a token of its own), holds every answer to the
-// student's budget, records what each answer used in a crash-safe ledger,
-// and shows the teacher who used what.
+// student's budget in the class's ledger (package ledger), and shows the
+// teacher who used what.
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/redact"
 )
 
@@ -25,10 +26,15 @@ type Config struct {
 	// AgentPath is where the upstream's Agent API answers, e.g. "v1/agent"
 	// for one without the v1/responses alias; empty: the path the student used.
 	AgentPath string
-	Key       string  // the upstream key; never forwarded to a student, logged or stored
-	Ledger    *Ledger // where students, limits and usage live
-	Prefix    string  // URL prefix the gateway serves under, e.g. /services/llm/; default /
-	Hub       *Hub    // JupyterHub service settings; nil for a standalone gateway
+	// AgentOnly says the upstream answers only the Agent API, as Perplexity
+	// does since it retired chat completions: the gateway answers a chat
+	// completion by putting it to the Agent API and translating the answer
+	// back. An upstream at api.perplexity.ai is always taken so.
+	AgentOnly bool
+	Key       string         // the upstream key; never forwarded to a student, logged or stored
+	Ledger    *ledger.Ledger // where students, limits and usage live
+	Prefix    string         // URL prefix the gateway serves under, e.g. /services/llm/; default /
+	Hub       *Hub           // JupyterHub service settings; nil for a standalone gateway
 	// CookieSecret signs the teacher page's session cookie (32+ bytes).
 	CookieSecret []byte
 	Transport    http.RoundTripper // to the upstream; nil for a default one
@@ -43,31 +49,19 @@ type Config struct {
 
 // Gateway is the class gateway; Handler serves it.
 type Gateway struct {
-	upstream  *url.URL
-	agentPath string
-	key       []byte
-	hide      *redact.Key // keeps the key out of what leaves
-	ledger    *Ledger
-	prefix    string
-	hub       *Hub
-	auth      authenticator
-	sessions  *sessions
-	transport http.RoundTripper
-	proxy     http.Handler
-	log       *log.Logger
-	errorLog  *log.Logger
-	models    []string
-	bodyWait  time.Duration
-	keyBad    atomic.Bool // the upstream last refused the class's key
-	underWay  underWay    // each student's requests under way here
+	prefix   string
+	hub      *Hub
+	auth     authenticator
+	sessions *sessions
+	proxy    *proxy
+	desk     *desk
+	ledger   *ledger.Ledger
+	log      logger
+	bodyWait time.Duration
 }
 
-// authenticator says who holds a bearer token.
-type authenticator interface {
-	identify(r *http.Request, token string) (Identity, bool, error)
-}
-
-// New makes a gateway from cfg.
+// New makes a gateway from cfg, and closes the answers that gateways which
+// stopped left open on its ledger (see ledger.Ledger.CloseInterrupted).
 func New(cfg Config) (*Gateway, error) {
 	u, err := url.Parse(strings.TrimRight(cfg.Upstream, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -79,41 +73,49 @@ func New(cfg Config) (*Gateway, error) {
 	if len(cfg.CookieSecret) < 32 {
 		return nil, errors.New("the cookie secret is shorter than 32 bytes")
 	}
-	g := &Gateway{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), key: []byte(cfg.Key), hide: redact.New(cfg.Key), ledger: cfg.Ledger, prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub,
-		transport: cfg.Transport, log: log.New(io.Discard, "", 0), models: cfg.Models, bodyWait: cfg.BodyTimeout}
+	hide := redact.New(cfg.Key)
+	g := &Gateway{prefix: cleanPrefix(cfg.Prefix), hub: cfg.Hub, ledger: cfg.Ledger, log: newLogger(cfg.Log, hide), bodyWait: cfg.BodyTimeout}
 	if g.bodyWait == 0 {
 		g.bodyWait = 30 * time.Second
 	}
-	if cfg.Log != nil {
-		g.log = log.New(cfg.Log, "gateway ", log.LstdFlags)
-	}
-	g.errorLog = log.New(&redactingWriter{w: g.log.Writer(), hide: g.hide}, "gateway proxy ", log.LstdFlags)
-	if g.transport == nil {
-		g.transport = upstreamTransport()
-	}
-	g.sessions = newSessions(cfg.CookieSecret, g.prefix)
-	g.sessions.store, g.sessions.logf = g.ledger, g.logf
+	logf := g.log.logf
+	g.auth = tokenAuth{ledger: cfg.Ledger}
 	if g.hub != nil {
 		g.auth = newHubAuth(g.hub)
-	} else {
-		g.auth = tokenAuth{ledger: g.ledger}
 	}
-	if g.ledger.log == nil { // the first gateway on a ledger logs its lease
-		g.ledger.log = g.logf
+	g.sessions = newSessions(cfg.CookieSecret, g.prefix, cfg.Ledger, logf)
+	g.desk = &desk{ledger: cfg.Ledger, auth: g.auth, sessions: g.sessions, hub: g.hub, prefix: g.prefix, models: cfg.Models, logf: logf}
+	if g.hub != nil {
+		g.desk.hubLogin = &hubLogin{hub: g.hub, auth: g.auth, sessions: g.sessions, prefix: g.prefix, logf: logf}
 	}
-	if n, err := g.ledger.closeInterrupted(); err != nil {
+	transport := cfg.Transport
+	if transport == nil {
+		transport = upstreamTransport()
+	}
+	g.proxy = &proxy{ledger: cfg.Ledger, auth: g.auth, route: route{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), agentOnly: cfg.AgentOnly || u.Hostname() == perplexityHost},
+		key: []byte(cfg.Key), hide: hide, models: cfg.Models, keys: &keyWatch{ledger: cfg.Ledger, logf: logf}, prefix: g.prefix, logf: logf}
+	if g.hub == nil {
+		g.proxy.tokens = newRememberedTokens(cfg.Ledger)
+		g.proxy.auth = g.proxy.tokens
+	}
+	g.proxy.rp = &httputil.ReverseProxy{Rewrite: g.proxy.rewrite, Transport: transport, FlushInterval: -1,
+		ModifyResponse: g.proxy.modifyResponse, ErrorHandler: g.proxy.proxyError, ErrorLog: g.log.errorLog()}
+	if n, err := cfg.Ledger.CloseInterrupted(logf); err != nil {
 		return nil, err
 	} else if n > 0 {
-		g.logf("%d answers were streaming when the gateway last stopped: each charged its reservation", n)
+		logf("%d answers were streaming when the gateway last stopped: each charged its reservation", n)
 	}
-	if kr, err := g.ledger.keyRefusal(); err != nil {
+	if kr, err := cfg.Ledger.KeyRefusal(context.Background()); err != nil {
 		return nil, err
 	} else if kr != nil {
-		g.keyBad.Store(true)
+		g.proxy.keys.bad.Store(true)
 	}
-	g.proxy = g.newProxy()
 	return g, nil
 }
+
+// perplexityHost answers only the Agent API since Perplexity retired chat
+// completions (27 September 2026).
+const perplexityHost = "api.perplexity.ai"
 
 // upstreamTransport is the connection pool to the upstream: no idle or
 // total timeout on a body (answers may take minutes), but a bound on how
@@ -130,98 +132,36 @@ func cleanPrefix(p string) string {
 	return "/" + strings.Trim(p, "/") + strings.Repeat("/", min(1, len(strings.Trim(p, "/"))))
 }
 
-// Handler serves the gateway's endpoints under its prefix.
+// Handler serves the gateway's endpoints under its prefix: the routing
+// table, one line per endpoint.
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	p := g.prefix
 	for _, path := range []string{"v1/agent", "v1/responses", "v1/chat/completions"} {
-		mux.HandleFunc("POST "+p+path, g.llm)
+		mux.Handle("POST "+p+path, g.proxy)
 	}
-	mux.HandleFunc("GET "+p+"v1/models", g.llm)
-	mux.HandleFunc("GET "+p+"usage", g.usage)
-	mux.HandleFunc("POST "+p+"teacher/pause", g.pause)
-	mux.HandleFunc("POST "+p+"teacher/limits", g.limits)
-	mux.HandleFunc("POST "+p+"teacher/logout", g.logout)
-	mux.HandleFunc("GET "+p+"{$}", g.page)
-	mux.HandleFunc("POST "+p+"login", g.login)
-	mux.HandleFunc("GET "+p+"oauth_callback", g.oauthCallback)
-	mux.HandleFunc("GET "+p+"healthz", g.healthz)
+	mux.Handle("GET "+p+"v1/models", g.proxy)
+	mux.HandleFunc("GET "+p+"usage", g.desk.usage)
+	mux.HandleFunc("POST "+p+"teacher/pause", g.desk.pause)
+	mux.HandleFunc("POST "+p+"teacher/limits", g.desk.limits)
+	mux.HandleFunc("POST "+p+"teacher/logout", g.desk.logout)
+	mux.HandleFunc("GET "+p+"{$}", g.desk.page)
+	mux.HandleFunc("POST "+p+"login", g.desk.login)
+	if g.desk.hubLogin != nil {
+		mux.HandleFunc("GET "+p+"oauth_callback", g.desk.hubLogin.callback)
+	} else {
+		mux.HandleFunc("GET "+p+"oauth_callback", http.NotFound)
+	}
+	mux.Handle("GET "+p+"healthz", healthz(g.ledger, g.log.logf))
 	mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 		failure(w, shapeOf(strings.TrimPrefix(r.URL.Path, p)), http.StatusNotFound,
 			"The class gateway serves v1/agent, v1/responses, v1/chat/completions and v1/models; check the base URL.")
 	})
-	return g.bodyDeadline(mux)
+	return bodyDeadline(g.bodyWait, mux)
 }
 
-// upstreamURL is where a student's path goes: the upstream's base URL (which
-// ends in /v1) plus the fixed endpoint. Nothing a student sends changes it.
-func (g *Gateway) upstreamURL(path string) *url.URL {
-	u := *g.upstream
-	if g.agentPath != "" && shapeOf(path) == agentShape {
-		path = g.agentPath
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/v1") + "/" + path
-	u.RawQuery = ""
-	return &u
-}
-
-// bearer is the token in an Authorization header: "Bearer X" (as OpenAI
-// clients send it) or "token X" (as JupyterHub's clients do).
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	for _, scheme := range []string{"bearer ", "token "} {
-		if len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) {
-			return strings.TrimSpace(h[len(scheme):])
-		}
-	}
-	return ""
-}
-
-// student says who sent r, or why it is refused.
-func (g *Gateway) student(r *http.Request) (Identity, *Refusal) {
-	id, ok, err := g.auth.identify(r, bearer(r))
-	if err != nil {
-		g.logf("auth: %v", err)
-		return Identity{}, refuseCannotCheck
-	}
-	if !ok || !id.Student {
-		return Identity{}, refuseNoToken
-	}
-	if g.hub != nil {
-		if err := g.ledger.ensureStudent(r.Context(), id.Name); err != nil {
-			g.logf("ledger: %v", err)
-		}
-	}
-	return id, nil
-}
-
-// maxLogLine bounds a line of the gateway's log: no line grows with what
-// a request holds.
-const maxLogLine = 2048
-
-func (g *Gateway) logf(format string, args ...any) {
-	g.log.Print(cutLine(g.hide.String(fmt.Sprintf(format, args...))))
-}
-
-// cutLine is line cut to maxLogLine bytes, saying so.
-func cutLine(line string) string {
-	if len(line) <= maxLogLine {
-		return line
-	}
-	return strings.ToValidUTF8(line[:maxLogLine], "") + fmt.Sprintf(" [%d bytes more]", len(line)-maxLogLine)
-}
-
-// redactingWriter keeps the key out of what the proxy and the server log,
-// each line cut to maxLogLine.
-type redactingWriter struct {
-	w    io.Writer
-	hide *redact.Key
-}
-
-func (r *redactingWriter) Write(p []byte) (int, error) {
-	line := strings.TrimSuffix(cutLine(r.hide.String(string(p))), "\n") + "\n"
-	if _, err := io.WriteString(r.w, line); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+// Server is an http.Server for the gateway's Handler, with its timeouts.
+func (g *Gateway) Server() *http.Server {
+	return &http.Server{Handler: g.Handler(), ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout,
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: g.log.errorLog()}
 }

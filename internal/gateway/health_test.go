@@ -15,7 +15,7 @@ func TestHealthzChecksTheLedger(t *testing.T) {
 	if a := do(t, "GET", tg.URL+"healthz", "", ""); a.Status != 200 || a.Body != "ok\n" {
 		t.Fatalf("healthz with the ledger up: %d %q", a.Status, a.Body)
 	}
-	tg.ledger.db.Close()
+	tg.ledger.Close()
 	a := do(t, "GET", tg.URL+"healthz", "", "")
 	if a.Status != 503 || !strings.Contains(a.Body, "does not answer") {
 		t.Fatalf("healthz with the ledger closed: %d %q", a.Status, a.Body)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -22,8 +24,16 @@ const testKey = "sk-UPSTREAM-TESTKEY-0123456789abcdefghijklmnop"
 // seedQuestion is the lesson's question; the practice server answers it.
 const seedQuestion = "How many stars are in the universe?"
 
+// chatBody is a streamed chat request for sonar-pro, which has a default
+// price; the practice server answers it as Perplexity does today (403).
 func chatBody(extra string) string {
 	return `{"model":"sonar-pro","stream":true` + extra + `,"messages":[{"role":"user","content":"` + seedQuestion + `"}]}`
+}
+
+// openAIChatBody is a streamed chat request the practice server answers as
+// OpenAI does.
+func openAIChatBody(extra string) string {
+	return `{"model":"gpt-4o-mini","stream":true` + extra + `,"messages":[{"role":"user","content":"` + seedQuestion + `"}]}`
 }
 
 func agentBody(extra string) string {
@@ -33,7 +43,9 @@ func agentBody(extra string) string {
 // testGateway is a gateway on loopback in front of some upstream.
 type testGateway struct {
 	URL    string // with the prefix, ending in /
-	ledger *Ledger
+	ledger *ledger.Ledger
+	db     *sql.DB // the test's own handle on the ledger's database
+	clock  *testClock
 	gw     *Gateway
 	log    *lockedBuffer
 	dir    string // the SQLite folder, or the PostgreSQL URL
@@ -44,10 +56,11 @@ type gatewayOption func(*Config)
 // startGateway runs a gateway in front of upstream (a base URL ending in /v1).
 func startGateway(t testing.TB, upstream string, opts ...gatewayOption) *testGateway {
 	t.Helper()
-	ledger, dir := openTestLedger(t)
-	t.Cleanup(func() { ledger.Close() })
+	clock := &testClock{}
+	l, dir := openTestLedger(t, clock)
+	t.Cleanup(func() { l.Close() })
 	buf := &lockedBuffer{b: &bytes.Buffer{}}
-	cfg := Config{Upstream: upstream, Key: testKey, Ledger: ledger, CookieSecret: bytes.Repeat([]byte("s"), 32), Log: buf}
+	cfg := Config{Upstream: upstream, Key: testKey, Ledger: l, CookieSecret: bytes.Repeat([]byte("s"), 32), Log: buf}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -57,7 +70,7 @@ func startGateway(t testing.TB, upstream string, opts ...gatewayOption) *testGat
 	}
 	ts := httptest.NewServer(gw.Handler())
 	t.Cleanup(ts.Close)
-	return &testGateway{URL: ts.URL + gw.prefix, ledger: ledger, gw: gw, log: buf, dir: dir}
+	return &testGateway{URL: ts.URL + gw.prefix, ledger: l, db: rawDB(t, dir), clock: clock, gw: gw, log: buf, dir: dir}
 }
 
 // startPractice runs a practice server on loopback, fast unless told.
@@ -70,7 +83,7 @@ func startPractice(t testing.TB, opts practice.Options) (*practice.Server, strin
 }
 
 // student issues a token with optional limits.
-func (tg *testGateway) student(t testing.TB, name string, lim Limits) string {
+func (tg *testGateway) student(t testing.TB, name string, lim ledger.Limits) string {
 	t.Helper()
 	tok, err := tg.ledger.AddToken(name, false, lim, "test")
 	if err != nil {
@@ -81,7 +94,7 @@ func (tg *testGateway) student(t testing.TB, name string, lim Limits) string {
 
 func (tg *testGateway) teacherToken(t testing.TB) string {
 	t.Helper()
-	tok, err := tg.ledger.AddToken("tina", true, Limits{}, "test")
+	tok, err := tg.ledger.AddToken("tina", true, ledger.Limits{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +191,7 @@ type requestRow struct {
 
 func (tg *testGateway) requests(t testing.TB) []requestRow {
 	t.Helper()
-	rows, err := tg.ledger.db.Query(`SELECT student, state, reserved_tokens, input_tokens, output_tokens, estimated, cost_usd FROM requests ORDER BY id`)
+	rows, err := tg.db.Query(`SELECT student, state, reserved_tokens, input_tokens, output_tokens, estimated, cost_usd FROM requests ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/pgtest"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -96,7 +97,7 @@ func (h *classHosts) startJanitor(t *testing.T) {
 	}
 	os.Chown(dir, 65534, 65534)
 	h.pgDir = dir
-	pgCtl, err := pgBin("pg_ctl")
+	pgCtl, err := pgtest.Bin("pg_ctl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +133,12 @@ func (h *classHosts) startJanitor(t *testing.T) {
 // pgCtl runs pg_ctl on the cluster as the server's account.
 func (h *classHosts) pgCtl(t testing.TB, args ...string) {
 	t.Helper()
-	bin, err := pgBin("pg_ctl")
+	bin, err := pgtest.Bin("pg_ctl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, append([]string{"-D", filepath.Join(h.pgDir, "data"), "-l", filepath.Join(h.pgDir, "log"), "-w", "-t", "30"}, args...)...)
-	asServerAccount(cmd)
+	pgtest.AsServerAccount(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(h.pgDir, "log"))
 		t.Fatalf("pg_ctl %s: %v\n%s\n%s", strings.Join(args, " "), err, out, log)
@@ -147,7 +148,7 @@ func (h *classHosts) pgCtl(t testing.TB, args ...string) {
 // startCluster makes a cluster whose only TCP address is the bridge's,
 // with a password for the class's database user (never on a command line).
 func (h *classHosts) startCluster(t *testing.T) {
-	initdb, err := pgBin("initdb")
+	initdb, err := pgtest.Bin("initdb")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func (h *classHosts) startCluster(t *testing.T) {
 	os.Chown(pwfile, 65534, 65534)
 	data := filepath.Join(h.pgDir, "data")
 	cmd := exec.Command(initdb, "-D", data, "-U", "class", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync")
-	asServerAccount(cmd)
+	pgtest.AsServerAccount(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v: %s", err, out)
 	}

@@ -115,7 +115,7 @@ func TestHubTokensIdentifyStudents(t *testing.T) {
 		}
 	}
 	// "token X", as JupyterHub's clients send it, works too.
-	req, _ := http.NewRequest("POST", tg.URL+"v1/chat/completions", strings.NewReader(chatBody("")))
+	req, _ := http.NewRequest("POST", tg.URL+"v1/chat/completions", strings.NewReader(openAIChatBody("")))
 	req.Header.Set("Authorization", "token tok-b")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("token scheme: %v %v", resp, err)

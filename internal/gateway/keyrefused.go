@@ -2,16 +2,11 @@ package gateway
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
-	"time"
+	"sync/atomic"
 
 	"github.com/streamdemo/streamdemo/internal/classwire"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // refusesKey says whether an upstream answer refuses the class's key: any
@@ -33,69 +28,33 @@ func refusesKey(status int, body []byte) bool {
 	return false
 }
 
-// keyRefused replaces the upstream's refusal of the class's key by the
-// class's own refusal, and records it for the teacher's page.
-func (g *Gateway) keyRefused(resp *http.Response, c *call) []byte {
-	if err := g.ledger.noteKeyRefused(resp.StatusCode); err != nil {
-		g.logf("ledger: %v", err)
+// keyWatch keeps the teacher's page told whether the upstream refuses the
+// class's key: recorded in the ledger when it does, cleared when it
+// answers again.
+type keyWatch struct {
+	ledger *ledger.Ledger
+	logf   func(string, ...any)
+	bad    atomic.Bool // the upstream last refused the key
+}
+
+// refused replaces the upstream's refusal of the class's key by the
+// class's own refusal, in the shape of the endpoint at path, and records it.
+func (k *keyWatch) refused(resp *http.Response, path string) []byte {
+	if err := k.ledger.NoteKeyRefused(resp.StatusCode); err != nil {
+		k.logf("ledger: %v", err)
 	}
-	g.keyBad.Store(true)
-	g.logf("the upstream refused the class's key (HTTP %d): check the key file", resp.StatusCode)
+	k.bad.Store(true)
+	k.logf("the upstream refused the class's key (HTTP %d): check the key file", resp.StatusCode)
 	resp.StatusCode, resp.Status = http.StatusBadGateway, "502 Bad Gateway"
 	resp.Header = http.Header{"X-Should-Retry": {"false"}}
-	return errorBody(shapeOf(c.path), http.StatusBadGateway, classwire.KeyRefused, classwire.KeyRefusedSentence)
+	return errorBody(shapeOf(path), http.StatusBadGateway, classwire.KeyRefused, classwire.KeyRefusedSentence)
 }
 
-// keyAccepted clears the record once the upstream answers again.
-func (g *Gateway) keyAccepted() {
-	if g.keyBad.Swap(false) {
-		if err := g.ledger.noteKeyRefused(0); err != nil {
-			g.logf("ledger: %v", err)
+// accepted clears the record once the upstream answers again.
+func (k *keyWatch) accepted() {
+	if k.bad.Swap(false) {
+		if err := k.ledger.NoteKeyRefused(0); err != nil {
+			k.logf("ledger: %v", err)
 		}
 	}
 }
-
-// KeyRefusal is the teacher's line about the last refusal of the key.
-type KeyRefusal struct {
-	At     time.Time `json:"at"`
-	Status int       `json:"status"`
-}
-
-// noteKeyRefused records (status > 0) or clears the key's refusal.
-func (l *Ledger) noteKeyRefused(status int) error {
-	return l.tx(context.Background(), func(tx dbq) error {
-		if status == 0 {
-			_, err := tx.Exec(`DELETE FROM settings WHERE key IN ('key_refused_at', 'key_refused_status')`)
-			return err
-		}
-		_, err := tx.Exec(`INSERT INTO settings VALUES ('key_refused_at', ?), ('key_refused_status', ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(millis(l.now()), 10), strconv.Itoa(status))
-		return err
-	})
-}
-
-// keyRefusal is the recorded refusal, or nil.
-func (l *Ledger) keyRefusal() (*KeyRefusal, error) {
-	at, err := setting(l.q(), "key_refused_at")
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	st, err := setting(l.q(), "key_refused_status")
-	if err != nil {
-		return nil, err
-	}
-	ms, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("setting key_refused_at: %w", err)
-	}
-	status, err := strconv.Atoi(st)
-	if err != nil {
-		return nil, fmt.Errorf("setting key_refused_status: %w", err)
-	}
-	return &KeyRefusal{At: time.UnixMilli(ms), Status: status}, nil
-}
-
-func nopBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

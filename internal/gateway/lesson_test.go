@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/pkg/streamdemo"
 )
@@ -18,7 +19,7 @@ func lessonEnv(t *testing.T, provider, baseURL, token string) {
 	}
 	t.Setenv("STREAMDEMO_PROVIDER", provider)
 	if provider == streamdemo.Compatible {
-		t.Setenv("STREAMDEMO_MODEL", "sonar-pro") // a compatible server's .env names its model
+		t.Setenv("STREAMDEMO_MODEL", "gpt-4o-mini") // a compatible server's .env names its model
 	}
 	t.Setenv("STREAMDEMO_BASE_URL", baseURL)
 	t.Setenv("STREAMDEMO_API_KEY", token)
@@ -50,7 +51,7 @@ func TestTheLessonRunsUnchangedThroughTheGateway(t *testing.T) {
 	want := practice.Choose(practice.SeedSystemPrompt, seedQuestion).Text
 	for _, provider := range []string{streamdemo.Perplexity, streamdemo.Compatible} {
 		t.Run(provider, func(t *testing.T) {
-			tok := tg.student(t, "ana-"+provider, Limits{})
+			tok := tg.student(t, "ana-"+provider, ledger.Limits{})
 			lessonEnv(t, provider, tg.URL+"v1", tok)
 			got, err := lesson(t)
 			if err != nil || got != want {
@@ -73,18 +74,18 @@ func TestRefusalsReachTheLessonAsOneSentence(t *testing.T) {
 		{"wrong token", streamdemo.Perplexity, func(t *testing.T) string { return "sdg_wrong" }, streamdemo.ErrKeyRejected,
 			"The class gateway did not accept your token: check the key your teacher gave you."},
 		{"budget used up", streamdemo.Compatible, func(t *testing.T) string {
-			tok := tg.student(t, "dan", Limits{TokensPerDay: ptr[int64](1)})
+			tok := tg.student(t, "dan", ledger.Limits{TokensPerDay: ptr[int64](1)})
 			tg.post(t, "v1/agent", tok, agentBody(""))
 			return tok
 		}, streamdemo.ErrBudget, "Your class budget for today is used up; ask your teacher."},
 		{"too many requests", streamdemo.Perplexity, func(t *testing.T) string {
 			t.Setenv("STREAMDEMO_RETRIES", "-1")
-			tok := tg.student(t, "eve", Limits{RequestsPerMinute: ptr[int64](1)})
+			tok := tg.student(t, "eve", ledger.Limits{RequestsPerMinute: ptr[int64](1)})
 			tg.post(t, "v1/agent", tok, agentBody(""))
 			return tok
 		}, streamdemo.ErrRateLimited, "Too many requests; wait 60 seconds."},
 		{"paused", streamdemo.Perplexity, func(t *testing.T) string {
-			tok := tg.student(t, "fay", Limits{})
+			tok := tg.student(t, "fay", ledger.Limits{})
 			do(t, "POST", tg.URL+"teacher/pause", teacher, `{"student":"fay","paused":true}`)
 			return tok
 		}, streamdemo.ErrPaused, "Your teacher has paused your access to the model; ask your teacher."},

@@ -1,16 +1,13 @@
 package gateway
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/streamdemo/streamdemo/internal/capture"
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // piece is 36 bytes of output, as a model might write them in one event.
@@ -60,7 +57,7 @@ func TestEveryKindOfOutputIsChargedWhenCut(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, upstream := startScripted(t, held(events, c.event, make(chan struct{}), ""))
 			tg := startGateway(t, upstream)
-			tok := tg.student(t, "ana", Limits{USDPerDay: ptr(10.0)})
+			tok := tg.student(t, "ana", ledger.Limits{USDPerDay: ptr(10.0)})
 			body := chatBody("")
 			if c.path != "v1/chat/completions" {
 				body = agentBody("")
@@ -76,84 +73,6 @@ func TestEveryKindOfOutputIsChargedWhenCut(t *testing.T) {
 				t.Errorf("charged %d output tokens (%s), want %d: %d bytes of output were streamed", r.Out, r.State, want, want*4)
 			}
 		})
-	}
-}
-
-// captured is the real Agent API stream's events, in order.
-func captured(t testing.TB) []string {
-	t.Helper()
-	f, err := capture.Perplexity.Open(capture.RealStream + capture.Ext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
-}
-
-// TestTheRealStreamIsCountedOnce: of the real capture, the counter takes
-// the answer's text and the search call's arguments once each, and neither
-// the search results (a tool's output, not the model's), nor the ".done"
-// events and the final response that repeat the text.
-func TestTheRealStreamIsCountedOnce(t *testing.T) {
-	var text, args, results string
-	c := &call{}
-	for _, line := range captured(t) {
-		var ev struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-			Item struct {
-				Arguments string `json:"arguments"`
-			} `json:"item"`
-			Results json.RawMessage `json:"results"`
-		}
-		json.Unmarshal([]byte(line), &ev)
-		switch ev.Type {
-		case "response.output_text.done":
-			text = ev.Text
-		case "response.output_item.added":
-			args += ev.Item.Arguments
-		case "response.reasoning.search_results":
-			results = string(ev.Results)
-		}
-		if ev.Type != "response.completed" {
-			c.observe([]byte(line))
-		}
-	}
-	if text == "" || args == "" || len(results) < 1000 {
-		t.Fatalf("the capture lacks its text, arguments or results")
-	}
-	least := int64(len(text) + len(args))
-	if c.chars < least || c.chars > least+100 {
-		t.Errorf("counted %d bytes of output before response.completed; the text and the arguments are %d", c.chars, least)
-	}
-	// The same answer not streamed, its usage removed: the text, not the results.
-	b, err := fs.ReadFile(capture.Perplexity, capture.RealStream+".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var whole map[string]any
-	json.Unmarshal(b, &whole)
-	delete(whole, "usage")
-	var answer struct {
-		Output []struct {
-			Content []struct {
-				Text string `json:"text"`
-			} `json:"content"`
-		} `json:"output"`
-	}
-	b, _ = json.Marshal(whole)
-	json.Unmarshal(b, &answer)
-	text = answer.Output[len(answer.Output)-1].Content[0].Text
-	c = &call{}
-	c.observe(b)
-	if c.usage != nil || c.chars != int64(len(text)) {
-		t.Errorf("counted %d bytes of the whole answer; its text is %d", c.chars, len(text))
 	}
 }
 
@@ -179,7 +98,7 @@ func TestWholeAnswersWithoutUsageAreChargedWhatTheyHold(t *testing.T) {
 				w.Write([]byte(c.answer))
 			})
 			tg := startGateway(t, upstream)
-			tok := tg.student(t, "ana", Limits{})
+			tok := tg.student(t, "ana", ledger.Limits{})
 			body := strings.Replace(chatBody(""), `"stream":true`, `"stream":false`, 1)
 			if c.path != "v1/chat/completions" {
 				body = strings.Replace(agentBody(""), `"stream":true`, `"stream":false`, 1)
@@ -195,31 +114,6 @@ func TestWholeAnswersWithoutUsageAreChargedWhatTheyHold(t *testing.T) {
 			})
 			if r.Out < 1800 || r.Out > 1804 {
 				t.Errorf("charged %d output tokens (%s) for 7,200 bytes of output", r.Out, r.State)
-			}
-		})
-	}
-}
-
-// BenchmarkCountOutput is the counter's cost beside the decoding that
-// accounting did before it, per event of the real capture and per chat
-// chunk: "go test -run='^$' -bench=CountOutput ./internal/gateway".
-func BenchmarkCountOutput(b *testing.B) {
-	agentEvents := captured(b)
-	chatChunk := `{"id":"c","object":"chat.completion.chunk","model":"sonar-pro","choices":[{"index":0,"delta":{"content":"word 0001 of the answer "},"finish_reason":null}]}`
-	for _, c := range []struct {
-		name   string
-		events []string
-	}{{"agent", agentEvents}, {"chat", []string{chatChunk}}} {
-		b.Run(c.name+"/decode", func(b *testing.B) {
-			for i := 0; b.Loop(); i++ {
-				var ev wireEvent
-				json.Unmarshal([]byte(c.events[i%len(c.events)]), &ev)
-			}
-		})
-		b.Run(c.name+"/decode+count", func(b *testing.B) {
-			cl := &call{}
-			for i := 0; b.Loop(); i++ {
-				cl.observe([]byte(c.events[i%len(c.events)]))
 			}
 		})
 	}

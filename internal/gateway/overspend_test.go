@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // startGreedy is an upstream that spends all it may: a whole chat answer
@@ -41,11 +43,11 @@ func (tg *testGateway) spent(t *testing.T, student string) (tokens int64, usd fl
 	t.Helper()
 	waitFor(t, 3*time.Second, "an answer was never settled", func() bool {
 		var open int
-		tg.ledger.q().QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&open)
+		tg.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&open)
 		return open == 0
 	})
-	err := tg.ledger.q().QueryRow(`SELECT COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(cost_usd), 0)
-		FROM requests WHERE student = ?`, student).Scan(&tokens, &usd)
+	err := tg.db.QueryRow(`SELECT COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(cost_usd), 0)
+		FROM requests WHERE student = '`+student+`'`).Scan(&tokens, &usd) // a name of the test's own
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +67,12 @@ func TestNAnswersAreReservedNTimes(t *testing.T) {
 	tg := startGateway(t, upstream)
 	for _, c := range []struct {
 		name, extra string
-		lim         Limits
+		lim         ledger.Limits
 	}{
-		{"n=64, dollars", `,"n":64`, Limits{USDPerDay: ptr(0.05)}},
-		{"n=64 and a cap, dollars", `,"n":64,"max_tokens":100000`, Limits{USDTotal: ptr(0.05)}},
-		{"best_of=64, dollars", `,"n":1,"best_of":64`, Limits{USDPerDay: ptr(0.05)}},
-		{"n=10, tokens", `,"n":10`, Limits{TokensPerDay: ptr[int64](5000)}},
+		{"n=64, dollars", `,"n":64`, ledger.Limits{USDPerDay: ptr(0.05)}},
+		{"n=64 and a cap, dollars", `,"n":64,"max_tokens":100000`, ledger.Limits{USDTotal: ptr(0.05)}},
+		{"best_of=64, dollars", `,"n":1,"best_of":64`, ledger.Limits{USDPerDay: ptr(0.05)}},
+		{"n=10, tokens", `,"n":10`, ledger.Limits{TokensPerDay: ptr[int64](5000)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			name := strings.NewReplacer(" ", "-", ",", "", "=", "").Replace(c.name)
@@ -90,7 +92,7 @@ func TestNAnswersAreReservedNTimes(t *testing.T) {
 	}
 	// Where the budget cannot hold n answers of 16 tokens, the request is
 	// refused as the budget used up, before it reaches the upstream.
-	tok := tg.student(t, "poor", Limits{USDPerDay: ptr(0.012)})
+	tok := tg.student(t, "poor", ledger.Limits{USDPerDay: ptr(0.012)})
 	before := len(up.seen())
 	a := tg.post(t, "v1/chat/completions", tok, wholeChat(`,"n":128`))
 	if a.Status != 429 || refusalType(t, a.Body) != "class_budget_exceeded" || len(up.seen()) != before {
@@ -118,8 +120,8 @@ func TestAnUnpricedModelNeedsAPriceUnderADollarLimit(t *testing.T) {
 		w.Write([]byte(`{"object":"response","model":"vendor/unpriced","status":"completed","output":[],"usage":{"input_tokens":10,"output_tokens":900}}`))
 	})
 	tg := startGateway(t, upstream)
-	ana := tg.student(t, "ana", Limits{USDPerDay: ptr(1.0)})
-	bob := tg.student(t, "bob", Limits{TokensPerDay: ptr[int64](100000)})
+	ana := tg.student(t, "ana", ledger.Limits{USDPerDay: ptr(1.0)})
+	bob := tg.student(t, "bob", ledger.Limits{TokensPerDay: ptr[int64](100000)})
 	ask := func(tok, model string) answer {
 		return tg.post(t, "v1/agent", tok, `{"model":"`+model+`","input":"hi"}`)
 	}
@@ -194,7 +196,7 @@ func TestAWholeAnswerCutIsChargedItsReservation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, upstream := startScripted(t, c.handle)
 			tg := startGateway(t, upstream)
-			tok := tg.student(t, "ana", Limits{USDPerDay: ptr(1.0)})
+			tok := tg.student(t, "ana", ledger.Limits{USDPerDay: ptr(1.0)})
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, "POST", tg.URL+c.path, strings.NewReader(c.body))
@@ -204,7 +206,7 @@ func TestAWholeAnswerCutIsChargedItsReservation(t *testing.T) {
 			}
 			tg.spent(t, "ana")
 			var reserved, cost float64
-			tg.ledger.db.QueryRow(`SELECT reserved_usd, cost_usd FROM requests`).Scan(&reserved, &cost)
+			tg.db.QueryRow(`SELECT reserved_usd, cost_usd FROM requests`).Scan(&reserved, &cost)
 			if reserved <= 0.01 || cost != reserved {
 				t.Errorf("charged %g USD of a reservation of %g", cost, reserved)
 			}
@@ -225,7 +227,7 @@ func TestTheUpstreamsReportedCostIsTheLeastCharge(t *testing.T) {
 				`"usage":{"prompt_tokens":10,"completion_tokens":2,"cost":0.2}}`))
 		})
 		tg := startGateway(t, upstream)
-		tok := tg.student(t, "ana", Limits{})
+		tok := tg.student(t, "ana", ledger.Limits{})
 		tg.post(t, "v1/chat/completions", tok, wholeChat(""))
 		if _, usd := tg.spent(t, "ana"); usd != 0.2 {
 			t.Errorf("charged %g USD, the upstream reported 0.2", usd)
@@ -241,7 +243,7 @@ func TestTheUpstreamsReportedCostIsTheLeastCharge(t *testing.T) {
 			return fmt.Sprintf("data: {\"type\":\"response.output_text.delta\",\"sequence_number\":%d,\"delta\":%q}\n\n", i, piece)
 		}, make(chan struct{}), ""))
 		tg := startGateway(t, upstream)
-		tok := tg.student(t, "ana", Limits{})
+		tok := tg.student(t, "ana", ledger.Limits{})
 		readThenLeave(t, tg.URL+"v1/agent", tok, agentBody(""), 201)
 		tg.spent(t, "ana")
 		r := tg.requests(t)[0]

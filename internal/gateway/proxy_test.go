@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
@@ -18,11 +19,11 @@ var fast = practice.Options{}
 func TestChatStreamPassesThroughAndIsCharged(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	want := practice.Choose("", seedQuestion).Text
 
 	// The client did not ask for usage: the gateway asks for it, charges it, and hides that chunk.
-	a := tg.post(t, "v1/chat/completions", tok, chatBody(""))
+	a := tg.post(t, "v1/chat/completions", tok, openAIChatBody(""))
 	if a.Status != 200 || streamedText(a.Body) != want {
 		t.Fatalf("HTTP %d, text %q, want %q", a.Status, streamedText(a.Body), want)
 	}
@@ -31,7 +32,7 @@ func TestChatStreamPassesThroughAndIsCharged(t *testing.T) {
 		t.Errorf("the usage chunk the client did not ask for reached it:\n%s", strings.Join(evs[len(evs)-3:], "\n"))
 	}
 	// A client that asked for usage gets it.
-	b := tg.post(t, "v1/chat/completions", tok, chatBody(`,"stream_options":{"include_usage":true}`))
+	b := tg.post(t, "v1/chat/completions", tok, openAIChatBody(`,"stream_options":{"include_usage":true}`))
 	if !strings.Contains(b.Body, `"completion_tokens"`) {
 		t.Errorf("the usage chunk the client asked for is missing")
 	}
@@ -50,11 +51,11 @@ func TestChatStreamPassesThroughAndIsCharged(t *testing.T) {
 func TestChatCostComesFromThePriceTable(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
-	if err := tg.ledger.SetPrice("sonar-pro", 1000, 2000, "test"); err != nil {
+	tok := tg.student(t, "ana", ledger.Limits{})
+	if err := tg.ledger.SetPrice("gpt-4o-mini", 1000, 2000, "test"); err != nil {
 		t.Fatal(err)
 	}
-	tg.post(t, "v1/chat/completions", tok, chatBody(""))
+	tg.post(t, "v1/chat/completions", tok, openAIChatBody(""))
 	r := tg.requests(t)[0]
 	want := (float64(r.In)*1000 + float64(r.Out)*2000) / 1e6
 	if r.Cost != want || want == 0 {
@@ -65,10 +66,10 @@ func TestChatCostComesFromThePriceTable(t *testing.T) {
 func TestAgentStreamIsChargedTheCostItReports(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	tg.ledger.SetPrice("*", 1e6, 1e6, "test") // must not be used: the Agent API reports its cost
 	a := tg.post(t, "v1/agent", tok, agentBody(`,"tools":[{"type":"web_search"}]`))
-	var completed wireEvent
+	var completed answerEvent
 	for _, p := range events(a.Body) {
 		if strings.Contains(p, `"response.completed"`) {
 			completed = decodeEvent(t, p)
@@ -86,7 +87,7 @@ func TestAgentStreamIsChargedTheCostItReports(t *testing.T) {
 func TestBrokenStreamIsChargedWhatStreamed(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	a := tg.post(t, "v1/agent", tok, `{"model":"fault/drop","stream":true,"input":"`+seedQuestion+`"}`)
 	streamed := streamedText(a.Body)
 	if streamed == "" {
@@ -103,9 +104,9 @@ func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
 	// failed write, stops the upstream within a quarter of a second.
 	srv, upstream := startPractice(t, practice.Options{TokensPerSecond: 2})
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.URL+"v1/chat/completions", strings.NewReader(chatBody("")))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.URL+"v1/chat/completions", strings.NewReader(openAIChatBody("")))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -128,7 +129,7 @@ func TestStudentsStopCancelsTheUpstreamAtOnce(t *testing.T) {
 func TestRequestBodiesAreSizeLimited(t *testing.T) {
 	srv, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	big := chatBody(`,"padding":"` + strings.Repeat("x", sizes.MaxRequest) + `"`)
 	a := tg.post(t, "v1/chat/completions", tok, big)
 	if a.Status != http.StatusRequestEntityTooLarge || refusalType(t, a.Body) != "class_gateway_error" {
@@ -142,16 +143,29 @@ func TestRequestBodiesAreSizeLimited(t *testing.T) {
 func TestModelsListIsForwarded(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	a := do(t, http.MethodGet, tg.URL+"v1/models", tok, "")
-	if a.Status != 200 || !strings.Contains(a.Body, `"sonar-pro"`) {
+	if a.Status != 200 || !strings.Contains(a.Body, `"gpt-4o-mini"`) {
 		t.Errorf("HTTP %d %s", a.Status, a.Body)
 	}
 }
 
-func decodeEvent(t *testing.T, payload string) wireEvent {
+// answerEvent is what the tests read of an event: an Agent API answer's usage.
+type answerEvent struct {
+	Response *struct {
+		Usage *struct {
+			InputTokens  int64 `json:"input_tokens"`
+			OutputTokens int64 `json:"output_tokens"`
+			Cost         *struct {
+				TotalCost float64 `json:"total_cost"`
+			} `json:"cost"`
+		} `json:"usage"`
+	} `json:"response"`
+}
+
+func decodeEvent(t testing.TB, payload string) answerEvent {
 	t.Helper()
-	var ev wireEvent
+	var ev answerEvent
 	if err := jsonUnmarshal(payload, &ev); err != nil {
 		t.Fatal(err)
 	}
@@ -161,10 +175,10 @@ func decodeEvent(t *testing.T, payload string) wireEvent {
 func TestWholeAnswersAreChargedTheirUsage(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	want := int64(len(practice.Tokens(practice.Choose("", seedQuestion).Text)))
 	for _, c := range []struct{ path, body string }{
-		{"v1/chat/completions", strings.Replace(chatBody(""), `"stream":true`, `"stream":false`, 1)},
+		{"v1/chat/completions", strings.Replace(openAIChatBody(""), `"stream":true`, `"stream":false`, 1)},
 		{"v1/agent", strings.Replace(agentBody(""), `"stream":true`, `"stream":false`, 1)},
 	} {
 		if a := tg.post(t, c.path, tok, c.body); a.Status != 200 || !strings.Contains(a.Body, "200 billion trillion") {
@@ -191,10 +205,10 @@ func TestTheStreamArrivesByteForByteAsTheUpstreamSentIt(t *testing.T) {
 	_, direct := startPractice(t, fast)
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	for _, c := range []struct{ path, body string }{
 		{"v1/agent", agentBody(`,"tools":[{"type":"web_search"}]`)},
-		{"v1/chat/completions", chatBody(`,"stream_options":{"include_usage":true}`)},
+		{"v1/chat/completions", openAIChatBody(`,"stream_options":{"include_usage":true}`)},
 	} {
 		want := do(t, "POST", direct+strings.TrimPrefix(c.path, "v1"), "", c.body)
 		got := tg.post(t, c.path, tok, c.body)

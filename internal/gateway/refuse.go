@@ -2,12 +2,99 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/streamdemo/streamdemo/internal/classwire"
+	"github.com/streamdemo/streamdemo/internal/ledger"
+	"github.com/streamdemo/streamdemo/internal/sizes"
 )
+
+// Refusal is a request the gateway turns away, with the one sentence the
+// student reads. Its Type is what the library recognises.
+type Refusal struct {
+	Status     int
+	Type       string // one of classwire's refusal types
+	Message    string
+	RetryAfter time.Duration // sent as Retry-After when waiting helps
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// The refusals a student can meet.
+var (
+	refuseNoToken       = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "The class gateway did not accept your token: check the key your teacher gave you.")
+	refuseClassPaused   = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused the model for the whole class (exam mode); ask your teacher.")
+	refuseStudentPaused = newRefusal(http.StatusForbidden, classwire.Paused, "Your teacher has paused your access to the model; ask your teacher.")
+	refuseDayBudget     = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget for today is used up; ask your teacher.")
+	refuseTotalBudget   = newRefusal(http.StatusTooManyRequests, classwire.BudgetExceeded, "Your class budget is used up; ask your teacher.")
+	refuseNotTeacher    = newRefusal(http.StatusForbidden, classwire.TeacherOnly, "Only the teacher can see this page or flip these switches.")
+	refuseNotFromPage   = newRefusal(http.StatusForbidden, classwire.TeacherOnly, "Switches are flipped from the teacher's page only: open the page itself and use its buttons.")
+	refuseSessionEnded  = newRefusal(http.StatusUnauthorized, classwire.TokenRejected, "Your teacher's session ended (its token was revoked or is no longer a teacher's): reload the page to log in again.")
+	refuseLedger        = newRefusal(http.StatusServiceUnavailable, classwire.GatewayError, "The class gateway cannot write its ledger right now; tell your teacher.")
+	refuseCannotCheck   = newRefusal(http.StatusBadGateway, classwire.GatewayError, "The class gateway could not check your token; try again in a moment.")
+	refuseTooLarge      = newRefusal(http.StatusRequestEntityTooLarge, classwire.GatewayError,
+		fmt.Sprintf("The request is larger than the class gateway accepts (%d KiB); send a shorter conversation.", sizes.MaxRequest>>10))
+)
+
+// concurrencyWait is how long a student over the concurrent-stream limit is
+// asked to wait: about how long a short answer takes.
+const concurrencyWait = 2 * time.Second
+
+// refusalFor is the sentence for what the ledger refused.
+func refusalFor(r *ledger.Refusal) *Refusal {
+	switch r.Reason {
+	case ledger.ClassPaused:
+		return refuseClassPaused
+	case ledger.StudentPaused:
+		return refuseStudentPaused
+	case ledger.TooManyStreams:
+		return tooMany(concurrencyWait)
+	case ledger.RateLimited:
+		return tooMany(r.Wait)
+	case ledger.DayBudget:
+		return refuseDayBudget
+	case ledger.TotalBudget:
+		return refuseTotalBudget
+	case ledger.Unpriced:
+		return refuseUnpriced(r.Model)
+	case ledger.TokenRevoked:
+		return refuseNoToken
+	}
+	return refuseLedger
+}
+
+// refuseUnpriced refuses a student with a dollar limit a model the price
+// table does not know, which no dollar limit can bound.
+func refuseUnpriced(model string) *Refusal {
+	msg := fmt.Sprintf("The class has no price for %s, and your budget is in dollars: ask your teacher to set its price.", model)
+	if model == "" {
+		msg = "The request names no model, and your budget is in dollars: name one of the class's models."
+	}
+	return newRefusal(http.StatusBadRequest, classwire.ModelNotAllowed, msg)
+}
+
+// refuseModel refuses a model or preset the class does not allow.
+func refuseModel(allowed []string) *Refusal {
+	return newRefusal(http.StatusBadRequest, classwire.ModelNotAllowed,
+		fmt.Sprintf("This class allows only %s: use one of these as the model.", strings.Join(allowed, ", ")))
+}
+
+// newRefusal is a refusal with no wait to honour.
+func newRefusal(status int, typ, message string) *Refusal {
+	return &Refusal{Status: status, Type: typ, Message: message}
+}
+
+// tooMany is the rate-limit refusal, with the wait that helps.
+func tooMany(wait time.Duration) *Refusal {
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	return &Refusal{Status: http.StatusTooManyRequests, Type: classwire.RateLimited,
+		Message: classwire.WaitSentence(secs), RetryAfter: time.Duration(secs) * time.Second}
+}
 
 // shape is an upstream's error format: the gateway answers in the shape the
 // client expects from the endpoint it called.

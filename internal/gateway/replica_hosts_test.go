@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,11 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
+// leaseRenewal is how often a replica renews its lease and sweeps.
+const leaseRenewal = 2 * time.Second
+
 // usageIn is what a finished Agent API answer reported it used.
-func usageIn(t *testing.T, body string) (u Totals) {
+func usageIn(t testing.TB, body string) (u ledger.Totals) {
 	t.Helper()
 	for _, p := range events(body) {
 		if ev := decodeEvent(t, p); ev.Response != nil && ev.Response.Usage != nil {
@@ -27,14 +32,14 @@ func usageIn(t *testing.T, body string) (u Totals) {
 	return u
 }
 
-func (u *Totals) add(v Totals) {
+func addTotals(u *ledger.Totals, v ledger.Totals) {
 	u.Requests, u.InputTokens, u.OutputTokens, u.USD = u.Requests+v.Requests, u.InputTokens+v.InputTokens, u.OutputTokens+v.OutputTokens, u.USD+v.USD
 }
 
 // doneTotals is what the ledger holds of finished answers.
-func doneTotals(t *testing.T, l *Ledger) (done Totals) {
+func doneTotals(t testing.TB, db *sql.DB) (done ledger.Totals) {
 	t.Helper()
-	if err := l.db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_usd), 0)
+	if err := db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cost_usd), 0)
 		FROM requests WHERE state = 'done'`).Scan(&done.Requests, &done.InputTokens, &done.OutputTokens, &done.USD); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +47,7 @@ func doneTotals(t *testing.T, l *Ledger) (done Totals) {
 }
 
 // sameTotals compares totals, dollars to a billionth.
-func sameTotals(a, b Totals) bool {
+func sameTotals(a, b ledger.Totals) bool {
 	return a.Requests == b.Requests && a.InputTokens == b.InputTokens && a.OutputTokens == b.OutputTokens && fmt.Sprintf("%.9f", a.USD) == fmt.Sprintf("%.9f", b.USD)
 }
 
@@ -83,36 +88,33 @@ func (c closer) Close() error { return c.c.Close() }
 // classOnHosts is three (or n) replicas in namespaces on one PostgreSQL
 // ledger, a balancer in front, and a ledger of the test's own on the same
 // database.
-func classOnHosts(t *testing.T, subnet string, n, pgPort int, opts practice.Options) (*classHosts, []*hostReplica, *balancer, *Ledger) {
+func classOnHosts(t *testing.T, subnet string, n, pgPort int, opts practice.Options) (*classHosts, []*hostReplica, *balancer, *ledger.Ledger, *sql.DB) {
 	t.Helper()
 	bin := buildStreamdemo(t)
 	h := newClassHosts(t, subnet, n, pgPort)
 	upstream := h.startUpstream(t, opts)
-	ledger, err := OpenPostgres(h.databaseURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ledger.Close() })
+	l := reopenTestLedger(t, h.databaseURL(), nil)
+	t.Cleanup(func() { l.Close() })
 	var replicas []*hostReplica
 	for i := 1; i <= n; i++ {
 		replicas = append(replicas, h.serveInNamespace(t, bin, upstream, i))
 	}
-	return h, replicas, newBalancer(t, replicas), ledger
+	return h, replicas, newBalancer(t, replicas), l, rawDB(t, h.databaseURL())
 }
 
 func TestKillDashNineOfAReplicaAcrossHosts(t *testing.T) {
-	_, replicas, front, ledger := classOnHosts(t, "198.18.4", 3, 18210, practice.Options{TokensPerSecond: 60})
-	ana, err := ledger.AddToken("ana", false, Limits{RequestsPerMinute: ptr[int64](0), ConcurrentStreams: ptr[int64](10)}, "test")
+	_, replicas, front, l, db := classOnHosts(t, "198.18.4", 3, 18210, practice.Options{TokensPerSecond: 60})
+	ana, err := l.AddToken("ana", false, ledger.Limits{RequestsPerMinute: ptr[int64](0), ConcurrentStreams: ptr[int64](10)}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want Totals
+	var want ledger.Totals
 	for range 3 { // one finished answer on each replica
 		a := do(t, "POST", front.URL+"v1/agent", ana, agentBody(""))
 		if a.Status != 200 {
 			t.Fatalf("an answer through the balancer: HTTP %d %s", a.Status, a.Body)
 		}
-		want.add(usageIn(t, a.Body))
+		addTotals(&want, usageIn(t, a.Body))
 	}
 	// Three answers streaming, one on each replica; the one on replica k is cut by kill -9.
 	var streams []*http.Response
@@ -154,7 +156,7 @@ func TestKillDashNineOfAReplicaAcrossHosts(t *testing.T) {
 				t.Errorf("an answer on a replica that was not killed did not finish: %.300s", b.String())
 			}
 			mu.Lock()
-			want.add(u)
+			addTotals(&want, u)
 			mu.Unlock()
 		})
 	}
@@ -164,14 +166,14 @@ func TestKillDashNineOfAReplicaAcrossHosts(t *testing.T) {
 			t.Fatalf("a new answer after the kill: HTTP %d %s", a.Status, a.Body)
 		}
 		mu.Lock()
-		want.add(usageIn(t, a.Body))
+		addTotals(&want, usageIn(t, a.Body))
 		mu.Unlock()
 	}
 	wg.Wait()
 	var state string
 	var reserved, charged int64
-	for deadline := time.Now().Add(2*renewEvery + 5*time.Second); ; time.Sleep(200 * time.Millisecond) {
-		err := ledger.db.QueryRow(`SELECT state, reserved_tokens, output_tokens FROM requests WHERE state <> 'done'`).Scan(&state, &reserved, &charged)
+	for deadline := time.Now().Add(2*leaseRenewal + 5*time.Second); ; time.Sleep(200 * time.Millisecond) {
+		err := db.QueryRow(`SELECT state, reserved_tokens, output_tokens FROM requests WHERE state <> 'done'`).Scan(&state, &reserved, &charged)
 		if err != nil {
 			t.Fatalf("the killed answer's row: %v", err)
 		}
@@ -183,8 +185,8 @@ func TestKillDashNineOfAReplicaAcrossHosts(t *testing.T) {
 		t.Errorf("the answer cut by kill -9 is %s, charged %d of its reservation %d, with no gateway restarted; want interrupted at its reservation", state, charged, reserved)
 	}
 	var rows int
-	ledger.db.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&rows)
-	if got := doneTotals(t, ledger); !sameTotals(got, want) || rows != int(want.Requests)+1 {
+	db.QueryRow(`SELECT COUNT(*) FROM requests`).Scan(&rows)
+	if got := doneTotals(t, db); !sameTotals(got, want) || rows != int(want.Requests)+1 {
 		t.Logf("%d rows in the ledger", rows)
 		t.Errorf("finished answers in the ledger %+v, want what the upstream reported %+v", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -22,12 +23,12 @@ func readAll(t *testing.T, r io.ReadCloser) string {
 }
 
 func TestPostgresRestartedMidClassAcrossHosts(t *testing.T) {
-	h, replicas, front, ledger := classOnHosts(t, "198.18.5", 2, 18211, practice.Options{TokensPerSecond: 40})
-	ana, err := ledger.AddToken("ana", false, Limits{RequestsPerMinute: ptr[int64](0), ConcurrentStreams: ptr[int64](10)}, "test")
+	h, replicas, front, l, db := classOnHosts(t, "198.18.5", 2, 18211, practice.Options{TokensPerSecond: 40})
+	ana, err := l.AddToken("ana", false, ledger.Limits{RequestsPerMinute: ptr[int64](0), ConcurrentStreams: ptr[int64](10)}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want Totals
+	var want ledger.Totals
 	ask := func() answer { return do(t, "POST", front.URL+"v1/agent", ana, agentBody("")) }
 
 	// The database stops while an answer streams, and students ask meanwhile
@@ -54,14 +55,14 @@ func TestPostgresRestartedMidClassAcrossHosts(t *testing.T) {
 	}
 	// The answer ends while the database is down: its replica records it
 	// once the database is back.
-	want.add(usageIn(t, readAll(t, streaming.Body)))
+	addTotals(&want, usageIn(t, readAll(t, streaming.Body)))
 	h.startPostgres(t)
 	// The gateways re-dial on their own: each answers again within seconds.
 	for deadline, ok := time.Now().Add(15*time.Second), 0; ok < len(replicas); {
 		a := ask()
 		if a.Status == 200 {
 			ok++
-			want.add(usageIn(t, a.Body))
+			addTotals(&want, usageIn(t, a.Body))
 		} else if time.Now().After(deadline) {
 			t.Fatalf("15 s after the database came back, a replica still answers HTTP %d %s", a.Status, a.Body)
 		} else {
@@ -72,12 +73,12 @@ func TestPostgresRestartedMidClassAcrossHosts(t *testing.T) {
 	// A plain fast restart while an answer streams.
 	streaming = openStream(t, front.URL, ana, 3)
 	h.pgCtl(t, "restart", "-m", "fast")
-	want.add(usageIn(t, readAll(t, streaming.Body)))
+	addTotals(&want, usageIn(t, readAll(t, streaming.Body)))
 	for range len(replicas) {
 		if a := ask(); a.Status != 200 {
 			t.Errorf("after pg_ctl restart -m fast: HTTP %d %s", a.Status, a.Body)
 		} else {
-			want.add(usageIn(t, a.Body))
+			addTotals(&want, usageIn(t, a.Body))
 		}
 	}
 
@@ -86,12 +87,12 @@ func TestPostgresRestartedMidClassAcrossHosts(t *testing.T) {
 	// refused request charged.
 	var open, other int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		ledger.db.QueryRow(`SELECT COUNT(*) FILTER (WHERE state = 'open'), COUNT(*) FILTER (WHERE state NOT IN ('open', 'done')) FROM requests`).Scan(&open, &other)
+		db.QueryRow(`SELECT COUNT(*) FILTER (WHERE state = 'open'), COUNT(*) FILTER (WHERE state NOT IN ('open', 'done')) FROM requests`).Scan(&open, &other)
 		if open == 0 || time.Now().After(deadline) {
 			break
 		}
 	}
-	if got := doneTotals(t, ledger); open != 0 || other != 0 || !sameTotals(got, want) {
+	if got := doneTotals(t, db); open != 0 || other != 0 || !sameTotals(got, want) {
 		t.Errorf("the ledger holds %+v done, %d open and %d otherwise; want %+v done, nothing else", got, open, other, want)
 	}
 	recorded := false

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
@@ -28,20 +29,20 @@ func startReplicasOn(t testing.TB, database, upstream string, n int) []*testGate
 	t.Helper()
 	var out []*testGateway
 	for range n {
-		ledger := reopenTestLedger(t, database)
-		t.Cleanup(func() { ledger.Close() })
-		secret, err := ledger.CookieSecret("")
+		l := reopenTestLedger(t, database, nil)
+		t.Cleanup(func() { l.Close() })
+		secret, err := l.CookieSecret("")
 		if err != nil {
 			t.Fatal(err)
 		}
 		buf := &lockedBuffer{b: &bytes.Buffer{}}
-		gw, err := New(Config{Upstream: upstream, Key: testKey, Ledger: ledger, CookieSecret: secret, Log: buf})
+		gw, err := New(Config{Upstream: upstream, Key: testKey, Ledger: l, CookieSecret: secret, Log: buf})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ts := httptest.NewServer(gw.Handler())
 		t.Cleanup(ts.Close)
-		out = append(out, &testGateway{URL: ts.URL + gw.prefix, ledger: ledger, gw: gw, log: buf, dir: database})
+		out = append(out, &testGateway{URL: ts.URL + gw.prefix, ledger: l, db: rawDB(t, database), gw: gw, log: buf, dir: database})
 	}
 	return out
 }
@@ -74,7 +75,7 @@ func TestReplicasAdmitExactlyTheConcurrentStreamLimit(t *testing.T) {
 		t.Run(fmt.Sprintf("%d replicas", n), func(t *testing.T) {
 			replicas := startReplicas(t, upstream, n)
 			front := roundRobin(t, replicas)
-			tok := front.student(t, "ana", Limits{ConcurrentStreams: ptr[int64](4), RequestsPerMinute: ptr[int64](0)})
+			tok := front.student(t, "ana", ledger.Limits{ConcurrentStreams: ptr[int64](4), RequestsPerMinute: ptr[int64](0)})
 			var wg sync.WaitGroup
 			answers := make(chan answer, 20)
 			for range 20 {
@@ -82,7 +83,7 @@ func TestReplicasAdmitExactlyTheConcurrentStreamLimit(t *testing.T) {
 			}
 			wg.Wait()
 			close(answers)
-			admitted, refused := tally(t, answers, "class_rate_limited")
+			admitted, refused := tallyAnswers(t, answers, "class_rate_limited")
 			if admitted != 4 || refused != 16 {
 				t.Errorf("%d streams admitted, %d refused across %d replicas; want 4 and 16", admitted, refused, n)
 			}
@@ -94,9 +95,9 @@ func TestADayBudgetUsedOnOneReplicaIsRefusedOnTheOther(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	replicas := startReplicas(t, upstream, 2)
 	a, b := replicas[0], replicas[1]
-	body := chatBody(`,"max_tokens":100`)
+	body := openAIChatBody(`,"max_tokens":100`)
 	limit := int64(len(body)+3)/4 + 100 // one answer's reservation
-	tok := a.student(t, "ana", Limits{TokensPerDay: &limit, RequestsPerMinute: ptr[int64](0)})
+	tok := a.student(t, "ana", ledger.Limits{TokensPerDay: &limit, RequestsPerMinute: ptr[int64](0)})
 	if got := a.post(t, "v1/chat/completions", tok, body); got.Status != 200 {
 		t.Fatalf("the first answer, on replica A: HTTP %d %s", got.Status, got.Body)
 	}
@@ -122,36 +123,6 @@ func TestReplicasShareOneCookieSecret(t *testing.T) {
 	}
 }
 
-func TestReplicasStartingAtOnceMigrateOnce(t *testing.T) {
-	database := pgDatabase(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 5)
-	for range 5 {
-		wg.Go(func() {
-			l, err := OpenPostgres(database)
-			if err == nil {
-				l.Close()
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("a gateway starting with others: %v", err)
-		}
-	}
-	l := reopenTestLedger(t, database)
-	defer l.Close()
-	var version, prices int
-	l.db.QueryRow(`SELECT version FROM schema_version`).Scan(&version)
-	l.db.QueryRow(`SELECT COUNT(*) FROM prices WHERE model = 'sonar-pro'`).Scan(&prices)
-	if version != len(migrations) || prices != 1 {
-		t.Errorf("schema version %d with %d sonar-pro prices; want %d and 1", version, prices, len(migrations))
-	}
-}
-
 func TestATeachersCookieFromOneReplicaWorksOnTheOther(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	replicas := startReplicas(t, upstream, 2)
@@ -173,13 +144,13 @@ func TestATeachersCookieFromOneReplicaWorksOnTheOther(t *testing.T) {
 		t.Errorf("the session logged out on B, used on A: HTTP %d, want 401", got)
 	}
 	// The ledger holds neither the token nor the session id.
-	dump := pgDump(t, a.ledger)
+	dump := pgDump(t, a.dir)
 	for _, ck := range c.Jar.Cookies(mustURL(t, a.URL)) {
 		if id, _, _ := strings.Cut(ck.Value, "."); id != "" && strings.Contains(dump, id) {
 			t.Errorf("the ledger holds the session id")
 		}
 	}
-	if strings.Contains(dump, teacher) || strings.Contains(dump, teacher[len(tokenPrefix):20]) {
+	if strings.Contains(dump, teacher) || strings.Contains(dump, teacher[len(ledger.TokenPrefix):20]) {
 		t.Errorf("the ledger holds the teacher's token")
 	}
 }
@@ -192,37 +163,88 @@ func mustURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
-func TestAGatewayStartingBesideAnotherLeavesItsAnswersOpen(t *testing.T) {
-	database := pgDatabase(t)
-	start := func() *Ledger {
-		l := reopenTestLedger(t, database)
-		if _, err := New(Config{Upstream: "http://127.0.0.1:9/v1", Key: testKey, Ledger: l, CookieSecret: bytes.Repeat([]byte("s"), 32)}); err != nil {
-			t.Fatal(err)
-		}
-		return l
+// A teacher's change made on one replica (or from the command line, on the
+// shared ledger) applies to the very next request on another: the class
+// each gateway caches is checked against the ledger's version in every
+// reservation, and read again when it changed.
+func TestATeachersChangeOnOneReplicaAppliesOnTheOtherAtOnce(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	_, upstream := startPractice(t, fast)
+	_, heldUpstream := startScripted(t, held(3, func(i int) string { return "data: {}\n\n" }, release, ""))
+	replicas := startReplicas(t, upstream, 2)
+	a, b := replicas[0], replicas[1]
+	teacher := a.teacherToken(t)
+	tok := a.student(t, "ana", ledger.Limits{RequestsPerMinute: ptr[int64](0)})
+	ask := func(path, body string) answer { return b.post(t, path, tok, body) }
+	if got := ask("v1/agent", agentBody("")); got.Status != 200 {
+		t.Fatalf("before any change, on replica B: HTTP %d %s", got.Status, got.Body)
 	}
-	a := start()
-	defer a.Close()
-	if err := a.ensureStudent(t.Context(), "ana"); err != nil {
+	switchOnA := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", a.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+teacher)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("the switch %s %s on replica A: %v %v", path, body, resp.Status, err)
+		}
+		resp.Body.Close()
+	}
+
+	switchOnA("teacher/pause", `{"all":true}`)
+	if got := ask("v1/agent", agentBody("")); got.Status != 403 || refusalType(t, got.Body) != "class_paused" {
+		t.Errorf("the class paused on A, on B: HTTP %d %s", got.Status, got.Body)
+	}
+	switchOnA("teacher/pause", `{"all":false}`)
+	if got := ask("v1/agent", agentBody("")); got.Status != 200 {
+		t.Errorf("the class resumed on A, on B: HTTP %d %s", got.Status, got.Body)
+	}
+
+	if err := a.ledger.SetModels([]string{"sonar-pro", "gpt-4o-mini"}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, refusal, err := a.reserve(t.Context(), "ana", "v1/agent", "sonar", plan{DefaultOut: 100, MinUSD: 0.01}); err != nil || refusal != nil {
-		t.Fatalf("reserve: %v %v", refusal, err)
+	if got := ask("v1/agent", agentBody("")); got.Status != 400 || refusalType(t, got.Body) != "class_model_not_allowed" {
+		t.Errorf("perplexity/sonar taken off the class's models, on B: HTTP %d %s", got.Status, got.Body)
 	}
-	open := func(l *Ledger) (n int) {
-		l.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
-		return n
+
+	if err := a.ledger.SetPrice("gpt-4o-mini", 1000, 2000, "test"); err != nil {
+		t.Fatal(err)
 	}
-	b := start() // beside a: a's answer is streaming
-	defer b.Close()
-	if n := open(b); n != 1 {
-		t.Fatalf("a gateway starting beside a running one closed its open answer (%d open)", n)
+	if got := ask("v1/chat/completions", openAIChatBody("")); got.Status != 200 {
+		t.Fatalf("a chat answer on B: HTTP %d %s", got.Status, got.Body)
 	}
-	a.Close()
-	b.Close()
-	c := start() // alone: what was open was interrupted
-	defer c.Close()
-	if n := open(c); n != 0 {
-		t.Errorf("a gateway starting alone left %d answers open", n)
+	r := b.requests(t)
+	last := r[len(r)-1]
+	if want := (float64(last.In)*1000 + float64(last.Out)*2000) / 1e6; last.Cost != want {
+		t.Errorf("a price set on A, an answer on B charged %g USD, want %g", last.Cost, want)
 	}
+
+	switchOnA("teacher/limits", `{"student":"ana","limits":{"tokens_per_day":10}}`)
+	if got := ask("v1/chat/completions", chatBody("")); got.Status != 429 || refusalType(t, got.Body) != "class_budget_exceeded" {
+		t.Errorf("a day's budget used up by a limit set on A, on B: HTTP %d %s", got.Status, got.Body)
+	}
+
+	// One stream at once, held open on B; raised to two on A, a second
+	// is taken on B at once.
+	switchOnA("teacher/limits", `{"student":"ana","limits":{"tokens_per_day":0,"concurrent_streams":1}}`)
+	b2 := startReplicasOn(t, b.dir, heldUpstream, 1)[0]
+	first := make(chan answer, 1)
+	go func() { first <- b2.post(t, "v1/chat/completions", tok, chatBody("")) }()
+	waitFor(t, 3*time.Second, "the first stream never opened", func() bool {
+		var n int
+		b2.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
+		return n == 1
+	})
+	if got := b2.post(t, "v1/chat/completions", tok, chatBody("")); got.Status != 429 {
+		t.Fatalf("a second stream at once, with a limit of one: HTTP %d %s", got.Status, got.Body)
+	}
+	switchOnA("teacher/limits", `{"student":"ana","limits":{"concurrent_streams":2}}`)
+	second := make(chan answer, 1)
+	go func() { second <- b2.post(t, "v1/chat/completions", tok, chatBody("")) }()
+	waitFor(t, 3*time.Second, "the limit raised on A to two streams at once, the second never opened on B", func() bool {
+		var n int
+		b2.db.QueryRow(`SELECT COUNT(*) FROM requests WHERE state = 'open'`).Scan(&n)
+		return n == 2
+	})
 }

@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/ledger"
 	"github.com/streamdemo/streamdemo/internal/practice"
 )
 
 func TestNoBogusOrRevokedTokenIsRefused401(t *testing.T) {
 	srv, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	revoked := tg.student(t, "bob", Limits{})
+	revoked := tg.student(t, "bob", ledger.Limits{})
 	if err := tg.ledger.RevokeToken("bob", "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -39,11 +40,49 @@ func TestNoBogusOrRevokedTokenIsRefused401(t *testing.T) {
 	}
 }
 
+// A gateway remembers who holds a token it found in the ledger, but a
+// token revoked or replaced (on this gateway's ledger or from the command
+// line) is refused at its next request, before anything reaches the upstream.
+func TestARememberedTokenRevokedIsRefusedAtOnce(t *testing.T) {
+	srv, upstream := startPractice(t, fast)
+	tg := startGateway(t, upstream)
+	bob, cy := tg.student(t, "bob", ledger.Limits{}), tg.student(t, "cy", ledger.Limits{})
+	for _, tok := range []string{bob, cy} {
+		if a := tg.post(t, "v1/agent", tok, agentBody("")); a.Status != 200 {
+			t.Fatalf("before: HTTP %d %s", a.Status, a.Body)
+		}
+	}
+	other := reopenTestLedger(t, tg.dir, nil) // as "streamdemo gateway token ..." opens it
+	defer other.Close()
+	if err := other.RevokeToken("bob", "test"); err != nil {
+		t.Fatal(err)
+	}
+	newCy, err := other.AddToken("cy", false, ledger.Limits{}, "test") // a lost token replaced
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := len(srv.Records())
+	for _, tok := range []string{bob, cy} {
+		if a := tg.post(t, "v1/agent", tok, agentBody("")); a.Status != http.StatusUnauthorized || refusalType(t, a.Body) != "class_token_rejected" {
+			t.Errorf("a remembered token revoked or replaced: HTTP %d %s, want 401", a.Status, a.Body)
+		}
+		if a := do(t, http.MethodGet, tg.URL+"v1/models", tok, ""); a.Status != http.StatusUnauthorized {
+			t.Errorf("models with a remembered token revoked or replaced: HTTP %d", a.Status)
+		}
+	}
+	if n := len(srv.Records()) - asked; n != 0 {
+		t.Errorf("%d requests with revoked tokens reached the upstream", n)
+	}
+	if a := tg.post(t, "v1/agent", newCy, agentBody("")); a.Status != 200 {
+		t.Errorf("the new token: HTTP %d %s", a.Status, a.Body)
+	}
+}
+
 func TestAStudentCannotReachTheTeachersPageOrSwitches(t *testing.T) {
 	_, upstream := startPractice(t, fast)
 	tg := startGateway(t, upstream)
-	ana := tg.student(t, "ana", Limits{})
-	tg.student(t, "bob", Limits{})
+	ana := tg.student(t, "ana", ledger.Limits{})
+	tg.student(t, "bob", ledger.Limits{})
 	teacher := tg.teacherToken(t)
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "usage", ""},
@@ -106,7 +145,7 @@ func TestTheUpstreamKeyNeverLeaves(t *testing.T) {
 	var seen []*http.Request
 	var mu sync.Mutex
 	tg := startGateway(t, echoUpstream(t, &seen, &mu))
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	var everything bytes.Buffer
 	for _, a := range []answer{
 		tg.post(t, "v1/agent", tok, agentBody("")),
@@ -121,7 +160,7 @@ func TestTheUpstreamKeyNeverLeaves(t *testing.T) {
 		t.Fatalf("the hostile upstream's echo did not arrive at all:\n%s", everything.String())
 	}
 	if onPostgres(t) {
-		everything.WriteString(pgDump(t, tg.ledger))
+		everything.WriteString(pgDump(t, tg.dir))
 	}
 	tg.ledger.Close()
 	everything.WriteString(tg.log.String())
@@ -144,7 +183,7 @@ func TestAStudentCannotRedirectTheUpstreamOrAddHeaders(t *testing.T) {
 	var seen []*http.Request
 	var mu sync.Mutex
 	tg := startGateway(t, echoUpstream(t, &seen, &mu))
-	tok := tg.student(t, "ana", Limits{})
+	tok := tg.student(t, "ana", ledger.Limits{})
 	req, _ := http.NewRequest(http.MethodPost, tg.URL+"v1/chat/completions?url=http://evil.test/&api-version=x", strings.NewReader(chatBody("")))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("X-Forwarded-Host", "evil.test")
@@ -208,7 +247,7 @@ func TestHostileUpstreamsNeitherCrashNorLeak(t *testing.T) {
 			ts := httptest.NewServer(mode)
 			defer ts.Close()
 			tg := startGateway(t, ts.URL+"/v1")
-			tok := tg.student(t, "ana", Limits{})
+			tok := tg.student(t, "ana", ledger.Limits{})
 			ctx := ctxTimeout(t, 2*time.Second)
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.URL+"v1/agent", strings.NewReader(agentBody("")))
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -224,7 +263,7 @@ func TestHostileUpstreamsNeitherCrashNorLeak(t *testing.T) {
 	}
 	// The gateway still serves a normal answer afterwards.
 	tg := startGateway(t, practiceURL)
-	if a := tg.post(t, "v1/agent", tg.student(t, "ana", Limits{}), agentBody("")); a.Status != 200 {
+	if a := tg.post(t, "v1/agent", tg.student(t, "ana", ledger.Limits{}), agentBody("")); a.Status != 200 {
 		t.Errorf("after hostile upstreams: HTTP %d", a.Status)
 	}
 	http.DefaultClient.CloseIdleConnections()

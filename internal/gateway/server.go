@@ -16,18 +16,12 @@ const (
 	maxHeaderBytes = 64 << 10
 )
 
-// Server is an http.Server for the gateway's Handler, with its timeouts.
-func (g *Gateway) Server() *http.Server {
-	return &http.Server{Handler: g.Handler(), ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout,
-		MaxHeaderBytes: maxHeaderBytes, ErrorLog: g.errorLog}
-}
-
-// bodyDeadline gives every request body BodyTimeout to arrive in full.
-func (g *Gateway) bodyDeadline(next http.Handler) http.Handler {
+// bodyDeadline gives every request body wait to arrive in full.
+func bodyDeadline(wait time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			rc := http.NewResponseController(w)
-			if rc.SetReadDeadline(time.Now().Add(g.bodyWait)) == nil {
+			if rc.SetReadDeadline(time.Now().Add(wait)) == nil {
 				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 			}
 		}

@@ -6,13 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // Cookie names; both are scoped to the gateway's prefix and HTTP-only.
@@ -61,32 +60,22 @@ const (
 )
 
 // sessions are the teacher page's logins: the cookie holds only a random
-// id, signed with HMAC-SHA256. A gateway keeps them in its ledger (see
-// session_db.go), so every replica on one database shares them; without a
-// ledger they are kept in memory.
+// id, signed with HMAC-SHA256. A gateway keeps them in its ledger, so every
+// replica on one database shares them; without a ledger they are kept in
+// memory. A session dies when the token it was opened with (the hub's
+// OAuth token, or a standalone teacher token) is revoked or loses the scope.
 type sessions struct {
 	secret []byte
 	path   string
 	now    func() time.Time
-	store  *Ledger
+	store  *ledger.Ledger
 	logf   func(string, ...any)
 	mu     sync.Mutex
-	live   map[string]*session
+	live   map[string]*ledger.Session
 }
 
-// session is one teacher's login. token is what it was opened with (the
-// hub's OAuth token, or a standalone teacher token), held only in memory so
-// that the session dies when that token is revoked or loses the scope.
-type session struct {
-	id      string
-	name    string
-	token   string
-	started time.Time
-	seen    time.Time
-}
-
-func newSessions(secret []byte, path string) *sessions {
-	return &sessions{secret: secret, path: path, now: time.Now, live: map[string]*session{}}
+func newSessions(secret []byte, path string, store *ledger.Ledger, logf func(string, ...any)) *sessions {
+	return &sessions{secret: secret, path: path, now: time.Now, store: store, logf: logf, live: map[string]*ledger.Session{}}
 }
 
 func (s *sessions) mac(purpose, id string) string {
@@ -96,10 +85,10 @@ func (s *sessions) mac(purpose, id string) string {
 }
 
 // csrf is the token bound to a session that the teacher's page sends.
-func (s *sessions) csrf(sess *session) string { return s.mac("csrf", sess.id) }
+func (s *sessions) csrf(sess *ledger.Session) string { return s.mac("csrf", sess.ID) }
 
 // checkCSRF says whether r carries sess's CSRF token.
-func (s *sessions) checkCSRF(r *http.Request, sess *session) bool {
+func (s *sessions) checkCSRF(r *http.Request, sess *ledger.Session) bool {
 	got := r.Header.Get(csrfHeader)
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf(sess))) == 1
 }
@@ -119,9 +108,9 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	b := make([]byte, 24)
 	rand.Read(b)
 	now := s.now()
-	sess := &session{id: base64.RawURLEncoding.EncodeToString(b), name: id.Name, token: token, started: now, seen: now}
+	sess := &ledger.Session{ID: base64.RawURLEncoding.EncodeToString(b), Name: id.Name, Token: token, Started: now, Seen: now}
 	if s.store != nil {
-		if err := s.store.saveSession(sess, now); err != nil {
+		if err := s.store.SaveSession(sess, now.Add(-sessionIdle), now.Add(-sessionMax), maxSessions); err != nil {
 			s.logf("ledger: %v", err)
 		}
 	} else {
@@ -131,11 +120,11 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	// site (localhost beside llm--service.localhost), and a browser withholds Strict cookies from a
 	// navigation another site started, so the page would send her back through the hub's OAuth for ever.
 	// What the cookie opens needs the page's CSRF token besides, which no other site can read.
-	s.set(w, r, sessionCookie, sess.id+"."+s.mac("session", sess.id), int(sessionMax.Seconds()), http.SameSiteLaxMode)
+	s.set(w, r, sessionCookie, sess.ID+"."+s.mac("session", sess.ID), int(sessionMax.Seconds()), http.SameSiteLaxMode)
 }
 
 // remember keeps a session in memory, within maxSessions.
-func (s *sessions) remember(sess *session, now time.Time) {
+func (s *sessions) remember(sess *ledger.Session, now time.Time) {
 	s.mu.Lock()
 	for k, old := range s.live {
 		if s.expired(old, now) {
@@ -148,18 +137,18 @@ func (s *sessions) remember(sess *session, now time.Time) {
 		}
 		delete(s.live, k)
 	}
-	s.live[sess.id] = sess
+	s.live[sess.ID] = sess
 	s.mu.Unlock()
 }
 
-func (s *sessions) expired(sess *session, now time.Time) bool {
-	return now.Sub(sess.seen) > sessionIdle || now.Sub(sess.started) > sessionMax
+func (s *sessions) expired(sess *ledger.Session, now time.Time) bool {
+	return now.Sub(sess.Seen) > sessionIdle || now.Sub(sess.Started) > sessionMax
 }
 
 // current is the live session a cookie of r names, if any: the first of
 // its session cookies whose signature is right and whose session lives.
 // Using it keeps it alive for another idle period.
-func (s *sessions) current(r *http.Request) (*session, bool) {
+func (s *sessions) current(r *http.Request) (*ledger.Session, bool) {
 	for _, v := range cookieValues(r, sessionCookie) {
 		if id, ok := s.parseCookie(v); ok {
 			if sess, ok := s.lookup(id); ok {
@@ -171,7 +160,7 @@ func (s *sessions) current(r *http.Request) (*session, bool) {
 }
 
 // lookup is the session id names, if it lives.
-func (s *sessions) lookup(id string) (*session, bool) {
+func (s *sessions) lookup(id string) (*ledger.Session, bool) {
 	now := s.now()
 	if s.store != nil {
 		return s.stored(id, now)
@@ -186,13 +175,13 @@ func (s *sessions) lookup(id string) (*session, bool) {
 		delete(s.live, id)
 		return nil, false
 	}
-	sess.seen = now
+	sess.Seen = now
 	return sess, true
 }
 
 // stored is current's lookup in the ledger.
-func (s *sessions) stored(id string, now time.Time) (*session, bool) {
-	sess, ok, err := s.store.loadSession(id)
+func (s *sessions) stored(id string, now time.Time) (*ledger.Session, bool) {
+	sess, ok, err := s.store.LoadSession(id)
 	if err != nil {
 		s.logf("ledger: %v", err)
 	}
@@ -203,23 +192,23 @@ func (s *sessions) stored(id string, now time.Time) (*session, bool) {
 		s.end(sess)
 		return nil, false
 	}
-	sess.seen = now
-	if err := s.store.touchSession(id, now); err != nil {
+	sess.Seen = now
+	if err := s.store.TouchSession(id, now); err != nil {
 		s.logf("ledger: %v", err)
 	}
 	return sess, true
 }
 
 // end closes a session (logout, or its token stopped being a teacher's).
-func (s *sessions) end(sess *session) {
+func (s *sessions) end(sess *ledger.Session) {
 	if s.store != nil {
-		if err := s.store.dropSession(sess.id); err != nil {
+		if err := s.store.DropSession(sess.ID); err != nil {
 			s.logf("ledger: %v", err)
 		}
 		return
 	}
 	s.mu.Lock()
-	delete(s.live, sess.id)
+	delete(s.live, sess.ID)
 	s.mu.Unlock()
 }
 
@@ -233,19 +222,4 @@ func (s *sessions) set(w http.ResponseWriter, r *http.Request, name, value strin
 func servedOverHTTPS(r *http.Request) bool {
 	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
 	return r.TLS != nil || strings.TrimSpace(first) == "https"
-}
-
-// CookieSecret returns the secret kept in dir (owner-only), creating it the
-// first time.
-func CookieSecret(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "cookie-secret")
-	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
-		return b, nil
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, fmt.Errorf("cannot write the cookie secret in %s: %w", dir, err)
-	}
-	return b, nil
 }

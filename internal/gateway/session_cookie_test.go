@@ -25,7 +25,7 @@ func TestTeacherCookiesAreSecureBehindTheFrontDoor(t *testing.T) {
 			r.Header.Set("X-Forwarded-Proto", c.proto)
 		}
 		w := httptest.NewRecorder()
-		newSessions(make([]byte, 32), "/services/llm/").set(w, r, sessionCookie, "v", 60, http.SameSiteStrictMode)
+		newSessions(make([]byte, 32), "/services/llm/", nil, nil).set(w, r, sessionCookie, "v", 60, http.SameSiteStrictMode)
 		cookies := w.Result().Cookies()
 		if len(cookies) != 1 || cookies[0].Secure != c.secure {
 			t.Errorf("%s: Set-Cookie %q, want Secure=%v", c.name, w.Header().Get("Set-Cookie"), c.secure)

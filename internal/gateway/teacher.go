@@ -7,28 +7,36 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 //go:embed teacher.html
 var teacherPage []byte
 
-//go:embed login.html
-var loginPage string
-
-var loginTemplate = template.Must(template.New("login").Parse(loginPage))
+// desk is the teacher's side of the gateway: the page, its log-in and its
+// switches, and GET /usage.
+type desk struct {
+	ledger   *ledger.Ledger
+	auth     authenticator
+	sessions *sessions
+	hub      *Hub      // nil for a standalone gateway
+	hubLogin *hubLogin // the page's log-in through the hub; nil without one
+	prefix   string
+	models   []string // the gateway's default allow-list
+	logf     func(string, ...any)
+}
 
 // teacher says whether r comes from the teacher: a token whose own scopes
 // make it a teacher's, as Bearer (for scripts), or the page's session
 // cookie (sess is then set, and the caller checks fromPage).
-func (g *Gateway) teacher(r *http.Request) (id Identity, sess *session, refusal *Refusal) {
+func (d *desk) teacher(r *http.Request) (id Identity, sess *ledger.Session, refusal *Refusal) {
 	if tok := bearer(r); tok != "" {
-		id, ok, err := g.auth.identify(r, tok)
+		id, ok, err := d.auth.identify(r, tok)
 		switch {
 		case err != nil:
 			return Identity{}, nil, refuseCannotCheck
@@ -39,16 +47,16 @@ func (g *Gateway) teacher(r *http.Request) (id Identity, sess *session, refusal 
 		}
 		return id, nil, nil
 	}
-	sess, ok := g.sessions.current(r)
+	sess, ok := d.sessions.current(r)
 	if !ok {
 		return Identity{}, nil, refuseNoToken
 	}
-	id, ok, err := g.auth.identify(r, sess.token)
+	id, ok, err := d.auth.identify(r, sess.Token)
 	switch {
 	case err != nil:
 		return Identity{}, nil, refuseCannotCheck
 	case !ok || !id.Teacher:
-		g.sessions.end(sess) // revoked, or no longer a teacher
+		d.sessions.end(sess) // revoked, or no longer a teacher
 		return Identity{}, nil, refuseSessionEnded
 	}
 	return id, sess, nil
@@ -57,43 +65,40 @@ func (g *Gateway) teacher(r *http.Request) (id Identity, sess *session, refusal 
 // fromPage refuses a cookie request that the teacher's page did not make:
 // the page sends the session's CSRF token, which no other page (not even a
 // student's server on the same origin) can read.
-func (g *Gateway) fromPage(r *http.Request, sess *session) *Refusal {
+func (d *desk) fromPage(r *http.Request, sess *ledger.Session) *Refusal {
 	if sess == nil {
 		return nil // a bearer token: scripts need no CSRF token
 	}
 	site := r.Header.Get("Sec-Fetch-Site")
-	if site == "cross-site" || site == "same-site" || !g.sessions.checkCSRF(r, sess) {
+	if site == "cross-site" || site == "same-site" || !d.sessions.checkCSRF(r, sess) {
 		return refuseNotFromPage
 	}
 	return nil
 }
 
 // usage serves GET /usage: the teacher's report as JSON.
-func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
-	_, sess, refusal := g.teacher(r)
+func (d *desk) usage(w http.ResponseWriter, r *http.Request) {
+	_, sess, refusal := d.teacher(r)
 	if refusal == nil {
-		refusal = g.fromPage(r, sess)
+		refusal = d.fromPage(r, sess)
 	}
 	if refusal != nil {
 		refuse(w, openAIShape, refusal)
 		return
 	}
-	rep, err := g.ledger.Usage(r.Context())
+	rep, err := d.ledger.Usage(r.Context())
 	if err != nil {
-		g.logf("ledger: %v", err)
+		d.logf("ledger: %v", err)
 		failure(w, openAIShape, http.StatusInternalServerError, "The class gateway could not read its ledger.")
 		return
 	}
-	if rep.Models, err = g.allowedModels(r.Context()); err != nil {
-		g.logf("ledger: %v", err)
+	if !rep.ModelsSet {
+		rep.Models = append(rep.Models, d.models...)
 	}
-	if rep.Models == nil {
-		rep.Models = []string{}
-	}
-	g.addHubUsers(r.Context(), rep)
+	d.addHubUsers(r.Context(), rep)
 	b, err := json.Marshal(rep)
 	if err != nil { // a NaN in the ledger: said in the log, not hidden
-		g.logf("usage report: %v", err)
+		d.logf("usage report: %v", err)
 		failure(w, openAIShape, http.StatusInternalServerError, "The class gateway could not read its ledger.")
 		return
 	}
@@ -102,20 +107,20 @@ func (g *Gateway) usage(w http.ResponseWriter, r *http.Request) {
 
 // switchRequest is the body of POST teacher/pause and teacher/limits.
 type switchRequest struct {
-	All     *bool   `json:"all"`     // pause: the whole class
-	Student string  `json:"student"` // pause or limits: one student; "*" for the class defaults
-	Paused  *bool   `json:"paused"`
-	Limits  *Limits `json:"limits"`
+	All     *bool          `json:"all"`     // pause: the whole class
+	Student string         `json:"student"` // pause or limits: one student; "*" for the class defaults
+	Paused  *bool          `json:"paused"`
+	Limits  *ledger.Limits `json:"limits"`
 }
 
 // switchFrom authenticates a switch and decodes its body.
-func (g *Gateway) switchFrom(w http.ResponseWriter, r *http.Request) (Identity, *switchRequest, bool) {
-	id, sess, refusal := g.teacher(r)
+func (d *desk) switchFrom(w http.ResponseWriter, r *http.Request) (Identity, *switchRequest, bool) {
+	id, sess, refusal := d.teacher(r)
 	if refusal == nil && sess != nil && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		refusal = refuseNotFromPage
 	}
 	if refusal == nil {
-		refusal = g.fromPage(r, sess)
+		refusal = d.fromPage(r, sess)
 	}
 	if refusal != nil {
 		refuse(w, openAIShape, refusal)
@@ -130,50 +135,50 @@ func (g *Gateway) switchFrom(w http.ResponseWriter, r *http.Request) (Identity, 
 }
 
 // pause serves POST teacher/pause: {"all":true} or {"student":"ana","paused":true}.
-func (g *Gateway) pause(w http.ResponseWriter, r *http.Request) {
-	id, req, ok := g.switchFrom(w, r)
+func (d *desk) pause(w http.ResponseWriter, r *http.Request) {
+	id, req, ok := d.switchFrom(w, r)
 	if !ok {
 		return
 	}
 	var err error
 	switch {
 	case req.All != nil:
-		err = g.ledger.PauseAll(*req.All, id.Name)
+		err = d.ledger.PauseAll(*req.All, id.Name)
 	case req.Student != "" && req.Paused != nil:
-		err = g.ledger.PauseStudent(req.Student, *req.Paused, id.Name)
+		err = d.ledger.PauseStudent(req.Student, *req.Paused, id.Name)
 	default:
 		failure(w, openAIShape, http.StatusBadRequest, `Say what to pause: {"all":true} or {"student":"NAME","paused":true}.`)
 		return
 	}
-	g.switched(w, err)
+	d.switched(w, err)
 }
 
 // limits serves POST teacher/limits: {"student":"ana" or "*","limits":{...}}.
-func (g *Gateway) limits(w http.ResponseWriter, r *http.Request) {
-	id, req, ok := g.switchFrom(w, r)
+func (d *desk) limits(w http.ResponseWriter, r *http.Request) {
+	id, req, ok := d.switchFrom(w, r)
 	if !ok {
 		return
 	}
-	if req.Student == "" || req.Limits == nil || req.Limits.empty() {
+	if req.Student == "" || req.Limits == nil || req.Limits.Empty() {
 		failure(w, openAIShape, http.StatusBadRequest, `Say whose limits and which: {"student":"NAME" or "*","limits":{"tokens_per_day":5000}}.`)
 		return
 	}
-	g.switched(w, g.ledger.SetLimits(req.Student, *req.Limits, id.Name))
+	d.switched(w, d.ledger.SetLimits(req.Student, *req.Limits, id.Name))
 }
 
 // switched answers a switch: ok, or the one sentence the page shows. What
 // the database said goes to the log only: a teacher cannot act on it.
-func (g *Gateway) switched(w http.ResponseWriter, err error) {
-	var student *NoStudentError
+func (d *desk) switched(w http.ResponseWriter, err error) {
+	var student *ledger.NoStudentError
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
 	case errors.As(err, &student):
 		failure(w, openAIShape, http.StatusBadRequest, fmt.Sprintf("No student called %q: check the name against the table above.", student.Name))
-	case errors.Is(err, ErrNegativeLimit):
+	case errors.Is(err, ledger.ErrNegativeLimit):
 		failure(w, openAIShape, http.StatusBadRequest, "A limit cannot be negative: use 0 for no limit.")
 	default:
-		g.logf("ledger: %v", err)
+		d.logf("ledger: %v", err)
 		failure(w, openAIShape, http.StatusServiceUnavailable, "The class gateway could not save the switch in its ledger: try again in a moment; if it fails again, its log says why.")
 	}
 }
@@ -181,78 +186,73 @@ func (g *Gateway) switched(w http.ResponseWriter, err error) {
 // page serves the teacher's page, or the way to log in to it. It is shown
 // only as a page of its own: never framed, never to a script's fetch, and
 // in a window no other page keeps a handle on.
-func (g *Gateway) page(w http.ResponseWriter, r *http.Request) {
+func (d *desk) page(w http.ResponseWriter, r *http.Request) {
 	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" && dest != "document" {
 		refuse(w, openAIShape, refuseNotFromPage)
 		return
 	}
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
-	if _, sess, refusal := g.teacher(r); refusal == nil && sess != nil {
+	if _, sess, refusal := d.teacher(r); refusal == nil && sess != nil {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'")
-		w.Write(bytes.Replace(teacherPage, []byte("{{CSRF}}"), []byte(g.sessions.csrf(sess)), 1))
+		w.Write(bytes.Replace(teacherPage, []byte("{{CSRF}}"), []byte(d.sessions.csrf(sess)), 1))
 		return
 	}
-	if g.hub != nil {
-		g.oauthStart(w, r)
+	if d.hubLogin != nil {
+		d.hubLogin.start(w, r)
 		return
 	}
-	g.loginForm(w, http.StatusOK, "")
+	loginForm(w, http.StatusOK, "", d.prefix+"login", false)
 }
 
 // logout serves POST teacher/logout, from the page's button.
-func (g *Gateway) logout(w http.ResponseWriter, r *http.Request) {
-	_, sess, refusal := g.teacher(r)
+func (d *desk) logout(w http.ResponseWriter, r *http.Request) {
+	_, sess, refusal := d.teacher(r)
 	if refusal == nil && sess == nil {
 		refusal = refuseNoToken // a script has no session to end
 	}
 	if refusal == nil {
-		refusal = g.fromPage(r, sess)
+		refusal = d.fromPage(r, sess)
 	}
 	if refusal != nil {
 		refuse(w, openAIShape, refusal)
 		return
 	}
-	g.sessions.end(sess)
-	g.sessions.set(w, r, sessionCookie, "", -1, http.SameSiteStrictMode)
+	d.sessions.end(sess)
+	d.sessions.set(w, r, sessionCookie, "", -1, http.SameSiteStrictMode)
 	writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
 }
 
 // login serves the standalone login form's POST: a teacher token.
-func (g *Gateway) login(w http.ResponseWriter, r *http.Request) {
+func (d *desk) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	id, ok, err := g.auth.identify(r, strings.TrimSpace(r.PostFormValue("token")))
+	id, ok, err := d.auth.identify(r, strings.TrimSpace(r.PostFormValue("token")))
+	fail := func(status int, problem string) { loginForm(w, status, problem, d.prefix+"login", d.hub != nil) }
 	switch {
 	case err != nil:
-		g.loginForm(w, http.StatusBadGateway, "The gateway could not check the token; try again.")
+		fail(http.StatusBadGateway, "The gateway could not check the token; try again.")
 	case !ok:
-		g.loginForm(w, http.StatusUnauthorized, "That is not a token of this class.")
+		fail(http.StatusUnauthorized, "That is not a token of this class.")
 	case !id.Teacher:
-		g.loginForm(w, http.StatusForbidden, "That is a student's token: the page needs a teacher's.")
+		fail(http.StatusForbidden, "That is a student's token: the page needs a teacher's.")
 	default:
-		g.sessions.start(w, r, id, strings.TrimSpace(r.PostFormValue("token")))
-		http.Redirect(w, r, g.prefix, http.StatusSeeOther)
+		d.sessions.start(w, r, id, strings.TrimSpace(r.PostFormValue("token")))
+		http.Redirect(w, r, d.prefix, http.StatusSeeOther)
 	}
-}
-
-func (g *Gateway) loginForm(w http.ResponseWriter, status int, problem string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	loginTemplate.Execute(w, map[string]any{"Problem": problem, "Action": g.prefix + "login", "Hub": g.hub != nil})
 }
 
 // addHubUsers lists every student the hub knows, from the start: one who
 // has not asked yet gets a row of zeros under the class's limits. The
 // teacher (a hub admin) appears once they ask.
-func (g *Gateway) addHubUsers(ctx context.Context, rep *Report) {
-	if g.hub == nil || g.hub.APIToken == "" {
+func (d *desk) addHubUsers(ctx context.Context, rep *ledger.Report) {
+	if d.hub == nil || d.hub.APIToken == "" {
 		return
 	}
-	names, err := g.hubStudents(ctx)
+	names, err := d.hub.students(ctx)
 	if err != nil {
-		g.logf("hub: %v", err)
+		d.logf("hub: %v", err)
 		return
 	}
 	known := map[string]bool{}
@@ -262,48 +262,11 @@ func (g *Gateway) addHubUsers(ctx context.Context, rep *Report) {
 	added := false
 	for _, n := range names {
 		if !known[n] {
-			rep.Students = append(rep.Students, StudentUsage{Name: n, Limits: rep.Defaults})
+			rep.Students = append(rep.Students, ledger.StudentUsage{Name: n, Limits: rep.Defaults})
 			added = true
 		}
 	}
 	if added {
 		sort.Slice(rep.Students, func(i, j int) bool { return rep.Students[i].Name < rep.Students[j].Name })
 	}
-}
-
-// hubStudents is the hub's non-admin users, asked with the gateway's own token.
-func (g *Gateway) hubStudents(ctx context.Context) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.hub.APIURL+"/users?limit=1000", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "token "+g.hub.APIToken)
-	client := g.hub.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("listing users: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("listing users: HTTP %d", resp.StatusCode)
-	}
-	var users []struct {
-		Name  string `json:"name"`
-		Admin bool   `json:"admin"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&users); err != nil {
-		return nil, fmt.Errorf("listing users: %w", err)
-	}
-	var names []string
-	for _, u := range users {
-		if u.Name != "" && !u.Admin {
-			names = append(names, u.Name)
-		}
-	}
-	return names, nil
 }

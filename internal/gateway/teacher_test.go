@@ -363,7 +363,7 @@ func TestTheTeachersSwitchesAnswerInSentences(t *testing.T) {
 			t.Errorf("%s %s: HTTP %d %q, want 400 %q", c.path, c.body, status, got, c.want)
 		}
 	}
-	if _, err := tg.ledger.db.Exec(`DROP TABLE switches`); err != nil { // every switch now fails in the database
+	if _, err := tg.db.Exec(`DROP TABLE switches`); err != nil { // every switch now fails in the database
 		t.Fatal(err)
 	}
 	status, got := message("teacher/pause", `{"all":true}`)

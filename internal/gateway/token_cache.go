@@ -2,8 +2,12 @@ package gateway
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/ledger"
 )
 
 // Bounds of the hub-token cache: tokens the hub accepted, least recently
@@ -55,6 +59,14 @@ func (c *tokenCache) put(key [32]byte, id Identity, ok bool, expires time.Time) 
 		c.accepted.remove(key)
 		c.refused.put(a)
 	}
+}
+
+// forget drops what is cached for key.
+func (c *tokenCache) forget(key [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.accepted.remove(key)
+	c.refused.remove(key)
 }
 
 // lru is a bounded map whose least recently used entry goes first.
@@ -143,3 +155,41 @@ func (m *lookups) do(key [32]byte, fn func() lookup) lookup {
 	f.res = fn()
 	return f.res
 }
+
+// rememberTokensFor is how long a gateway remembers who holds a token it
+// found in the ledger (and, meanwhile, a revoked one holds a slot until
+// its reservation refuses it).
+const rememberTokensFor = time.Minute
+
+// rememberedTokens are the ledger's tokens as this gateway last found
+// them, for the model endpoints only: each reservation checks the token
+// again under the student's lock (ledger.Ask.Token), so one revoked or
+// replaced is refused there, and forgotten. What is not a token is asked
+// of the ledger every time: junk pushes nothing out.
+type rememberedTokens struct {
+	tokenAuth
+	cache *tokenCache
+	now   func() time.Time
+}
+
+func newRememberedTokens(l *ledger.Ledger) *rememberedTokens {
+	return &rememberedTokens{tokenAuth: tokenAuth{ledger: l}, cache: newTokenCache(maxCachedTokens, 1), now: time.Now}
+}
+
+func (a *rememberedTokens) identify(r *http.Request, token string) (Identity, bool, error) {
+	if token == "" {
+		return Identity{}, false, nil
+	}
+	key := sha256.Sum256([]byte(token))
+	if id, ok, hit := a.cache.get(key, a.now()); hit && ok {
+		return id, true, nil
+	}
+	id, ok, err := a.tokenAuth.identify(r, token)
+	if ok && err == nil {
+		a.cache.put(key, id, true, a.now().Add(rememberTokensFor))
+	}
+	return id, ok, err
+}
+
+// forget drops token: the ledger refused it.
+func (a *rememberedTokens) forget(token string) { a.cache.forget(sha256.Sum256([]byte(token))) }

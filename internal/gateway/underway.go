@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -46,23 +45,13 @@ func (u *underWay) done(student string) {
 	}
 }
 
-// takeSlot counts a request of student's under way before its body is
-// read, within her limit of streams at once (else maxUnderWay); the caller
-// calls g.underWay.done when the answer is settled.
-func (g *Gateway) takeSlot(ctx context.Context, student string) *Refusal {
-	lim, err := effectiveLimits(g.ledger.q(), ctx, student)
-	if err != nil {
-		g.logf("ledger: %v", err)
-		return refuseLedger
-	}
-	limit := lim.ConcurrentStreams
+// slots is how many of student's requests may be under way in one
+// gateway with her limit of streams at once (0: none set).
+func slots(limit int64) int64 {
 	if limit == 0 {
-		limit = maxUnderWay
+		return maxUnderWay
 	}
-	if !g.underWay.take(student, limit) {
-		return tooMany(concurrencyWait)
-	}
-	return nil
+	return limit
 }
 
 // refuseUnread refuses a request whose body the gateway will not keep: the

@@ -54,7 +54,7 @@ func (s *Server) agent(w http.ResponseWriter, r *http.Request) {
 		sc.Sources = HostileSources
 	}
 	id := fmt.Sprintf("%d", s.ids.Add(1))
-	wr := &agentWire{id: id, req: req, asked: cmp.Or(engine, req.Preset), model: cmp.Or(engine, presetModels[req.Preset]),
+	wr := &agentWire{id: id, req: req, asked: cmp.Or(engine, req.Preset), model: cmp.Or(engine, presetModel(req.Preset)),
 		created: start.Unix(), search: req.searches(), question: question, limit: outputLimit(req.MaxOutputTokens)}
 	if !req.Stream {
 		s.answerWhole(w, r, &rec, sc, words, wr)

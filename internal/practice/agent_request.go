@@ -118,7 +118,7 @@ func decodeAgentRequest(r *http.Request) (agentRequest, int, string) {
 		return req, 400, agentErrorBody(400, "invalid_request", "exactly one of model, models or preset is required", "model")
 	case len(req.Models) > 5:
 		return req, 400, agentErrorBody(400, "invalid_request", "models accepts at most 5 entries", "models")
-	case req.Preset != "" && presetModels[req.Preset] == "":
+	case req.Preset != "" && presetModel(req.Preset) == "":
 		return req, 400, agentErrorBody(400, "invalid_request", fmt.Sprintf("unknown preset %q", req.Preset), "preset")
 	}
 	for _, m := range append([]string{req.Model}, req.Models...) {

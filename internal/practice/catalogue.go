@@ -13,16 +13,25 @@ var AgentModels = []string{
 	"xai/grok-4-1-fast-non-reasoning",
 }
 
-// presetModels are the Agent API's presets (with their previous names) and
-// the model each runs here, named at the end of an answer as the Agent API
-// names the model that ran. The real capture shows fast running
+// presetModels are the model each of the Agent API's presets
+// (agentwire.Presets) runs here, named at the end of an answer as the Agent
+// API names the model that ran. The real capture shows fast running
 // openai/gpt-6-luna; Perplexity changes the others over time.
 var presetModels = map[string]string{
-	"fast": "openai/gpt-6-luna", "fast-search": "openai/gpt-6-luna",
-	"low": "openai/gpt-5.4", "pro-search": "openai/gpt-5.4",
-	"medium": "anthropic/claude-sonnet-4-6", "deep-research": "anthropic/claude-sonnet-4-6",
-	"high": "anthropic/claude-opus-4-6", "xhigh": "anthropic/claude-opus-4-6",
-	"advanced-deep-research": "anthropic/claude-opus-4-6", "wide-research": "anthropic/claude-opus-4-6",
+	"fast": "openai/gpt-6-luna", "low": "openai/gpt-5.4", "medium": "anthropic/claude-sonnet-4-6",
+	"high": "anthropic/claude-opus-4-6", "xhigh": "anthropic/claude-opus-4-6", "wide-research": "anthropic/claude-opus-4-6",
+}
+
+// previousPresets are the names presets had before, which the Agent API
+// still takes, and the preset whose model each runs here.
+var previousPresets = map[string]string{"fast-search": "fast", "pro-search": "low", "deep-research": "medium", "advanced-deep-research": "high"}
+
+// presetModel is the model the preset named runs here; "" for no preset.
+func presetModel(name string) string {
+	if now, ok := previousPresets[name]; ok {
+		name = now
+	}
+	return presetModels[name]
 }
 
 // practiceEngines are the prefixes of this server's own model names: faults,

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/streamdemo/streamdemo/internal/agentwire"
 	"github.com/streamdemo/streamdemo/internal/localmodel"
 	"github.com/streamdemo/streamdemo/internal/sizes"
 )
@@ -35,8 +37,19 @@ var chatFields = map[string]bool{"messages": true, "model": true, "audio": true,
 	"top_logprobs": true, "top_p": true, "user": true, "verbosity": true, "web_search_options": true}
 
 // ChatModels are the models the chat endpoint knows (besides fault/, test/
-// and practice/length-N models); any other is 404 model_not_found, as OpenAI answers.
-var ChatModels = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "llama3", "llama3.2", "qwen2.5", "sonar", "sonar-pro", localmodel.Name}
+// and practice/length-N models); a model of Perplexity's is the retired
+// endpoint's 403 (perplexityModel), any other is 404 model_not_found, as
+// OpenAI answers.
+var ChatModels = []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "llama3", "llama3.2", "qwen2.5", localmodel.Name}
+
+// perplexityModel reports whether a chat request for model is one
+// Perplexity would have served: a Sonar name, a preset, one of the Agent
+// API's models or the recording of a real Perplexity stream. The server
+// stands in for Perplexity there, and Perplexity retired chat completions.
+func perplexityModel(model string) bool {
+	_, preset := presetModels[strings.ToLower(model)]
+	return agentwire.Sonar(model) || preset || strings.HasPrefix(model, replayPrefix) || slices.Contains(AgentModels, model)
+}
 
 // chatErrorBody is OpenAI's error shape: type, param and a string code or null.
 func chatErrorBody(e apiError) string {
@@ -48,12 +61,19 @@ func chatErrorBody(e apiError) string {
 	return string(b)
 }
 
-// chat serves POST /v1/chat/completions as OpenAI streams it.
+// chat serves POST /v1/chat/completions as OpenAI streams it, and as
+// Perplexity answers it today for a model of Perplexity's: the retired
+// endpoint's 403.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := Record{}
 	defer func() { s.finish(r, rec, start) }()
 	req, problem := decodeChatRequest(r)
+	if problem.status == http.StatusForbidden {
+		rec.Model, rec.Status = req.Model, problem.status
+		writeError(w, rec.Status, sonarRetiredBody)
+		return
+	}
 	if problem.status != 0 {
 		rec.Status = problem.status
 		writeError(w, rec.Status, chatErrorBody(problem))
@@ -94,6 +114,9 @@ func decodeChatRequest(r *http.Request) (chatRequest, apiError) {
 	bad := func(msg string) apiError { return apiError{status: 400, typ: "invalid_request_error", message: msg} }
 	if err := json.Unmarshal(body.Bytes(), &raw); err != nil {
 		return req, bad("We could not parse the JSON body of your request.")
+	}
+	if json.Unmarshal(raw["model"], &req.Model) == nil && perplexityModel(req.Model) {
+		return req, apiError{status: http.StatusForbidden} // before any other check, as Perplexity's 403 comes
 	}
 	for k := range raw {
 		if !chatFields[k] {

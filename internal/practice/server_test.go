@@ -6,13 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamdemo/streamdemo/internal/agentwire"
 )
 
 func post(t *testing.T, url, body string) *http.Response {
@@ -228,13 +232,25 @@ func TestChatErrorsHaveOpenAIsShape(t *testing.T) {
 	}
 }
 
-func TestRetiredSonarPathAnswersTheMigrationError(t *testing.T) {
-	ts := httptest.NewServer(New(Options{}))
+func TestChatCompletionsForPerplexityAnswerTheRetiredEndpoints403(t *testing.T) {
+	ts := httptest.NewServer(New(Options{FirstToken: 0}))
 	defer ts.Close()
-	resp := post(t, ts.URL+"/chat/completions", `{"model":"sonar-pro","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-	got, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 403 || string(got) != sonarRetiredBody {
-		t.Errorf("got %d %s", resp.StatusCode, got)
+	for _, path := range []string{"/v1/chat/completions", "/chat/completions", "/v1/sonar"} {
+		for _, model := range []string{"sonar-pro", "sonar", "SONAR-Reasoning-Pro", "sonar-deep-research", "low", "perplexity/sonar", "openai/gpt-5.4", "replay/agent-web-search"} {
+			// Perplexity's 403 comes before any check of the body: a field chat never had changes nothing.
+			resp := post(t, ts.URL+path, `{"model":"`+model+`","stream":true,"search_mode":"web","messages":[{"role":"user","content":"hi"}]}`)
+			got, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 403 || string(got) != sonarRetiredBody {
+				t.Errorf("%s with %s: got %d %s", path, model, resp.StatusCode, got)
+			}
+		}
+	}
+	// Where it stands in for OpenAI or a compatible server, it answers.
+	for _, model := range []string{"gpt-4o-mini", "smollm2-135m", "practice/length-20"} {
+		resp := post(t, ts.URL+"/v1/chat/completions", `{"model":"`+model+`","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+		if lines := dataLines(t, resp.Body); resp.StatusCode != 200 || lines[len(lines)-1] != "[DONE]" {
+			t.Errorf("%s: got %d %q", model, resp.StatusCode, lines)
+		}
 	}
 }
 
@@ -370,9 +386,9 @@ func TestCompletedAnswerNamesTheModelThatRan(t *testing.T) {
 			t.Errorf("%s: the answer names %q, want the model that ran, %q", tc.body, whole.Model, tc.ran)
 		}
 	}
-	for preset := range presetModels {
-		if !agentModelKnown(presetModels[preset]) || strings.Contains(presetModels[preset], preset) {
-			t.Errorf("preset %s runs %q, which is not a model of the catalogue", preset, presetModels[preset])
+	for _, preset := range append(slices.Collect(maps.Keys(previousPresets)), agentwire.Presets...) {
+		if !agentModelKnown(presetModel(preset)) || strings.Contains(presetModel(preset), preset) {
+			t.Errorf("preset %s runs %q, which is not a model of the catalogue", preset, presetModel(preset))
 		}
 	}
 }

@@ -109,8 +109,8 @@ def write_lab_settings(config_dir):
 @pytest.fixture(scope="session")
 def lab(practice_server, tmp_path_factory):
     """JupyterLab on a fresh working copy of notebooks/; yield (base URL, token, working copy).
-    The set-up cell replaces the module with ${GONB_DIR}/.., so the copy must sit directly in
-    the repository root (build/x/ would not do); its own .gitignore keeps it out of git."""
+    The kernel takes the module enclosing the notebook's folder, so the copy sits inside the
+    repository; its own .gitignore keeps it out of git."""
     workdir = tempfile.mkdtemp(prefix=".browser-notebooks-", dir=REPO)
     shutil.copytree(os.path.join(REPO, "notebooks"), workdir, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))

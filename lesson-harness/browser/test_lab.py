@@ -33,7 +33,7 @@ RUN_TIMEOUT = 120_000  # ms; the first cell compiles the repository's package
 # Cells are found by the tag naming them in the lesson (lesson-harness/tests/cells.py), not by
 # their text, so a teacher may reword them.
 LESSON_PATH = os.path.join(REPO, "notebooks", LESSON)
-SETUP_CELL, ENV_CELL, STREAM_CELL, SHOW_CELL = "setup", "load-key", "stream", "show"
+ENV_CELL, STREAM_CELL, SHOW_CELL = "load-key", "stream", "show"
 
 
 def shot(page, name, element=None):
@@ -129,14 +129,13 @@ def page(browser, lab):
 
 
 class SetUp:
-    """The set-up and .env cells, run once per kernel, so each scenario can also run alone."""
+    """The .env cell, run once per kernel, so each scenario can also run alone."""
 
     def __init__(self, page):
         self.page, self.done = page, False
 
     def ensure(self):
         if not self.done:
-            run_cell(self.page, code_cell(self.page, SETUP_CELL))
             run_cell(self.page, code_cell(self.page, ENV_CELL))
             self.done = True
 
@@ -147,10 +146,10 @@ def set_up(page):
 
 
 def test_lesson_streams(page, set_up):
-    """a. Set-up, .env and streaming cells by Shift+Enter; the answer grows on the page; the Show
-    cell renders Markdown with linked [n] markers, a Sources list and the stats line."""
-    setup, env, stream = code_cell(page, SETUP_CELL), code_cell(page, ENV_CELL), code_cell(page, STREAM_CELL)
-    run_cell(page, setup)
+    """a. The .env and streaming cells by Shift+Enter, the first cells of the lesson: the answer
+    grows on the page; the Show cell renders Markdown with linked [n] markers, a Sources list
+    and the stats line."""
+    env, stream = code_cell(page, ENV_CELL), code_cell(page, STREAM_CELL)
     run_cell(page, env)
     expect(env.locator(".jp-OutputArea")).to_contain_text("PERPLEXITY_API_KEY found:")
     set_up.done = True

@@ -5,14 +5,14 @@ import time
 
 from jupyter_client import KernelManager
 
-SETUP = "!*go mod edit -require=github.com/streamdemo/streamdemo@v0.0.0 -replace=github.com/streamdemo/streamdemo=${GONB_DIR}/.."
-
 
 class Kernel:
     """A kernel (GoNB unless named) started in cwd with env, its stderr in log_path;
-    setup is run first. ready_in is how long it took to be ready, in seconds."""
+    setup, if given, is run first. ready_in is how long it took to be ready, in seconds.
+    GoNB takes this repository's module by itself when cwd is inside it (the kernelspec's
+    -enclosing_module, kernel-setup/gonb-patches)."""
 
-    def __init__(self, cwd, env, log_path, name="gonb", timeout=60, setup=SETUP):
+    def __init__(self, cwd, env, log_path, name="gonb", timeout=60, setup=None):
         self.name, self.kc = name, None
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         self.log = open(log_path, "a")

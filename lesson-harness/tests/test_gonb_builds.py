@@ -1,82 +1,20 @@
 """The patched GoNB (kernel-setup/gonb-patches) builds only what changed, and stays correct.
 Through a real kernel whose `go` is bench/probe's logging wrapper, so each test sees whether
-`go build` ran: an unchanged re-run runs no `go build` (0001); an edited cell whose imports
-did not change is compiled and linked without the go command (0002), and without goimports
-when only its literals changed (0003); a new import, an edit
-of a library taken from a local directory (go.mod `replace`), `%goflags` and `%reset` all
-reach the program, and errors still name the cell's line."""
-import importlib.util
+`go build` ran (probed.py): an unchanged re-run runs no `go build` (0001); an edited cell whose
+imports did not change is compiled and linked without the go command (0002), and without
+goimports when only its identifiers are unchanged (0003); a file of the library's module that
+no import reaches is not read (0006); a new import of a package the program already links
+takes that path too (0007); another new import, an edit of a library taken from a local
+directory (go.mod `replace`), `%goflags` and `%reset` all reach the program, and errors still
+name the cell's line. test_gonb_literals.py tests edits of string literals (0004)."""
 import os
 import re
-import shutil
-import tempfile
-import time
+import subprocess
 
-import pytest
+from probed import CELL_LINE_HTML, LIB_CELL, LIB_GO, module_kernel, run, write
 
-from conftest import BUILD, REPO
-from kernel import Kernel
-
-# bench/probe.py: the kernelspec with a logging `go` (loaded by path: bench/ also has a run.py)
-_spec = importlib.util.spec_from_file_location("bench_probe", os.path.join(REPO, "bench", "probe.py"))
-probe = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(probe)
-
-LIB_GO = 'package lib\n\n// Word is what the cell prints.\nfunc Word() string {{ return "{word}" }}\n'
-CELL = '''import "example.com/lib"
-
-%%
-fmt.Println("word:", lib.Word(), "{tag}")'''
-CELL_LINE_HTML = re.compile(r'gonb-cell-line-info">Cell\[\d+\]: Line (\d+)</span>')
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    root = tempfile.mkdtemp(prefix="gonb-builds-")
-    saved = os.environ.get("JUPYTER_PATH")
-    gonb = probe.Probe(os.path.join(root, "probe"))
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (gonb.jupyter_path, saved) if p)
-    lib = os.path.join(root, "lib")
-    os.makedirs(lib)
-    with open(os.path.join(lib, "go.mod"), "w") as f:
-        f.write("module example.com/lib\n\ngo 1.24\n")
-    write(os.path.join(lib, "lib.go"), LIB_GO.format(word="one"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMDEMO_")}
-    k = None
-    try:
-        k = Kernel(cwd=os.path.join(REPO, "build"), env=env, log_path=os.path.join(BUILD, "gonb-builds-kernel.log"),
-                   name=gonb.name, setup=f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={lib}")
-        k.run("%noautoget")
-        k.probe, k.lib = gonb, lib
-        k.tmpdir = k.run("!echo $GONB_TMP_DIR")[0]["content"]["text"].strip()
-        yield k
-    finally:
-        if k is not None:
-            k.close()
-        if saved is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = saved
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def run(kernel, code):
-    """Run code; return (stdout, stderr, shown HTML, errors, the go subcommands it ran and
-    "goimports" for each goimports run)."""
-    since = time.time()
-    messages = kernel.run(code)
-    time.sleep(0.05)  # the wrapper logs a call when it ends
-    text = lambda name: "".join(m["content"]["text"] for m in messages  # noqa: E731
-                                if m["type"] == "stream" and m["content"]["name"] == name)
-    html = "".join(m["content"]["data"].get("text/html", "") for m in messages if m["type"] == "display_data")
-    errors = [m for m in messages if m["type"] == "error"]
-    go = [arg if tool == "go" else tool for tool, arg, _, _ in kernel.probe.calls(since)]
-    return text("stdout"), text("stderr"), html, errors, go
+CELL = LIB_CELL.replace("{}", "{tag}")
+kernel = module_kernel("gonb-builds-kernel.log")
 
 
 def test_unchanged_rerun_runs_no_go_build(kernel):
@@ -98,6 +36,17 @@ def test_edited_library_is_picked_up_by_an_unchanged_cell(kernel):
     assert (out, errors) == ("more\n", []), (out, errors)
 
 
+def test_a_folder_the_program_does_not_import_is_not_read(kernel):
+    """0006: only the packages the program imports are fingerprinted, not the whole module."""
+    first, _, _, _, _ = run(kernel, CELL.format(tag="u"))
+    built = kernel.binary()
+    os.makedirs(os.path.join(kernel.lib, "unused"), exist_ok=True)
+    write(os.path.join(kernel.lib, "unused", "unused.go"), "package unused\n")
+    out, _, _, errors, go = run(kernel, CELL.format(tag="u"))
+    assert (out, errors) == (first, []) and first.endswith(" u\n"), (first, out, errors)
+    assert "build" not in go and kernel.binary() == built, f"a file no import reaches was built: go {go}"
+
+
 def test_edited_library_is_picked_up_by_an_edited_cell(kernel):
     run(kernel, CELL.format(tag="d1"))
     write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="three"))
@@ -114,13 +63,26 @@ def test_edited_cell_with_the_same_imports_runs_no_go_build(kernel):
 
 
 def test_new_import_goes_through_the_full_build(kernel):
+    """A package the program did not link yet (container/ring) needs the go command."""
+    # In the build cache first, compiled as the kernel compiles: a build that compiles a
+    # package records no fast path (0002).
+    subprocess.run(["go", "build", "container/ring"], env=dict(os.environ, **kernel.probe.env), check=True)
     run(kernel, '%%\nfmt.Println("take", 3)')
-    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 4"))')
-    assert (out, errors) == ("TAKE 4\n", []), (out, errors)
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(ring.New(4).Len(), "take 4")')
+    assert (out, errors) == ("4 take 4\n", []), (out, errors)
     assert "build" in go, f"a new import did not run `go build`: go {go}"
-    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(strings.ToUpper("take 5"))')
-    assert (out, errors) == ("TAKE 5\n", []), (out, errors)
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println(ring.New(5).Len(), "take 5")')
+    assert (out, errors) == ("5 take 5\n", []), (out, errors)
     assert "build" not in go, f"the next edit ran `go {go}`"
+
+
+def test_new_import_of_a_package_already_linked_takes_the_fast_path(kernel):
+    """0007: exercise 3 adds a time.Sleep to a program that links package time already."""
+    run(kernel, '%%\nfmt.Println("take", 30)')
+    built = kernel.binary()
+    out, _, _, errors, go = run(kernel, '%%\nfmt.Println("take", 31)\ntime.Sleep(time.Microsecond)\nfmt.Println(time.Duration(0))')
+    assert (out, errors) == ("take 31\n0s\n", []), (out, errors)
+    assert "build" not in go and kernel.binary() != built, f"the new import ran `go {go}`"
 
 
 def test_errors_name_the_cell_line_on_the_fast_path(kernel):
@@ -146,6 +108,19 @@ def test_edit_of_literals_only_runs_no_goimports(kernel):
     assert "goimports" in go, f"a new identifier did not run goimports: {go}"
 
 
+def test_the_run_after_goimports_ran_is_not_built_again(kernel):
+    """0003: whether goimports ran or was skipped, GoNB writes the same main.go, with a blank
+    variable an earlier cell declared (as the lesson's import cell once did)."""
+    run(kernel, "var _ = strings.ToUpper")
+    cell = '%%\nfmt.Println("blank", strconv.Itoa(1)) // new identifiers: goimports runs'
+    out, _, _, errors, go = run(kernel, cell)
+    assert (out, errors) == ("blank 1\n", []) and "goimports" in go, (out, errors, go)
+    built = kernel.binary()
+    out, _, _, errors, go = run(kernel, cell)
+    assert (out, errors) == ("blank 1\n", []), (out, errors)
+    assert "build" not in go and kernel.binary() == built, f"the identical run was built again: {go}"
+
+
 def test_goflags_reach_an_unchanged_cell(kernel):
     cell = 'var tag = "plain"\n\n%%\nfmt.Println("tag:", tag)'
     out, _, _, _, _ = run(kernel, cell)
@@ -161,7 +136,7 @@ def test_goflags_reach_an_unchanged_cell(kernel):
 
 
 def test_reset_forgets_declarations_and_go_mod(kernel):
-    replace = f"!*go mod edit -require=example.com/lib@v0.0.0 -replace=example.com/lib={kernel.lib}"
+    replace = kernel.require_lib()
     write(os.path.join(kernel.lib, "lib.go"), LIB_GO.format(word="two"))
     lib_cell = CELL.format(tag="c")
     run(kernel, "%reset")

@@ -100,10 +100,10 @@ def test_every_notebook_is_tested():
 def test_every_code_cell_is_named_for_the_tests():
     names = {os.path.basename(p): sorted(code_cells(p)) for p in glob.glob(os.path.join(NOTEBOOKS, "*.ipynb"))}
     assert names == {
-        "01-streaming-chat-completion.ipynb": sorted(["setup", "load-key", "noautoget", "stream", "show",
+        "01-streaming-chat-completion.ipynb": sorted(["load-key", "noautoget", "stream", "show",
                                                       "exercise-1", "exercise-2", "exercise-3"]),
-        "01-solutions.ipynb": sorted(["setup", "load-key", "noautoget", "exercise-1", "exercise-2", "exercise-3"]),
-        "02-why-stream.ipynb": sorted(["setup", "load-key", "noautoget", "ask-twice"]),
+        "01-solutions.ipynb": sorted(["load-key", "noautoget", "exercise-1", "exercise-2", "exercise-3"]),
+        "02-why-stream.ipynb": sorted(["load-key", "noautoget", "ask-twice"]),
     }
 
 

@@ -26,7 +26,7 @@ type attempt struct {
 }
 
 // newAttempt prepares one try under parent with s's timeouts.
-func newAttempt(parent context.Context, s settings) *attempt {
+func newAttempt(parent context.Context, s resolved) *attempt {
 	a := &attempt{firstByte: s.FirstByteTimeout, idle: s.IdleTimeout}
 	a.ctx, a.cancel = context.WithCancel(parent)
 	a.silence = time.AfterFunc(a.firstByte, func() { a.stalled.Store(true); a.cancel() })
@@ -40,12 +40,15 @@ func (a *attempt) end() { a.silence.Stop(); a.cancel() }
 func (a *attempt) read() { a.gotBytes.Store(true); a.silence.Reset(a.idle) }
 
 // open sends the request and returns the answer's events.
-func (a *attempt) open(p protocol, s settings, req Request) (events, error) {
+func (a *attempt) open(p protocol, s resolved, req Request) (events, error) {
 	cfg := openai.DefaultConfig(s.APIKey)
 	cfg.BaseURL = s.BaseURL
 	watch := &watchTransport{base: s.transport, limit: s.streamLimit, onRead: a.read,
 		onHeader: func(h http.Header) { a.header = h }}
 	cfg.HTTPClient = &http.Client{Transport: watch}
+	if s.Protocol == ProtocolAgent {
+		cfg.HTTPClient = &http.Client{Transport: agentPath{watch}}
+	}
 	return p.open(a.ctx, openai.NewClientWithConfig(cfg), s, req)
 }
 

@@ -196,8 +196,9 @@ func TestWholeAndStreamedFoldAlike(t *testing.T) {
 		for _, question := range []string{"How many stars are in the universe?", "What is the population of the world?", "Why is the sky blue?"} {
 			messages := []streamdemo.Message{{Role: "system", Content: system}, {Role: "user", Content: question}}
 			script := practice.Choose(system, question).Name
-			for _, provider := range []string{streamdemo.Practice, streamdemo.OpenAI} {
-				for _, model := range []string{"sonar-pro", "sonar"} {
+			// Perplexity's models on the Agent API, OpenAI's on chat completions (Perplexity's retired).
+			for provider, models := range map[string][]string{streamdemo.Practice: {"sonar-pro", "sonar"}, streamdemo.OpenAI: {"gpt-4o-mini", "gpt-4o"}} {
+				for _, model := range models {
 					cases = append(cases, asked{script + " from " + provider + " " + model,
 						streamdemo.Config{Provider: provider, BaseURL: practiceURL, APIKey: testKey},
 						streamdemo.Request{Model: model, Messages: messages}})

@@ -10,7 +10,7 @@ import (
 // chatProtocol speaks OpenAI chat completions: POST {base}/chat/completions.
 type chatProtocol struct{}
 
-func (p chatProtocol) open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error) {
+func (p chatProtocol) open(ctx context.Context, c *openai.Client, s resolved, req Request) (events, error) {
 	r := openai.ChatCompletionRequest{
 		Model:         req.Model,
 		MaxTokens:     req.MaxTokens,

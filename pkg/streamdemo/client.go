@@ -7,7 +7,7 @@ import (
 
 // Client streams answers from one provider. Make one with NewClient.
 type Client struct {
-	settings settings
+	settings resolved
 }
 
 // NewClient resolves cfg into a client, in one step whose outcome the caller
@@ -33,11 +33,13 @@ func NewClient(cfg Config) (*Client, error) {
 func (c *Client) String() string {
 	s := c.settings
 	api := "chat completions"
-	if s.Protocol == ProtocolResponses {
+	switch {
+	case s.Protocol == ProtocolAgent:
+		api = "Agent API at /agent"
+	case s.Protocol == ProtocolResponses && (s.Provider == Perplexity || s.Provider == Practice):
 		api = "Agent API"
-		if s.Provider != Perplexity && s.Provider != Practice {
-			api = "Responses API"
-		}
+	case s.Protocol == ProtocolResponses:
+		api = "Responses API"
 	}
 	line := fmt.Sprintf("%s (%s) at %s, model %s", s.Provider, api, s.BaseURL, s.Model)
 	switch {
@@ -51,6 +53,9 @@ func (c *Client) String() string {
 
 // Provider returns the chosen provider's name, e.g. "perplexity".
 func (c *Client) Provider() string { return c.settings.Provider }
+
+// Settings says where the client asks and why; they never hold the key.
+func (c *Client) Settings() Settings { return c.settings.Settings }
 
 // ChatStream starts streaming the answer to messages from the Client's model
 // (Config.Model, STREAMDEMO_MODEL or the provider's default), like the OpenAI

@@ -27,7 +27,7 @@ type Config struct {
 	BaseURL  string // STREAMDEMO_BASE_URL: ends in /v1, e.g. http://127.0.0.1:11434/v1
 	Model    string // STREAMDEMO_MODEL: model or preset name
 	APIKey   string // the provider's key variable, e.g. PERPLEXITY_API_KEY
-	Protocol string // STREAMDEMO_PROTOCOL: chat or responses; by default the provider's
+	Protocol string // STREAMDEMO_PROTOCOL: chat, responses or agent; by default the provider's
 	// Timeouts; zero means the environment's STREAMDEMO_CONNECT_TIMEOUT,
 	// STREAMDEMO_FIRST_BYTE_TIMEOUT, STREAMDEMO_IDLE_TIMEOUT (e.g. "30s"), then
 	// DefaultConnectTimeout, DefaultFirstByteTimeout, DefaultIdleTimeout.
@@ -51,10 +51,9 @@ type Config struct {
 	// the call. An answer asked for whole (Request.Whole) has no events.
 	OnEvent func(data []byte)
 
-	// listening tells whether a server answers at a base URL; the rule asks
-	// it about the local model, then the practice server. Nil tries a TCP
-	// connection for 300 ms; tests set their own.
-	listening func(baseURL string) bool
+	// local is how the rule learns whether the local model or the practice
+	// server answers, and whose it is; tests set their own.
+	local localProbe
 	// streamLimit, if set, lowers MaxStreamBytes, for tests.
 	streamLimit int
 	// getenv reads the environment; nil is os.Getenv. Tests give their own,
@@ -63,7 +62,7 @@ type Config struct {
 }
 
 // resolve fills the empty fields of c from the environment and defaults.
-func (c Config) resolve() (settings, error) {
+func (c Config) resolve() (resolved, error) {
 	getenv := c.getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -71,11 +70,13 @@ func (c Config) resolve() (settings, error) {
 	duration := func(v time.Duration, name string, def time.Duration) time.Duration {
 		return orDuration(v, getenv(name), def)
 	}
-	s := settings{
-		Provider:         first(c.Provider, getenv("STREAMDEMO_PROVIDER")),
-		BaseURL:          first(c.BaseURL, getenv("STREAMDEMO_BASE_URL")),
-		Model:            first(c.Model, getenv("STREAMDEMO_MODEL")),
-		Protocol:         first(c.Protocol, getenv("STREAMDEMO_PROTOCOL")),
+	s := resolved{
+		Settings: Settings{
+			Provider: first(c.Provider, getenv("STREAMDEMO_PROVIDER")),
+			BaseURL:  first(c.BaseURL, getenv("STREAMDEMO_BASE_URL")),
+			Model:    first(c.Model, getenv("STREAMDEMO_MODEL")),
+			Protocol: first(c.Protocol, getenv("STREAMDEMO_PROTOCOL")),
+		},
 		FirstByteTimeout: duration(c.FirstByteTimeout, "STREAMDEMO_FIRST_BYTE_TIMEOUT", DefaultFirstByteTimeout),
 		IdleTimeout:      duration(c.IdleTimeout, "STREAMDEMO_IDLE_TIMEOUT", DefaultIdleTimeout),
 		Retries:          c.Retries,
@@ -94,13 +95,20 @@ func (c Config) resolve() (settings, error) {
 		}
 	}
 	s.Retries = max(s.Retries, 0)
-	if s.Provider == "" {
-		p, err := chooseProvider(c.APIKey, s.BaseURL, getenv, c.listening)
+	var passed string
+	switch {
+	case c.Provider != "":
+		s.Why = "Config.Provider names it"
+	case s.Provider != "":
+		s.Why = "STREAMDEMO_PROVIDER names it"
+	default:
+		ch, err := chooseProvider(c.APIKey, s.BaseURL, getenv, c.local)
 		if err != nil {
 			return s, err
 		}
-		s.Provider, s.guessed = p, true
+		s.Provider, s.Why, passed, s.guessed = ch.provider, ch.why, ch.passed, true
 	}
+	s.protocolNamed = s.Protocol != ""
 	s.Provider = strings.ToLower(s.Provider)
 	info, ok := providers[s.Provider]
 	if !ok {
@@ -108,6 +116,12 @@ func (c Config) resolve() (settings, error) {
 	}
 	s.KeyVar = info.keyVar
 	s.APIKey = first(c.APIKey, getenv(info.keyVar))
+	switch {
+	case c.APIKey != "":
+		s.KeyFrom = "Config.APIKey"
+	case s.APIKey != "":
+		s.KeyFrom = info.keyVar
+	}
 	if s.Provider == OpenAI {
 		s.BaseURL = first(s.BaseURL, getenv("OPENAI_BASE_URL"))
 	}
@@ -119,10 +133,10 @@ func (c Config) resolve() (settings, error) {
 	switch {
 	case s.BaseURL == "":
 		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "provider compatible needs a base URL: set STREAMDEMO_BASE_URL=http://host:port/v1 or Config.BaseURL"}
-	case s.Protocol != ProtocolChat && s.Protocol != ProtocolResponses:
-		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "unknown protocol " + strconv.Quote(s.Protocol) + ": use chat or responses"}
+	case s.Protocol != ProtocolChat && s.Protocol != ProtocolResponses && s.Protocol != ProtocolAgent:
+		return s, &Error{Kind: ErrConfig, Provider: s.Provider, Message: "unknown protocol " + strconv.Quote(s.Protocol) + ": use chat, responses or agent"}
 	case s.KeyRequired && s.APIKey == "":
-		return s, &Error{Kind: ErrNoKey, Provider: s.Provider, facts: facts{keyVar: s.KeyVar}}
+		return s, &Error{Kind: ErrNoKey, Provider: s.Provider, facts: facts{keyVar: s.KeyVar, passed: passed}}
 	}
 	return s, nil
 }

@@ -80,6 +80,12 @@ func TestLoadEnvReadsParentsUpToTheRepositoryRoot(t *testing.T) {
 	if !env.Has("PERPLEXITY_API_KEY") {
 		t.Error("Has(PERPLEXITY_API_KEY) = false")
 	}
+	// Which file each value in effect came from; the shell's own is none.
+	for name, want := range map[string]string{"PERPLEXITY_API_KEY": "../.env", "STREAMDEMO_MODEL": ".env", "STREAMDEMO_PROVIDER": "", "OPENAI_API_KEY": ""} {
+		if got := env.File(name); got != want {
+			t.Errorf("File(%s) = %q, want %q", name, got, want)
+		}
+	}
 }
 
 func TestLoadEnvWithoutAFile(t *testing.T) {

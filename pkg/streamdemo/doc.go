@@ -61,13 +61,22 @@
 //  3. else, with a base URL alone, a compatible server;
 //  4. else the local model if its server answers (ollama), else the practice
 //     server if it answers (streamdemo serve), else perplexity, whose
-//     missing key is then the error.
+//     missing key is then the error. A server counts only if this account,
+//     root or a system account runs it: on a shared machine, a server
+//     another account started on one of these ports would read every
+//     question. Where the system does not say (no /proc/net/tcp), one that
+//     answers counts.
 //
 // A base URL (Config.BaseURL, STREAMDEMO_BASE_URL) points whichever provider
 // is chosen at another server: a base URL and PERPLEXITY_API_KEY ask the
 // Agent API there, which is what a class gateway serves. A key is required
 // only by the provider's own service, not by a stand-in at another base URL.
 // Naming a provider skips the check of step 4, which dials two local ports.
+// Client.Settings says what was chosen, and why.
+//
+// A compatible server speaks chat completions unless STREAMDEMO_PROTOCOL
+// says responses (the Agent API at {base}/responses) or agent (at
+// {base}/agent), and has no default model: Discover asks the server both.
 //
 // # Perplexity models
 //

@@ -15,6 +15,7 @@ import (
 type Env struct {
 	Files []string // paths relative to the working directory, nearest first
 	Keys  []string // variable names defined in those files, sorted
+	set   map[string]string
 }
 
 // String says which files were loaded and which key names were found, e.g.
@@ -33,6 +34,11 @@ func (e Env) String() string {
 // Has reports whether a loaded .env file defines name.
 func (e Env) Has(name string) bool { return slices.Contains(e.Keys, name) }
 
+// File returns the .env file whose value of name LoadEnv set, or "" if it
+// set none: the environment had one already, or no file defines name. It
+// tells a key that comes from the shell from one that comes from .env.
+func (e Env) File(name string) string { return e.set[name] }
+
 // LoadEnv reads .env files from the working directory and each parent up to
 // the repository root (the first folder holding .git or go.mod), nearest first.
 // Variables already set (to a non-empty value) are never overridden, so a
@@ -42,7 +48,7 @@ func LoadEnv() (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	var env Env
+	env := Env{set: map[string]string{}}
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		path := filepath.Join(dir, ".env")
 		rel, err := filepath.Rel(wd, path)
@@ -59,6 +65,7 @@ func LoadEnv() (Env, error) {
 			for k, v := range vars {
 				if os.Getenv(k) == "" { // set (and non-empty) variables win
 					os.Setenv(k, v)
+					env.set[k] = rel
 				}
 				if !slices.Contains(env.Keys, k) {
 					env.Keys = append(env.Keys, k)

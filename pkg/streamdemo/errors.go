@@ -76,6 +76,15 @@ type facts struct {
 	// than one is set and no provider is named.
 	keyVars, providers []string
 	noModel            bool // for ErrConfig: neither config nor request named a model
+	// For ErrNoKey: the server on this machine the rule passed over
+	// because another account runs it.
+	passed string
+	// What Discover learnt: the models the server lists (nil: it did not
+	// list them), the model named that it leaves out; discover says the
+	// failure is Discover's. noKey: the request carried no key.
+	listed          []string
+	unlisted        string
+	discover, noKey bool
 }
 
 // Unwrap lets errors.Is match the Kind and the underlying cause.

@@ -203,3 +203,43 @@ func ExampleConfig_onEvent() {
 	// response.output_text.delta
 	// first chunk "Astronomers "
 }
+
+// Settings say where a client asks and why, and which variable the key
+// comes from, never the key itself.
+func ExampleClient_Settings() {
+	client, err := streamdemo.NewClient(streamdemo.Config{Provider: "ollama"})
+	if err != nil {
+		fmt.Println(streamdemo.Hint(err))
+		return
+	}
+	s := client.Settings()
+	fmt.Println(s.Provider, s.Protocol, s.BaseURL, s.Model)
+	fmt.Println("key from:", s.KeyVar, "required:", s.KeyRequired)
+	fmt.Println("why:", s.Why)
+	// Output:
+	// ollama chat http://127.0.0.1:11434/v1 smollm2-135m
+	// key from: STREAMDEMO_API_KEY required: false
+	// why: Config.Provider names it
+}
+
+// Discover asks a server the package knows nothing of what it speaks, and
+// its model when it lists only one. Here the practice server stands in for
+// a teacher's own: it has the Agent API at /responses and lists many
+// models, so the model is named.
+func ExampleDiscover() {
+	server := httptest.NewServer(practice.New(practice.Options{}))
+	defer server.Close()
+
+	cfg := streamdemo.Config{Provider: "compatible", BaseURL: server.URL + "/v1", Model: "perplexity/sonar"}
+	client, err := streamdemo.Discover(context.Background(), cfg)
+	if err != nil {
+		fmt.Println(streamdemo.Hint(err))
+		return
+	}
+	s := client.Settings()
+	fmt.Println(s.Provider, s.Protocol, s.Model)
+	fmt.Println("why:", s.Why)
+	// Output:
+	// compatible responses perplexity/sonar
+	// why: Config.Provider names it; the server speaks responses
+}

@@ -1,5 +1,7 @@
 package streamdemo
 
+import "os"
+
 // WithStreamLimit returns cfg with MaxStreamBytes lowered to n, so that a
 // test reaches the limit quickly even under the race detector.
 func WithStreamLimit(cfg Config, n int) Config {
@@ -8,9 +10,18 @@ func WithStreamLimit(cfg Config, n int) Config {
 }
 
 // WithListening returns cfg with the rule's check for a running local model
-// or practice server replaced by listening.
+// or practice server replaced by listening; this account runs every server
+// that answers.
 func WithListening(cfg Config, listening func(baseURL string) bool) Config {
-	cfg.listening = listening
+	mine := func(string) ([]int, error) { return []int{os.Getuid()}, nil }
+	cfg.local = localProbe{listening: listening, owners: mine}
+	return cfg
+}
+
+// WithOwners returns cfg whose rule learns who listens at a host:port from
+// owners instead of /proc/net/tcp.
+func WithOwners(cfg Config, owners func(hostport string) ([]int, error)) Config {
+	cfg.local.owners = owners
 	return cfg
 }
 

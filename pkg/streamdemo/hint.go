@@ -31,6 +31,9 @@ func Hint(err error) string {
 	}
 	switch e.Kind {
 	case ErrConfig:
+		if f.noModel && f.discover {
+			return modelNotFound(e)
+		}
 		if f.noModel {
 			return fmt.Sprintf("No model chosen for the server at %s: put STREAMDEMO_MODEL=its-model-name in your .env file, or set Request.Model.", f.baseURL)
 		}
@@ -43,12 +46,25 @@ func Hint(err error) string {
 		}
 		return fmt.Sprintf("%s%s.", first(e.Message, string(e.Kind)), kept)
 	case ErrNoKey:
-		return fmt.Sprintf("No API key for %s: put %s=your-key in a .env file in this folder or the repository root, or choose another provider with STREAMDEMO_PROVIDER.", e.Provider, f.keyVar)
+		passed := ""
+		if f.passed != "" {
+			passed = " (" + f.passed + ")"
+		}
+		return fmt.Sprintf("No API key for %s: put %s=your-key in a .env file in this folder or the repository root, or choose another provider with STREAMDEMO_PROVIDER%s.", e.Provider, f.keyVar, passed)
 	case ErrKeyRejected:
+		if e.Provider == Compatible && f.noKey {
+			return fmt.Sprintf("The server at %s asks for an API key (HTTP %d): put STREAMDEMO_API_KEY=its-key in your .env file.", f.baseURL, e.StatusCode)
+		}
+		if e.Provider == Compatible {
+			return fmt.Sprintf("The server at %s refused the API key (HTTP %d): check %s.", f.baseURL, e.StatusCode, keyPlace(f.keyVar))
+		}
 		return fmt.Sprintf("%s rejected the API key (HTTP %d): check %s in your .env file, or create a new key in your %s account.", e.Provider, e.StatusCode, keyVarOr(f.keyVar), e.Provider)
 	case ErrSonarRetired:
 		return fmt.Sprintf("Perplexity retired the Sonar chat-completions endpoint (HTTP %d, \"Sonar is now the Agent API\"): use provider %q, which streams through the Agent API at %s/responses.", e.StatusCode, Perplexity, perplexityBaseURL)
 	case ErrUnknownModel:
+		if f.discover {
+			return fmt.Sprintf("The server at %s lists no model %s; it lists %d (%s): put STREAMDEMO_MODEL=one-of-them in your .env file, or set Config.Model.", f.baseURL, f.unlisted, len(f.listed), modelNames(f.listed))
+		}
 		return fmt.Sprintf("The server at %s does not know this model or path (HTTP %d%s): check the model name, and that the base URL ends in /v1.", f.baseURL, e.StatusCode, said(e.Message))
 	case ErrBadRequest:
 		return fmt.Sprintf("The server at %s rejected the request (HTTP %d%s): check the model name and options.", f.baseURL, e.StatusCode, said(e.Message))
@@ -112,6 +128,35 @@ func said(message string) string {
 		return ""
 	}
 	return fmt.Sprintf(": %q", message)
+}
+
+// modelNotFound is why Discover found no model to ask: the server lists
+// none, several, or does not say.
+func modelNotFound(e *Error) string {
+	f := e.facts
+	switch {
+	case f.listed == nil:
+		return fmt.Sprintf("The server at %s did not list its models (GET /models: HTTP %d): put STREAMDEMO_MODEL=its-model-name in your .env file, or set Config.Model.", f.baseURL, e.StatusCode)
+	case len(f.listed) == 0:
+		return fmt.Sprintf("The server at %s lists no model: load one in it, or put STREAMDEMO_MODEL=its-model-name in your .env file.", f.baseURL)
+	}
+	return fmt.Sprintf("The server at %s lists %d models (%s): choose one with STREAMDEMO_MODEL=its-name in your .env file, or Config.Model.", f.baseURL, len(f.listed), modelNames(f.listed))
+}
+
+// modelNames lists the first eight names, and how many more there are.
+func modelNames(names []string) string {
+	if len(names) <= 8 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:8], ", "), len(names)-8)
+}
+
+// keyPlace says where a key was given, e.g. "STREAMDEMO_API_KEY in your .env file".
+func keyPlace(keyVar string) string {
+	if keyVar == "Config.APIKey" {
+		return "the key given in Config.APIKey"
+	}
+	return keyVarOr(keyVar) + " in your .env file"
 }
 
 func keyVarOr(v string) string {

@@ -2,6 +2,7 @@ package streamdemo
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -9,10 +10,11 @@ import (
 )
 
 // responsesProtocol speaks the OpenAI Responses format as Perplexity's Agent
-// API streams it: POST {base}/responses, data-only events, no [DONE].
+// API streams it: POST {base}/responses (or {base}/agent, through agentPath),
+// data-only events, no [DONE].
 type responsesProtocol struct{}
 
-func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error) {
+func (p responsesProtocol) open(ctx context.Context, c *openai.Client, s resolved, req Request) (events, error) {
 	r := openai.CreateResponseRequest{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature, ExtraBody: map[string]any{}}
 	var input []openai.ResponseInputMessage
 	var instructions []string
@@ -86,4 +88,17 @@ func wholeResponse(ctx context.Context, c *openai.Client, r openai.CreateRespons
 	}
 	out = append(out, agentEvent(agentwire.Event{Type: terminal, Response: &resp}))
 	return &out, nil
+}
+
+// agentPath sends to {base}/agent what go-openai posts to {base}/responses:
+// the Agent API at Perplexity's own path of it (ProtocolAgent), for servers
+// that have only that one.
+type agentPath struct{ next http.RoundTripper }
+
+func (t agentPath) RoundTrip(r *http.Request) (*http.Response, error) {
+	if base, ok := strings.CutSuffix(r.URL.Path, "/responses"); ok {
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = base+"/agent", ""
+	}
+	return t.next.RoundTrip(r)
 }

@@ -12,7 +12,7 @@ import (
 // protocol is one wire format: how to ask, and what each wire event means.
 // A protocol knows nothing of Stream: it hands back events.
 type protocol interface {
-	open(ctx context.Context, c *openai.Client, s settings, req Request) (events, error)
+	open(ctx context.Context, c *openai.Client, s resolved, req Request) (events, error)
 	decode(line []byte) (event, error)
 }
 
@@ -41,7 +41,7 @@ type rawEvents interface {
 
 // wire returns the events of a stream that opened, or the error it met;
 // s.onEvent (Config.OnEvent) sees each event as it arrives.
-func wire(s settings, raw rawEvents, err error, p protocol) (events, error) {
+func wire(s resolved, raw rawEvents, err error, p protocol) (events, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ const (
 const (
 	ProtocolChat      = "chat"      // POST {base}/chat/completions
 	ProtocolResponses = "responses" // POST {base}/responses (Perplexity's Agent API)
+	ProtocolAgent     = "agent"     // POST {base}/agent: the Agent API at Perplexity's own path of it
 )
 
 // PracticeAddr is where `streamdemo serve` listens by default.

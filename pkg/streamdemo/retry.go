@@ -23,7 +23,7 @@ const (
 // the request went and how often it was tried.
 type retrier struct {
 	parent   context.Context // the caller's, cancelled by Stream.Stop
-	settings settings
+	settings resolved
 	req      Request
 	proto    protocol
 	attempts int
@@ -31,7 +31,7 @@ type retrier struct {
 }
 
 // newRetrier prepares the tries of one stream under parent.
-func newRetrier(parent context.Context, s settings, req Request, p protocol) *retrier {
+func newRetrier(parent context.Context, s resolved, req Request, p protocol) *retrier {
 	return &retrier{parent: parent, settings: s, req: req, proto: p}
 }
 
@@ -109,6 +109,7 @@ func (r *retrier) fail(err error, chunks int) *Error {
 	}
 	s := r.settings
 	e.locate(s.Provider, s.BaseURL, s.KeyVar, chunks, max(r.attempts, 1))
+	e.facts.noKey = s.APIKey == ""
 	e.Message = redact.String(truncate(e.Message, 200), s.APIKey)
 	return e
 }

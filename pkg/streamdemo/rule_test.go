@@ -3,6 +3,9 @@ package streamdemo_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"testing"
 
@@ -103,5 +106,110 @@ func TestACompatibleServerWithoutAModelNamesTheVariable(t *testing.T) {
 	want := "No model chosen for the server at http://10.0.0.9:11434/v1: put STREAMDEMO_MODEL=its-model-name in your .env file, or set Request.Model."
 	if err := stream.Err(); !errors.Is(err, streamdemo.ErrConfig) || streamdemo.Hint(err) != want {
 		t.Errorf("got %v, hint %q; want %q", err, streamdemo.Hint(err), want)
+	}
+}
+
+// A server on this machine counts only if this account, root or a system
+// account runs it: on a shared machine another account's server on the
+// local model's port would read every question. One situation per row: who
+// runs the server on each port, and what the rule then says.
+func TestALocalServerOfAnotherAccountIsNotAsked(t *testing.T) {
+	t.Parallel()
+	me, stranger := os.Getuid(), 4321
+	if me == stranger {
+		stranger++
+	}
+	const passedOllama = "a server answers on 127.0.0.1:11434, but another account (uid %d) runs it, so it is not asked unless STREAMDEMO_PROVIDER=ollama names it"
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		owners map[string][]int // the ports that answer, and the uids listening there (nil: the system does not say)
+		want   string           // the start of Client.String, or of the refusal's hint
+		why    string           // Settings.Why, or what the hint says in brackets
+	}{
+		{"the local model, this account's", nil, map[string][]int{"11434": {me}},
+			"ollama (chat completions)", "no key is set and the local model answers on 127.0.0.1:11434"},
+		{"the local model, root's", nil, map[string][]int{"11434": {0}},
+			"ollama (chat completions)", "no key is set and the local model answers on 127.0.0.1:11434"},
+		{"the local model, a system account's (Ollama's service)", nil, map[string][]int{"11434": {998}},
+			"ollama (chat completions)", "no key is set and the local model answers on 127.0.0.1:11434"},
+		{"the local model, another person's; the practice server, this account's", nil, map[string][]int{"11434": {stranger}, "8787": {me}},
+			"practice (Agent API)", "no key is set and the practice server answers on 127.0.0.1:8787; " + fmt.Sprintf(passedOllama, stranger)},
+		{"two listeners sharing the port, one another person's", nil, map[string][]int{"11434": {me, stranger}},
+			"No API key for perplexity", fmt.Sprintf(passedOllama, stranger)},
+		{"both another person's", nil, map[string][]int{"11434": {stranger}, "8787": {stranger}},
+			"No API key for perplexity", fmt.Sprintf(passedOllama, stranger) + "; a server answers on 127.0.0.1:8787, but another account (uid " + fmt.Sprint(stranger) + ") runs it, so it is not asked unless STREAMDEMO_PROVIDER=practice names it"},
+		{"the system names no listener", nil, map[string][]int{"11434": {}},
+			"No API key for perplexity", "a server answers on 127.0.0.1:11434, but another account (an account the system does not name) runs it"},
+		{"the system does not say who listens (no /proc/net/tcp)", nil, map[string][]int{"11434": nil},
+			"ollama (chat completions)", "no key is set and the local model answers on 127.0.0.1:11434"},
+		{"named, another person's server is asked", map[string]string{"STREAMDEMO_PROVIDER": "ollama"}, map[string][]int{"11434": {stranger}},
+			"ollama (chat completions)", "STREAMDEMO_PROVIDER names it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			port := func(hostport string) string { return hostport[strings.LastIndex(hostport, ":")+1:] }
+			answers := func(baseURL string) bool { _, ok := tc.owners[port(strings.TrimSuffix(baseURL, "/v1"))]; return ok }
+			owners := func(hostport string) ([]int, error) {
+				if uids := tc.owners[port(hostport)]; uids != nil {
+					return uids, nil
+				}
+				return nil, fs.ErrNotExist
+			}
+			cfg := streamdemo.WithOwners(streamdemo.WithListening(streamdemo.Config{}, answers), owners)
+			c, err := streamdemo.NewClient(streamdemo.WithEnv(cfg, tc.env))
+			got, why := streamdemo.Hint(err), ""
+			if err == nil {
+				got, why = c.String(), c.Settings().Why
+			} else if _, bracket, ok := strings.Cut(got, " ("); ok {
+				why = strings.TrimSuffix(bracket, ").")
+			}
+			if !strings.HasPrefix(got, tc.want) || !strings.HasPrefix(why, tc.why) {
+				t.Errorf("got  %q\nwhy  %q\nwant %q... because %q...", got, why, tc.want, tc.why)
+			}
+		})
+	}
+}
+
+// Settings say why the provider was chosen and where the key comes from,
+// by name, never the key itself.
+func TestSettingsSayWhyAndWhereTheKeyComesFrom(t *testing.T) {
+	t.Parallel()
+	const gateway = "http://10.0.0.9:8790/v1"
+	for _, tc := range []struct {
+		name string
+		cfg  streamdemo.Config
+		env  map[string]string
+		want streamdemo.Settings
+	}{
+		{"a Perplexity key in the environment", streamdemo.Config{}, map[string]string{"PERPLEXITY_API_KEY": testKey},
+			streamdemo.Settings{Provider: "perplexity", Protocol: "responses", BaseURL: "https://api.perplexity.ai/v1", Model: "sonar-pro",
+				KeyVar: "PERPLEXITY_API_KEY", KeyFrom: "PERPLEXITY_API_KEY", KeyRequired: true, Why: "PERPLEXITY_API_KEY is the only key set"}},
+		{"a key in code and a gateway's base URL", streamdemo.Config{APIKey: testKey, BaseURL: gateway}, nil,
+			streamdemo.Settings{Provider: "perplexity", Protocol: "responses", BaseURL: gateway, Model: "sonar-pro",
+				KeyVar: "PERPLEXITY_API_KEY", KeyFrom: "Config.APIKey", Why: "Config.APIKey is the only key set"}},
+		{"the practice server named in code", streamdemo.Config{Provider: "practice"}, map[string]string{"PERPLEXITY_API_KEY": testKey},
+			streamdemo.Settings{Provider: "practice", Protocol: "responses", BaseURL: "http://127.0.0.1:8787/v1", Model: "sonar-pro",
+				KeyVar: "STREAMDEMO_API_KEY", Why: "Config.Provider names it"}},
+		{"a compatible server named in the environment, with its key", streamdemo.Config{}, map[string]string{"STREAMDEMO_PROVIDER": "compatible", "STREAMDEMO_BASE_URL": gateway, "STREAMDEMO_API_KEY": testKey, "STREAMDEMO_PROTOCOL": "agent"},
+			streamdemo.Settings{Provider: "compatible", Protocol: "agent", BaseURL: gateway,
+				KeyVar: "STREAMDEMO_API_KEY", KeyFrom: "STREAMDEMO_API_KEY", Why: "STREAMDEMO_PROVIDER names it"}},
+		{"a base URL alone", streamdemo.Config{}, map[string]string{"STREAMDEMO_BASE_URL": gateway},
+			streamdemo.Settings{Provider: "compatible", Protocol: "chat", BaseURL: gateway,
+				KeyVar: "STREAMDEMO_API_KEY", Why: "a base URL is set and no key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := streamdemo.NewClient(streamdemo.WithEnv(tc.cfg, tc.env))
+			if err != nil {
+				t.Fatal(streamdemo.Hint(err))
+			}
+			if got := c.Settings(); got != tc.want {
+				t.Errorf("got  %+v\nwant %+v", got, tc.want)
+			}
+			if strings.Contains(fmt.Sprintf("%+v %s", c.Settings(), c), testKey[:12]) {
+				t.Error("the settings show the key")
+			}
+		})
 	}
 }

@@ -35,11 +35,11 @@ type Stream struct {
 
 // newStream prepares the answer to req with s; a request that names no
 // model, where s has none either, fails when it is read.
-func newStream(ctx context.Context, set settings, req Request) *Stream {
+func newStream(ctx context.Context, set resolved, req Request) *Stream {
 	set.Model = first(req.Model, set.Model)
 	req.Model = set.Model
 	var proto protocol = chatProtocol{}
-	if set.Protocol == ProtocolResponses {
+	if set.Protocol == ProtocolResponses || set.Protocol == ProtocolAgent {
 		proto = responsesProtocol{}
 	}
 	parent, stop := context.WithCancel(ctx)

@@ -267,9 +267,10 @@ func TestWholeAnswerArrivesAsOneChunk(t *testing.T) {
 	t.Parallel()
 	base := startServer(t, practice.New(practice.Options{FirstToken: 100 * time.Millisecond, TokensPerSecond: 400}))
 	want := practice.Choose(practice.SeedSystemPrompt, "How many stars are in the universe?").Text
-	for _, provider := range []string{streamdemo.Perplexity, streamdemo.OpenAI} {
+	// Perplexity's model on the Agent API, OpenAI's on chat completions (Perplexity's retired).
+	for provider, model := range map[string]string{streamdemo.Perplexity: "sonar-pro", streamdemo.OpenAI: "gpt-4o-mini"} {
 		cfg := streamdemo.Config{Provider: provider, BaseURL: base, APIKey: testKey}
-		r := collect(t, context.Background(), cfg, streamdemo.Request{Model: "sonar-pro", Messages: seedMessages, Whole: true})
+		r := collect(t, context.Background(), cfg, streamdemo.Request{Model: model, Messages: seedMessages, Whole: true})
 		tm := r.stream.Timing()
 		if r.err != nil || len(r.chunks) != 1 || r.text() != want {
 			t.Fatalf("%s: %d chunks, %v", provider, len(r.chunks), r.err)
