@@ -226,7 +226,7 @@ else
       CLASSROOM_UPSTREAM_AGENT_PATH=$AGENT_PATH CLASSROOM_UPSTREAM_AGENT_ONLY=$AGENT_ONLY \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
       CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
-    frontdoor_wanted && export CLASSROOM_PUBLIC_URL=$(class_url)/
+    export CLASSROOM_HOST CLASSROOM_HTTPS_PORT  # where students come from: the hub's origins (origins.py)
     # A background job of a script starts with SIGINT ignored, and so would every service and server the
     # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.
     setsid env --default-signal=INT,QUIT "$RUNTIME/venv/bin/jupyterhub" -f "$HERE/jupyterhub_config.py" \
@@ -266,5 +266,6 @@ frontdoor_start
 class_url >"$CLASSROOM_DIR/class-url"
 say "class ready: $(class_url)  (${#STUDENTS[@]} students; upstream $UPSTREAM${UPSTREAM_SOCKET:+ through unix:$UPSTREAM_SOCKET} through the gateway at $HUB_URL/services/llm/)"
 say "logins and passwords to hand out: $CLASSROOM_DIR/passwords  (teacher: $TEACHER, hub admin)"
-say "teacher's page: $(class_url)/services/llm/   API token for scripts: $CLASSROOM_DIR/teacher-api-token"
+say "teacher's page: $(origins_url page)   API token for scripts: $CLASSROOM_DIR/teacher-api-token"
+say "$(origins separation "$CLASSROOM_HOST" "$CLASSROOM_PORT" "$CLASSROOM_HTTPS_PORT")"
 say "status: make classroom-status   stop: make classroom-down"

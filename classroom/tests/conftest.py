@@ -89,7 +89,9 @@ class Class:
             pytest.fail("the classroom tests need root: they create Unix accounts, as a real class does")
         self.students, self.state = students, state
         self.port = class_port(first_port)
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://127.0.0.1:{self.port}"  # the proxy, as programs on the class machine reach it
+        self.url = f"http://localhost:{self.port}"  # the hub's origin, as the teacher and students open it
+        self.teacher_page = f"http://llm--service.localhost:{self.port}/services/llm/"
         os.makedirs(state, exist_ok=True)
         self.roster = state + ".roster"
         with open(self.roster, "w") as f:
@@ -131,8 +133,12 @@ class Class:
         with open(os.path.join(self.state, "passwords")) as f:
             return dict(line.split() for line in f)[name]
 
+    def server(self, name):
+        """The origin of name's server: one of its own (origins.py)."""
+        return f"http://{name}.localhost:{self.port}"
+
     def student(self, name):
-        return Student(self.base, name, self.password(name)).login()
+        return Student(self.url, name, self.password(name), server=self.server(name)).login()
 
     def teacher_token(self):
         return open(os.path.join(self.state, "teacher-api-token")).read().strip()

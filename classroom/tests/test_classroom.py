@@ -30,11 +30,11 @@ def run_lesson(kernel):
 
 
 def test_students_log_in_with_their_own_password_only(klass):
-    assert "class ready: " + klass.base in klass.started
+    assert "class ready: " + klass.url in klass.started
     with pytest.raises(PermissionError):
-        Student(klass.base, ADA, klass.password(BO)).login()  # another student's password
+        Student(klass.url, ADA, klass.password(BO)).login()  # another student's password
     with pytest.raises(PermissionError):
-        Student(klass.base, "sdtest-nobody", klass.password(ADA)).login()  # not on the roster
+        Student(klass.url, "sdtest-nobody", klass.password(ADA)).login()  # not on the roster
     mode = os.stat(os.path.join(STATE, "passwords")).st_mode & 0o777
     assert mode == 0o600 and os.stat(os.path.join(STATE, "teacher-api-token")).st_mode & 0o777 == 0o600
 
@@ -142,12 +142,12 @@ def test_teacher_page_lists_the_students_usage(klass):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{klass.base}/hub/login")
+            page.goto(f"{klass.url}/hub/login")
             page.fill("#username_input", TEACHER)
             page.fill("#password_input", klass.password(TEACHER))
             page.click("#login_submit")
             page.wait_for_url(re.compile(r".*/hub/.*"))
-            page.goto(f"{klass.base}/services/llm/")
+            page.goto(klass.teacher_page)
             row = page.locator(f'#students tr[data-student="{ADA}"]')
             row.wait_for(timeout=15000)
             os.makedirs(os.path.join(REPO, "build", "screenshots"), exist_ok=True)
@@ -167,7 +167,7 @@ def test_teacher_page_lists_the_students_usage(klass):
 def test_students_get_no_news_pop_up(klass):
     ada = klass.student(ADA)
     ada.start_server()
-    r = ada.http.get(f"{klass.base}/user/{ada.name}/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    r = ada.http.get(f"{ada.server}lab/api/settings/@jupyterlab/apputils-extension:notification")
     r.raise_for_status()
     got = r.json()  # the schema's defaults carry the runtime's overrides; the student set nothing of their own
     defaults = {k: v.get("default") for k, v in got["schema"]["properties"].items()}
@@ -189,7 +189,7 @@ def test_a_student_added_to_a_running_class_logs_in_and_gets_a_card(klass):
     page = open(path).read()
     for name in STUDENTS + ["sdtest-eve"]:
         card = re.search(rf'<div class="card" data-student="{name}">(.*?)</div></div>', page).group(1)
-        assert klass.base in card and f">{name}<" in card and f">{klass.password(name)}<" in card, card
+        assert klass.url in card and f">{name}<" in card and f">{klass.password(name)}<" in card, card
     assert klass.password(TEACHER) not in page
 
 
