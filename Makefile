@@ -6,7 +6,7 @@ VENV   := .venv/bin
 BUILD  := build
 SERVER := $(BUILD)/bin/streamdemo
 
-.PHONY: clients-setup clienttest postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model
+.PHONY: clients-setup clienttest postgres-setup netns-setup help check setup model-setup live-cost model-start model-stop doctor hooks test vet gotest fuzz nbtest browser-setup browsertest bench gateway-bench load demo lab serve ask practice-up practice-down clean classroom classroom-down classroom-status classroom-bench classroom-remove classroom-handout classroomtest pebble-setup classroom-frontdoor-bench classroom-service systemd-setup systemd-container-setup classroom-systemd-bench classroom-model classroom-model-stop
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -127,8 +127,11 @@ practice-down: ## stop the practice server that practice-up started
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
 	@bash classroom/up.sh
 
-classroom-model: ## the local model's server for a class: as many parallel slots as this machine has (kernel-setup/model-slots.sh)
-	@OLLAMA_NUM_PARALLEL=class bash kernel-setup/model.sh --start
+classroom-model: ## the class's local model (root): Ollama in a network namespace of its own behind a socket only the gateway opens, as many parallel slots as this machine has
+	@bash kernel-setup/model.sh && python3 classroom/model.py start
+
+classroom-model-stop: ## stop the class's local model
+	@python3 classroom/model.py stop
 
 classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
 	@bash classroom/down.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make classroom-down: stops the hub (which stops the student servers, the proxy and its services),
-# the class's practice server, then anything still running under the class's accounts.
-# Accounts, homes, notebooks, passwords, the hub database and the gateway's ledger all stay.
+# the class's practice server, then anything still running under the class's accounts, and removes the
+# class's firewall rule (an upstream on this machine without a key). Accounts, homes, notebooks,
+# passwords, the hub database and the gateway's ledger all stay.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -18,10 +19,11 @@ for f in "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
 done
 stop_hub_leftovers  # a hub killed hard: its proxy, services and gateway are still running
 
-# Anything left under the class's accounts (a kernel of a server killed hard, say).
+# Anything left under the class's accounts (a kernel of a server killed hard, say), dropped ones included.
 left=()
-if [[ $AS_ROOT && -f $ROSTER ]]; then
-  for name in "$TEACHER" $(roster_names); do
+if [[ $AS_ROOT ]]; then
+  python3 "$HERE/firewall.py" remove "$CLASSROOM_PORT"
+  for name in $(class_made); do
     mapfile -t -O "${#left[@]}" left < <(account_pids "$name")
   done
   for pid in $(account_pids "$GATEWAY_USER"); do  # only this class's gateway: its folder is its cwd

@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ -r $CLASSROOM_DIR/passwords ]] || die "no passwords in $CLASSROOM_DIR yet: start the class first (make classroom)"
 OUT=$CLASSROOM_DIR/handout.html
 mapfile -t STUDENTS < <(roster_names)
-URL=${CLASS_URL:-$(cat "$CLASSROOM_DIR/class-url" 2>/dev/null || echo "$HUB_URL")}
+URL=${CLASS_URL:-$(cat "$CLASSROOM_DIR/class-url" 2>/dev/null || class_url)}
 CA_SHA256=$(cat "$CLASS_CA_SHA256" 2>/dev/null || true)  # only while the class uses its own CA
 if ! (
   umask 077

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the classroom's shared runtime into $RUNTIME (see lib.sh), every version pinned:
 #   (a) the notebook side of the repository (kernel-setup/install.sh: gonb, goimports, gopls)
-#   (b) Node for the proxy (Debian's nodejs, root only, when node is missing)
+#   (b) Node for the proxy (Debian's nodejs, root only, when node is missing), and nftables (root only)
 #   (c) hub venv          -> $RUNTIME/venv          (classroom/requirements.lock: JupyterHub, JupyterLab,
 #                                                    nbgitpuller, jupyterhub-idle-culler)
 #   (d) proxy             -> $RUNTIME/proxy         (classroom/proxy/package-lock.json, npm ci)
@@ -30,6 +30,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   [[ $AS_ROOT ]] || die "node and npm are needed for the hub's proxy: install Node 20 (Debian: apt-get install nodejs npm)"
   say "installing Debian's nodejs and npm for the hub's proxy"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# (b') nftables: a teacher's own upstream on this machine without a key answers the gateway alone (firewall.py).
+if [[ $AS_ROOT ]] && ! command -v nft >/dev/null; then
+  say "installing Debian's nftables (the class's firewall rule for an upstream on this machine)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables >/dev/null
 fi
 
 # A Python every student can run (pyenv's under /root is private): this one if it is, else Debian's.

@@ -16,7 +16,9 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import origins  # noqa: E402
 from roster_auth import RosterAuthenticator  # noqa: E402
+from unix_proxy import UnixSocketProxy, socket_url  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by JupyterHub)
 env = os.environ
@@ -30,13 +32,17 @@ GITCONFIG = env["CLASSROOM_GITCONFIG"]  # the students' git system config (root'
 PULL_TIMEOUT = int(env.get("CLASSROOM_PULL_TIMEOUT", "60"))
 AS_ROOT = os.geteuid() == 0
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on the hub's PATH, not the student's
-BASE = f"http://127.0.0.1:{PORT}"
+BASE = f"http://127.0.0.1:{PORT}"  # the proxy, as programs on this machine reach it
+HOST = env.get("CLASSROOM_HOST", "127.0.0.1")  # what students open (frontdoor.sh)
+HTTPS_PORT = int(env.get("CLASSROOM_HTTPS_PORT", "443"))
 
-# Hub, proxy and database: loopback only; state in the owner-only class folder.
+# Hub, proxy and database: loopback only; state in the owner-only class folder. The proxy's API listens on
+# a socket there: on a loopback port, whoever took the port first would be sent the proxy's token.
 c.JupyterHub.bind_url = BASE
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = PORT + 81
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORT + 1}"
+c.JupyterHub.proxy_class = UnixSocketProxy
+c.ConfigurableHTTPProxy.api_url = socket_url(f"{STATE}/proxy-api.sock")
 c.ConfigurableHTTPProxy.command = [f"{RUNTIME}/proxy/node_modules/.bin/configurable-http-proxy"]
 c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
 # The proxy's token from its owner-only file: JupyterHub hands it to the proxy (root) alone; it is
@@ -54,12 +60,21 @@ def hub_database_url():
 
 
 c.JupyterHub.db_url = hub_database_url()
+# Origins apart (origins.py): the hub at HOST, each student's server at NAME.HOST, the teacher's page at
+# llm--service.HOST, so no page a student publishes runs with the hub's or the teacher's page's origin.
+# A class at an IP address cannot have subdomains: one origin (make classroom says so at start).
+HUB_ORIGIN = origins.urls(HOST, PORT, HTTPS_PORT)[0]
+if origins.kind(HOST) != "ip":
+    c.JupyterHub.subdomain_host = HUB_ORIGIN
+c.JupyterHub.public_url = HUB_ORIGIN + "/"
 # Served beyond loopback: students come through the HTTPS front door (Caddy, classroom/frontdoor.sh),
 # so every cookie of the hub, its XSRF cookie and the Jupyter servers' (JUPYTERHUB_COOKIE_OPTIONS, which the
-# runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure.
-if env.get("CLASSROOM_PUBLIC_URL"):
-    c.JupyterHub.public_url = env["CLASSROOM_PUBLIC_URL"]
+# runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure. With a DNS name, the
+# hub's login cookies are __Host- ones: a student's NAME.HOST can set cookies for HOST (Domain=HOST) but
+# none named __Host-, so none that shadows the teacher's login.
+if origins.kind(HOST) != "loopback":
     c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+    c.JupyterHub.cookie_host_prefix_enabled = origins.kind(HOST) == "name"
 c.JupyterHub.cookie_secret_file = f"{STATE}/jupyterhub_cookie_secret"
 
 # One login per person, from the class's passwords file.
@@ -173,22 +188,40 @@ async def prepare_home(spawner):
 
 c.Spawner.pre_spawn_hook = prepare_home
 
-# Services: the gateway (hub service "llm"), the teacher's scripts' token, the idle culler.
+# Services: the gateway (hub service "llm"), the teacher's scripts' token, the roster's, the idle culler. The
+# gateway listens on a socket in its own folder, which no other account can take first as it could a loopback
+# port. The proxy routes to it there itself (extra routes, which JupyterHub's services cannot name as sockets;
+# unix_proxy.py; the service has no "url"): the teacher's page on an origin of its own,
+# llm--service.HOST (origins.py), and, for students' programs, this machine's own address, whose
+# /services/llm/ the Python and Go clients reach with STREAMDEMO_BASE_URL (they do not resolve
+# NAME.localhost). No student's page has either origin, and the page logs in on the first alone (its OAuth
+# callback is there). A class at an IP address has one origin: the gateway at /services/llm/ on it.
+GATEWAY_PREFIX = f"/services/{origins.GATEWAY}/"
+GATEWAY_URL = socket_url(f"{GATEWAY_DIR}/gateway.sock")
+PAGE = origins.urls(HOST, PORT, HTTPS_PORT)[1]  # the teacher's page
+if origins.kind(HOST) == "ip":
+    c.Proxy.extra_routes = {GATEWAY_PREFIX: GATEWAY_URL}
+else:
+    c.Proxy.extra_routes = {origins.page_host(HOST) + GATEWAY_PREFIX: GATEWAY_URL, "127.0.0.1" + GATEWAY_PREFIX: GATEWAY_URL}
 gateway = {
-    "name": "llm",
-    "url": f"http://127.0.0.1:{PORT + 90}",
+    "name": origins.GATEWAY,
     "command": [f"{RUNTIME}/bin/streamdemo", "gateway", "serve"],
     "cwd": GATEWAY_DIR,
     "environment": {
+        "JUPYTERHUB_SERVICE_URL": GATEWAY_URL,
+        "JUPYTERHUB_SERVICE_PREFIX": GATEWAY_PREFIX,
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": PAGE + "oauth_callback",
         "STREAMDEMO_GATEWAY_UPSTREAM": env["CLASSROOM_UPSTREAM_URL"],
         "STREAMDEMO_GATEWAY_DATA": GATEWAY_DIR,
     },
+    "oauth_redirect_uri": PAGE + "oauth_callback",
     "oauth_no_confirm": True,
     # The teacher's page session (the gateway's OAuth token) may carry the teacher scope; the hub
     # intersects this with the user's own scopes, so only the teacher's session gets it.
     "oauth_client_allowed_scopes": ["custom:llm:teacher"],
-    "display": True,
 }
+if env.get("CLASSROOM_UPSTREAM_SOCKET"):  # the class's practice server or local model, on a socket of its own
+    gateway["environment"]["STREAMDEMO_GATEWAY_UPSTREAM_SOCKET"] = env["CLASSROOM_UPSTREAM_SOCKET"]
 if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
     gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
 if env.get("CLASSROOM_UPSTREAM_AGENT_PATH"):  # an upstream whose Agent API answers at /v1/agent only
@@ -201,9 +234,12 @@ if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
 with open(f"{STATE}/teacher-api-token") as f:
     teacher_token = f.read().strip()
+with open(f"{STATE}/roster-api-token") as f:
+    roster_token = f.read().strip()
 c.JupyterHub.services = [
     gateway,
     {"name": "teacher-scripts", "api_token": teacher_token},
+    {"name": "roster", "api_token": roster_token},
     {"name": "idle-culler", "command": [
         f"{RUNTIME}/venv/bin/python", "-m", "jupyterhub_idle_culler",
         f"--timeout={int(env.get('CLASSROOM_IDLE_TIMEOUT', '3600'))}", "--cull-every=60"]},
@@ -218,6 +254,8 @@ c.JupyterHub.load_roles = [
     # admin:users, admin:servers or tokens: this token cannot act as anyone.
     {"name": "teacher-scripts", "services": ["teacher-scripts"], "scopes": [
         "list:users", "read:users:name", "read:servers", "custom:llm:teacher", "access:services!service=llm"]},
+    # make classroom deletes the hub users no longer on the roster (classroom/roster.py): their servers and tokens go.
+    {"name": "roster", "services": ["roster"], "scopes": ["list:users", "read:users:name", "delete:users"]},
     # The gateway lists the hub's users, so the teacher's page shows every student from the start.
     {"name": "llm-roster", "services": ["llm"], "scopes": ["list:users", "read:users:name"]},
     {"name": "idle-culler", "services": ["idle-culler"], "scopes": [

@@ -4,13 +4,16 @@
 #   $CLASSROOM_DIR  (build/classroom)        owner-only: hub database, cookie secret, passwords,
 #                                             teacher-api-token (and teacher-api-header, the same
 #                                             token as a header line for curl -H @FILE), proxy-auth-token,
-#                                             lessons-build.git (where publish.sh builds), logs, pid files
+#                                             roster-api-token, accounts (every account the class made),
+#                                             the proxy API's socket, lessons-build.git (where publish.sh
+#                                             builds), logs (rotated by size: logpipe.py), pid files
 #   $RUNTIME        (/opt/streamdemo-classroom as root)  read-only for students: hub venv, proxy,
 #                                             gonb/gopls/goimports, kernelspec, Go module cache,
 #                                             warmed build cache seed
 #   $CLASS_VAR      (/var/lib/streamdemo-classroom/port-N as root)  lessons.git (world-readable: the
 #                                             published commits only), gitconfig (the students' git's),
-#                                             gateway/ (the gateway account's alone: key, ledger)
+#                                             gateway/ (the gateway account's alone: key, ledger, the
+#                                             sockets of the gateway and the practice server)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CLASSROOM_PORT=${CLASSROOM_PORT:-8000}
@@ -33,6 +36,10 @@ LESSONS=$CLASS_VAR/lessons.git
 HUB_PID=$CLASSROOM_DIR/jupyterhub.pid
 PRACTICE_PID=$CLASSROOM_DIR/practice-server.pid
 HUB_URL=http://127.0.0.1:$CLASSROOM_PORT
+PRACTICE_SOCKET=$GATEWAY_DIR/practice.sock
+# The class's local model (make classroom-model, classroom/model.py): only root and the gateway's account open it.
+MODEL_SOCKET=/run/streamdemo-classroom-model/ollama.sock
+LOG_MAX_BYTES=${LOG_MAX_BYTES:-20000000}
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'classroom: %s\n' "$*" >&2; exit 1; }
@@ -58,17 +65,23 @@ discover_upstream() {
   ) || return 1
 }
 
-# The local model's server (kernel-setup/model-server.sh, make model-start): its port is OLLAMA_PORT's.
+# make model-start's local model (kernel-setup/model-server.sh, one user): its port is OLLAMA_PORT's. Every
+# account of the machine can call it there, so only a try-out class (not root) uses it.
 LOCAL_MODEL_URL=http://127.0.0.1:${OLLAMA_PORT:-11434}/v1
-# local_model URL: true if URL is the local model's server.
+# local_model URL: true if URL is make model-start's server.
 local_model() { [[ $1 == *:${OLLAMA_PORT:-11434}/* || $1 == *:${OLLAMA_PORT:-11434} ]]; }
 
-# say_model_slots: how many students the local model's server answers at once (model-server.sh's record).
+# class_model: true if the class's local model answers through its socket (asked as the gateway's account).
+class_model() {
+  [[ $AS_ROOT ]] && as_gateway curl -fsS -m 5 -o /dev/null --unix-socket "$MODEL_SOCKET" http://localhost/v1/models 2>/dev/null
+}
+
+# say_model_slots: how many students the class's local model answers at once (model.py's record).
 say_model_slots() {
-  local port=${OLLAMA_PORT:-11434} slots
-  slots=$(cat "$REPO/build/ollama$([[ $port == 11434 ]] || echo "-$port").slots" 2>/dev/null) || slots=
+  local slots
+  slots=$(cat "$(dirname "$MODEL_SOCKET")/slots" 2>/dev/null) || slots=
   if [[ -n $slots ]]; then say "local model: $slots students answered at once (parallel slots)"
-  else say "local model: a server of its own (its OLLAMA_NUM_PARALLEL); make classroom-model starts one sized for this machine"
+  else say "local model: make model-start's server on $LOCAL_MODEL_URL (a try-out class: every account can call it)"
   fi
 }
 
@@ -76,7 +89,18 @@ say_model_slots() {
 # (discover_upstream): a teacher's own server (not Perplexity, the local model or the practice server)
 # whose provider is unnamed or compatible, with or without STUDENT_MODEL.
 asks_upstream() {
-  [[ $1 != practice && $1 != *perplexity* ]] && ! local_model "$1" && [[ -z $2 || $2 == compatible ]]
+  [[ $1 != practice && $1 != local && $1 != *perplexity* ]] && ! local_model "$1" && [[ -z $2 || $2 == compatible ]]
+}
+
+# to_log FILE: a log that cannot grow without bound (logpipe.py rotates it by size), for COMMAND > >(to_log FILE) 2>&1.
+# Its own output goes nowhere: it must not hold the caller's (make's) output open after the caller has ended.
+to_log() { exec "$RUNTIME/venv/bin/python" "$HERE/logpipe.py" "$1" "$LOG_MAX_BYTES" >/dev/null 2>&1; }
+
+# checkout_closed: dies if students could read the withheld solutions through this checkout: every commit in its
+# .git holds them too, so only a checkout no other account can enter keeps them. (.env is key_from's to check.)
+checkout_closed() {
+  [[ $AS_ROOT && ${SOLUTIONS:-withhold} == withhold ]] && runuser -u nobody -- test -x "$REPO" 2>/dev/null || return 0
+  die "every account of this machine can enter this checkout ($REPO), so students could read the withheld solutions (in notebooks/ and in every commit of .git): close it (chmod 700 $REPO, or a folder above it), then make classroom again"
 }
 
 # roster_names: the student names in $ROSTER (comments and blank lines skipped), checked.
@@ -105,6 +129,11 @@ clean_env() {
 
 # class_accounts: the Unix accounts of this machine's classes (members of $STUDENT_GROUP).
 class_accounts() { getent group "$STUDENT_GROUP" | cut -d: -f4 | tr ',' '\n' | grep -v '^$' || true; }
+
+# class_made: every account this class has made (its record, classroom/roster.py), the roster's and the teacher's.
+class_made() {
+  { echo "$TEACHER"; [[ -f $ROSTER ]] && roster_names; [[ -d $CLASSROOM_DIR ]] && python3 "$HERE/roster.py" accounts "$CLASSROOM_DIR"; } | sort -u
+}
 
 # account_pids USER: the pids of USER's processes (none if the account does not exist).
 account_pids() { id -u "$1" >/dev/null 2>&1 && pgrep -u "$1" || true; }

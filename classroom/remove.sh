@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# make classroom-remove CONFIRM=yes: the end of a course. Stops the class, then deletes the roster's
-# and the teacher's accounts with their homes (notebooks included), the class's state (passwords,
-# hub database, the gateway's ledger and key) and lessons.git. The shared runtime stays.
+# make classroom-remove CONFIRM=yes: the end of a course. Stops the class, then deletes every account
+# the class ever made (the roster's, those dropped from it, the teacher's) with their homes (notebooks
+# included), the class's state (passwords, hub database, the gateway's ledger and key) and lessons.git.
+# The shared runtime stays.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [[ ${CONFIRM:-} == yes ]] || die "this deletes the class's accounts, notebooks and ledger: run it with CONFIRM=yes"
 bash "$HERE/down.sh"
 if [[ $AS_ROOT ]]; then
-  for name in "$TEACHER" $(roster_names); do
+  for name in $(class_made); do
     id "$name" >/dev/null 2>&1 || continue
     id -nG "$name" | tr ' ' '\n' | grep -qx "$STUDENT_GROUP" || { say "kept $name: not a class account"; continue; }
     userdel --remove "$name" 2>/dev/null || userdel "$name"

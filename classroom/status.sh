@@ -10,7 +10,8 @@ fi
 say "hub: running (pid $(<"$HUB_PID")) at $HUB_URL"
 frontdoor_status
 running "$CLASSROOM_DIR/proxy.pid" && say "proxy: running (pid $(<"$CLASSROOM_DIR/proxy.pid"))"
-running "$PRACTICE_PID" && say "practice server (upstream): running (pid $(<"$PRACTICE_PID"))"
+running "$PRACTICE_PID" && say "practice server (upstream): running (pid $(<"$PRACTICE_PID")) on unix:$PRACTICE_SOCKET"
+[[ $AS_ROOT && -S $MODEL_SOCKET ]] && say "the class's local model: $(python3 "$HERE/model.py" status)"
 code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "$HUB_URL/services/llm/v1/models")
 say "gateway (service llm): $([[ $code == 401 || $code == 200 ]] && echo answering || echo "not answering (HTTP $code)")"
 [[ -r $CLASSROOM_DIR/teacher-api-token ]] || { say "no teacher API token to ask the hub for users"; exit 0; }

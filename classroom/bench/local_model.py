@@ -3,9 +3,9 @@ gateway to the class's model server (make classroom-model's slots, and one slot 
 the slot count of students: first chunk p50 / p95 and tokens/s per student, side by side."""
 import concurrent.futures as cf
 import os
-import socket
 import statistics
 import subprocess
+import sys
 import time
 
 import requests
@@ -36,25 +36,22 @@ def pct(values, q):
     return values[max(0, min(len(values) - 1, int(round(q * len(values) + 0.5)) - 1))]
 
 
-def model_server(port, slots):
-    env = dict(os.environ, OLLAMA_PORT=str(port), OLLAMA_NUM_PARALLEL=str(slots))
-    subprocess.run(["bash", f"{REPO}/kernel-setup/model-server.sh", "start"], env=env, check=True, capture_output=True, timeout=300)
+def model_server(slots):
+    """The class's local model (classroom/model.py, as make classroom-model starts it) with this many slots."""
+    subprocess.run([sys.executable, f"{REPO}/classroom/model.py", "start"], env=dict(os.environ, OLLAMA_NUM_PARALLEL=str(slots)),
+                   check=True, capture_output=True, timeout=300)
 
 
 def main(report):
     slots = int(subprocess.run(["bash", f"{REPO}/kernel-setup/model-slots.sh"], capture_output=True, text=True,
                                check=True).stdout)
     counts = sorted({1, 4, slots})
-    with socket.socket() as s:  # a model server of the bench's own, on a free port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     klass = Class(students=[f"sdbench-m{i:02d}" for i in range(1, max(counts) + 1)], teacher="sdbench-teacher",
                   state=os.path.join(REPO, "build", "classroom-bench-model"), first_port=8800)
     klass.remove()
-    model_server(port, slots)
+    model_server(slots)
     try:
-        klass.make("classroom", UPSTREAM_URL=f"http://127.0.0.1:{port}/v1", OLLAMA_PORT=str(port),
-                   UPSTREAM_KEY_FILE="/dev/null")
+        klass.make("classroom", UPSTREAM_URL="local", UPSTREAM_KEY_FILE="/dev/null")
         tokens = [klass.student(name).gateway_token("classroom-bench") for name in klass.students]
         gateway = f"{klass.base}/services/llm/v1"
         requests.post(f"{klass.base}/services/llm/teacher/limits", headers={"Authorization": f"Bearer {klass.teacher_token()}"},
@@ -62,7 +59,7 @@ def main(report):
         head = "".join(f"{n:>4} at once".rjust(26) for n in counts)
         report(f"local model, {ANSWER_TOKENS}-token answers, students streaming at once", head)
         for server_slots in (slots, 1):
-            model_server(port, server_slots)
+            model_server(server_slots)
             stream(gateway, tokens[0])  # the model loaded, the gateway knows the token
             cells = []
             for n in counts:
@@ -75,5 +72,4 @@ def main(report):
         klass.make("classroom-down")
         klass.remove()
         os.unlink(klass.roster)
-        subprocess.run(["bash", f"{REPO}/kernel-setup/model-server.sh", "stop"], env=dict(os.environ, OLLAMA_PORT=str(port)),
-                       capture_output=True, timeout=60)
+        subprocess.run([sys.executable, f"{REPO}/classroom/model.py", "stop"], capture_output=True, timeout=60)

@@ -8,7 +8,10 @@ local_model.py). Prints one line per figure; docs/classroom.md says what
 they mean for the size of machine a class needs.
 """
 import concurrent.futures as cf
+import http.client
+import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -68,6 +71,36 @@ def first_chunk(url, token, whole=True):
             if line.strip() == b"data: [DONE]":
                 return first, r.status_code == 200
     return first, False
+
+
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP to a Unix socket's path (the class's practice server listens on one)."""
+
+    def __init__(self, path):
+        super().__init__("localhost", timeout=120)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def first_chunk_direct(sock, key):
+    """Seconds to the first streamed event of the practice server's answer, asked on its socket as the
+    gateway asks it for the class's chat question (the Agent API, sonar-pro's preset)."""
+    t0 = time.monotonic()
+    conn = UnixConnection(sock)
+    body = {"preset": "low", "stream": True, "input": QUESTION["messages"][0]["content"]}
+    conn.request("POST", "/v1/responses", body=json.dumps(body), headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    r = conn.getresponse()
+    try:
+        while line := r.readline():
+            if line.startswith(b"data:"):
+                return time.monotonic() - t0, r.status == 200
+        return None, False
+    finally:
+        conn.close()
 
 
 def main():
@@ -134,11 +167,11 @@ def bench(klass, sizes):
     at_once(lambda t: first_chunk(f"{klass.base}/services/llm/v1", t, whole=False), tokens)  # the gateway learns of them
     requests.post(f"{klass.base}/services/llm/teacher/limits", headers={"Authorization": f"Bearer {klass.teacher_token()}"},
              json={"student": "*", "limits": {"requests_per_minute": 0, "concurrent_streams": 0, "tokens_per_day": 0}})
-    direct_url = f"http://127.0.0.1:{klass.port + 2}/v1"
+    practice_sock = os.path.join(klass.gateway_dir, "practice.sock")
     via, direct = [], []
     for i in range(10):
         via.append(first_chunk(f"{klass.base}/services/llm/v1", tokens[i % len(tokens)], whole=False)[0])
-        direct.append(first_chunk(direct_url, klass.upstream_key(), whole=False)[0])
+        direct.append(first_chunk_direct(practice_sock, klass.upstream_key())[0])
     mv, md = statistics.median(via), statistics.median(direct)
     report("first chunk direct / via proxy+gateway (median of 10)", f"{md * 1000:.1f} / {mv * 1000:.1f} ms (+{(mv - md) * 1000:.1f} ms)")
 

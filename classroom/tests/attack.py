@@ -1,8 +1,14 @@
-"""Small tools of the attack tests: run a shell script as an account, read the hub's log."""
+"""Small tools of the attack tests: run a shell script as an account, read the hub's log, ask a server on a
+Unix socket."""
+import json
 import os
 import subprocess
+import sys
 
-from conftest import STATE
+from conftest import REPO, STATE
+
+sys.path.insert(0, os.path.join(REPO, "classroom"))
+from model import UnixHTTPConnection  # noqa: E402  (the class's own HTTP over a Unix socket)
 
 # What a command the hub runs as a student may find in its environment (git adds GIT_*, GITHEAD_* of its own).
 ALLOWED_ENV = {"HOME", "USER", "LOGNAME", "PATH", "LANG", "PWD", "SHLVL", "OLDPWD", "_", "NBGITPULLER_DEPTH"}
@@ -38,3 +44,14 @@ def parse_env(text):
         elif key:
             env[key] += "\n" + line
     return env
+
+
+def over_socket(path, method, target, headers=None, body=None, timeout=10):
+    """(status, body bytes) of one HTTP request to the server on the Unix socket at path; a dict body goes as JSON."""
+    conn = UnixHTTPConnection(path, timeout)
+    try:
+        conn.request(method, target, json.dumps(body) if isinstance(body, dict) else body, headers or {})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()

@@ -1,9 +1,11 @@
 """A class of three, started with `make classroom` on loopback ports of its
 own, from a roster of its own, and removed (accounts, homes, state) at the
 end. Run as root, as CI does: the tests then check real Unix accounts."""
+import contextlib
 import glob
 import hashlib
 import os
+import shutil
 import pwd
 import socket
 import subprocess
@@ -34,6 +36,34 @@ def certificates(state):
     return found
 
 
+MODEL_RUN = "/run/streamdemo-classroom-model"  # the class's local model (classroom/model.py)
+MODEL_PORT = {}  # the port make model-start's kind of server would take instead (OLLAMA_PORT), while one runs
+
+
+def class_model_started():
+    """make classroom-model, as a teacher runs it (OLLAMA_PORT a free port of its own, should it need one)."""
+    MODEL_PORT["port"] = port = free_port()
+    r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom-model"], capture_output=True, text=True,
+                       timeout=900, env=dict(os.environ, OLLAMA_PORT=str(port)))
+    if r.returncode:
+        class_model_stopped()
+        pytest.fail(f"make classroom-model failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    return r.stdout
+
+
+def class_model_stopped():
+    subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom-model-stop"], capture_output=True, timeout=120)
+    if "port" in MODEL_PORT:  # a class model of the kind make model-start runs, on that port
+        subprocess.run(["bash", f"{REPO}/kernel-setup/model-server.sh", "stop"], capture_output=True, timeout=120,
+                       env=dict(os.environ, OLLAMA_PORT=str(MODEL_PORT.pop("port"))))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def port_free(port):
     with socket.socket() as s:
         try:
@@ -59,7 +89,9 @@ class Class:
             pytest.fail("the classroom tests need root: they create Unix accounts, as a real class does")
         self.students, self.state = students, state
         self.port = class_port(first_port)
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://127.0.0.1:{self.port}"  # the proxy, as programs on the class machine reach it
+        self.url = f"http://localhost:{self.port}"  # the hub's origin, as the teacher and students open it
+        self.teacher_page = f"http://llm--service.localhost:{self.port}/services/llm/"
         os.makedirs(state, exist_ok=True)
         self.roster = state + ".roster"
         with open(self.roster, "w") as f:
@@ -76,7 +108,9 @@ class Class:
         r = subprocess.run(["make", "--no-print-directory", "-C", REPO, target], env=dict(self.env, **extra),
                            capture_output=True, text=True, timeout=600)
         if r.returncode:
-            pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+            log = os.path.join(self.state, "jupyterhub.log")
+            tail = open(log, errors="replace").read()[-3000:] if os.path.exists(log) else ""
+            pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}\nthe hub's log ends:\n{tail}")
         if target == "classroom" and self.watch and not (self.student_scanner and self.student_scanner.alive()):
             # A student reads what they can of every process (down.sh ends it with the class's processes).
             self.student_scanner = Scanner(self.students[0])
@@ -99,8 +133,12 @@ class Class:
         with open(os.path.join(self.state, "passwords")) as f:
             return dict(line.split() for line in f)[name]
 
+    def server(self, name):
+        """The origin of name's server: one of its own (origins.py)."""
+        return f"http://{name}.localhost:{self.port}"
+
     def student(self, name):
-        return Student(self.base, name, self.password(name)).login()
+        return Student(self.url, name, self.password(name), server=self.server(name)).login()
 
     def teacher_token(self):
         return open(os.path.join(self.state, "teacher-api-token")).read().strip()
@@ -118,6 +156,18 @@ class Class:
     def upstream_key(self):
         return open(os.path.join(self.gateway_dir, "upstream-key")).read().strip()
 
+    @contextlib.contextmanager
+    def gateway_blocked(self):
+        """The gateway cannot start while this lasts: a folder of root's where its socket goes."""
+        blocker = os.path.join(self.gateway_dir, "gateway.sock")
+        if os.path.lexists(blocker) and not os.path.isdir(blocker):
+            os.unlink(blocker)  # a socket a stopped gateway left
+        os.makedirs(blocker, exist_ok=True)
+        try:
+            yield
+        finally:
+            shutil.rmtree(blocker, ignore_errors=True)
+
 
 def account_exists(name):
     try:
@@ -125,6 +175,18 @@ def account_exists(name):
         return True
     except KeyError:
         return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_checkout():
+    """make classroom refuses a checkout other accounts can enter (they could read the withheld solutions in
+    it): the tests' checkout is closed for the run, as a teacher's must be, and opened again after."""
+    mode = os.stat(REPO).st_mode & 0o777
+    os.chmod(REPO, mode & 0o700)
+    try:
+        yield
+    finally:
+        os.chmod(REPO, mode)
 
 
 @pytest.fixture(scope="session")

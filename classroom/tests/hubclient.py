@@ -1,10 +1,13 @@
 """A student or teacher of the class, over HTTP and websockets only: log in
 with a password, start the server, open a GoNB kernel through the Jupyter
 server's REST API and run cells over its websocket channels."""
+import http.cookiejar
 import json
 import os
+import socket
 import sys
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -15,22 +18,70 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lesson-h
 from cells import code_cells  # noqa: E402
 
 
+# Each student's server has an origin of its own, NAME.HOST (origins.py). As browsers do (RFC 6761), every
+# NAME.localhost is this machine, though the system's resolver knows localhost alone; a test's class with
+# a DNS name adds its own (resolve).
+_getaddrinfo = socket.getaddrinfo
+_names = {"localhost": "127.0.0.1"}
+
+
+def resolve(domain, address):
+    """Makes domain and every name under it resolve to address, in this test process."""
+    _names[domain] = address
+
+
+def _class_names(host, *args, **kw):
+    for domain, address in _names.items():
+        if isinstance(host, str) and (host == domain or host.endswith("." + domain)):
+            host = address
+    return _getaddrinfo(host, *args, **kw)
+
+
+socket.getaddrinfo = _class_names
+
+
+class BrowserCookies(http.cookiejar.DefaultCookiePolicy):
+    """Cookies as browsers keep them for a top-level name such as localhost: `Domain=localhost` set by
+    localhost itself is localhost's alone (the hub's session cookie), and no subdomain may set it."""
+
+    def set_ok(self, cookie, request):
+        domain = cookie.domain.lstrip(".")
+        if cookie.domain_specified and "." not in domain:
+            if domain != urllib.parse.urlsplit(request.get_full_url()).hostname:
+                return False
+            cookie.domain, cookie.domain_specified, cookie.domain_initial_dot = domain + ".local", False, False
+        return super().set_ok(cookie, request)
+
+
+def cookie_domain(url):
+    """The domain http.cookiejar files a host's own cookies under (a name without a dot gets .local)."""
+    host = urllib.parse.urlsplit(url).hostname
+    return host if "." in host else host + ".local"
+
+
 class Student:
-    def __init__(self, base, name, password):
+    def __init__(self, base, name, password, server=None):
+        """base: the hub's origin; server: the origin of the student's own server (base when it has none)."""
         self.base, self.name, self.password = base, name, password
+        self.server = (server or base) + f"/user/{name}/"
         self.http = requests.Session()
+        self.http.cookies.set_policy(BrowserCookies())
 
     def login(self):
         """Logs in through the hub's login form; raises if the hub refuses."""
         self.http.get(f"{self.base}/hub/login").raise_for_status()
         r = self.http.post(f"{self.base}/hub/login?next=", allow_redirects=False, data={
-            "username": self.name, "password": self.password, "_xsrf": self.http.cookies.get("_xsrf", path="/hub/")})
+            "username": self.name, "password": self.password, "_xsrf": self.hub_xsrf()})
         if r.status_code != 302:
             raise PermissionError(f"the hub refused {self.name}'s login: HTTP {r.status_code}")
         return self
 
+    def hub_xsrf(self):
+        """The hub's XSRF token, from the hub's own cookie (a server's host may hold one of its own too)."""
+        return self.http.cookies.get("_xsrf", domain=cookie_domain(self.base), path="/hub/")
+
     def hub_api(self, method, path, **kw):
-        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", path="/hub/") or ""}
+        headers = {"X-XSRFToken": self.hub_xsrf() or ""}
         kw.setdefault("timeout", 60)
         return self.http.request(method, f"{self.base}/hub/api/{path}", headers=headers, **kw)
 
@@ -50,7 +101,7 @@ class Student:
             server = self.hub_api("GET", f"users/{self.name}").json().get("servers", {}).get("")
             if server and server.get("ready"):
                 # The first request to the server does the OAuth round with the hub and sets its cookie.
-                self.http.get(f"{self.base}/user/{self.name}/").raise_for_status()
+                self.http.get(self.server).raise_for_status()
                 return time.monotonic() - t0
             time.sleep(0.2)
         raise TimeoutError(f"{self.name}'s server was not ready within {timeout} s")
@@ -67,8 +118,9 @@ class Student:
 
     def api(self, method, path, **kw):
         """Calls the student's Jupyter server REST API (cookie and XSRF as the browser would)."""
-        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", path=f"/user/{self.name}/") or ""}
-        r = self.http.request(method, f"{self.base}/user/{self.name}/api/{path}", headers=headers, **kw)
+        headers = {"X-XSRFToken": self.http.cookies.get("_xsrf", domain=cookie_domain(self.server),
+                                                        path=f"/user/{self.name}/") or ""}
+        r = self.http.request(method, f"{self.server}api/{path}", headers=headers, **kw)
         r.raise_for_status()
         return r.json() if r.content else None
 
@@ -84,7 +136,7 @@ class Kernel:
     def __init__(self, student, kernel_id):
         self.student, self.id, self.session = student, kernel_id, uuid.uuid4().hex
         cookies = "; ".join(f"{c.name}={c.value}" for c in student.http.cookies)
-        url = student.base.replace("http", "ws", 1) + f"/user/{student.name}/api/kernels/{kernel_id}/channels?session_id={self.session}"
+        url = student.server.replace("http", "ws", 1) + f"api/kernels/{kernel_id}/channels?session_id={self.session}"
         self.ws = websocket.create_connection(url, header=[f"Cookie: {cookies}"], timeout=5)
 
     def run(self, code, timeout=120):

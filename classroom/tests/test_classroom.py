@@ -2,10 +2,10 @@
 students log in with their own passwords, the lesson streams chunk by chunk,
 budgets refuse in one sentence, no student reaches the upstream key, the
 teacher's page lists usage, and a restart keeps everything."""
+import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
@@ -29,11 +29,11 @@ def run_lesson(kernel):
 
 
 def test_students_log_in_with_their_own_password_only(klass):
-    assert "class ready: " + klass.base in klass.started
+    assert "class ready: " + klass.url in klass.started
     with pytest.raises(PermissionError):
-        Student(klass.base, ADA, klass.password(BO)).login()  # another student's password
+        Student(klass.url, ADA, klass.password(BO)).login()  # another student's password
     with pytest.raises(PermissionError):
-        Student(klass.base, "sdtest-nobody", klass.password(ADA)).login()  # not on the roster
+        Student(klass.url, "sdtest-nobody", klass.password(ADA)).login()  # not on the roster
     mode = os.stat(os.path.join(STATE, "passwords")).st_mode & 0o777
     assert mode == 0o600 and os.stat(os.path.join(STATE, "teacher-api-token")).st_mode & 0o777 == 0o600
 
@@ -79,7 +79,8 @@ def test_no_student_can_read_the_key_or_the_class_secrets(klass):
     key = klass.upstream_key()
     secrets = {"upstream key": key, "teacher API token": klass.teacher_token(),
                "proxy token": open(os.path.join(STATE, "proxy-auth-token")).read().strip()}
-    targets = [os.path.join(klass.gateway_dir, name) for name in ("upstream-key", "ledger.sqlite", "cookie-secret")] + [
+    targets = [os.path.join(klass.gateway_dir, name) for name in ("upstream-key", "ledger.sqlite", "cookie-secret", "practice.sock",
+                                                                  "gateway.sock")] + [
         klass.gateway_dir] + [os.path.join(STATE, name) for name in (
             "passwords", "teacher-api-token", "proxy-auth-token", "jupyterhub.sqlite", "jupyterhub_cookie_secret")] + [
         STATE, f"/home/{BO}", f"/home/{BO}/streamdemo/notebooks/01-streaming-chat-completion.ipynb", "/root"]
@@ -97,9 +98,9 @@ def test_no_student_can_read_the_key_or_the_class_secrets(klass):
         assert f"{t}: denied" in said, f"a student's kernel could read {t}: " + said[said.find(t):][:200]
     processes = int(re.search(r"processes seen: (\d+)", said).group(1))
     assert processes > 20, "the probe did not look at the machine's processes"
-    # Nor can a student skip the gateway: the class's practice server wants the key the gateway holds.
-    direct = requests.post(f"http://127.0.0.1:{klass.port + 2}/v1/chat/completions", json={"model": "sonar-pro", "messages": []})
-    assert direct.status_code == 401, direct.status_code
+    # Nor can a student skip the gateway: the class's practice server wants the key the gateway holds, on a
+    # socket in the gateway's folder (test_escape_services.py tries to connect).
+    assert os.path.exists(os.path.join(klass.gateway_dir, "practice.sock"))
 
 
 # A student's cell that tries everything: every process's environment and command line, then the files.
@@ -140,12 +141,12 @@ def test_teacher_page_lists_the_students_usage(klass):
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{klass.base}/hub/login")
+            page.goto(f"{klass.url}/hub/login")
             page.fill("#username_input", TEACHER)
             page.fill("#password_input", klass.password(TEACHER))
             page.click("#login_submit")
             page.wait_for_url(re.compile(r".*/hub/.*"))
-            page.goto(f"{klass.base}/services/llm/")
+            page.goto(klass.teacher_page)
             row = page.locator(f'#students tr[data-student="{ADA}"]')
             row.wait_for(timeout=15000)
             os.makedirs(os.path.join(REPO, "build", "screenshots"), exist_ok=True)
@@ -165,7 +166,7 @@ def test_teacher_page_lists_the_students_usage(klass):
 def test_students_get_no_news_pop_up(klass):
     ada = klass.student(ADA)
     ada.start_server()
-    r = ada.http.get(f"{klass.base}/user/{ada.name}/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    r = ada.http.get(f"{ada.server}lab/api/settings/@jupyterlab/apputils-extension:notification")
     r.raise_for_status()
     got = r.json()  # the schema's defaults carry the runtime's overrides; the student set nothing of their own
     defaults = {k: v.get("default") for k, v in got["schema"]["properties"].items()}
@@ -187,7 +188,7 @@ def test_a_student_added_to_a_running_class_logs_in_and_gets_a_card(klass):
     page = open(path).read()
     for name in STUDENTS + ["sdtest-eve"]:
         card = re.search(rf'<div class="card" data-student="{name}">(.*?)</div></div>', page).group(1)
-        assert klass.base in card and f">{name}<" in card and f">{klass.password(name)}<" in card, card
+        assert klass.url in card and f">{name}<" in card and f">{klass.password(name)}<" in card, card
     assert klass.password(TEACHER) not in page
 
 
@@ -229,7 +230,7 @@ def test_down_and_up_again_keeps_accounts_notebooks_and_ledger(klass):
     klass.make("classroom-down")
     assert not account_processes(STUDENTS + [TEACHER]), account_processes(STUDENTS + [TEACHER])
     ours = [p for p in account_processes(["streamdemo-llm"])  # this class's gateway and practice server
-            if os.readlink(f"/proc/{p.split()[0]}/cwd") == klass.gateway_dir or f":{klass.port + 2}" in p]
+            if os.readlink(f"/proc/{p.split()[0]}/cwd") == klass.gateway_dir or klass.gateway_dir in p]
     assert not ours, ours
     assert not os.path.exists(os.path.join(STATE, "jupyterhub.pid"))
     with pytest.raises(requests.ConnectionError):
@@ -247,7 +248,8 @@ def test_down_and_up_again_keeps_accounts_notebooks_and_ledger(klass):
 
 
 def class_left(klass):
-    """What of the class still runs: live processes of its pid files, and listeners on its ports."""
+    """What of the class still runs: live processes of its pid files, listeners on its ports, and processes
+    in or naming its gateway's folder (the gateway, the practice server on its socket there)."""
     left = []
     for name in ("jupyterhub.pid", "proxy.pid", "practice-server.pid"):
         path = os.path.join(klass.state, name)
@@ -257,22 +259,21 @@ def class_left(klass):
     for line in subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout.splitlines():
         if any(f"127.0.0.1:{p} " in line for p in ports) and f"pid={os.getpid()}," not in line:  # not the test's own
             left.append(line)
-    for p in ports:
-        left += [f"pgrep :{p}: {pid}" for pid in subprocess.run(["pgrep", "-f", f":{p}( |$)"], capture_output=True,
-                                                                 text=True).stdout.split()]
+    for pid in subprocess.run(["pgrep", "-f", klass.gateway_dir], capture_output=True, text=True).stdout.split():
+        left.append(f"pid {pid} names {klass.gateway_dir}")
+    for pid in subprocess.run(["pgrep", "-u", "streamdemo-llm"], capture_output=True, text=True).stdout.split():
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/cwd") == klass.gateway_dir:
+                left.append(f"pid {pid} runs in {klass.gateway_dir}")
     return left
 
 
 def test_a_failed_start_stops_what_it_started_and_a_keyless_upstream_works(klass):
     from stub import Upstream
     up = Upstream(["local-7b"])  # a local OpenAI-compatible server without a key
-    blocker = socket.socket()
-    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the stopped gateway's TIME_WAIT
     try:
         klass.make("classroom-down")
-        blocker.bind(("127.0.0.1", klass.port + 90))  # the gateway's port is taken: the gateway cannot start
-        blocker.listen()
-        with open(os.path.join(STATE, "jupyterhub.log")) as f:
+        with klass.gateway_blocked(), open(os.path.join(STATE, "jupyterhub.log")) as f:
             f.seek(0, os.SEEK_END)
             r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"],
                                env=dict(klass.env, UPSTREAM_URL=up.url), capture_output=True, text=True, timeout=600)
@@ -281,14 +282,12 @@ def test_a_failed_start_stops_what_it_started_and_a_keyless_upstream_works(klass
         assert not class_left(klass), f"{class_left(klass)}; the hub's log: {log[-3000:]}"
         said = [line for line in r.stderr.splitlines() if line.startswith("classroom: ")][-1]
         assert "so the class is stopped again: see" in said and "jupyterhub.log" in said, r.stderr[-1000:]
-        assert "address already in use" in log.lower()  # it failed for the port, not for a key file
-        blocker.close()
+        assert "is there and is not a socket" in log  # it failed for the gateway's socket, not for a key file
 
         started = klass.make("classroom", UPSTREAM_URL=up.url)
         assert "model local-7b, chat completions" in started, started[-1000:]
         assert klass.usage_report()["allowed_models"] == ["local-7b"]
     finally:
-        blocker.close()
         up.close()
         klass.make("classroom-down")
         klass.make("classroom")  # the practice upstream again, for the tests after this one

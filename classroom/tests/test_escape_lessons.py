@@ -68,3 +68,35 @@ def test_lessons_hold_no_withheld_solution_nor_teacher_history(klass, tmp_path):
     git("fetch", "-q", cwd=copy)
     base = git("merge-base", "HEAD", "origin/main", cwd=copy).strip()
     assert base and SOLUTIONS.encode() not in git("ls-tree", "-r", "--name-only", base, cwd=copy).split()
+
+
+def start_refused(klass, **extra):
+    """make classroom for the running class with extra variables: it must stop, naming why in its last line."""
+    r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"], env=dict(klass.env, **extra),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode, r.stdout[-1000:]
+    said = [line for line in r.stderr.splitlines() if line.startswith("classroom: ")]
+    assert said, r.stderr[-1000:]
+    return said[-1]
+
+
+def test_an_open_key_file_or_checkout_stops_the_start_with_one_sentence(klass, tmp_path):
+    """The teacher's key in a file other accounts can read, and a checkout they can enter while the solutions
+    are withheld (every commit in .git holds them), are refused before anything changes; the class goes on."""
+    key = tmp_path / "key.env"
+    key.write_text("PERPLEXITY_API_KEY=pplx-" + "k" * 40 + "\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(key, 0o644)
+    said = start_refused(klass, UPSTREAM_KEY_FILE=str(key))
+    assert said == (f"classroom: the key file {key} can be read by other accounts (mode 644), so students could read the"
+                    f" class's key: chmod 600 {key}, then make classroom again"), said
+    mode = os.stat(REPO).st_mode & 0o777
+    os.chmod(REPO, 0o755)
+    try:
+        said = start_refused(klass)
+    finally:
+        os.chmod(REPO, mode)
+    assert said == (f"classroom: every account of this machine can enter this checkout ({REPO}), so students could read the"
+                    " withheld solutions (in notebooks/ and in every commit of .git): close it (chmod 700"
+                    f" {REPO}, or a folder above it), then make classroom again"), said
+    assert "already running" in klass.make("classroom")  # the class went on as it was

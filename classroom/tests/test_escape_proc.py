@@ -2,11 +2,13 @@
 before the first make classroom to after the remove) and a student of the class read every
 /proc/*/environ and cmdline they can, again and again. No secret of the class is among it, and
 whatever they found opens neither the proxy's API nor the hub's."""
+import json
 import os
 import time
 
 import requests
 
+from attack import over_socket
 from conftest import OUTSIDER, STATE, TEACHER
 
 
@@ -41,11 +43,13 @@ def candidates(klass):
 
 
 def test_what_accounts_can_read_opens_neither_the_proxy_nor_the_hub(klass):
-    proxy = f"http://127.0.0.1:{klass.port + 1}/api/routes"
+    api = os.path.join(STATE, "proxy-api.sock")  # the proxy's API: root's, in the owner-only class folder
     with open(os.path.join(STATE, "proxy-auth-token")) as f:
         real = {"Authorization": "token " + f.read().strip()}
     def routes():
-        return {path: route["target"] for path, route in requests.get(proxy, headers=real, timeout=10).json().items()}
+        status, body = over_socket(api, "GET", "/api/routes", real)
+        assert status == 200, status
+        return {path: route["target"] for path, route in json.loads(body).items()}
 
     before = routes()
     assert "/services/llm" in before and "/" in before, before
@@ -53,10 +57,10 @@ def test_what_accounts_can_read_opens_neither_the_proxy_nor_the_hub(klass):
     assert len(tried) > 10, "the scanners found nothing to try"
     for value in tried:
         auth = {"Authorization": "token " + value} if value else {}
-        r = requests.post(proxy + "/services/llm", json={"target": "http://127.0.0.1:9"}, headers=auth, timeout=10)
-        assert r.status_code in (401, 403), f"the proxy took a route change ({r.status_code})"
-        assert requests.get(proxy, headers=auth, timeout=10).status_code in (401, 403)
-        assert requests.delete(proxy + "/hub", headers=auth, timeout=10).status_code in (401, 403)
+        status, _ = over_socket(api, "POST", "/api/routes/services/llm", auth, {"target": "http://127.0.0.1:9"})
+        assert status in (401, 403), f"the proxy took a route change ({status})"
+        assert over_socket(api, "GET", "/api/routes", auth)[0] in (401, 403)
+        assert over_socket(api, "DELETE", "/api/routes/hub", auth)[0] in (401, 403)
         hub = requests.get(f"{klass.base}/hub/api/users", headers=auth, timeout=10)
         assert hub.status_code in (401, 403), f"the hub listed its users to a token someone read ({hub.status_code})"
         made = requests.post(f"{klass.base}/hub/api/users/{TEACHER}/tokens", json={}, headers=auth, timeout=10)

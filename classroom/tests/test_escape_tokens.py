@@ -11,7 +11,6 @@ import time
 import requests
 
 from conftest import STUDENTS, TEACHER
-from hubclient import Student
 
 ADA = STUDENTS[0]
 SWITCHES = {"teacher/limits": {"student": "*", "limits": {"tokens_per_day": 0}},  # the defaults: no limit
@@ -52,9 +51,10 @@ def signed_value(raw):
     return base64.b64decode(field.split(":", 1)[1]).decode()
 
 
-def oauth_visit(teacher, base, name):
-    """The teacher opens a student's server; returns the OAuth token that server now holds for them."""
-    r = teacher.http.get(f"{base}/user/{name}/lab", timeout=60)
+def oauth_visit(teacher, server, name):
+    """The teacher opens a student's server (at its origin, server); returns the OAuth token that server
+    now holds for them."""
+    r = teacher.http.get(f"{server}/user/{name}/lab", timeout=60)
     if "oauth2/authorize" in r.url and "<form" in r.text:  # the hub asks the teacher to confirm
         fields = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', r.text)
         r = teacher.http.post(r.url, data=fields, timeout=60)
@@ -86,14 +86,14 @@ def switch_log(klass):
 def test_only_the_teacher_scope_sets_limits_and_pauses(klass):
     ada = klass.student(ADA)
     ada.start_server()
-    teacher = Student(klass.base, TEACHER, klass.password(TEACHER)).login()
+    teacher = klass.student(TEACHER)
     teacher.start_server()
     expired = new_token(teacher, ["custom:llm:teacher", "access:services!service=llm"], expires_in=1)
     revoked = new_token(teacher, ["custom:llm:teacher", "access:services!service=llm"])
     assert teacher.hub_api("DELETE", f"users/{TEACHER}/tokens/{revoked['id']}").status_code == 204
     refused = {
         "a student's server token": server_token(klass, ADA),
-        "the OAuth token of the teacher's visit to a student's server": oauth_visit(teacher, klass.base, ADA),
+        "the OAuth token of the teacher's visit to a student's server": oauth_visit(teacher, klass.server(ADA), ADA),
         "an admin teacher's token with tiny scopes": new_token(teacher, ["read:users:name!user"])["token"],
         "an admin teacher's token for the gateway only": new_token(teacher, ["access:services!service=llm"])["token"],
         "the teacher's own server token": server_token(klass, TEACHER),
@@ -125,18 +125,18 @@ def test_only_the_teacher_scope_sets_limits_and_pauses(klass):
 
 
 def test_the_teacher_page_session_switches_only_with_its_csrf_token(klass):
-    teacher = Student(klass.base, TEACHER, klass.password(TEACHER)).login()
-    page = teacher.http.get(f"{klass.base}/services/llm/", timeout=60)  # the hub's OAuth, then the page
+    teacher = klass.student(TEACHER)
+    page = teacher.http.get(klass.teacher_page, timeout=60)  # the hub's OAuth, then the page
     page.raise_for_status()
     csrf = re.search(r'<meta name="class-csrf" content="([^"]+)"', page.text)
     assert csrf, f"the teacher's page did not open: {page.url} {page.text[:300]}"
     for path in SWITCHES:
-        without = teacher.http.post(f"{klass.base}/services/llm/{path}", json=SWITCHES[path], timeout=30)
+        without = teacher.http.post(klass.teacher_page + path, json=SWITCHES[path], timeout=30)
         assert without.status_code in (401, 403), f"{path} without the CSRF token: HTTP {without.status_code}"
-        r = teacher.http.post(f"{klass.base}/services/llm/{path}", json=SWITCHES[path],
+        r = teacher.http.post(klass.teacher_page + path, json=SWITCHES[path],
                               headers={"X-Class-CSRF": csrf.group(1)}, timeout=30)
         assert r.status_code == 200, f"{path}: HTTP {r.status_code} {r.text[:200]}"
     # The session's hub token carries the teacher scope, and only because the teacher has it.
-    student = Student(klass.base, ADA, klass.password(ADA)).login()
-    r = student.http.get(f"{klass.base}/services/llm/", timeout=60)
+    student = klass.student(ADA)
+    r = student.http.get(klass.teacher_page, timeout=60)
     assert "class-csrf" not in r.text and "not a teacher" in r.text, r.text[:300]

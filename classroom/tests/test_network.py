@@ -87,6 +87,8 @@ def test_the_class_says_where_it_is_and_hands_out_its_ca(netclass):
                         text=True, check=True).stdout.split("=", 1)[1].strip()
     assert f"class ready: {URL}" in netclass.started, netclass.started[-1500:]
     assert fp in netclass.started and "class-ca.crt" in netclass.started, netclass.started[-1500:]
+    # An IP address: no origin per student, and the class says so (origins.py).
+    assert f"origins: a class at an IP address has one origin, {URL}" in netclass.started, netclass.started[-1500:]
     for path in (STATE, os.path.join(STATE, "frontdoor")):  # the CA's key is in there: owner-only
         assert os.stat(path).st_mode & 0o077 == 0, path
     netclass.make("classroom-handout")
@@ -278,8 +280,8 @@ def served_certificate(name, address="127.0.0.1"):
                           capture_output=True, text=True).stdout
 
 
-def school_ca(folder):
-    """A school's CA and its certificate for NAME, made with openssl; returns (ca, cert, key) paths."""
+def school_ca(folder, names=(NAME, f"*.{NAME}")):
+    """A school's CA and its certificate for names, made with openssl; returns (ca, cert, key) paths."""
     ca, ca_key, cert, key = (os.path.join(folder, n) for n in ("school-ca.pem", "school-ca.key", "class.pem", "class.key"))
     sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
        "-subj", "/CN=School test CA", "-keyout", ca_key, "-out", ca,
@@ -288,17 +290,25 @@ def school_ca(folder):
        "-keyout", key, "-out", cert + ".csr")
     ext = os.path.join(folder, "ext.cnf")
     with open(ext, "w") as f:
-        f.write(f"subjectAltName=DNS:{NAME}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+        f.write(f"subjectAltName={','.join('DNS:' + n for n in names)}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
     sh("openssl", "x509", "-req", "-in", cert + ".csr", "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "7",
        "-extfile", ext, "-out", cert)
     return ca, cert, key
 
 
 def test_the_schools_certificate_for_a_dns_name(netclass, laptops, tmp_path):
-    ca, cert, key = school_ca(str(tmp_path))
     laptop = laptops[0]
     laptop.hosts([f"{HOST} {NAME}"])
     netclass.make("classroom-down")
+    # A certificate for the class's name alone: each student's server has a name of its own under it.
+    os.makedirs(tmp_path / "one")
+    _, cert, key = school_ca(str(tmp_path / "one"), names=(NAME,))
+    r = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"], capture_output=True, text=True,
+                       env=dict(netclass.env, CLASSROOM_HOST=NAME, TLS_CERT=cert, TLS_KEY=key), timeout=600)
+    said = [line for line in (r.stdout + r.stderr).splitlines() if line.startswith("classroom: ")]
+    assert r.returncode and said and f"does not cover *.{NAME}" in said[0] and "must name both" in said[0], \
+        r.stdout[-800:] + r.stderr[-800:]
+    ca, cert, key = school_ca(str(tmp_path))
     out = netclass.make("classroom", CLASSROOM_HOST=NAME, TLS_CERT=cert, TLS_KEY=key)
     assert f"class ready: {NAME_URL}" in out, out[-1500:]
     code, said = laptop.curl("--cacert", ca, f"{NAME_URL}/hub/login")
@@ -307,7 +317,7 @@ def test_the_schools_certificate_for_a_dns_name(netclass, laptops, tmp_path):
     code, said = laptop.curl(f"{NAME_URL}/hub/login")  # without the school's CA: refused, never shown
     assert code == 0 and "password_input" not in said, said[-500:]
     serial = sh("openssl", "x509", "-in", cert, "-noout", "-serial").stdout
-    assert serial in served_certificate(NAME)
+    assert serial in served_certificate(NAME) and serial in served_certificate(f"{STUDENT}.{NAME}")
     netclass.make("classroom-handout")  # the school's certificate: no class CA to compare on the cards
     assert 'class="ca"' not in open(os.path.join(STATE, "handout.html")).read()
 
@@ -366,6 +376,11 @@ def test_an_acme_certificate_renews_while_the_class_runs(netclass, laptops, pebb
     pids = [open(os.path.join(STATE, f)).read() for f in ("caddy.pid", "jupyterhub.pid")]
     first = served_certificate(NAME)
     assert "Pebble" in first, first
+    for name in (f"{STUDENT}.{NAME}", f"llm--service.{NAME}"):  # one certificate per name: no wildcard without DNS-01
+        deadline = time.monotonic() + 60  # the front door obtains them after the hub's
+        while "Pebble" not in served_certificate(name) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert "Pebble" in served_certificate(name), name
     code, said = laptop.curl("--cacert", str(root), f"{NAME_URL}/hub/login")
     assert code == 200 and 'id="password_input"' in said, said[-800:]
     deadline, now = time.monotonic() + 3 * LIFETIME, first

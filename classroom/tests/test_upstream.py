@@ -3,7 +3,6 @@ runs it) finds the protocol and the model, or names STUDENT_MODEL in one sentenc
 name starts a class and streams the lesson."""
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, Class
+from conftest import MODEL_RUN, REPO, Class, class_model_started, class_model_stopped, free_port
 from hubclient import text
 from stub import Upstream
 
@@ -51,13 +50,34 @@ def test_several_models_stop_with_one_sentence_naming_student_model(klass):
     assert unreachable.returncode and "cannot reach the upstream" in unreachable.stderr and "UPSTREAM_URL" in unreachable.stderr
 
 
+@contextlib.contextmanager
+def practice_server(key, exe="/opt/streamdemo-classroom/bin/streamdemo"):
+    """A practice server (the runtime's, or exe) on a loopback port of its own, behind key; yields its base URL."""
+    port = free_port()
+    server = subprocess.Popen([exe, "serve", "--addr", f"127.0.0.1:{port}"],
+                              env=dict(os.environ, STREAMDEMO_PRACTICE_TOKEN=key), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        for _ in range(100):
+            try:
+                requests.get(url + "/models", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def test_a_server_with_the_agent_api_is_spoken_to_through_it(klass):
-    practice = f"http://127.0.0.1:{klass.port + 2}/v1"  # the class's practice server, behind its key
-    key = klass.upstream_key()
-    model = requests.get(practice + "/models", headers={"Authorization": f"Bearer {key}"}).json()["data"][0]["id"]
-    r = discover(practice, model=model, key=key)
+    key = "practice-" + os.urandom(8).hex()
+    with practice_server(key) as practice:
+        model = requests.get(practice + "/models", headers={"Authorization": f"Bearer {key}"}).json()["data"][0]["id"]
+        r = discover(practice, model=model, key=key)
+        refused = discover(practice)
     assert (r.returncode, r.stdout.strip()) == (0, f"responses {model}"), r.stderr
-    refused = discover(practice)
     assert refused.returncode and "refused a request without a key (HTTP 401)" in refused.stderr, refused.stderr
     assert key not in r.stdout + r.stderr + refused.stderr
 
@@ -105,22 +125,16 @@ def test_a_server_without_the_agent_api_speaks_chat_completions():
     ("ollama", "", False),
 ])
 def test_which_starts_ask_a_custom_upstream(provider, model, asked):
-    for url, custom in [("http://10.0.0.5:8000/v1", True), ("practice", False), ("http://127.0.0.1:11434/v1", False),
-                        ("https://api.perplexity.ai/v1", False)]:
+    for url, custom in [("http://10.0.0.5:8000/v1", True), ("practice", False), ("local", False),
+                        ("http://127.0.0.1:11434/v1", False), ("https://api.perplexity.ai/v1", False)]:
         r = subprocess.run(["bash", "-c", f'source {REPO}/classroom/lib.sh; asks_upstream "$@"', "-", url, provider, model])
         assert (r.returncode == 0) == (custom and asked), (url, provider, model)
 
 
 # Every upstream docs/classroom.md names starts a class and streams the lesson through the real hub, after
-# a start that failed (the gateway's port taken) left nothing of the class running.
+# a start that failed (the gateway could not listen) left nothing of the class running.
 UP_STUDENT, UP_TEACHER = "sdtest-up", "sdtest-upteacher"
 KINDS = ["perplexity-with-key", "local-model", "practice", "custom-with-key", "custom-without-key", "custom-agent-api"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def key_file(folder, key):
@@ -136,38 +150,23 @@ def upstream(kind, folder):
     was asked) for a class on this kind of upstream; stops what it started."""
     folder = str(folder)
     if kind == "perplexity-with-key":  # the practice server stands in for Perplexity, behind a key, at a URL of its own
-        port, key = free_port(), "pplx-stand-in-" + os.urandom(8).hex()
+        key = "pplx-stand-in-" + os.urandom(8).hex()
         exe = os.path.join(folder, "streamdemo")
         subprocess.run(["go", "build", "-o", exe, "./cmd/streamdemo"], cwd=REPO, check=True, timeout=300)
-        server = subprocess.Popen([exe, "serve", "--addr", f"127.0.0.1:{port}"], env=dict(os.environ, STREAMDEMO_PRACTICE_TOKEN=key),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}/v1"
-            for _ in range(100):
-                try:
-                    requests.get(url + "/models", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
+        with practice_server(key, exe) as url:
             yield (dict(UPSTREAM_URL=url, UPSTREAM_KEY_FILE=key_file(folder, key), STUDENT_PROVIDER="perplexity"),
                    "perplexity (Agent API)", lambda said: "stars" in said)
-        finally:
-            server.terminate()
-            server.wait(10)
-    elif kind == "local-model":  # make classroom-model on a port of the test's own
-        port = free_port()
-        env = dict(os.environ, OLLAMA_PORT=str(port), OLLAMA_NUM_PARALLEL="class")
-        subprocess.run(["bash", f"{REPO}/kernel-setup/model-server.sh", "start"], env=env, check=True, timeout=300,
-                       capture_output=True)
+    elif kind == "local-model":  # make classroom-model: the class's own, behind its socket
+        class_model_started()
         try:
-            slots = open(f"{REPO}/build/ollama-{port}.slots").read().strip()
+            slots = open(f"{MODEL_RUN}/slots").read().strip()
             assert slots == subprocess.run(["bash", f"{REPO}/kernel-setup/model-slots.sh"], capture_output=True,
                                            text=True).stdout.strip()
-            assert f"OLLAMA_NUM_PARALLEL:{slots}" in open(f"{REPO}/build/ollama-{port}.log").read()
-            yield (dict(UPSTREAM_URL=f"http://127.0.0.1:{port}/v1", OLLAMA_PORT=str(port), UPSTREAM_KEY_FILE=key_file(folder, "")),
+            assert f"OLLAMA_NUM_PARALLEL:{slots}" in open(f"{REPO}/build/ollama-class.log").read()
+            yield (dict(UPSTREAM_URL="local", UPSTREAM_KEY_FILE=key_file(folder, "")),
                    "ollama (chat completions)", lambda said: len(said.split("model smollm2-135m", 1)[-1].strip()) > 20)
         finally:
-            subprocess.run(["bash", f"{REPO}/kernel-setup/model-server.sh", "stop"], env=env, timeout=60, capture_output=True)
+            class_model_stopped()
     elif kind == "practice":
         yield dict(UPSTREAM_URL="practice"), "perplexity (Agent API)", lambda said: "stars" in said
     else:
@@ -195,10 +194,7 @@ def test_every_upstream_starts_a_class_and_streams_the_lesson(kind, tmp_path):
     try:
         with upstream(kind, tmp_path) as (variables, says, asked):
             c.env.update(variables)
-            with socket.socket() as blocker:
-                blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                blocker.bind(("127.0.0.1", c.port + 90))  # the gateway's port is taken: the gateway cannot start
-                blocker.listen()
+            with c.gateway_blocked():
                 failed = subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom"], env=c.env,
                                         capture_output=True, text=True, timeout=600)
             assert failed.returncode, failed.stdout[-1000:]

@@ -21,8 +21,9 @@ var gatewayServeCommand = command{
 	name: "gateway serve",
 	does: "Runs the class gateway: one upstream key, a token and a budget per student.",
 	setup: func(fs *flag.FlagSet) func([]string) error {
-		addr := fs.String("addr", "", "`HOST:PORT` to listen on (default 127.0.0.1:8790, or JUPYTERHUB_SERVICE_URL's as a hub service)")
+		addr := fs.String("addr", "", "`HOST:PORT` to listen on, or unix:PATH for a socket only this account opens (default 127.0.0.1:8790, or JUPYTERHUB_SERVICE_URL's as a hub service)")
 		upstream := fs.String("upstream", "", "the upstream's base `URL`, ending in /v1 (or STREAMDEMO_GATEWAY_UPSTREAM)")
+		upstreamSocket := fs.String("upstream-socket", "", "a Unix socket's `PATH` to reach the upstream through, whatever host --upstream names (or STREAMDEMO_GATEWAY_UPSTREAM_SOCKET)")
 		keyFile := fs.String("key-file", "", "`FILE` holding the upstream key, owner-only (or STREAMDEMO_GATEWAY_KEY_FILE; or the key in "+gateway.KeyEnv+"; never on the command line)")
 		agentPath := fs.String("agent-path", "", "the upstream's `PATH` of the Agent API, e.g. v1/agent for one without v1/responses (or STREAMDEMO_GATEWAY_AGENT_PATH); none: the student's path")
 		agentOnly := fs.Bool("agent-only", false, "the upstream answers only the Agent API: answer chat completions through it (or STREAMDEMO_GATEWAY_AGENT_ONLY=1; always so for api.perplexity.ai)")
@@ -33,6 +34,7 @@ var gatewayServeCommand = command{
 				return err
 			}
 			*upstream = cmp.Or(*upstream, os.Getenv("STREAMDEMO_GATEWAY_UPSTREAM"))
+			*upstreamSocket = cmp.Or(*upstreamSocket, os.Getenv("STREAMDEMO_GATEWAY_UPSTREAM_SOCKET"))
 			*keyFile = cmp.Or(*keyFile, os.Getenv("STREAMDEMO_GATEWAY_KEY_FILE"))
 			*agentPath = cmp.Or(*agentPath, os.Getenv("STREAMDEMO_GATEWAY_AGENT_PATH"))
 			*models = cmp.Or(*models, os.Getenv(gateway.ModelsEnv))
@@ -67,16 +69,20 @@ var gatewayServeCommand = command{
 			if err != nil {
 				return err
 			}
-			gw, err := gateway.New(gateway.Config{Upstream: *upstream, AgentPath: *agentPath, AgentOnly: *agentOnly, Key: key, Ledger: l, Prefix: prefix, Hub: hub,
+			gw, err := gateway.New(gateway.Config{Upstream: *upstream, UpstreamSocket: *upstreamSocket, AgentPath: *agentPath, AgentOnly: *agentOnly, Key: key, Ledger: l, Prefix: prefix, Hub: hub,
 				CookieSecret: secret, Log: os.Stderr, Models: ledger.ParseModels(*models)})
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", *addr)
+			ln, err := listen(*addr)
 			if err != nil {
 				return fmt.Errorf("cannot listen on %s: %w", *addr, err)
 			}
-			announce(ln.Addr(), prefix, hub, *upstream, key != "")
+			upstreamNote := *upstream
+			if *upstreamSocket != "" {
+				upstreamNote += " through " + unixPrefix + *upstreamSocket
+			}
+			announce(ln, prefix, hub, upstreamNote, key != "")
 			return serveUntilSignal(gw, ln)
 		}
 	},
@@ -84,7 +90,7 @@ var gatewayServeCommand = command{
 
 // announce says on stderr where the gateway listens, and warns when it
 // listens beyond this machine over plain http.
-func announce(addr net.Addr, prefix string, hub *gateway.Hub, upstream string, withKey bool) {
+func announce(ln net.Listener, prefix string, hub *gateway.Hub, upstream string, withKey bool) {
 	mode := "standalone: students use tokens from \"streamdemo gateway token add\""
 	if hub != nil {
 		mode = "JupyterHub service " + hub.Service + ": students use their hub token"
@@ -93,9 +99,10 @@ func announce(addr net.Addr, prefix string, hub *gateway.Hub, upstream string, w
 	if !withKey {
 		keyNote = "without an upstream key"
 	}
-	fmt.Fprintf(os.Stderr, "class gateway on http://%s%s (%s); base URL http://%s%sv1, teacher's page http://%s%s; upstream %s %s\n",
-		addr, prefix, mode, addr, prefix, addr, prefix, upstream, keyNote)
-	if hub == nil && !isLoopback(addr.String()) {
+	at := where(ln)
+	fmt.Fprintf(os.Stderr, "class gateway on %s%s (%s); base URL %s%sv1, teacher's page %s%s; upstream %s %s\n",
+		at, prefix, mode, at, prefix, at, prefix, upstream, keyNote)
+	if hub == nil && ln.Addr().Network() == "tcp" && !isLoopback(ln.Addr().String()) {
 		fmt.Fprintln(os.Stderr, "class gateway: it listens beyond this machine over plain http, so students' tokens cross the network unencrypted; on a network you do not trust, put it behind HTTPS.")
 	}
 }

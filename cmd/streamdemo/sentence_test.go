@@ -42,7 +42,7 @@ func TestGatewayCommandsSayOneSentence(t *testing.T) {
 	}
 	t.Setenv("JUPYTERHUB_SERVICE_URL", "::")
 	_, errOut, _ := run(t, "gateway", "serve", "--upstream", "http://127.0.0.1:9/v1", "--data", data)
-	if want := `JUPYTERHUB_SERVICE_URL "::" is not a URL with host:port: the hub sets it for its services: start the gateway from the hub, or unset it.`; errOut != want+"\n" {
+	if want := `JUPYTERHUB_SERVICE_URL "::" is not a URL with host:port or a socket's path: the hub sets it for its services: start the gateway from the hub, or unset it.`; errOut != want+"\n" {
 		t.Errorf("a hub service URL without host:port: %q, want %q", errOut, want)
 	}
 	t.Setenv("JUPYTERHUB_SERVICE_URL", "")

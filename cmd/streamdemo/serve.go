@@ -21,7 +21,7 @@ var serveCommand = command{
 	name: "serve",
 	does: "Runs the practice server, an offline stand-in for Perplexity and OpenAI.",
 	setup: func(fs *flag.FlagSet) func([]string) error {
-		addr := fs.String("addr", streamdemo.PracticeAddr, "`HOST:PORT` to listen on (port 0: a free one)")
+		addr := fs.String("addr", streamdemo.PracticeAddr, "`HOST:PORT` to listen on (port 0: a free one), or unix:PATH for a socket only this account opens")
 		opts := practice.DefaultOptions
 		fs.DurationVar(&opts.FirstToken, "first-token", opts.FirstToken, "delay before the first token, a `DURATION`")
 		fs.Float64Var(&opts.TokensPerSecond, "tps", opts.TokensPerSecond, "tokens per second `N` (0: as fast as possible)")
@@ -46,13 +46,13 @@ var serveCommand = command{
 				}
 			}
 			opts.Log = os.Stderr
-			ln, err := net.Listen("tcp", *addr)
+			ln, err := listen(*addr)
 			if err != nil {
 				return fmt.Errorf("the practice server cannot listen on %s (%w): stop what uses it, or give another --addr (port 0 picks a free one)", *addr, err)
 			}
 			// The address bound, so that --addr 127.0.0.1:0 says which port it got.
-			fmt.Fprintf(os.Stderr, "practice server on http://%s/v1 (chat completions at /v1/chat/completions, but for Perplexity's models the retired endpoint's 403; Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
-				ln.Addr(), strings.Join(practice.Faults, ", fault/"), capture.RealStream)
+			fmt.Fprintf(os.Stderr, "practice server on %s/v1 (chat completions at /v1/chat/completions, but for Perplexity's models the retired endpoint's 403; Agent API at /v1/agent and /v1/responses); fault models: fault/%s; the real Perplexity capture: model replay/%s\n",
+				where(ln), strings.Join(practice.Faults, ", fault/"), capture.RealStream)
 			srv := &http.Server{Handler: practice.New(opts), ReadHeaderTimeout: 10 * time.Second}
 			return srv.Serve(ln)
 		}
@@ -79,8 +79,12 @@ func readToken(flagValue, file string) (string, error) {
 	return strings.TrimSpace(os.Getenv(tokenEnv)), nil
 }
 
-// isLoopback reports whether addr (host:port) only listens on this machine.
+// isLoopback reports whether addr (host:port, or unix:PATH) only listens
+// on this machine.
 func isLoopback(addr string) bool {
+	if strings.HasPrefix(addr, unixPrefix) {
+		return true
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false

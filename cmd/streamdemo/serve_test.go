@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// listening is the line `streamdemo serve` prints once it has bound its port.
-var listening = regexp.MustCompile(`practice server on http://(\S+)/v1 `)
+// listening is the line `streamdemo serve` prints once it has bound its port
+// (HOST:PORT, or unix:PATH for a socket).
+var listening = regexp.MustCompile(`practice server on (?:http://)?(\S+)/v1 `)
 
 // serveLog is a practice server's stderr, kept whole; addr receives the
 // address from its first line that says where it listens.

@@ -66,8 +66,16 @@ func HubFromEnv() *Hub {
 	return h
 }
 
-// ListenAddr is host:port of JUPYTERHUB_SERVICE_URL.
+// ListenAddr is host:port of JUPYTERHUB_SERVICE_URL, or unix:PATH when it
+// names a Unix socket as JupyterHub writes one (http+unix://%2Fpath%2Fto.sock).
 func (h *Hub) ListenAddr() (string, error) {
+	if rest, ok := strings.CutPrefix(h.ServiceURL, "http+unix://"); ok {
+		escaped, _, _ := strings.Cut(rest, "/")
+		if path, err := url.PathUnescape(escaped); err == nil && strings.HasPrefix(path, "/") {
+			return "unix:" + path, nil
+		}
+		return "", fmt.Errorf("JUPYTERHUB_SERVICE_URL %q is %w", h.ServiceURL, ErrBadServiceURL)
+	}
 	u, err := url.Parse(h.ServiceURL)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("JUPYTERHUB_SERVICE_URL %q is %w", h.ServiceURL, ErrBadServiceURL)

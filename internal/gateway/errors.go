@@ -10,5 +10,5 @@ var (
 	ErrBadUpstream   = errors.New("not an http(s) URL")
 	ErrUpstreamUser  = errors.New("the upstream URL holds a user or password")
 	ErrKeyFileOpen   = errors.New("can be read by other users")
-	ErrBadServiceURL = errors.New("not a URL with host:port")
+	ErrBadServiceURL = errors.New("not a URL with host:port or a socket's path")
 )

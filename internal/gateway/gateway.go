@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -45,6 +46,10 @@ type Config struct {
 	// BodyTimeout bounds how long a client may take to send a request
 	// body; 0 for 30 s.
 	BodyTimeout time.Duration
+	// UpstreamSocket, if set, is a Unix socket the default transport dials
+	// for every upstream request, whatever host Upstream names: a server
+	// only the gateway's account may reach.
+	UpstreamSocket string
 }
 
 // Gateway is the class gateway; Handler serves it.
@@ -90,7 +95,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	transport := cfg.Transport
 	if transport == nil {
-		transport = upstreamTransport()
+		transport = upstreamTransport(cfg.UpstreamSocket)
 	}
 	g.proxy = &proxy{ledger: cfg.Ledger, auth: g.auth, route: route{upstream: u, agentPath: strings.Trim(cfg.AgentPath, "/"), agentOnly: cfg.AgentOnly || u.Hostname() == perplexityHost},
 		key: []byte(cfg.Key), hide: hide, models: cfg.Models, keys: &keyWatch{ledger: cfg.Ledger, logf: logf}, prefix: g.prefix, logf: logf}
@@ -117,14 +122,21 @@ func New(cfg Config) (*Gateway, error) {
 // completions (27 September 2026).
 const perplexityHost = "api.perplexity.ai"
 
-// upstreamTransport is the connection pool to the upstream: no idle or
-// total timeout on a body (answers may take minutes), but a bound on how
-// long the upstream may take to start answering.
-func upstreamTransport() http.RoundTripper {
+// upstreamTransport is the connection pool to the upstream (through socket,
+// a Unix socket's path, if not empty): no idle or total timeout on a body
+// (answers may take minutes), but a bound on how long the upstream may take
+// to start answering.
+func upstreamTransport(socket string) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 5 * time.Minute
 	t.MaxIdleConnsPerHost = 256
 	t.Proxy = nil // the teacher's key goes to the upstream named, not to an environment proxy
+	if socket != "" {
+		var d net.Dialer
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
 	return t
 }
 

@@ -116,7 +116,11 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, id Identity, to
 	} else {
 		s.remember(sess, now)
 	}
-	s.set(w, r, sessionCookie, sess.ID+"."+s.mac("session", sess.ID), int(sessionMax.Seconds()), http.SameSiteStrictMode)
+	// Lax, not Strict: the teacher comes to the page from the hub, which on the loopback class is another
+	// site (localhost beside llm--service.localhost), and a browser withholds Strict cookies from a
+	// navigation another site started, so the page would send her back through the hub's OAuth for ever.
+	// What the cookie opens needs the page's CSRF token besides, which no other site can read.
+	s.set(w, r, sessionCookie, sess.ID+"."+s.mac("session", sess.ID), int(sessionMax.Seconds()), http.SameSiteLaxMode)
 }
 
 // remember keeps a session in memory, within maxSessions.
