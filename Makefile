@@ -168,8 +168,8 @@ classroom-systemd-bench: systemd-container-setup ## a systemd container's boot, 
 classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
 	$(VENV)/python classroom/bench/frontdoor.py
 
-classroomtest: setup browser-setup model-setup pebble-setup systemd-setup postgres-setup ## a class of three through the real hub, proxy, spawner and gateway
-	$(VENV)/pytest -q classroom/tests
+classroomtest: setup browser-setup model-setup pebble-setup systemd-setup postgres-setup clients-setup ## a class of three through the real hub, proxy, spawner and gateway
+	$(VENV)/pytest -q --durations=15 classroom/tests
 
 clean: practice-down ## remove build output (keeps .tools and .venv)
 	rm -rf $(BUILD)

@@ -99,6 +99,15 @@ def _san_names(cert):
     return [n.lower() for n in ext.get_values_for_type(x509.DNSName)]
 
 
+def laptops(host, port, https_port):
+    """The base URL a student's own program (CLI, notebook, any chat-completions client) sets to reach the
+    gateway: the teacher's page's origin beyond loopback (a program sends its token, never a cookie), and on
+    loopback the address the proxy routes for programs, since they do not resolve NAME.localhost."""
+    if kind(host) == "loopback":
+        return f"http://127.0.0.1:{port}/services/{GATEWAY}/v1"
+    return urls(host, port, https_port)[1] + "v1"
+
+
 def uncovered(cert_file, host):
     """Of HOST and *.HOST, the names the certificate in cert_file does not cover (a wildcard covers one label)."""
     from cryptography import x509
@@ -118,6 +127,8 @@ def main(argv):
         print(separation(args[0], int(args[1]), int(args[2])))
     elif what == "urls":
         print("\n".join(urls(args[0], int(args[1]), int(args[2]))))
+    elif what == "laptops":
+        print(laptops(args[0], int(args[1]), int(args[2])))
     elif what == "names":
         print("\n".join(names(args[0], args[1:])))
     elif what == "covers":

@@ -13,6 +13,7 @@ import subprocess
 import threading
 
 import pytest
+import requests
 from playwright.sync_api import sync_playwright
 
 from conftest import REPO, Class
@@ -174,3 +175,64 @@ def test_a_students_page_opened_by_the_teacher_from_a_laptop_gets_nothing(named_
             teacher_still_works(page, hub, teacher_page, TEACHER)
         finally:
             browser.close()
+
+
+# A student's own laptop: the kit's CLI and any chat-completions client reach the class's gateway over
+# HTTPS with a token she makes on the hub's token page, from a .env of three lines (docs/classroom.md).
+LAPTOP_ENV = "STREAMDEMO_BASE_URL={base}\nPERPLEXITY_API_KEY={token}\nSSL_CERT_FILE={ca}\n"
+CLI = "/opt/streamdemo-classroom/bin/streamdemo"
+OPENAI = os.path.join(REPO, ".tools", "clients", "openai", "bin", "python")  # make clients-setup
+ASK_OPENAI = ("import openai; s = openai.OpenAI().chat.completions.create(model='sonar-pro', stream=True, messages="
+              "[{'role': 'user', 'content': 'How many stars are in the universe?'}]); "
+              "print(''.join(c.choices[0].delta.content or '' for c in s if c.choices))")
+
+
+def token_from_the_hubs_page(laptop, hub, name, password):
+    """The token a student makes in her laptop's browser on the hub's token page."""
+    with sync_playwright() as p:
+        browser = laptop.browser(p)
+        try:
+            page = browser.new_context().new_page()
+            login(page, hub, name, password)
+            page.wait_for_url(re.compile(r".*/(hub|user)/.*"))
+            page.goto(f"{hub}/hub/token")
+            page.fill("#token-note", "my laptop")
+            page.click("#request-token-form button[type=submit]")
+            token = page.locator("#token-result").inner_text(timeout=30_000).strip()
+        finally:
+            browser.close()
+    assert re.fullmatch(r"[0-9a-f]{32,}", token), f"the hub's token page gave {token!r}"
+    return token
+
+
+def test_a_students_laptop_streams_through_the_class_with_a_token_from_the_hubs_page(named_class, laptop, tmp_path):
+    assert os.path.exists(OPENAI), f"{OPENAI} is missing: run make clients-setup"
+    base = re.search(r"students' own laptops: STREAMDEMO_BASE_URL=(\S+)", named_class.started).group(1)
+    assert base == TEACHER_PAGE + "v1", base
+    token = token_from_the_hubs_page(laptop, said(named_class, "class ready"), STUDENT, named_class.password(STUDENT))
+    home = tmp_path / "laptop"
+    home.mkdir()
+    os.chmod(tmp_path, 0o755)
+    ca = home / "class-ca.crt"
+    ca.write_bytes(open(os.path.join(STATE, "class-ca.crt"), "rb").read())
+    (home / ".env").write_text(LAPTOP_ENV.format(base=base, token=token, ca=ca))
+    (home / ".git").mkdir()  # her own project: the .env files read stop at its root
+
+    def on_the_laptop(*argv, **env):
+        own = {"PATH": "/usr/bin:/bin", "HOME": str(home), **env}  # the laptop's environment, nothing of this machine's
+        return subprocess.run(["ip", "netns", "exec", laptop.name, "env", "-i", *[f"{k}={v}" for k, v in own.items()],
+                               *argv], cwd=home, capture_output=True, text=True, timeout=180)
+
+    before = named_class.usage().get(STUDENT, {}).get("requests", 0)
+    r = on_the_laptop(CLI, "ask", "How many stars are in the universe?")
+    assert r.returncode == 0 and "stars" in r.stdout, r.stdout[-400:] + r.stderr[-800:]
+    assert token not in r.stdout + r.stderr
+    r = on_the_laptop(OPENAI, "-c", ASK_OPENAI, OPENAI_BASE_URL=base, OPENAI_API_KEY=token, SSL_CERT_FILE=str(ca))
+    assert r.returncode == 0 and "stars" in r.stdout, r.stdout[-400:] + r.stderr[-800:]
+    assert named_class.usage()[STUDENT]["requests"] >= before + 2, "the laptop's answers are not in the class's ledger"
+    # Her budget holds on her laptop as in the class.
+    limits = requests.post(f"{named_class.base}/services/llm/teacher/limits", json={"student": STUDENT, "limits": {"tokens_total": 1}},
+                           headers={"Authorization": f"Bearer {named_class.teacher_token()}"}, timeout=30)
+    assert limits.status_code == 200, limits.text
+    r = on_the_laptop(CLI, "ask", "And in the Milky Way?")
+    assert r.returncode != 0 and "budget is used up" in r.stderr, r.stdout[-400:] + r.stderr[-800:]
