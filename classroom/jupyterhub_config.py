@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import origins  # noqa: E402
 from roster_auth import RosterAuthenticator  # noqa: E402
-from unix_proxy import UnixSocketProxy, socket_url  # noqa: E402
+from unix_proxy import UnixSocketProxy, proxy_api_socket, socket_url  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by JupyterHub)
 env = os.environ
@@ -37,12 +37,15 @@ HOST = env.get("CLASSROOM_HOST", "127.0.0.1")  # what students open (frontdoor.s
 HTTPS_PORT = int(env.get("CLASSROOM_HTTPS_PORT", "443"))
 
 # Hub, proxy and database: loopback only; state in the owner-only class folder. The proxy's API listens on
-# a socket there: on a loopback port, whoever took the port first would be sent the proxy's token.
+# a socket in a root-only folder: on a loopback port, whoever took the port first would be sent its token.
 c.JupyterHub.bind_url = BASE
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = PORT + 81
 c.JupyterHub.proxy_class = UnixSocketProxy
-c.ConfigurableHTTPProxy.api_url = socket_url(f"{STATE}/proxy-api.sock")
+# In a root-only folder of the class's own (not the checkout's build/ folder): JupyterHub reads a socket's path
+# as a URL's host, which it lowercases, so the path may hold no capital letter (a checkout's may).
+PROXY_API = proxy_api_socket(GATEWAY_DIR)
+c.ConfigurableHTTPProxy.api_url = socket_url(PROXY_API)
 c.ConfigurableHTTPProxy.command = [f"{RUNTIME}/proxy/node_modules/.bin/configurable-http-proxy"]
 c.ConfigurableHTTPProxy.pid_file = f"{STATE}/proxy.pid"
 # The proxy's token from its owner-only file: JupyterHub hands it to the proxy (root) alone; it is

@@ -6,6 +6,7 @@ its own folder, which no other account can take first as it could a loopback por
 routes this proxy accepts. JupyterHub puts extra routes back when it checks its routes (every few minutes);
 this proxy also puts them back at once when it restarts the proxy.
 """
+import os
 from urllib.parse import quote
 
 from jupyterhub.proxy import ConfigurableHTTPProxy
@@ -18,6 +19,18 @@ STAND_IN = "http://unix-socket.invalid"  # what JupyterHub's own checks see in p
 def socket_url(path):
     """A Unix socket's path as JupyterHub and configurable-http-proxy write it."""
     return "http+unix://" + quote(path, safe="")
+
+
+def proxy_api_socket(gateway_dir):
+    """The proxy's API socket, beside the gateway's folder in a folder root alone opens (made here). Its path is
+    read back as a URL's host, which JupyterHub lowercases: a path with a capital letter is refused."""
+    folder = os.path.join(os.path.dirname(gateway_dir), "proxy")
+    if folder != folder.lower():
+        raise SystemExit(f"the proxy's API socket would be in {folder}, whose capital letters JupyterHub cannot keep: "
+                         "set CLASS_VAR to a folder without them")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return os.path.join(folder, "api.sock")
 
 
 class UnixSocketProxy(ConfigurableHTTPProxy):

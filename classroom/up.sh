@@ -208,7 +208,7 @@ if running "$HUB_PID"; then
   say "the class is already running at $HUB_URL (roster and passwords updated; stop it with: make classroom-down)"
 else
   stop_hub_leftovers
-  rm -f "$CLASSROOM_DIR/proxy-api.sock"  # a proxy killed hard leaves its API's socket, which the next could not take
+  rm -f "$CLASS_VAR/proxy/api.sock"  # a proxy killed hard leaves its API's socket, which the next could not take
   # The class's TCP ports: any account could hold one first (a student's process that outlived a crash, say)
   # and be sent passwords, cookies and tokens. The proxy's API, the gateway and the practice server are on sockets.
   python3 "$HERE/ports.py" free "$CLASSROOM_PORT=the hub's public port" "$((CLASSROOM_PORT + 81))=the hub's own port"

@@ -43,7 +43,7 @@ def candidates(klass):
 
 
 def test_what_accounts_can_read_opens_neither_the_proxy_nor_the_hub(klass):
-    api = os.path.join(STATE, "proxy-api.sock")  # the proxy's API: root's, in the owner-only class folder
+    api = os.path.join(os.path.dirname(klass.gateway_dir), "proxy", "api.sock")  # the proxy's API: in a root-only folder
     with open(os.path.join(STATE, "proxy-auth-token")) as f:
         real = {"Authorization": "token " + f.read().strip()}
     def routes():

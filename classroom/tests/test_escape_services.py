@@ -52,7 +52,7 @@ def test_a_student_reaches_the_class_services_only_through_the_hub(klass):
     gateway = pwd.getpwnam("streamdemo-llm").pw_uid
     listening = {port for uid, port in tcp_listeners().values() if uid == gateway}
     assert not listening, f"the gateway's account listens on TCP ports {sorted(listening)}, which any account may reach"
-    for sock in (f"{klass.gateway_dir}/practice.sock", f"{klass.gateway_dir}/gateway.sock", f"{klass.state}/proxy-api.sock"):
+    for sock in (f"{klass.gateway_dir}/practice.sock", f"{klass.gateway_dir}/gateway.sock", f"{os.path.dirname(klass.gateway_dir)}/proxy/api.sock"):
         assert os.path.exists(sock), f"no {sock}: the class does not listen there"
         said = as_account(ADA, f"curl -s -m 5 --unix-socket {sock} http://localhost/v1/models -w '%{{http_code}}' || echo refused",
                           check=False)
