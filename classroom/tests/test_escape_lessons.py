@@ -90,12 +90,19 @@ def test_an_open_key_file_or_checkout_stops_the_start_with_one_sentence(klass, t
     said = start_refused(klass, UPSTREAM_KEY_FILE=str(key))
     assert said == (f"classroom: the key file {key} can be read by other accounts (mode 644), so students could read the"
                     f" class's key: chmod 600 {key}, then make classroom again"), said
-    mode = os.stat(REPO).st_mode & 0o777
-    os.chmod(REPO, 0o755)
+    # The checkout open, and every folder above it (a clone may sit in a closed temporary folder).
+    folders = [REPO] + [os.path.dirname(REPO.rstrip("/"))]
+    while folders[-1] != "/":
+        folders.append(os.path.dirname(folders[-1]))
+    modes = {f: os.stat(f).st_mode & 0o7777 for f in folders}
     try:
+        os.chmod(REPO, 0o755)
+        for f in folders[1:]:
+            os.chmod(f, modes[f] | 0o001)
         said = start_refused(klass)
     finally:
-        os.chmod(REPO, mode)
+        for f, mode in modes.items():
+            os.chmod(f, mode)
     assert said == (f"classroom: every account of this machine can enter this checkout ({REPO}), so students could read the"
                     " withheld solutions (in notebooks/ and in every commit of .git): close it (chmod 700"
                     f" {REPO}, or a folder above it), then make classroom again"), said
