@@ -198,7 +198,9 @@ def token_from_the_hubs_page(laptop, hub, name, password):
             page.goto(f"{hub}/hub/token")
             page.fill("#token-note", "my laptop")
             page.click("#request-token-form button[type=submit]")
-            token = page.locator("#token-result").inner_text(timeout=30_000).strip()
+            page.wait_for_function("() => document.querySelector('#token-result').innerText.trim().length > 0",
+                                   timeout=30_000)  # the page shows the token once the hub has made it
+            token = page.locator("#token-result").inner_text().strip()
         finally:
             browser.close()
     assert re.fullmatch(r"[0-9a-f]{32,}", token), f"the hub's token page gave {token!r}"
