@@ -75,9 +75,14 @@ var searchFilters = map[string]bool{"search_domain_filter": true, "search_recenc
 	"last_updated_after_filter": true, "last_updated_before_filter": true}
 
 // leftOut are fields that do not change what the model writes (who asks,
-// caching, storage, tracing): the Agent API has no place for them.
+// caching, storage, tracing), or offer what a model may leave unused: the
+// Agent API has no place for them. Offered tools are such: the Agent API
+// cannot call a client's functions, so the model answers in text, as
+// tool_choice "auto" allows (Jupyternaut offers its notebook tools with
+// every question); tool_choice "required" or a named tool is refused.
 var leftOut = map[string]bool{"user": true, "seed": true, "store": true, "metadata": true, "prompt_cache_key": true,
-	"safety_identifier": true, "service_tier": true, "parallel_tool_calls": true, "stream_options": true}
+	"safety_identifier": true, "service_tier": true, "parallel_tool_calls": true, "stream_options": true,
+	"tools": true, "functions": true}
 
 // unusedIf are fields that may come with the value that asks for nothing
 // (clients send defaults), and are refused with any other value.
@@ -89,8 +94,6 @@ var unusedIf = map[string]func(json.RawMessage) bool{
 	"top_logprobs":             isZero,
 	"logit_bias":               isEmpty,
 	"stop":                     isEmpty,
-	"tools":                    isEmpty,
-	"functions":                isEmpty,
 	"tool_choice":              func(v json.RawMessage) bool { return isEmpty(v) || string(v) == `"none"` || string(v) == `"auto"` },
 	"function_call":            func(v json.RawMessage) bool { return isEmpty(v) || string(v) == `"none"` || string(v) == `"auto"` },
 	"modalities":               func(v json.RawMessage) bool { return isEmpty(v) || string(v) == `["text"]` },

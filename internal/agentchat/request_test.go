@@ -35,6 +35,10 @@ func TestChatRequestsBecomeAgentRequests(t *testing.T) {
 				`"n":1,"presence_penalty":0,"user":"ana","seed":7,"stop":null,"tools":[],"return_images":false,"reasoning_effort":"low"}`,
 			`{"preset":"fast","instructions":"Be precise.","input":[{"type":"message","role":"user","content":"How many stars are in the universe?"}],"reasoning":{"effort":"low"},"tools":[{"type":"web_search","filters":{"search_domain_filter":["nasa.gov"]},"search_context_size":"low"}]}`,
 			Asked{Model: "fast"}},
+		{"offered tools (Jupyternaut's notebook tools) are left out: the model answers in text, as tool_choice auto allows",
+			`{"model":"sonar-pro","stream":true,` + seedMessages + `,"tools":[{"type":"function","function":{"name":"add_cell","parameters":{"type":"object"}}}],"tool_choice":"auto","parallel_tool_calls":true}`,
+			`{"preset":"low","instructions":"Be precise.","input":[{"type":"message","role":"user","content":"How many stars are in the universe?"}],"stream":true}`,
+			Asked{Model: "sonar-pro", Stream: true}},
 	} {
 		got, asked, err := Request([]byte(tc.chat))
 		if err != nil || string(got) != tc.agent || asked != tc.asked {
@@ -75,7 +79,8 @@ func TestWhatTheAgentAPICannotDoIsRefusedWithASentence(t *testing.T) {
 	for _, tc := range []struct{ name, chat, field, says string }{
 		{"not an object", `[1]`, "", "not a JSON object"},
 		{"several answers", `{"model":"sonar",` + seedMessages + `,"n":2}`, "n", "nothing for n as sent"},
-		{"tools", `{"model":"sonar",` + seedMessages + `,"tools":[{"type":"function","function":{"name":"f"}}]}`, "tools", "nothing for tools"},
+		{"a required tool", `{"model":"sonar",` + seedMessages + `,"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}`, "tool_choice", "nothing for tool_choice"},
+		{"a named tool", `{"model":"sonar",` + seedMessages + `,"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`, "tool_choice", "nothing for tool_choice"},
 		{"a tool result", `{"model":"sonar","messages":[{"role":"tool","tool_call_id":"c1","content":"42"}]}`, "messages", "no tool calls or tool results"},
 		{"an image", `{"model":"sonar","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}`, "messages", `not "image_url" parts`},
 		{"a stop sequence", `{"model":"sonar",` + seedMessages + `,"stop":["\n"]}`, "stop", "nothing for stop"},
