@@ -123,7 +123,7 @@ practice-down: ## stop the practice server that practice-up started
 
 # The classroom: JupyterHub on this machine, every student with the Go kernel and the lesson,
 # the gateway as hub service "llm" (classroom/, docs/classroom.md). Variables: ROSTER, UPSTREAM_URL,
-# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds).
+# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off).
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
 	@bash classroom/up.sh
 

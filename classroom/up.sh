@@ -26,6 +26,7 @@ stop_if_failed() {
   return 0
 }
 trap stop_if_failed EXIT
+python3 "$HERE/jupyternaut.py" check "${JUPYTER_AI:-}"
 bash "$HERE/install.sh"
 frontdoor_check
 checkout_closed
@@ -225,7 +226,8 @@ else
       CLASSROOM_STUDENT_PROVIDER=$PROVIDER CLASSROOM_STUDENT_MODEL=$MODEL CLASSROOM_STUDENT_PROTOCOL=$PROTOCOL \
       CLASSROOM_UPSTREAM_AGENT_PATH=$AGENT_PATH CLASSROOM_UPSTREAM_AGENT_ONLY=$AGENT_ONLY \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
-      CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-}
+      CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-} \
+      CLASSROOM_CLASS_MODEL=$CLASS_MODEL CLASSROOM_JUPYTER_AI=${JUPYTER_AI:-on}
     export CLASSROOM_HOST CLASSROOM_HTTPS_PORT  # where students come from: the hub's origins (origins.py)
     # A background job of a script starts with SIGINT ignored, and so would every service and server the
     # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.
