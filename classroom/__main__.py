@@ -15,6 +15,9 @@ def main(args):
         importlib.import_module(COMMANDS[args[0]]).main(args[1:])
     except Refused as e:
         raise SystemExit(f"classroom: {e}") from None
+    except PermissionError as e:
+        raise SystemExit(f"classroom: {e.filename} is not yours to {'read' if args[0] == 'collect' else 'change'}: "
+                         "run it as the class's owner (sudo for a class run as root).") from None
 
 
 main(sys.argv[1:])

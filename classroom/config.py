@@ -19,6 +19,7 @@ import tomllib
 from classroom.schema import BY_ENV, BY_KEY, REPO, SETTINGS, default
 
 FILE_NAME = "classroom.toml"
+WHILE_STOPPED = ("port", "runtime", "class_var")  # they say where a running class is: changed, it would be lost
 REFERENCE = os.path.join(REPO, "docs", "classroom-config.md")
 
 
@@ -114,6 +115,16 @@ def effective(environ=os.environ):
     return found
 
 
+def running(environ=os.environ):
+    """True if the class's hub runs (its pid file names a live process)."""
+    try:
+        with open(os.path.join(state_dir(environ), "jupyterhub.pid")) as f:
+            os.kill(int(f.read().strip()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def set_values(pairs, environ=os.environ):
     """Sets every KEY=VALUE of pairs, or none. An empty value unsets the key."""
     changes = {}
@@ -127,10 +138,14 @@ def set_values(pairs, environ=os.environ):
     for key, value in changes.items():
         if key not in BY_KEY:
             raise Refused(f"{key!r} is not a setting of the class: python3 -m classroom config show lists them.")
-        if value == "":
+        new = checked(BY_KEY[key], value) if value != "" else None
+        if key in WHILE_STOPPED and new != values.get(key) and running(environ):
+            raise Refused(f"{key} says where the running class is, so it cannot change while the class runs: "
+                          "stop it first (make classroom-down).")
+        if new is None:
             values.pop(key, None)
         else:
-            values[key] = checked(BY_KEY[key], value)
+            values[key] = new
     write(file, values)
 
 
@@ -140,6 +155,9 @@ def unset(keys, environ=os.environ):
     for key in keys:
         if key not in BY_KEY and key not in values:
             raise Refused(f"{key!r} is not a setting of the class: python3 -m classroom config show lists them.")
+        if key in WHILE_STOPPED and key in values and running(environ):
+            raise Refused(f"{key} says where the running class is, so it cannot change while the class runs: "
+                          "stop it first (make classroom-down).")
         values.pop(key, None)
     write(file, values)
 

@@ -166,3 +166,19 @@ def test_reference_is_generated_from_the_schema():
         assert f.read() == config.reference(), "docs/classroom-config.md differs: python3 -m classroom config reference"
     for s in SETTINGS:
         assert f"| `{s.key}` | `{s.env}` |" in config.reference()
+
+
+def test_where_the_class_runs_does_not_change_under_it(env):
+    """While the hub runs (its pid file names a live process), port, runtime and class_var are refused:
+    make classroom-down would no longer find the class."""
+    run(env, "config", "set", "port=8123")
+    with open(os.path.join(env["CLASSROOM_DIR"], "jupyterhub.pid"), "w") as f:
+        f.write(f"{os.getpid()}\n")
+    out = run(env, "config", "set", "port=8124", ok=False)
+    assert "port says where the running class is" in out and "make classroom-down" in out
+    assert "stop it first" in run(env, "config", "unset", "port", ok=False)
+    run(env, "config", "set", "port=8123", "teacher=ms-lee")  # the same port, and other keys, are fine
+    with open(os.path.join(env["CLASSROOM_DIR"], "jupyterhub.pid"), "w") as f:
+        f.write("999999999\n")  # no such process: the class has stopped
+    run(env, "config", "set", "port=8124")
+    assert shown(env)["port"] == ("8124", "file")
