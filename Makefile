@@ -123,9 +123,13 @@ practice-down: ## stop the practice server that practice-up started
 
 # The classroom: JupyterHub on this machine, every student with the Go kernel and the lesson,
 # the gateway as hub service "llm" (classroom/, docs/classroom.md). Variables: ROSTER, UPSTREAM_URL,
-# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off).
+# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off);
+# every one in docs/classroom-config.md. A teacher target writes those given on make's command line into the class's
+# configuration (python3 -m classroom config), then runs its script with the configuration's values.
+CLASSROOM_GIVEN = $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+classroom_run = python3 -m classroom config set --from-make $(strip $(CLASSROOM_GIVEN)) && settings=$$(python3 -m classroom config env) && eval "$$settings" && bash classroom/$(1)
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
-	@bash classroom/up.sh
+	@$(call classroom_run,up.sh)
 
 classroom-model: ## the class's local model (root): Ollama in a network namespace of its own behind a socket only the gateway opens, as many parallel slots as this machine has
 	@bash kernel-setup/model.sh && python3 classroom/model.py start
@@ -134,19 +138,19 @@ classroom-model-stop: ## stop the class's local model
 	@python3 classroom/model.py stop
 
 classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
-	@bash classroom/down.sh
+	@$(call classroom_run,down.sh)
 
 classroom-service: ## systemd units for the class (hub, its services; enabled at boot) where systemd runs the machine (DESTDIR=DIR: write them there)
-	@bash classroom/service.sh
+	@$(call classroom_run,service.sh)
 
 classroom-handout: ## a printable page, one card per student: the class's address, login and password (CLASS_URL=...)
-	@bash classroom/handout.sh
+	@$(call classroom_run,handout.sh)
 
 classroom-status: ## say what of the class runs
-	@bash classroom/status.sh
+	@$(call classroom_run,status.sh)
 
 classroom-remove: ## end of course: delete the class's accounts, homes, passwords and ledger (needs CONFIRM=yes)
-	@bash classroom/remove.sh
+	@$(call classroom_run,remove.sh)
 
 pebble-setup: ## Let's Encrypt's test ACME CA for the front door's tests (pinned by classroom/tests/pebble/go.mod)
 	@bash classroom/gotool.sh .tools/bin/pebble classroom/tests/pebble github.com/letsencrypt/pebble/v2/cmd/pebble

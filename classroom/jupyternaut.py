@@ -27,11 +27,9 @@ NEVER_IN_PAGE = ("@jupyter-ai/acp-client",)
 
 def switch(value):
     """JUPYTER_AI's value as on (True) or off (False); anything else is refused in one sentence."""
-    v = (value or "on").strip().lower()
-    if v in ("on", "yes", "1", "true"):
-        return True
-    if v in ("off", "no", "0", "false"):
-        return False
+    v = value or "on"
+    if v in ("on", "off"):
+        return v == "on"
     raise SystemExit(f"JUPYTER_AI is {value!r}: set it to on (students chat with Jupyternaut through the class) or off")
 
 

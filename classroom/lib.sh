@@ -103,16 +103,8 @@ checkout_closed() {
   die "every account of this machine can enter this checkout ($REPO), so students could read the withheld solutions (in notebooks/ and in every commit of .git): close it (chmod 700 $REPO, or a folder above it), then make classroom again"
 }
 
-# roster_names: the student names in $ROSTER (comments and blank lines skipped), checked.
-roster_names() {
-  [[ -f $ROSTER ]] || die "no roster at $ROSTER: write one student name per line, or set ROSTER=FILE"
-  local name
-  sed -e 's/#.*//' -e 's/[[:space:]]//g' "$ROSTER" | grep -v '^$' | while read -r name; do
-    [[ $name =~ ^[a-z][a-z0-9-]{0,30}$ ]] \
-      || die "roster name '$name' is not a valid account name: use lower-case letters, digits and '-', starting with a letter"
-    echo "$name"
-  done
-}
+# roster_names: the student names in $ROSTER (comments and blank lines skipped), checked (roster.py's rule).
+roster_names() { python3 "$HERE/roster.py" names "$ROSTER" || exit 1; }
 
 # as_gateway COMMAND...: runs COMMAND as the gateway's account (as the hub's user in try-out mode). Root
 # never opens a path in the gateway's folder itself: a link planted there would make it read or write any file.

@@ -11,17 +11,47 @@ the class has ever made.
         would otherwise let a token in for its last seconds); one dropped, then put back, is resumed.
     python3 classroom/roster.py accounts STATE
         Every account the class has ever made, one a line (classroom-remove deletes them all).
+    python3 classroom/roster.py names ROSTER
+        The student names of the roster file, one a line, each checked (one sentence and status 1 if not).
+
+A roster file holds one student name per line; '#' starts a comment, blank characters are ignored.
 
 STATE is the class's owner-only folder: passwords ("name password" lines), accounts, dropped (those paused
 for being dropped), and the tokens of the roster and teacher-scripts services.
 """
 import json
 import os
+import re
 import secrets
 import sys
 import time
 import urllib.error
 import urllib.request
+
+
+NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+
+
+class BadName(ValueError):
+    """A roster name that cannot be an account's, with what to do."""
+
+
+def check_name(name):
+    if not NAME.fullmatch(name):
+        raise BadName(f"roster name '{name}' is not a valid account name: use lower-case letters, digits and '-',"
+                      " starting with a letter")
+    return name
+
+
+def roster_name(line):
+    """The name on one line of a roster file ('' for none): comments and blanks removed."""
+    return re.sub(r"\s", "", line.split("#", 1)[0])
+
+
+def roster_names(path):
+    """The student names of the roster file at path, checked (BadName), or FileNotFoundError."""
+    with open(path) as f:
+        return [check_name(n) for n in map(roster_name, f) if n]
 
 
 def read_lines(path):
@@ -139,6 +169,13 @@ def main():
         hub(args[1], args[2].rstrip("/"))
     elif len(args) == 2 and args[0] == "accounts":
         print("\n".join(accounts(args[1])))
+    elif len(args) == 2 and args[0] == "names":
+        try:
+            print("".join(n + "\n" for n in roster_names(args[1])), end="")
+        except FileNotFoundError:
+            raise SystemExit(f"classroom: no roster at {args[1]}: write one student name per line, or set ROSTER=FILE")
+        except BadName as e:
+            raise SystemExit(f"classroom: {e}")
     else:
         raise SystemExit(__doc__)
 

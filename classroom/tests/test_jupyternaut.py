@@ -234,7 +234,7 @@ def test_the_teacher_switches_jupyter_ai_off_for_the_class(klass):
 
 
 def test_the_switch_and_the_configuration(tmp_path):
-    assert switch("") and switch("On") and not switch("off")
+    assert switch("") and switch("on") and not switch("off")
     with pytest.raises(SystemExit, match="JUPYTER_AI is 'maybe'"):
         switch("maybe")
     on = server_config(True, "sonar-pro")
