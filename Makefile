@@ -75,7 +75,7 @@ bench: setup model-start ## the Go lesson against the Python seed (docs/benchmar
 live-cost: setup ## measure what streamdemo.Show sends per answer byte through a real kernel (docs/live-display.md)
 	$(VENV)/python lesson-harness/live_cost.py --out docs/live-display.md
 
-gateway-bench: postgres-setup ## the class gateway as of commit dbe4724 (built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; chat completions translated to the Agent API beside the Agent API: added delay per chunk and to the first chunk; then the work per chunk, translated or not (docs/classroom.md)
+gateway-bench: postgres-setup ## the class gateway as of commit dbe4724 (built once into build/gateway-bench/) beside this checkout's, as processes on SQLite and PostgreSQL: first byte, per chunk, 1,000 students at once; chat completions translated to the Agent API beside the Agent API: added delay per chunk and to the first chunk; then the work per chunk, translated or not (docs/classroom/explanation-figures.md)
 	$(GO) test -run='^$$' -bench='BeforeAndAfter|GatewayChatOverAgentAPI' -benchtime=3x -timeout=40m ./internal/gateway
 	$(GO) test -run='^$$' -bench='Filter|CountOutput' -benchmem ./internal/meter
 	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./internal/agentchat
@@ -122,7 +122,8 @@ practice-down: ## stop the practice server that practice-up started
 	@if [ -f $(BUILD)/practice-server.pid ]; then kill $$(cat $(BUILD)/practice-server.pid) 2>/dev/null || true; rm -f $(BUILD)/practice-server.pid; echo "==> practice server stopped"; fi
 
 # The classroom: JupyterHub on this machine, every student with the Go kernel and the lesson,
-# the gateway as hub service "llm" (classroom/, docs/classroom.md). Variables: ROSTER, UPSTREAM_URL,
+# the gateway as hub service "llm" (classroom/; a teacher's tutorial in docs/classroom.md, every command in
+# docs/classroom/reference.md). Variables: ROSTER, UPSTREAM_URL,
 # UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off);
 # every one in docs/classroom-config.md. A teacher target writes those given on make's command line into the class's
 # configuration (python3 -m classroom config), then runs its script with the configuration's values.
@@ -169,7 +170,7 @@ systemd-container-setup: systemd-setup ## systemd-nspawn (Debian's systemd-conta
 classroom-systemd-bench: systemd-container-setup ## a systemd container's boot, reboot and power-off; a hub with SystemdSpawner in it: spawn, back after kill -9, after a reboot (docs/notes-systemd.md)
 	@python3 classroom/bench/systemd.py
 
-classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom.md)
+classroom-frontdoor-bench: setup ## first chunk and gap between chunks through the HTTPS front door against loopback (docs/classroom/explanation-figures.md)
 	$(VENV)/python classroom/bench/frontdoor.py
 
 classroomtest: setup browser-setup model-setup pebble-setup systemd-setup postgres-setup clients-setup ## a class of three through the real hub, proxy, spawner and gateway
@@ -178,7 +179,7 @@ classroomtest: setup browser-setup model-setup pebble-setup systemd-setup postgr
 clean: practice-down ## remove build output (keeps .tools and .venv)
 	rm -rf $(BUILD)
 
-# The Kubernetes files' offline checks (classroom/tests/test_k8s.py, docs/classroom.md).
+# The Kubernetes files' offline checks (classroom/tests/test_k8s.py, docs/classroom/explanation-tests.md).
 .PHONY: kubernetes-setup
 kubernetes-setup: ## what the Kubernetes checks need: the chart's JupyterHub in build/k8s-hub-venv, k8s.io/api (pinned; skips what is there)
 	@bash classroom/k8s/check/setup.sh

@@ -1,4 +1,4 @@
-"""The class's program: python3 -m classroom COMMAND (docs/classroom.md, docs/classroom-config.md).
+"""The class's program: python3 -m classroom COMMAND (docs/classroom/reference.md, docs/classroom-config.md).
 
     config show|set|unset|env|reference    the class's settings (config.py; every key in schema.py)
     students list|add NAME...|remove NAME...    the roster (students.py)

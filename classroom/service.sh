@@ -41,7 +41,7 @@ hub_unit() {
   cat <<EOF
 [Unit]
 Description=streamdemo classroom on port $CLASSROOM_PORT (JupyterHub, its proxy, the gateway)
-Documentation=file://$REPO/docs/classroom.md
+Documentation=file://$REPO/docs/classroom/howto-systemd.md
 After=network-online.target
 Wants=network-online.target
 
@@ -70,7 +70,7 @@ frontdoor_unit() {
   cat <<EOF
 [Unit]
 Description=streamdemo classroom front door for the class on port $CLASSROOM_PORT (HTTPS at $(class_url))
-Documentation=file://$REPO/docs/classroom.md
+Documentation=file://$REPO/docs/classroom/howto-network.md
 After=network-online.target $UNIT
 Wants=network-online.target
 PartOf=$UNIT

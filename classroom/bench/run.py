@@ -4,7 +4,7 @@ hub, proxy, spawner and gateway (a class of its own, removed at the end).
 BENCH_SERVERS=5,10,30 chooses the class sizes whose servers are started at
 once (default 5,10); BENCH_PARTS=class,local-model chooses what is measured
 (default both; local-model: students streaming at once on the local model,
-local_model.py). Prints one line per figure; docs/classroom.md says what
+local_model.py). Prints one line per figure; docs/classroom/explanation-figures.md says what
 they mean for the size of machine a class needs.
 """
 import concurrent.futures as cf

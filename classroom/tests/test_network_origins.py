@@ -178,7 +178,7 @@ def test_a_students_page_opened_by_the_teacher_from_a_laptop_gets_nothing(named_
 
 
 # A student's own laptop: the kit's CLI and any chat-completions client reach the class's gateway over
-# HTTPS with a token she makes on the hub's token page, from a .env of three lines (docs/classroom.md).
+# HTTPS with a token she makes on the hub's token page, from a .env of three lines (docs/classroom/howto-laptop.md).
 LAPTOP_ENV = "STREAMDEMO_BASE_URL={base}\nPERPLEXITY_API_KEY={token}\nSSL_CERT_FILE={ca}\n"
 CLI = "/opt/streamdemo-classroom/bin/streamdemo"
 OPENAI = os.path.join(REPO, ".tools", "clients", "openai", "bin", "python")  # make clients-setup

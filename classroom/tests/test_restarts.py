@@ -1,7 +1,7 @@
 """A class that loses its processes: every one killed hard, then make classroom, keeps accounts,
 notebooks, the ledger and certificates; the gateway killed mid-answer comes back by itself and charges
 the answer; the hub restarted while a student streams (what the student sees is printed as figures,
-docs/classroom.md)."""
+docs/classroom/howto-systemd.md)."""
 import json
 import os
 import pwd

@@ -131,7 +131,7 @@ def test_which_starts_ask_a_custom_upstream(provider, model, asked):
         assert (r.returncode == 0) == (custom and asked), (url, provider, model)
 
 
-# Every upstream docs/classroom.md names starts a class and streams the lesson through the real hub, after
+# Every upstream docs/classroom/howto-upstream.md names starts a class and streams the lesson through the real hub, after
 # a start that failed (the gateway could not listen) left nothing of the class running.
 UP_STUDENT, UP_TEACHER = "sdtest-up", "sdtest-upteacher"
 KINDS = ["perplexity-with-key", "local-model", "practice", "custom-with-key", "custom-without-key", "custom-agent-api"]

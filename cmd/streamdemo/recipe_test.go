@@ -53,16 +53,16 @@ func readRecipes(t *testing.T, path string) []recipe {
 	return out
 }
 
-// Every recipe of the README and docs/classroom.md, copied as written into a
+// Every recipe of the README and docs/classroom/howto-gateway.md, copied as written into a
 // .env file (only the host and the token filled in), makes `streamdemo ask`
 // stream the answer from what the recipe points at.
 func TestEveryRecipeOfTheDocsStreamsTheAnswer(t *testing.T) {
-	recipes := append(readRecipes(t, "../../README.md"), readRecipes(t, "../../docs/classroom.md")...)
+	recipes := append(readRecipes(t, "../../README.md"), readRecipes(t, "../../docs/classroom/howto-gateway.md")...)
 	kinds := map[string]int{}
 	for _, r := range recipes {
 		kinds[r.doc+" "+r.kind]++
 	}
-	for _, want := range []string{"README.md gateway", "README.md server", "classroom.md gateway"} {
+	for _, want := range []string{"README.md gateway", "README.md server", "howto-gateway.md gateway"} {
 		if kinds[want] == 0 {
 			t.Errorf("no %s recipe found (marked <!-- recipe: ... --> before its block)", want)
 		}
