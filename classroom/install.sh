@@ -119,7 +119,7 @@ sed -e "s|$REPO/.tools/bin|$RUNTIME/bin|g" -e "s|$REPO/kernel-setup/supervisor|$
   "$KSRC/kernel.json" >"$KDST/kernel.json.tmp"
 grep -q "$REPO" "$KDST/kernel.json.tmp" && die "the kernelspec still points into the repository: $KDST/kernel.json.tmp"
 # The kernelspec's env replaces the spawner's GOFLAGS: keep the cell build flags and add -mod=mod
-# (GoNB's temporary module has no go.sum and students build offline).
+# (students build offline; the cells' checksums come from the lesson module's go.sum, GoNB patch 0005).
 "$VENV/bin/python" - "$KDST/kernel.json.tmp" <<'PY'
 import json, sys
 spec = json.load(open(sys.argv[1]))

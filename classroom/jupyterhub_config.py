@@ -104,7 +104,7 @@ c.Spawner.environment = {
     # Go, offline: the shared read-only module cache; GOCACHE stays the student's own (~/.cache/go-build).
     "GOMODCACHE": f"{RUNTIME}/go/mod",
     "GOPROXY": "off",
-    "GOSUMDB": "off",  # GoNB's temporary module has no go.sum
+    "GOSUMDB": "off",  # offline: the checksums come from the lesson module's go.sum (GoNB patch 0005)
     "GOFLAGS": "-mod=mod",
     "GOTOOLCHAIN": "local",
     # The library talks to the gateway with the student's own hub token; no upstream key here.
