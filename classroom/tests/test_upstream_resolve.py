@@ -29,6 +29,14 @@ def run(streamdemo, url, provider="", model="", key=""):
                           input=key, capture_output=True, text=True, timeout=120)
 
 
+def asked(streamdemo, up, **kw):
+    """run against the stub server up, closed after."""
+    try:
+        return run(streamdemo, up.url, **kw)
+    finally:
+        up.close()
+
+
 def assigned(out):
     """What bash makes of upstream.py's assignments, as up.sh evaluates them."""
     shown = subprocess.run(["bash", "-c", 'eval "$1"; for v in UPSTREAM PROVIDER MODEL PROTOCOL AGENT_PATH AGENT_ONLY; '
@@ -38,10 +46,7 @@ def assigned(out):
 
 def test_the_only_model_of_a_chat_completions_server_is_the_class_model(streamdemo):
     up = Upstream(["qwen2.5-7b-instruct"], key="uni-key-123")
-    try:
-        r = run(streamdemo, up.url, key="uni-key-123")
-    finally:
-        up.close()
+    r = asked(streamdemo, up, key="uni-key-123")
     assert r.returncode == 0, r.stderr
     assert assigned(r.stdout) == [up.url, "compatible", "qwen2.5-7b-instruct", "chat", "", ""]
     assert "Bearer uni-key-123" in up.auth  # the key reached the upstream, in a header
@@ -80,10 +85,7 @@ def test_a_server_with_the_agent_api_is_spoken_to_through_it(streamdemo):
 
 def test_a_server_with_the_agent_api_at_its_own_path_is_spoken_to_there(streamdemo):
     up = Upstream(["sonar-pro"], key="k-1", agent=True)  # /v1/responses: 404, /v1/agent: the Agent API
-    try:
-        r = run(streamdemo, up.url, key="k-1")
-    finally:
-        up.close()
+    r = asked(streamdemo, up, key="k-1")
     # Students speak the Agent API at /responses; the gateway sends it on to /v1/agent.
     assert assigned(r.stdout) == [up.url, "compatible", "sonar-pro", "responses", "v1/agent", ""], r.stderr
     assert up.paths.index("POST /v1/responses") < up.paths.index("POST /v1/agent")  # the alias first, then Perplexity's path
@@ -91,20 +93,14 @@ def test_a_server_with_the_agent_api_at_its_own_path_is_spoken_to_there(streamde
 
 def test_a_server_that_answers_only_the_agent_api_gets_chat_completions_through_it(streamdemo):
     up = Upstream(["agent-1"], agent=True, chat=False)  # chat completions: 404
-    try:
-        r = run(streamdemo, up.url)
-    finally:
-        up.close()
+    r = asked(streamdemo, up)
     assert assigned(r.stdout) == [up.url, "compatible", "agent-1", "responses", "v1/agent", "yes"], r.stderr
     assert "POST /v1/chat/completions" in up.paths  # asked, and it said 404
 
 
 def test_a_server_without_the_agent_api_speaks_chat_completions(streamdemo):
     up = Upstream(["local-7b"])
-    try:
-        r = run(streamdemo, up.url)
-    finally:
-        up.close()
+    r = asked(streamdemo, up)
     assert assigned(r.stdout) == [up.url, "compatible", "local-7b", "chat", "", ""], r.stderr
     assert "POST /v1/agent" in up.paths  # asked, and it said 404
 
@@ -113,10 +109,7 @@ def test_a_model_name_cannot_run_a_command_in_make_classroom(streamdemo, tmp_pat
     planted = tmp_path / "planted"
     name = f"m'$(touch {planted})`touch {planted}`;touch {planted}"
     up = Upstream([name])
-    try:
-        r = run(streamdemo, up.url)
-    finally:
-        up.close()
+    r = asked(streamdemo, up)
     assert assigned(r.stdout)[2] == name, r.stderr
     assert not planted.exists()
 
