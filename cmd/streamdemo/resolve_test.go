@@ -147,6 +147,8 @@ func TestResolveSaysWhereTheLibraryWouldAsk(t *testing.T) {
 		{"a named protocol is not asked", nil, nil, "", []string{"--base-url", up["chat, one model"], "--protocol", "responses"},
 			resolution{"compatible", "responses", "uni-7b", up["chat, one model"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server lists one model", true}, ""},
 		{"a chat server with two models", nil, nil, "", []string{"--base-url", up["chat, two models"]}, resolution{}, "bad configuration"},
+		{"a named model the server does not list", nil, nil, "", []string{"--base-url", up["chat, two models"], "--model", "gamma"}, resolution{}, "unknown model"},
+		{"a server that cannot be reached", nil, nil, "", []string{"--base-url", "http://127.0.0.1:9/v1"}, resolution{}, "server unreachable"},
 		{"a server that refuses the key", nil, map[string]string{"key": stdinKey}, "", []string{"--provider", "compatible", "--base-url", up["responses, wants fileKey"], "--model", "perplexity/sonar", "--key-file", "key"}, resolution{}, "API key rejected"},
 		{"Perplexity named, no key", nil, nil, "", []string{"--provider", "perplexity"}, resolution{}, "no API key"},
 		{"a key file holding a .env line", nil, map[string]string{"key": "PERPLEXITY_API_KEY=" + fileKey}, "", []string{"--key-file", "key"}, resolution{}, ""},
