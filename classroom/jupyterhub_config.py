@@ -113,14 +113,15 @@ c.Spawner.environment = {
     "PERPLEXITY_API_KEY": lambda spawner: spawner.api_token,
     "STREAMDEMO_API_KEY": lambda spawner: spawner.api_token,  # the key variable of compatible and ollama
 }
+# The class's model and protocol, as `streamdemo resolve` said (upstream.py).
 if env.get("CLASSROOM_STUDENT_MODEL"):
     c.Spawner.environment["STREAMDEMO_MODEL"] = env["CLASSROOM_STUDENT_MODEL"]
-if env.get("CLASSROOM_STUDENT_PROTOCOL"):  # what up.sh found the teacher's own upstream speaks
+if env.get("CLASSROOM_STUDENT_PROTOCOL"):
     c.Spawner.environment["STREAMDEMO_PROTOCOL"] = env["CLASSROOM_STUDENT_PROTOCOL"]
 # Jupyternaut through the gateway with the same token (OPENAI_API_KEY, as LiteLLM and every OpenAI client read
 # it), or jupyter-ai off for the class (JUPYTER_AI=off): a configuration folder of the class's (jupyternaut.py).
 JUPYTER_CONFIG = jupyternaut.config_folder(os.path.join(os.path.dirname(GATEWAY_DIR), "jupyter"),
-                                           jupyternaut.switch(env.get("CLASSROOM_JUPYTER_AI")), env["CLASSROOM_CLASS_MODEL"])
+                                           jupyternaut.switch(env.get("CLASSROOM_JUPYTER_AI")), env.get("CLASSROOM_STUDENT_MODEL", ""))
 c.Spawner.environment.update(jupyternaut.environment(JUPYTER_CONFIG, f"{BASE}/services/llm/v1"))
 c.Spawner.environment["OPENAI_API_KEY"] = lambda spawner: spawner.api_token
 # Both halves are needed for a server's token to reach the gateway: this and the "user" role below.

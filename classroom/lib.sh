@@ -55,16 +55,6 @@ stop_pid() {
   say "killed $2 (it did not stop within 40 s)"
 }
 
-# discover_upstream URL [MODEL]: "PROTOCOL MODEL" of a teacher's own OpenAI-compatible upstream, asked
-# by the gateway's account with the key (if any) on stdin; or one sentence and status 1 (discover.py).
-discover_upstream() {
-  (
-    clean_env PATH LANG LC_ALL
-    cd /
-    as_gateway "$RUNTIME/venv/bin/python" -c "$(<"$HERE/discover.py")" "$@"
-  ) || return 1
-}
-
 # make model-start's local model (kernel-setup/model-server.sh, one user): its port is OLLAMA_PORT's. Every
 # account of the machine can call it there, so only a try-out class (not root) uses it.
 LOCAL_MODEL_URL=http://127.0.0.1:${OLLAMA_PORT:-11434}/v1
@@ -83,13 +73,6 @@ say_model_slots() {
   if [[ -n $slots ]]; then say "local model: $slots students answered at once (parallel slots)"
   else say "local model: make model-start's server on $LOCAL_MODEL_URL (a try-out class: every account can call it)"
   fi
-}
-
-# asks_upstream URL PROVIDER MODEL: true if make classroom asks the upstream what it speaks and serves
-# (discover_upstream): a teacher's own server (not Perplexity, the local model or the practice server)
-# whose provider is unnamed or compatible, with or without STUDENT_MODEL.
-asks_upstream() {
-  [[ $1 != practice && $1 != local && $1 != *perplexity* ]] && ! local_model "$1" && [[ -z $2 || $2 == compatible ]]
 }
 
 # to_log FILE: a log that cannot grow without bound (logpipe.py rotates it by size), for COMMAND > >(to_log FILE) 2>&1.

@@ -108,9 +108,8 @@ fi
 KEY=$(key_from "${UPSTREAM_KEY_FILE:-$REPO/.env}")
 UPSTREAM=${UPSTREAM_URL:-}
 UPSTREAM_SOCKET=
-if [[ -z $UPSTREAM ]]; then
-  if [[ -n $KEY ]]; then UPSTREAM=https://api.perplexity.ai/v1
-  elif class_model; then UPSTREAM=local
+if [[ -z $UPSTREAM && -z $KEY ]]; then
+  if class_model; then UPSTREAM=local
   elif [[ ! $AS_ROOT ]] && curl -fsS -m 2 -o /dev/null "$LOCAL_MODEL_URL/models" 2>/dev/null; then UPSTREAM=$LOCAL_MODEL_URL
   else UPSTREAM=practice
   fi
@@ -118,20 +117,12 @@ fi
 if [[ $AS_ROOT ]] && local_model "$UPSTREAM"; then
   die "UPSTREAM_URL names make model-start's local model, which every account of this machine can call on $LOCAL_MODEL_URL: run make classroom-model (the class's own, behind a socket), then make classroom with UPSTREAM_URL=local or unset"
 fi
-PROVIDER=${STUDENT_PROVIDER:-}
-MODEL=${STUDENT_MODEL:-}
-PROTOCOL=
-AGENT_PATH=
-CHAT_VIA=
-if asks_upstream "$UPSTREAM" "$PROVIDER" "$MODEL"; then
-  # The teacher's own OpenAI-compatible server: ask it what it speaks and serves, before anything starts.
-  found=$(printf '%s' "$KEY" | discover_upstream "$UPSTREAM" "$MODEL") || exit 1
-  read -r PROTOCOL MODEL CHAT_VIA <<<"$found"
-  PROVIDER=compatible
-  say "upstream $UPSTREAM: model $MODEL, $(case $PROTOCOL in responses) echo "the Agent API" ;; agent) echo "the Agent API at /v1/agent" ;; *) echo "chat completions" ;; esac)"
-  # Students' library speaks the Agent API at /responses; the gateway sends it on to /v1/agent.
-  if [[ $PROTOCOL == agent ]]; then PROTOCOL=responses AGENT_PATH=v1/agent; fi
-fi
+# The students' provider, model and protocol, the gateway's upstream and how it speaks to it: the Go library's
+# answer (streamdemo resolve, which asks a teacher's own server, run as the gateway's account with the key on
+# its stdin), before anything starts (upstream.py).
+eval "$(printf '%s' "$KEY" | python3 "$HERE/upstream.py" "$RUNTIME/bin/streamdemo" "$UPSTREAM" "${STUDENT_PROVIDER:-}" \
+  "${STUDENT_MODEL:-}" ${AS_ROOT:+"$GATEWAY_USER"} || echo exit 1)"
+say "upstream $UPSTREAM: $PROVIDER, model $MODEL, $(case $PROTOCOL/$AGENT_PATH in responses/) echo "the Agent API" ;; responses/*) echo "the Agent API at /$AGENT_PATH" ;; *) echo "chat completions" ;; esac)"
 if [[ $UPSTREAM == practice ]]; then
   UPSTREAM=http://localhost/v1 UPSTREAM_SOCKET=$PRACTICE_SOCKET
   if running "$PRACTICE_PID"; then
@@ -163,32 +154,15 @@ if [[ $UPSTREAM == practice ]]; then
       || die "the practice server did not start, so the class is stopped again: see the end of $CLASSROOM_DIR/practice-server.log"
     say "practice server (the class's upstream) started on unix:$PRACTICE_SOCKET"
   fi
-  : "${PROVIDER:=perplexity}"
 elif [[ $UPSTREAM == local ]]; then
   class_model || die "UPSTREAM_URL=local names the class's local model, which does not answer through $MODEL_SOCKET: run make classroom-model first"
   UPSTREAM=http://localhost/v1 UPSTREAM_SOCKET=$MODEL_SOCKET
-  : "${PROVIDER:=ollama}"
   say_model_slots
 elif local_model "$UPSTREAM"; then
-  : "${PROVIDER:=ollama}"
   say_model_slots
-elif [[ $UPSTREAM == *perplexity* ]]; then
-  : "${PROVIDER:=perplexity}"
-else
-  : "${PROVIDER:=compatible}"
 fi
-# Chat completions (jupyter-ai, LangChain, the openai SDK...) reach an upstream that answers only the Agent API
-# (Perplexity, the practice server standing in for it, a teacher's own such server) through the gateway's translation.
-AGENT_ONLY=
-if [[ $PROVIDER == perplexity || $CHAT_VIA == agent-only ]]; then AGENT_ONLY=yes; fi
-# The gateway's allow-list, until the teacher sets one: the class's model (the library's default for
-# the provider when STUDENT_MODEL names none: pkg/streamdemo's providers table).
-case $PROVIDER in
-  perplexity | practice) CLASS_MODEL=${MODEL:-sonar-pro} ;;
-  ollama) CLASS_MODEL=${MODEL:-smollm2-135m} ;;
-  *) CLASS_MODEL=$MODEL ;;
-esac
-GATEWAY_MODELS=${GATEWAY_MODELS:-$CLASS_MODEL}
+# The gateway's allow-list, until the teacher sets one: the class's model.
+GATEWAY_MODELS=${GATEWAY_MODELS:-$MODEL}
 # Whether the gateway gets a key file is decided here, from what this script knows: root never looks into
 # the gateway's folder.
 if [[ -n $KEY ]]; then write_key "$KEY"; HAS_KEY=yes; else as_gateway rm -f "$GATEWAY_DIR/upstream-key"; HAS_KEY=; fi
@@ -227,7 +201,7 @@ else
       CLASSROOM_UPSTREAM_AGENT_PATH=$AGENT_PATH CLASSROOM_UPSTREAM_AGENT_ONLY=$AGENT_ONLY \
       CLASSROOM_IDLE_TIMEOUT=${IDLE_TIMEOUT:-3600} CLASSROOM_GODIR=$godir CLASSROOM_GITCONFIG=$CLASS_VAR/gitconfig \
       CLASSROOM_PULL_TIMEOUT=${PULL_TIMEOUT:-60} CLASSROOM_GATEWAY_MODELS=${GATEWAY_MODELS:-} \
-      CLASSROOM_CLASS_MODEL=$CLASS_MODEL CLASSROOM_JUPYTER_AI=${JUPYTER_AI:-on}
+      CLASSROOM_JUPYTER_AI=${JUPYTER_AI:-on}
     export CLASSROOM_HOST CLASSROOM_HTTPS_PORT  # where students come from: the hub's origins (origins.py)
     # A background job of a script starts with SIGINT ignored, and so would every service and server the
     # hub starts: each would then take its whole SIGINT timeout to stop. Start the hub with defaults.

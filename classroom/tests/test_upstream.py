@@ -1,10 +1,8 @@
-"""The class's upstreams: up.sh's discovery of a teacher's own OpenAI-compatible server (run alone, as up.sh
-runs it) finds the protocol and the model, or names STUDENT_MODEL in one sentence; every upstream the docs
-name starts a class and streams the lesson."""
+"""The class's upstreams: every upstream the docs name starts a class and streams the lesson (what make classroom
+asks `streamdemo resolve` about each: test_upstream_resolve.py)."""
 import contextlib
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,41 +11,6 @@ import requests
 from conftest import MODEL_RUN, REPO, Class, class_model_started, class_model_stopped, free_port
 from hubclient import text
 from stub import Upstream
-
-
-def discover(url, model="", key=""):
-    """up.sh's discover_upstream, as root runs it (the gateway's account, the key on stdin)."""
-    script = f'source {REPO}/classroom/lib.sh; discover_upstream "$@"'
-    return subprocess.run(["bash", "-c", script, "discover", url] + ([model] if model else []), input=key,
-                          capture_output=True, text=True, timeout=60)
-
-
-def test_the_only_model_of_a_chat_completions_server_is_the_class_model(klass):
-    up = Upstream(["qwen2.5-7b-instruct"], key="uni-key-123")
-    try:
-        r = discover(up.url, key="uni-key-123")
-    finally:
-        up.close()
-    assert (r.returncode, r.stdout.strip()) == (0, "chat qwen2.5-7b-instruct"), r.stderr
-    assert "Bearer uni-key-123" in up.auth  # the key reached the upstream, in a header
-    assert "uni-key-123" not in r.stdout + r.stderr
-
-
-def test_several_models_stop_with_one_sentence_naming_student_model(klass):
-    up = Upstream(["alpha", "beta", "gamma"])
-    try:
-        several = discover(up.url)
-        chosen = discover(up.url, model="beta")
-        unknown = discover(up.url, model="delta")
-    finally:
-        up.close()
-    assert several.returncode and not several.stdout
-    said = several.stderr.strip()
-    assert said == "classroom: the upstream lists 3 models (alpha, beta, gamma): choose one with STUDENT_MODEL=...", said
-    assert (chosen.returncode, chosen.stdout.strip()) == (0, "chat beta"), chosen.stderr
-    assert unknown.returncode and "STUDENT_MODEL=delta" in unknown.stderr and "alpha, beta, gamma" in unknown.stderr
-    unreachable = discover("http://127.0.0.1:9/v1")
-    assert unreachable.returncode and "cannot reach the upstream" in unreachable.stderr and "UPSTREAM_URL" in unreachable.stderr
 
 
 @contextlib.contextmanager
@@ -69,66 +32,6 @@ def practice_server(key, exe="/opt/streamdemo-classroom/bin/streamdemo"):
     finally:
         server.terminate()
         server.wait(10)
-
-
-def test_a_server_with_the_agent_api_is_spoken_to_through_it(klass):
-    key = "practice-" + os.urandom(8).hex()
-    with practice_server(key) as practice:
-        model = requests.get(practice + "/models", headers={"Authorization": f"Bearer {key}"}).json()["data"][0]["id"]
-        r = discover(practice, model=model, key=key)
-        refused = discover(practice)
-    assert (r.returncode, r.stdout.strip()) == (0, f"responses {model}"), r.stderr
-    assert refused.returncode and "refused a request without a key (HTTP 401)" in refused.stderr, refused.stderr
-    assert key not in r.stdout + r.stderr + refused.stderr
-
-
-def discover_py(url, model="", key=""):
-    """discover.py alone (no account of the class needed), the key on stdin."""
-    return subprocess.run([sys.executable, f"{REPO}/classroom/discover.py", url] + ([model] if model else []), input=key,
-                          capture_output=True, text=True, timeout=60)
-
-
-def test_a_server_with_the_agent_api_at_its_own_path_is_spoken_to_there():
-    up = Upstream(["sonar-pro"], key="k-1", agent=True)  # /v1/responses: 404, /v1/agent: the Agent API
-    try:
-        r = discover_py(up.url, key="k-1")
-    finally:
-        up.close()
-    assert (r.returncode, r.stdout.strip()) == (0, "agent sonar-pro"), r.stderr
-    assert up.paths.index("POST /v1/responses") < up.paths.index("POST /v1/agent")  # the alias first, then Perplexity's path
-
-
-def test_a_server_that_answers_only_the_agent_api_gets_chat_completions_through_it():
-    up = Upstream(["agent-1"], agent=True, chat=False)  # chat completions: 404
-    try:
-        r = discover_py(up.url)
-    finally:
-        up.close()
-    assert (r.returncode, r.stdout.strip()) == (0, "agent agent-1 agent-only"), r.stderr
-
-
-def test_a_server_without_the_agent_api_speaks_chat_completions():
-    up = Upstream(["local-7b"])
-    try:
-        r = discover_py(up.url)
-    finally:
-        up.close()
-    assert (r.returncode, r.stdout.strip()) == (0, "chat local-7b"), r.stderr
-    assert "POST /v1/agent" in up.paths  # asked, and it said 404
-
-
-@pytest.mark.parametrize("provider, model, asked", [
-    ("", "", True),
-    ("compatible", "", True),  # naming the provider alone still finds the model
-    ("compatible", "m-1", True),  # and checks the named one is listed
-    ("perplexity", "", False),
-    ("ollama", "", False),
-])
-def test_which_starts_ask_a_custom_upstream(provider, model, asked):
-    for url, custom in [("http://10.0.0.5:8000/v1", True), ("practice", False), ("local", False),
-                        ("http://127.0.0.1:11434/v1", False), ("https://api.perplexity.ai/v1", False)]:
-        r = subprocess.run(["bash", "-c", f'source {REPO}/classroom/lib.sh; asks_upstream "$@"', "-", url, provider, model])
-        assert (r.returncode == 0) == (custom and asked), (url, provider, model)
 
 
 # Every upstream docs/classroom/howto-upstream.md names starts a class and streams the lesson through the real hub, after

@@ -46,6 +46,10 @@ type resolution struct {
 	BaseURL  string    `json:"base_url"`
 	Key      keyOrigin `json:"key"`
 	Why      string    `json:"why"`
+	// ChatViaAgent says chat completions reach this upstream only through
+	// its Agent API: Perplexity, which retired them, or a compatible server
+	// that speaks the Agent API and refuses POST {base}/chat/completions.
+	ChatViaAgent bool `json:"chat_via_agent"`
 }
 
 // keyOrigin says where the key comes from, never what it is.
@@ -103,6 +107,16 @@ func resolve(cfg streamdemo.Config, keyFile string, stdin io.Reader) (resolution
 	s := client.Settings()
 	r = resolution{Provider: s.Provider, Protocol: s.Protocol, Model: s.Model, BaseURL: s.BaseURL, Why: s.Why,
 		Key: keyOrigin{Source: "none", Variable: s.KeyVar, Required: s.KeyRequired}}
+	switch {
+	case s.Provider == streamdemo.Perplexity:
+		r.ChatViaAgent = true
+	case s.Provider == streamdemo.Compatible && s.Protocol != streamdemo.ProtocolChat:
+		key := cfg.APIKey
+		if key == "" {
+			key = os.Getenv(s.KeyVar)
+		}
+		r.ChatViaAgent = !chatAnswers(ctx, s.BaseURL, key)
+	}
 	switch {
 	case s.KeyFrom == "Config.APIKey" && keyFile == "-":
 		r.Key.Source = "stdin"

@@ -79,6 +79,15 @@ func upstreams(t *testing.T) map[string]string {
 	agentOnly := http.NewServeMux()
 	agentOnly.Handle("POST /v1/responses", http.NotFoundHandler())
 	agentOnly.Handle("/", practice.New(practice.Options{}))
+	// As Perplexity is: the Agent API at /v1/agent and /v1/responses, chat
+	// completions refused with its 403 (the practice server's at /chat/completions).
+	retired := http.NewServeMux()
+	retired.Handle("POST /v1/chat/completions", http.StripPrefix("/v1", practice.New(practice.Options{})))
+	retired.Handle("/", practice.New(practice.Options{}))
+	noChat := http.NewServeMux()
+	noChat.Handle("POST /v1/responses", http.NotFoundHandler())
+	noChat.Handle("POST /v1/chat/completions", http.NotFoundHandler())
+	noChat.Handle("/", practice.New(practice.Options{}))
 	chat := func(models ...string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
@@ -96,6 +105,8 @@ func upstreams(t *testing.T) map[string]string {
 		"responses, wants stdinKey": serve(practice.New(practice.Options{Token: stdinKey})),
 		"responses, wants fileKey":  serve(practice.New(practice.Options{Token: fileKey})),
 		"agent only":                serve(agentOnly),
+		"chat retired":              serve(retired),
+		"agent only, no chat":       serve(noChat),
 		"chat, one model":           serve(chat("uni-7b")),
 		"chat, two models":          serve(chat("alpha", "beta")),
 	}
@@ -117,21 +128,27 @@ func TestResolveSaysWhereTheLibraryWouldAsk(t *testing.T) {
 		kind  string     // the Kind of the refusal
 	}{
 		{"a Perplexity key in the environment", map[string]string{"PERPLEXITY_API_KEY": testKey}, nil, "", nil,
-			resolution{"perplexity", "responses", "sonar-pro", perplexity, keyOrigin{"environment", "PERPLEXITY_API_KEY", "", true}, "PERPLEXITY_API_KEY is the only key set"}, ""},
+			resolution{"perplexity", "responses", "sonar-pro", perplexity, keyOrigin{"environment", "PERPLEXITY_API_KEY", "", true}, "PERPLEXITY_API_KEY is the only key set", true}, ""},
 		{"a Perplexity key in .env", nil, map[string]string{".env": "PERPLEXITY_API_KEY=" + envKey + "\n"}, "", nil,
-			resolution{"perplexity", "responses", "sonar-pro", perplexity, keyOrigin{"dotenv", "PERPLEXITY_API_KEY", ".env", true}, "PERPLEXITY_API_KEY is the only key set"}, ""},
+			resolution{"perplexity", "responses", "sonar-pro", perplexity, keyOrigin{"dotenv", "PERPLEXITY_API_KEY", ".env", true}, "PERPLEXITY_API_KEY is the only key set", true}, ""},
 		{"the class's key file and no URL: Perplexity", nil, map[string]string{"upstream-key": fileKey + "\n"}, "", []string{"--key-file", "upstream-key"},
-			resolution{"perplexity", "responses", "sonar-pro", perplexity, keyOrigin{"file", "PERPLEXITY_API_KEY", "upstream-key", true}, "Config.APIKey is the only key set"}, ""},
+			resolution{"perplexity", "responses", "sonar-pro", perplexity, keyOrigin{"file", "PERPLEXITY_API_KEY", "upstream-key", true}, "Config.APIKey is the only key set", true}, ""},
 		{"a teacher's server with the Agent API, its key on stdin", nil, nil, stdinKey + "\n",
 			[]string{"--provider", "compatible", "--base-url", up["responses, wants stdinKey"], "--model", "perplexity/sonar", "--key-file", "-"},
-			resolution{"compatible", "responses", "perplexity/sonar", up["responses, wants stdinKey"], keyOrigin{"stdin", "STREAMDEMO_API_KEY", "", false}, "Config.Provider names it; the server speaks responses"}, ""},
+			resolution{"compatible", "responses", "perplexity/sonar", up["responses, wants stdinKey"], keyOrigin{"stdin", "STREAMDEMO_API_KEY", "", false}, "Config.Provider names it; the server speaks responses", false}, ""},
 		{"a teacher's server with the Agent API at /agent only", nil, nil, "", []string{"--base-url", up["agent only"], "--model", "perplexity/sonar"},
-			resolution{"compatible", "agent", "perplexity/sonar", up["agent only"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server speaks agent"}, ""},
+			resolution{"compatible", "agent", "perplexity/sonar", up["agent only"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server speaks agent", false}, ""},
+		{"a teacher's server whose chat completions are retired, as Perplexity's are", nil, nil, "", []string{"--base-url", up["chat retired"], "--model", "perplexity/sonar"},
+			resolution{"compatible", "responses", "perplexity/sonar", up["chat retired"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server speaks responses", true}, ""},
+		{"a teacher's server with the Agent API at /agent and no chat completions", nil, nil, "", []string{"--base-url", up["agent only, no chat"], "--model", "perplexity/sonar", "--protocol", "agent"},
+			resolution{"compatible", "agent", "perplexity/sonar", up["agent only, no chat"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key", true}, ""},
 		{"a chat server with one model", map[string]string{"STREAMDEMO_BASE_URL": up["chat, one model"]}, nil, "", nil,
-			resolution{"compatible", "chat", "uni-7b", up["chat, one model"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server lists one model; the server speaks chat"}, ""},
+			resolution{"compatible", "chat", "uni-7b", up["chat, one model"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server lists one model; the server speaks chat", false}, ""},
 		{"a named protocol is not asked", nil, nil, "", []string{"--base-url", up["chat, one model"], "--protocol", "responses"},
-			resolution{"compatible", "responses", "uni-7b", up["chat, one model"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server lists one model"}, ""},
+			resolution{"compatible", "responses", "uni-7b", up["chat, one model"], keyOrigin{"none", "STREAMDEMO_API_KEY", "", false}, "a base URL is set and no key; the server lists one model", true}, ""},
 		{"a chat server with two models", nil, nil, "", []string{"--base-url", up["chat, two models"]}, resolution{}, "bad configuration"},
+		{"a named model the server does not list", nil, nil, "", []string{"--base-url", up["chat, two models"], "--model", "gamma"}, resolution{}, "unknown model"},
+		{"a server that cannot be reached", nil, nil, "", []string{"--base-url", "http://127.0.0.1:9/v1"}, resolution{}, "server unreachable"},
 		{"a server that refuses the key", nil, map[string]string{"key": stdinKey}, "", []string{"--provider", "compatible", "--base-url", up["responses, wants fileKey"], "--model", "perplexity/sonar", "--key-file", "key"}, resolution{}, "API key rejected"},
 		{"Perplexity named, no key", nil, nil, "", []string{"--provider", "perplexity"}, resolution{}, "no API key"},
 		{"a key file holding a .env line", nil, map[string]string{"key": "PERPLEXITY_API_KEY=" + fileKey}, "", []string{"--key-file", "key"}, resolution{}, ""},
