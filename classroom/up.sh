@@ -245,4 +245,5 @@ say "logins and passwords to hand out: $CLASSROOM_DIR/passwords  (teacher: $TEAC
 say "teacher's page: $(origins_url page)   API token for scripts: $CLASSROOM_DIR/teacher-api-token"
 say "students' own laptops: STREAMDEMO_BASE_URL=$(origins laptops "$CLASSROOM_HOST" "$CLASSROOM_PORT" "$CLASSROOM_HTTPS_PORT") and a token each makes at $(class_url)/hub/token"
 say "$(origins separation "$CLASSROOM_HOST" "$CLASSROOM_PORT" "$CLASSROOM_HTTPS_PORT")"
+if [[ ${JUPYTER_AI:-on} == on ]]; then say "Jupyternaut (jupyter-ai's chat) in every student's JupyterLab: each server holds ~300 MiB with it, ~90 MiB without (JUPYTER_AI=off)"; fi
 say "status: make classroom-status   stop: make classroom-down"

@@ -5,7 +5,7 @@ speaks to it from inside the container (whose network has only loopback). For th
 the systemd side; the class's own configuration stays in classroom/.
 
     machine = Machine(name, binds=[(BUILT, HUB)])
-    hub = Hub.install(machine, ["sdsys-ada"], Limits(memory=256 << 20, tasks=64, cpu_weight=50))
+    hub = Hub.install(machine, ["sdsys-ada"], Limits(memory=1 << 30, tasks=64, cpu_weight=50))
     hub.spawn("sdsys-ada")
     hub.cell("sdsys-ada", "print(1)")     # run in her server's kernel, as her browser would
 """

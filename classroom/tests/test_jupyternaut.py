@@ -113,7 +113,8 @@ def listener_of(name, port):
     code = ("import socket,sys\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
             f"s.bind(('127.0.0.1',{port}))\ns.listen()\nprint('listening',flush=True)\n"
             "while True:\n c,_=s.accept()\n print('asked:',c.recv(200),flush=True)\n c.close()\n")
-    proc = subprocess.Popen(["/usr/sbin/runuser", "-u", name, "--", "python3", "-c", code], cwd="/",
+    proc = subprocess.Popen(["/usr/sbin/runuser", "-u", name, "--", "/usr/bin/python3", "-c", code], cwd="/",
+                            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},  # a student's, not the tests' own
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         assert proc.stdout.readline().strip() == "listening", f"{name} could not listen on {port}: {proc.stdout.read(300)}"

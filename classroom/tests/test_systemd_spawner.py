@@ -18,7 +18,7 @@ from misbehaving import fork_loop, memory_hog, ticked, ticks  # noqa: E402
 from systemd_hub import BUILT, HUB, SLICE, Hub, Limits, unit  # noqa: E402
 
 STUDENTS = ("sdsys-ada", "sdsys-bo")
-LIMITS = Limits(memory=256 << 20, tasks=64, cpu_weight=50)
+LIMITS = Limits(memory=1 << 30, tasks=64, cpu_weight=50, all_memory=3 << 30)  # a server with jupyter-ai holds ~330 MiB
 
 
 @pytest.fixture(scope="module")
