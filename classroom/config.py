@@ -79,24 +79,32 @@ def toml_value(value):
     return f'"{escaped}"'
 
 
-def write(file, values):
-    """Replaces file at once (a temporary file beside it, then rename), owner-only; the folder is made owner-only."""
-    folder = os.path.dirname(file)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    text = "# The class's settings (python3 -m classroom config set|unset; docs/classroom-config.md).\n"
-    order = [s.key for s in SETTINGS if s.key in values] + sorted(k for k in values if k not in BY_KEY)
-    text += "".join(f"{key if key in BY_KEY else toml_value(key)} = {toml_value(values[key])}\n" for key in order)
+def replace_file(file, text, mode=0o600, owner=None):
+    """Replaces file at once with text (a temporary file beside it, then rename), with mode and, given, (uid, gid)."""
     tmp = f"{file}.tmp-{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()
+            os.fchmod(f.fileno(), mode)
+            if owner:
+                os.fchown(f.fileno(), *owner)
             os.fsync(f.fileno())
         os.replace(tmp, file)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def write(file, values):
+    """Replaces file at once, owner-only; the folder is made owner-only."""
+    folder = os.path.dirname(file)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    text = "# The class's settings (python3 -m classroom config set|unset; docs/classroom-config.md).\n"
+    order = [s.key for s in SETTINGS if s.key in values] + sorted(k for k in values if k not in BY_KEY)
+    text += "".join(f"{key if key in BY_KEY else toml_value(key)} = {toml_value(values[key])}\n" for key in order)
+    replace_file(file, text)
 
 
 def effective(environ=os.environ):

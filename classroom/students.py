@@ -48,22 +48,9 @@ def checked(given):
 
 
 def replace(file, lines):
-    """Writes lines into file at once (a temporary file beside it, then rename), keeping its mode and owner."""
+    """Writes lines into file at once, keeping its mode and owner."""
     st = os.stat(file)
-    tmp = f"{file}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.writelines(lines)
-            f.flush()
-            os.fchmod(f.fileno(), st.st_mode & 0o7777)
-            if os.geteuid() == 0:
-                os.fchown(f.fileno(), st.st_uid, st.st_gid)
-            os.fsync(f.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    config.replace_file(file, "".join(lines), st.st_mode & 0o7777, (st.st_uid, st.st_gid) if os.geteuid() == 0 else None)
 
 
 def add(given, environ=os.environ):
