@@ -100,6 +100,33 @@ class Class:
     def roster(self):
         return self["roster"]
 
+    @property
+    def frontdoor_wanted(self):
+        """True if the class is served beyond this machine, through the HTTPS front door."""
+        return self["host"] not in ("127.0.0.1", "localhost")
+
+    @property
+    def class_url(self):
+        """The address students open: the hub's origin (students' servers and the teacher's page have origins
+        of their own under it: origins.py)."""
+        if not self.frontdoor_wanted:
+            return f"http://localhost:{self.port}"
+        host = f"[{self['host']}]" if ":" in self["host"] else self["host"]
+        return f"https://{host}" if self["https_port"] == "443" else f"https://{host}:{self['https_port']}"
+
+    @property
+    def frontdoor_dir(self):
+        return self.state("frontdoor")
+
+    @property
+    def class_ca(self):
+        """The class's own CA's certificate, which students' browsers trust (when the class made one)."""
+        return self.state("class-ca.crt")
+
+    @property
+    def class_ca_sha256(self):
+        return self.state("class-ca.sha256")
+
 
 def load(environ=None):
     """The class the environment names (CLASSROOM_DIR) with its effective settings."""
