@@ -129,8 +129,9 @@ practice-down: ## stop the practice server that practice-up started
 # configuration (python3 -m classroom config), then runs its script with the configuration's values.
 CLASSROOM_GIVEN = $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 classroom_run = python3 -m classroom config set --from-make $(strip $(CLASSROOM_GIVEN)) && settings=$$(python3 -m classroom config env) && eval "$$settings" && bash classroom/$(1)
+classroom_cmd = python3 -m classroom config set --from-make $(strip $(CLASSROOM_GIVEN)) && python3 -m classroom $(1)
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
-	@$(call classroom_run,up.sh)
+	@$(call classroom_cmd,up)
 
 classroom-model: ## the class's local model (root): Ollama in a network namespace of its own behind a socket only the gateway opens, as many parallel slots as this machine has
 	@bash kernel-setup/model.sh && python3 classroom/model.py start
@@ -139,19 +140,19 @@ classroom-model-stop: ## stop the class's local model
 	@python3 classroom/model.py stop
 
 classroom-down: ## stop every process the class started (accounts, notebooks and ledger stay)
-	@$(call classroom_run,down.sh)
+	@$(call classroom_cmd,down)
 
 classroom-service: ## systemd units for the class (hub, its services; enabled at boot) where systemd runs the machine (DESTDIR=DIR: write them there)
-	@$(call classroom_run,service.sh)
+	@$(call classroom_cmd,service)
 
 classroom-handout: ## a printable page, one card per student: the class's address, login and password (CLASS_URL=...)
 	@$(call classroom_run,handout.sh)
 
 classroom-status: ## say what of the class runs
-	@$(call classroom_run,status.sh)
+	@$(call classroom_cmd,status)
 
 classroom-remove: ## end of course: delete the class's accounts, homes, passwords and ledger (needs CONFIRM=yes)
-	@$(call classroom_run,remove.sh)
+	@$(call classroom_cmd,remove)
 
 pebble-setup: ## Let's Encrypt's test ACME CA for the front door's tests (pinned by classroom/tests/pebble/go.mod)
 	@bash classroom/gotool.sh .tools/bin/pebble classroom/tests/pebble github.com/letsencrypt/pebble/v2/cmd/pebble

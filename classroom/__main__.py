@@ -5,14 +5,17 @@ import sys
 import classroom
 from classroom.config import Refused
 
-COMMANDS = {"config": "classroom.config", "students": "classroom.students", "collect": "classroom.collect"}
+COMMANDS = {"up": "classroom.up", "down": "classroom.down", "status": "classroom.status", "service": "classroom.service",
+            "remove": ("classroom.down", "remove"), "config": "classroom.config", "students": "classroom.students",
+            "collect": "classroom.collect"}
 
 
 def main(args):
     if not args or args[0] not in COMMANDS:
         raise SystemExit(classroom.__doc__.strip())
     try:
-        importlib.import_module(COMMANDS[args[0]]).main(args[1:])
+        module, function = COMMANDS[args[0]] if isinstance(COMMANDS[args[0]], tuple) else (COMMANDS[args[0]], "main")
+        getattr(importlib.import_module(module), function)(args[1:])
     except Refused as e:
         raise SystemExit(f"classroom: {e}") from None
     except PermissionError as e:

@@ -46,17 +46,17 @@ def parse(specs):
     return ports
 
 
-def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("free", "held-by"):
-        raise SystemExit(__doc__)
-    if sys.argv[1] == "free":
-        for port, what in parse(sys.argv[2:]):
-            if uids := listeners(port):
-                raise SystemExit(f"classroom: port {port} ({what}) is held by a process of {account(uids[0])}, so the class"
-                                 f" is not started: end that process, or choose another CLASSROOM_PORT.")
-        return
-    want = int(sys.argv[2])
-    for port, what in parse(sys.argv[3:]):
+def free(specs):
+    """Nobody holds these ports, or one sentence (SystemExit)."""
+    for port, what in parse(specs):
+        if uids := listeners(port):
+            raise SystemExit(f"classroom: port {port} ({what}) is held by a process of {account(uids[0])}, so the class"
+                             f" is not started: end that process, or choose another CLASSROOM_PORT.")
+
+
+def held_by(want, specs):
+    """The account want (a uid) alone holds these ports, or one sentence (SystemExit)."""
+    for port, what in parse(specs):
         uids = listeners(port)
         if not uids:
             raise SystemExit(f"classroom: nothing listens on port {port} ({what}), so the class is stopped again.")
@@ -64,6 +64,15 @@ def main():
             other = next(u for u in uids if u != want)
             raise SystemExit(f"classroom: port {port} ({what}) is held by a process of {account(other)}, not the class's,"
                              f" so the class is stopped again: end that process, or choose another CLASSROOM_PORT.")
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in ("free", "held-by"):
+        raise SystemExit(__doc__)
+    if sys.argv[1] == "free":
+        free(sys.argv[2:])
+    else:
+        held_by(int(sys.argv[2]), sys.argv[3:])
 
 
 if __name__ == "__main__":

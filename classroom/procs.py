@@ -120,10 +120,10 @@ def account_pids(user):
         uid = pwd.getpwnam(user).pw_uid
     except KeyError:
         return []
-    return [pid for pid, owner in _procs() if owner == uid]
+    return [pid for pid, owner in processes() if owner == uid]
 
 
-def _procs():
+def processes():
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:

@@ -87,9 +87,7 @@ def sync(state, people):
     ever = accounts(state)
     write_lines(os.path.join(state, "accounts"), ever + [p for p in people if p not in ever])
     write_lines(os.path.join(state, "passwords"), [f"{p} {had.get(p) or secrets.token_urlsafe(9)}" for p in people])
-    for name in ever:
-        if name not in people:
-            print(name)
+    return [name for name in ever if name not in people]
 
 
 def call(method, url, token, body=None):
@@ -164,7 +162,7 @@ def hub(state, hub_url):
 def main():
     args = sys.argv[1:]
     if len(args) >= 3 and args[0] == "sync":
-        sync(args[1], args[2:])
+        print("".join(n + "\n" for n in sync(args[1], args[2:])), end="")
     elif len(args) == 3 and args[0] == "hub":
         hub(args[1], args[2].rstrip("/"))
     elif len(args) == 2 and args[0] == "accounts":

@@ -126,7 +126,7 @@ class Class:
 
     def remove(self):
         """Removes the class: its processes, accounts, homes and state (the roster file stays)."""
-        subprocess.run(["bash", os.path.join(REPO, "classroom", "remove.sh")], env=dict(self.env, CONFIRM="yes"),
+        subprocess.run(["python3", "-m", "classroom", "remove"], env=dict(self.env, CONFIRM="yes"), cwd=REPO,
                        capture_output=True, timeout=300)
 
     def password(self, name):

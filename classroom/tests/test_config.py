@@ -128,21 +128,6 @@ def test_environment_wins_over_the_file(env):
     assert "export TEACHER=mr-kim\n" in lines and "export CLASSROOM_PORT=8123\n" in lines
 
 
-def test_defaults_are_the_scripts(env):
-    """The schema's defaults are what classroom/lib.sh (and frontdoor.sh) default the same variables to."""
-    names = ["CLASSROOM_PORT", "ROSTER", "CLASSROOM_DIR", "TEACHER", "STUDENT_GROUP", "GATEWAY_USER", "CLASS_VAR",
-             "LOG_MAX_BYTES", "CLASSROOM_HOST", "CLASSROOM_HTTPS_PORT", "CLASSROOM_HTTP_PORT", "ACME_DIRECTORY"]
-    script = f'source {REPO}/classroom/lib.sh; CLASSROOM_RUNTIME=$RUNTIME; ' + "".join(
-        f'printf "%s=%s\\n" {n} "${n}"; ' for n in names + ["CLASSROOM_RUNTIME"])
-    scripts = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
-    ours = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in
-            subprocess.run(["sh", "-c", run(env, "config", "env") + "env"], env={}, capture_output=True, text=True,
-                           check=True).stdout.splitlines() if "=" in line}
-    for line in scripts.splitlines():
-        name, value = line.split("=", 1)
-        assert ours.get(name) == value, f"{name}: lib.sh says {value!r}, the schema {ours.get(name)!r}"
-
-
 def test_make_remembers_command_line_variables(env):
     """make classroom-status CLASSROOM_PORT=N writes it into the configuration and runs the script with it;
     the next make without it uses it; the environment still wins; a bad value stops make and writes nothing."""

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -136,15 +137,21 @@ def test_the_hub_keeps_its_users_in_postgresql_and_the_password_nowhere(pg_class
     assert PASSWORD not in log
 
 
+def keep_database(env):
+    """The hub database step of make classroom (hub.keep_database), as the class's program runs it."""
+    src = ("import os, sys\nfrom classroom import config, hub, settings\nc = settings.load()\nos.makedirs(c.dir, exist_ok=True)\n"
+           "try:\n    hub.keep_database(c)\nexcept config.Refused as e:\n    sys.exit(f'classroom: {e}')\n")
+    return subprocess.run([sys.executable, "-c", src], env=env, cwd=REPO, capture_output=True, text=True)
+
+
 def test_a_database_url_the_hub_cannot_use_stops_with_one_sentence(tmp_path):
     bad = tmp_path / "url"
     bad.write_text("postgresql://hub:pw-9913@127.0.0.1:1/postgres\n")
     os.chmod(bad, 0o644)
     env = dict(os.environ, HUB_DATABASE_URL_FILE=str(bad), CLASSROOM_DIR=str(tmp_path / "state"))
-    src = f"source {REPO}/classroom/lib.sh; mkdir -p $CLASSROOM_DIR; keep_hub_database"
-    r = subprocess.run(["bash", "-c", src], env=env, capture_output=True, text=True)
+    r = keep_database(env)
     assert r.returncode and "chmod 600" in r.stderr and "pw-9913" not in r.stderr, r.stderr
     os.chmod(bad, 0o600)
-    r = subprocess.run(["bash", "-c", src], env=env, capture_output=True, text=True)
+    r = keep_database(env)
     assert r.returncode and "postgresql+psycopg://" in r.stderr and "pw-9913" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1

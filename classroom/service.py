@@ -1,0 +1,161 @@
+"""python3 -m classroom service (make classroom-service): the class as systemd units, enabled at boot. The hub's
+unit runs `up` and `down`: the hub with its proxy, its managed services (the gateway, the idle culler) and the
+practice server, started again when the hub fails; a class beyond loopback gets its front door's unit. The
+class's settings are this call's, kept in a root-only environment file beside the units (secrets never: the
+upstream key and the hub database's URL stay in their own files, named there by path).
+
+Where systemd does not run the machine it says so and installs nothing; DESTDIR=DIR writes the units under DIR
+anyway. Either way the units written are checked with systemd-analyze verify."""
+import os
+import shutil
+import subprocess
+import sys
+
+from classroom import config, settings
+from classroom.schema import REPO, SETTINGS
+from classroom.settings import die, say
+
+UNIT_DIR = "/etc/systemd/system"
+KEPT = ("PATH", "HOME", "LANG")  # of the caller's environment, beside the class's settings
+
+
+def names(c):
+    return (f"streamdemo-classroom-{c.port}.service", f"streamdemo-classroom-frontdoor-{c.port}.service",
+            f"/etc/streamdemo-classroom/port-{c.port}.env")
+
+
+def env_line(name, value):
+    """NAME="value" for systemd's EnvironmentFile (quotes and backslashes escaped)."""
+    value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{name}="{value}"\n'
+
+
+def environment_file(c, frontdoor_unit):
+    """Every setting the class has (the front door's unit named when it has one), and PATH, HOME, LANG."""
+    values = dict(c.values, roster=os.path.realpath(c.roster), state_dir=os.path.realpath(c.dir))
+    values["frontdoor_unit"] = frontdoor_unit or c["frontdoor_unit"]
+    text = "".join(env_line(s.env, str(values[s.key])) for s in SETTINGS if values[s.key] != "")
+    return text + "".join(env_line(n, c.environ[n]) for n in KEPT if c.environ.get(n))
+
+
+def program(command):
+    """The class's program as a unit runs it: this Python, the package found from the checkout."""
+    return f"{sys.executable} -m classroom {command}"
+
+
+def hub_unit(c, env_file):
+    """Type=forking: up returns once the class answers, the hub's pid in its file."""
+    return f"""[Unit]
+Description=streamdemo classroom on port {c.port} (JupyterHub, its proxy, the gateway)
+Documentation=file://{REPO}/docs/classroom/howto-systemd.md
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=forking
+EnvironmentFile={env_file}
+WorkingDirectory={REPO}
+PIDFile={os.path.realpath(c.dir)}/jupyterhub.pid
+ExecStart={program("up")}
+ExecStop={program("down")}
+Restart=on-failure
+RestartSec=5
+# The first start installs the runtime (minutes); a stop waits for every student server.
+TimeoutStartSec=30min
+TimeoutStopSec=2min
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def frontdoor_unit(c, env_file, hub):
+    """Caddy in the foreground, started again whenever it stops; ordered after the hub's unit, and stopped and
+    restarted with it (PartOf). up writes its configuration, then asks systemd to start it."""
+    return f"""[Unit]
+Description=streamdemo classroom front door for the class on port {c.port} (HTTPS at {c.class_url})
+Documentation=file://{REPO}/docs/classroom/howto-network.md
+After=network-online.target {hub}
+Wants=network-online.target
+PartOf={hub}
+
+[Service]
+Type=simple
+EnvironmentFile={env_file}
+WorkingDirectory={REPO}
+ExecStart={program("frontdoor run")}
+ExecStartPost={program("frontdoor ready")}
+ExecReload={program("frontdoor reload")}
+Restart=always
+RestartSec=2
+TimeoutStartSec=2min
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def write_unit(dest, name, text):
+    """The unit file, and its link in multi-user.target.wants (what systemctl enable makes)."""
+    wants = f"{dest}{UNIT_DIR}/multi-user.target.wants"
+    os.makedirs(wants, exist_ok=True)
+    config.replace_file(f"{dest}{UNIT_DIR}/{name}", text, mode=0o644)
+    link = f"{wants}/{name}"
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(f"{UNIT_DIR}/{name}", link)
+    return f"{dest}{UNIT_DIR}/{name}"
+
+
+def unwrite_unit(dest, name):
+    for path in (f"{dest}{UNIT_DIR}/{name}", f"{dest}{UNIT_DIR}/multi-user.target.wants/{name}"):
+        if os.path.lexists(path):
+            os.unlink(path)
+
+
+def verify(written):
+    """systemd-analyze verify exits 0 on unknown keys and bad values (it ignores them): any word of it is a
+    refusal here."""
+    if not shutil.which("systemd-analyze"):
+        say("the units were not checked: systemd-analyze is missing (Debian: apt-get install systemd)")
+        return
+    r = subprocess.run(["systemd-analyze", "verify", *written], capture_output=True, text=True)
+    said = (r.stdout + r.stderr).strip()
+    if r.returncode or said:
+        die(f"systemd-analyze verify found fault with the units ({' '.join(written)}), so none was enabled: {said}")
+    say("units checked with systemd-analyze verify")
+
+
+def main(args):
+    if args:
+        die("usage: python3 -m classroom service (DESTDIR=DIR writes the units under DIR)")
+    c = settings.load()
+    dest = c.environ.get("DESTDIR", "")
+    if not dest:
+        if not os.path.isdir("/run/systemd/system"):
+            pid1 = subprocess.run(["ps", "-p", "1", "-o", "comm="], capture_output=True, text=True).stdout.strip()
+            say(f"systemd does not run this machine (PID 1 is {pid1 or 'unknown'}), so no unit was installed: after a "
+                "crash or a reboot, make classroom brings the class back (DESTDIR=DIR writes the units under DIR to "
+                "look at)")
+            return
+        if not c.as_root:
+            die("installing the class's systemd units needs root: run make classroom-service as root (or DESTDIR=DIR "
+                "to write them elsewhere)")
+    if not os.path.isfile(c.roster):
+        die(f"no roster at {c.roster}: write one student name per line, or set ROSTER=FILE")
+    hub, door, env_file = names(c)
+    os.makedirs(os.path.dirname(f"{dest}{env_file}"), mode=0o700, exist_ok=True)
+    os.chmod(os.path.dirname(f"{dest}{env_file}"), 0o700)
+    config.replace_file(f"{dest}{env_file}", environment_file(c, door if c.frontdoor_wanted else ""))
+    written = [write_unit(dest, hub, hub_unit(c, env_file))]
+    if c.frontdoor_wanted:
+        written.append(write_unit(dest, door, frontdoor_unit(c, env_file, hub)))
+    else:
+        unwrite_unit(dest, door)
+    verify(written)
+    say(f"written: {' '.join(written)} and the class's settings in {dest}{env_file} (root only)")
+    if not dest:
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        subprocess.run(["systemctl", "enable", hub], check=True, capture_output=True)
+        say(f"enabled at boot: {hub} (start it now: systemctl start {hub}; a class started with make classroom should "
+            "be stopped first: make classroom-down)")

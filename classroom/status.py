@@ -1,0 +1,46 @@
+"""python3 -m classroom status (make classroom-status): says what of the class runs: hub, front door, proxy,
+practice server, local model, gateway, students' servers and kernels."""
+import json
+import os
+import subprocess
+import urllib.request
+
+from classroom import frontdoor, hub, procs, settings
+from classroom.settings import HERE, MODEL_SOCKET, die, say
+
+
+def main(args):
+    if args:
+        die("usage: python3 -m classroom status")
+    c = settings.load()
+    pid = procs.pid_of(c.pid_file("jupyterhub"))
+    if not pid:
+        say(f"the class on {c.hub_url} is not running (start it: make classroom)")
+        return
+    say(f"hub: running (pid {pid}) at {c.hub_url}")
+    line = frontdoor.status(c)
+    if line:
+        say(line)
+    if pid := procs.pid_of(c.pid_file("proxy")):
+        say(f"proxy: running (pid {pid})")
+    if pid := procs.pid_of(c.pid_file("practice-server")):
+        say(f"practice server (upstream): running (pid {pid}) on unix:{c.practice_socket}")
+    if c.as_root and os.path.exists(MODEL_SOCKET):
+        model = subprocess.run(["python3", os.path.join(HERE, "model.py"), "status"], capture_output=True, text=True)
+        say(f"the class's local model: {model.stdout.strip()}")
+    code = hub.status_of(f"{c.hub_url}/services/llm/v1/models", timeout=3)
+    say(f"gateway (service llm): {'answering' if code in (200, 401) else f'not answering (HTTP {code:03d})'}")
+    try:
+        with open(c.state("teacher-api-token")) as f:
+            token = f.read().strip()
+    except OSError:
+        say("no teacher API token to ask the hub for users")
+        return
+    req = urllib.request.Request(f"{c.hub_url}/hub/api/users", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        users = json.load(r)
+    up = [u["name"] for u in users if u.get("servers", {}).get("", {}).get("ready")]
+    say(f"users: {len(users)}; servers running: {len(up)}" + (f" ({','.join(up)})" if up else ""))
+    gonb = os.path.join(c.runtime, "bin", "gonb") + " --kernel"
+    kernels = sum(1 for p, _ in procs.processes() if gonb in procs.cmdline_of(p))
+    say(f"Go kernels running: {kernels}")
