@@ -1,9 +1,15 @@
 """The class's program: python3 -m classroom COMMAND (docs/classroom/reference.md, docs/classroom-config.md).
 
-    config show|set|unset|env|reference    the class's settings (config.py; every key in schema.py)
-    students list|add NAME...|remove NAME...    the roster (students.py)
+    up                                       start the class, or bring it in line with the roster (up.py)
+    down                                     stop it; accounts, notebooks, passwords and the ledger stay (down.py)
+    status                                   what of it runs (status.py)
+    remove                                   the end of a course: its accounts, homes and state go (down.py)
+    service                                  its systemd units, enabled at boot (service.py)
+    config show|set|unset|env|reference      the class's settings (config.py; every key in schema.py)
+    students list|add NAME...|remove NAME... the roster (students.py)
     collect [--into DIR]                     every student's notebooks, copied read-only (collect.py)
 
-The class itself still starts and stops through the scripts beside this package (make classroom runs
-up.sh with the configuration's values in its environment).
+A class is settings.Class: its settings and where it keeps what. Where systemd does not supervise it, procs.py
+starts and stops its processes (the hub, which starts its proxy and services; the practice server; the front
+door).
 """

@@ -1,6 +1,6 @@
-"""JupyterHub configuration of the one-machine classroom (started by up.sh).
+"""JupyterHub configuration of the one-machine classroom (started by python3 -m classroom up: classroom/hub.py).
 
-Everything comes from the environment up.sh sets (CLASSROOM_*) and the class's
+Everything comes from the environment hub.py sets (CLASSROOM_*) and the class's
 owner-only files, so this file holds no secret and no machine path, and the
 hub's environment holds no secret either. Run as root, every student is a Unix
 account of its own (LocalProcessSpawner) and the gateway runs as an account
@@ -56,7 +56,7 @@ with open(f"{STATE}/proxy-auth-token") as f:
 
 
 def hub_database_url():
-    """PostgreSQL (or another SQLite file) when up.sh kept a URL in the owner-only hub-database-url
+    """PostgreSQL (or another SQLite file) when the class kept a URL in the owner-only hub-database-url
     (HUB_DATABASE_URL), else SQLite in the class folder. The URL, password included, stays in this process."""
     with contextlib.suppress(FileNotFoundError), open(f"{STATE}/hub-database-url") as f:
         return f.read().strip()
@@ -239,7 +239,7 @@ if env.get("CLASSROOM_UPSTREAM_AGENT_PATH"):  # an upstream whose Agent API answ
     gateway["environment"]["STREAMDEMO_GATEWAY_AGENT_PATH"] = env["CLASSROOM_UPSTREAM_AGENT_PATH"]
 if env.get("CLASSROOM_UPSTREAM_AGENT_ONLY"):  # an upstream that answers only the Agent API: chat completions go through it
     gateway["environment"]["STREAMDEMO_GATEWAY_AGENT_ONLY"] = "1"
-if env.get("CLASSROOM_UPSTREAM_KEY"):  # up.sh wrote the key file; the hub looks at nothing in that folder
+if env.get("CLASSROOM_UPSTREAM_KEY"):  # up.py wrote the key file; the hub looks at nothing in that folder
     gateway["environment"]["STREAMDEMO_GATEWAY_KEY_FILE"] = f"{GATEWAY_DIR}/upstream-key"
 if AS_ROOT:
     gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file

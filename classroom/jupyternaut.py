@@ -73,6 +73,6 @@ def environment(folder, gateway_v1):
     return {"JUPYTER_CONFIG_PATH": folder, "OPENAI_BASE_URL": gateway_v1, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
-if __name__ == "__main__":  # python3 jupyternaut.py check VALUE: up.sh's check of JUPYTER_AI before anything starts
+if __name__ == "__main__":  # python3 jupyternaut.py check VALUE: a check of JUPYTER_AI by hand (python3 -m classroom up checks it first)
     import sys
     switch(sys.argv[2] if len(sys.argv) > 2 else "")

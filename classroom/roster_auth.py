@@ -1,6 +1,6 @@
 """RosterAuthenticator: one generated password per person on the roster.
 
-The passwords file (owner-only, written by up.sh) holds one "name password"
+The passwords file (owner-only, written by python3 -m classroom up) holds one "name password"
 line per student and one for the teacher. It is read on every login, so a
 student added to the roster by `make classroom` can log in without a hub
 restart, and a password replaced in the file takes effect at once. Nothing

@@ -1,11 +1,9 @@
 """Where the class's gateway sends questions and what its students' library is told, as `streamdemo resolve` says.
 
-    python3 classroom/upstream.py STREAMDEMO UPSTREAM PROVIDER MODEL [GATEWAY_USER]
-
-The upstream key, if any, on stdin (never on a command line). UPSTREAM is practice or local (the class's own
+resolve(STREAMDEMO, UPSTREAM, PROVIDER, MODEL, KEY, GATEWAY_USER): UPSTREAM is practice or local (the class's own
 practice server or local model, behind a socket), a base URL, or empty: the library's rule then chooses by the
-key. PROVIDER and MODEL are STUDENT_PROVIDER and STUDENT_MODEL, or empty. Prints shell assignments (UPSTREAM,
-PROVIDER, MODEL, PROTOCOL, AGENT_PATH, AGENT_ONLY) for make classroom, or one sentence and exit status 1.
+key, which reaches resolve on its stdin (never on a command line). PROVIDER and MODEL are STUDENT_PROVIDER and
+STUDENT_MODEL, or empty. It returns the class's Upstream, or Refused with one sentence.
 
 Every default (provider, protocol, model, base URL) and the discovery of a teacher's own server are the Go
 library's: this module only says which provider each kind of upstream stands for, and runs resolve as the
@@ -13,9 +11,7 @@ gateway's account (GATEWAY_USER, as root), with a clean environment, in /, the k
 """
 import json
 import os
-import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 
 # The address resolve is given for the class's own upstreams: they answer on a socket, not at a URL.
@@ -42,12 +38,6 @@ class Upstream:
     protocol: str  # the students' library's protocol: chat or responses
     agent_path: str  # the gateway's path of the upstream's Agent API, if not /v1/responses
     agent_only: bool  # chat completions reach the upstream only through its Agent API
-
-    def shell(self):
-        """The assignments make classroom evaluates."""
-        values = dict(UPSTREAM=self.url, PROVIDER=self.provider, MODEL=self.model, PROTOCOL=self.protocol,
-                      AGENT_PATH=self.agent_path, AGENT_ONLY="yes" if self.agent_only else "")
-        return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
 def local_port():
@@ -109,20 +99,3 @@ def what_happened(sentence):
     which the class's settings replace."""
     head, colon, advice = sentence.rstrip(".").rpartition(": ")
     return head if colon and ("STREAMDEMO_" in advice or "Config." in advice) else sentence.rstrip(".")
-
-
-def main(argv):
-    if len(argv) not in (5, 6):
-        raise SystemExit(__doc__)
-    key = sys.stdin.read().strip()
-    try:
-        up = resolve(*argv[1:5], key, argv[5] if len(argv) == 6 else "")
-    except Refused as e:
-        print("classroom:", e, file=sys.stderr)
-        return 1
-    sys.stdout.write(up.shell())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

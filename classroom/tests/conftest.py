@@ -112,7 +112,7 @@ class Class:
             tail = open(log, errors="replace").read()[-3000:] if os.path.exists(log) else ""
             pytest.fail(f"make {target} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}\nthe hub's log ends:\n{tail}")
         if target == "classroom" and self.watch and not (self.student_scanner and self.student_scanner.alive()):
-            # A student reads what they can of every process (down.sh ends it with the class's processes).
+            # A student reads what they can of every process (python3 -m classroom down ends it with the class's processes).
             self.student_scanner = Scanner(self.students[0])
             self.scanners.append(self.student_scanner)
         return r.stdout + r.stderr

@@ -177,7 +177,7 @@ def test_students_get_no_news_pop_up(klass):
 def test_a_student_added_to_a_running_class_logs_in_and_gets_a_card(klass):
     hub = open(os.path.join(STATE, "jupyterhub.pid")).read()
     with open(klass.roster, "a") as f:
-        f.write("sdtest-eve\n")  # the class's remove.sh removes the account with the others
+        f.write("sdtest-eve\n")  # python3 -m classroom remove removes the account with the others
     out = klass.make("classroom")
     assert "already running" in out and open(os.path.join(STATE, "jupyterhub.pid")).read() == hub
     klass.student("sdtest-eve")  # logs in: no restart

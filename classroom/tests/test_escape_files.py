@@ -189,7 +189,7 @@ def test_a_link_in_the_gateway_folder_does_not_make_root_write_elsewhere(klass, 
     tmp_key = os.path.join(klass.gateway_dir, "upstream-key.tmp")
     as_account("streamdemo-llm", f'ln -sfn "{victim}" "{tmp_key}"')
     try:
-        klass.make("classroom")  # the class runs: up.sh writes the key again
+        klass.make("classroom")  # the class runs: up writes the key again
     finally:
         as_account("streamdemo-llm", f'rm -f "{tmp_key}"', check=False)
     assert victim.read_text() == "root's own file\n" and os.stat(victim).st_uid == 0

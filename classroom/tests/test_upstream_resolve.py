@@ -5,6 +5,7 @@ is started, the binary is built here."""
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 
@@ -23,10 +24,22 @@ def streamdemo(tmp_path_factory):
     return exe
 
 
+@dataclass
+class Said:
+    """What make classroom makes of resolve: its values (each ending in NUL) or its one sentence."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def run(streamdemo, url, provider="", model="", key=""):
-    """upstream.py as up.sh runs it (as the caller: no account of the class needed), the key on stdin."""
-    return subprocess.run([sys.executable, f"{REPO}/classroom/upstream.py", streamdemo, url, provider, model],
-                          input=key, capture_output=True, text=True, timeout=120)
+    """upstream.resolve as make classroom runs it (as the caller: no account of the class needed)."""
+    try:
+        up = upstream.resolve(streamdemo, url, provider, model, key)
+    except upstream.Refused as e:
+        return Said(1, "", f"classroom: {e}\n")
+    values = [up.url, up.provider, up.model, up.protocol, up.agent_path, "yes" if up.agent_only else ""]
+    return Said(0, "".join(v + "\0" for v in values), "")
 
 
 def asked(streamdemo, up, **kw):
@@ -38,10 +51,7 @@ def asked(streamdemo, up, **kw):
 
 
 def assigned(out):
-    """What bash makes of upstream.py's assignments, as up.sh evaluates them."""
-    shown = subprocess.run(["bash", "-c", 'eval "$1"; for v in UPSTREAM PROVIDER MODEL PROTOCOL AGENT_PATH AGENT_ONLY; '
-                            'do printf "%s\\0" "${!v}"; done', "-", out], capture_output=True, text=True, check=True)
-    return shown.stdout.split("\0")[:-1]
+    return out.split("\0")[:-1]
 
 
 def test_the_only_model_of_a_chat_completions_server_is_the_class_model(streamdemo):
