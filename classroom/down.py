@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 from classroom import accounts, firewall, frontdoor, hub, procs, settings
 from classroom.settings import die, say
@@ -25,21 +26,35 @@ def stop(c):
     hub.stop_leftovers(c)  # a hub killed hard: its proxy, services and gateway are still running
     if c.as_root:
         firewall.remove(c.port)
-        left = leftovers(c)
+        ended = end_leftovers(c)
+        if ended:
+            say(f"ended {ended} leftover process(es) of the class's accounts")
+
+
+def end_leftovers(c, rounds=50):
+    """SIGKILL to every leftover, again until none is left (one may fork while the others end); how many ended."""
+    ended = set()
+    for _ in range(rounds):
+        left = [pid for pid in leftovers(c) if not procs.zombie(pid)]
+        if not left:
+            break
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if left:
-            say(f"ended {len(left)} leftover process(es) of the class's accounts")
+        ended.update(left)
+        time.sleep(0.1)
+    return len(ended)
 
 
 def leftovers(c):
     """Whatever runs under the class's accounts (a kernel of a server killed hard, say), dropped ones included,
     and this class's gateway (its folder is its cwd)."""
-    left = [pid for name in accounts.made(c) for pid in procs.account_pids(name)]
-    return left + [pid for pid in procs.account_pids(c.gateway_user) if procs.cwd_of(pid) == c.gateway_dir]
+    uids = {accounts.ids(name)[0] for name in accounts.made(c) if accounts.exists(name)}
+    gateway = accounts.ids(c.gateway_user)[0] if accounts.exists(c.gateway_user) else None
+    return [pid for pid, owner in procs.processes()
+            if owner in uids or owner == gateway and procs.cwd_of(pid) == c.gateway_dir]
 
 
 def main(args):

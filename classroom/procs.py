@@ -81,7 +81,7 @@ def stop(pid, what, wait=40.0, quiet=False):
         return
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if not alive(pid) or _zombie(pid):
+        if not alive(pid) or zombie(pid):
             if not quiet:
                 say(f"stopped {what}")
             return
@@ -106,7 +106,7 @@ def stop_file(pid_file, what, quiet=False):
     return pid is not None
 
 
-def _zombie(pid):
+def zombie(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
@@ -155,7 +155,7 @@ def kill_all(pids, wait=10.0):
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and any(alive(p) and not _zombie(p) for p in pids):
+    while time.monotonic() < deadline and any(alive(p) and not zombie(p) for p in pids):
         time.sleep(0.1)
     for pid in pids:
         if alive(pid):
