@@ -3,6 +3,7 @@
     config show|set|unset|env|reference    the class's settings (config.py; every key in schema.py)
     students list|add NAME...|remove NAME...    the roster (students.py)
     collect [--into DIR]                     every student's notebooks, copied read-only (collect.py)
+    frontdoor check|start|stop|status|url|run|ready|reload    the HTTPS front door (frontdoor.py)
 
 The class itself still starts and stops through the scripts beside this package (make classroom runs
 up.sh with the configuration's values in its environment).

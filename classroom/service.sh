@@ -63,8 +63,10 @@ EOF
 }
 
 # frontdoor_unit: the front door's unit (HTTPS for a class beyond loopback), or nothing for a loopback
-# class. Caddy in the foreground, started again whenever it stops; ordered after the hub's unit, and
-# stopped and restarted with it (PartOf). up.sh writes its configuration, then asks systemd to start it.
+# class. Caddy in the foreground (the class's program becomes it), started again whenever it stops; ordered
+# after the hub's unit, and stopped and restarted with it (PartOf). up.sh writes its configuration, then asks
+# systemd to start it. The program (python3 on the class's PATH, as up.sh's) is this checkout's: PYTHONPATH, and -P
+# so that no module comes from the working folder.
 frontdoor_unit() {
   frontdoor_wanted || return 0
   cat <<EOF
@@ -78,9 +80,10 @@ PartOf=$UNIT
 [Service]
 Type=simple
 EnvironmentFile=$ENV_FILE
-ExecStart=/bin/bash $HERE/frontdoor-unit.sh run
-ExecStartPost=/bin/bash $HERE/frontdoor-unit.sh ready
-ExecReload=/bin/bash $HERE/frontdoor-unit.sh reload
+Environment=PYTHONPATH=$REPO
+ExecStart=/usr/bin/env python3 -P -m classroom frontdoor run
+ExecStartPost=/usr/bin/env python3 -P -m classroom frontdoor ready
+ExecReload=/usr/bin/env python3 -P -m classroom frontdoor reload
 Restart=always
 RestartSec=2
 TimeoutStartSec=2min

@@ -17,7 +17,7 @@ stop_if_failed() {
   local rc=$? f
   ((rc)) || return 0
   if [[ $STARTED ]]; then
-    for f in "$FRONTDOOR_PID" "$HUB_PID" "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
+    for f in "$CLASSROOM_DIR/caddy.pid" "$HUB_PID" "$CLASSROOM_DIR/proxy.pid" "$PRACTICE_PID"; do
       running "$f" && stop_pid "$(<"$f")" "$(basename "$f" .pid)" >/dev/null
       rm -f "$f"
     done

@@ -129,9 +129,9 @@ def test_environment_wins_over_the_file(env):
 
 
 def test_defaults_are_the_scripts(env):
-    """The schema's defaults are what classroom/lib.sh (and frontdoor.sh) default the same variables to."""
+    """The schema's defaults are what classroom/lib.sh defaults the same variables to."""
     names = ["CLASSROOM_PORT", "ROSTER", "CLASSROOM_DIR", "TEACHER", "STUDENT_GROUP", "GATEWAY_USER", "CLASS_VAR",
-             "LOG_MAX_BYTES", "CLASSROOM_HOST", "CLASSROOM_HTTPS_PORT", "CLASSROOM_HTTP_PORT", "ACME_DIRECTORY"]
+             "LOG_MAX_BYTES", "CLASSROOM_HOST", "CLASSROOM_HTTPS_PORT"]
     script = f'source {REPO}/classroom/lib.sh; CLASSROOM_RUNTIME=$RUNTIME; ' + "".join(
         f'printf "%s=%s\\n" {n} "${n}"; ' for n in names + ["CLASSROOM_RUNTIME"])
     scripts = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout

@@ -58,8 +58,9 @@ def test_a_class_beyond_loopback_gets_a_front_door_unit_of_its_own(tmp_path):
     checked = subprocess.run(["systemd-analyze", "verify", str(units / hub), str(units / door)], capture_output=True, text=True)
     assert (checked.returncode, checked.stdout + checked.stderr) == (0, ""), checked.stderr
     lines = (units / door).read_text().splitlines()
-    for line in (f"ExecStart=/bin/bash {REPO}/classroom/frontdoor-unit.sh run",
-                 f"ExecStartPost=/bin/bash {REPO}/classroom/frontdoor-unit.sh ready",
+    for line in ("ExecStart=/usr/bin/env python3 -P -m classroom frontdoor run",
+                 "ExecStartPost=/usr/bin/env python3 -P -m classroom frontdoor ready",
+                 "ExecReload=/usr/bin/env python3 -P -m classroom frontdoor reload", f"Environment=PYTHONPATH={REPO}",
                  f"After=network-online.target {hub}", f"PartOf={hub}", "Restart=always", "WantedBy=multi-user.target",
                  f"EnvironmentFile=/etc/streamdemo-classroom/port-{PORT}.env"):
         assert line in lines, f"{line!r} not in the front door's unit:\n" + "\n".join(lines)
