@@ -29,6 +29,7 @@ import time
 import urllib.parse
 
 from classroom import procs
+from classroom.config import replace_file
 from classroom.roster import BadName, roster_names
 from classroom.settings import HERE, die, load, say
 
@@ -76,6 +77,20 @@ def port_taken(port):
             if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
                 return True
     return False
+
+
+def http_port_ours(c):
+    """True unless something other than the class's running front door listens on the http port."""
+    if not port_taken(int(c["http_port"])):
+        return True
+    try:
+        with open(path(c, "Caddyfile")) as f:
+            redirects = "disable_redirects" not in f.read()
+    except FileNotFoundError:
+        return False
+    if by_systemd(c):
+        return redirects and subprocess.run(["systemctl", "is-active", "--quiet", c["frontdoor_unit"]]).returncode == 0
+    return redirects and procs.pid_of(c.pid_file("caddy")) is not None
 
 
 def answers(url, connect, port):
@@ -145,7 +160,7 @@ def config_text(c):
     extra = ""  # only the IP students open; the http port left alone when taken; a test's quicker renewal checks
     if host_is_ip(c):
         extra += f"\tdefault_bind {c['host']}\n"
-    if port_taken(int(c["http_port"])):
+    if not http_port_ours(c):
         extra += "\tauto_https disable_redirects\n"
     if c["renew_interval"]:
         extra += f"\trenew_interval {c['renew_interval']}\n"
@@ -195,12 +210,8 @@ def config_text(c):
 
 def check(c):
     """Stops with one sentence when the front door's settings cannot work."""
-    try:
-        with open(c.state("class-url")) as f:
-            was = f.read().strip()
-    except FileNotFoundError:
-        was = None
-    if procs.pid_of(c.pid_file("jupyterhub")) and was is not None and was != c.class_url:
+    was = _read(c.state("class-url")).decode().strip()
+    if procs.pid_of(c.pid_file("jupyterhub")) and was and was != c.class_url:
         die(f"the class runs at {was}: stop it first (make classroom-down) to serve it at {c.class_url}")
     if not c.frontdoor_wanted:
         return
@@ -319,38 +330,24 @@ def publish_ca(c):
     """Copies the class's own CA (class_ca.py's root) to class-ca.crt and says its SHA-256 fingerprint, the one
     students compare before trusting it."""
     root = path(c, "ca/root.crt")
-    try:
-        with open(root, "rb") as f:
-            pem = f.read()
-    except FileNotFoundError:
-        pem = b""
+    pem = _read(root)
     if not pem:
         die(f"the class has no CA ({root} is missing): run make classroom again")
-    try:
-        with open(c.class_ca, "rb") as f:
-            same = f.read() == pem
-    except FileNotFoundError:
-        same = False
-    if not same:
-        tmp = f"{c.class_ca}.tmp"
-        _remove(tmp)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        os.replace(tmp, c.class_ca)
+    if _read(c.class_ca) != pem:
+        replace_file(c.class_ca, pem.decode(), 0o600)
     fingerprint = ca_fingerprint(pem.decode())
-    with open(c.class_ca_sha256, "w") as f:
-        f.write(fingerprint + "\n")
+    replace_file(c.class_ca_sha256, fingerprint + "\n", 0o644)
     say(f"the class's own CA: hand out {c.class_ca} (students' browsers trust it); its SHA-256 fingerprint: "
         f"{fingerprint}")
 
 
 def stop(c, quiet=False, say_stopped=True):
     """Stops the front door if it runs (asks systemd to, for its unit); quiet: nothing said when it does not."""
+    pid = procs.pid_of(c.pid_file("caddy"))
     if by_systemd(c):
         subprocess.run(["systemctl", "stop", "--no-block", c["frontdoor_unit"]], check=False)
-    elif procs.pid_of(c.pid_file("caddy")):
-        procs.stop(procs.pid_of(c.pid_file("caddy")), "the front door", quiet=not say_stopped)
+    elif pid:
+        procs.stop(pid, "the front door", quiet=not say_stopped)
     elif not quiet:
         say("the front door is not running")
     _remove(c.pid_file("caddy"))
@@ -362,6 +359,15 @@ def status(c):
     if pid:
         return f"front door: running (pid {pid}) at {c.class_url}"
     return "front door: not running" if c.frontdoor_wanted else None
+
+
+def _read(file):
+    """The bytes of file, b"" if there is none."""
+    try:
+        with open(file, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
 
 
 def _remove(file):

@@ -162,3 +162,23 @@ def test_the_program_says_the_address_and_status(klass, tmp_path):
     assert program("stop", "--quiet").stdout == ""
     r = program("frobnicate")
     assert r.returncode == 1 and r.stderr.startswith("classroom: usage: python3 -m classroom frontdoor ")
+
+
+def test_the_running_front_doors_own_http_port_is_not_taken_by_others(klass):
+    """Started again (make classroom for a new student), the front door keeps redirecting on the http port it
+    holds itself; one started while another program held the port keeps it closed."""
+    c = klass(CLASSROOM_HOST="198.18.9.1")
+    os.makedirs(c.frontdoor_dir)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", int(c["http_port"])))
+        s.listen()
+        with open(frontdoor.path(c, "Caddyfile"), "w") as f:
+            f.write(frontdoor.config_text(c))  # another program's port: closed
+        with open(c.pid_file("caddy"), "w") as f:
+            f.write(f"{os.getpid()}\n")  # the front door runs, and it holds the port
+        assert "disable_redirects" in frontdoor.config_text(c)
+        with open(frontdoor.path(c, "Caddyfile"), "w") as f:
+            f.write(frontdoor.config_text(c.__class__(dict(c.values, http_port=str(free_port())), c.environ)))
+        assert "disable_redirects" not in frontdoor.config_text(c)
+        os.unlink(c.pid_file("caddy"))
+        assert "disable_redirects" in frontdoor.config_text(c)
