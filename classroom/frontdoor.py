@@ -30,6 +30,7 @@ import urllib.parse
 
 from classroom import procs
 from classroom.config import replace_file
+from classroom.ports import listeners
 from classroom.roster import BadName, roster_names
 from classroom.settings import HERE, die, load, say
 
@@ -65,18 +66,8 @@ def path(c, name):
 
 
 def port_taken(port):
-    """True if something in this machine's network namespace listens on TCP port (any address)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                rows = f.read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for row in rows:
-            local, state = row.split()[1], row.split()[3]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                return True
-    return False
+    """True if something on this machine listens on TCP port (any address)."""
+    return bool(listeners(port))
 
 
 def http_port_ours(c):
