@@ -8,6 +8,7 @@
     config show|set|unset|env|reference      the class's settings (config.py; every key in schema.py)
     students list|add NAME...|remove NAME... the roster (students.py)
     collect [--into DIR]                     every student's notebooks, copied read-only (collect.py)
+    frontdoor check|start|stop|status|url|run|ready|reload    the HTTPS front door (frontdoor.py)
 
 A class is settings.Class: its settings and where it keeps what. Where systemd does not supervise it, procs.py
 starts and stops its processes (the hub, which starts its proxy and services; the practice server; the front

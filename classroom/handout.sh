@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT=$CLASSROOM_DIR/handout.html
 mapfile -t STUDENTS < <(roster_names)
 URL=${CLASS_URL:-$(cat "$CLASSROOM_DIR/class-url" 2>/dev/null || class_url)}
-CA_SHA256=$(cat "$CLASS_CA_SHA256" 2>/dev/null || true)  # only while the class uses its own CA
+CA_SHA256=$(cat "$CLASSROOM_DIR/class-ca.sha256" 2>/dev/null || true)  # only while the class uses its own CA
 if ! (
   umask 077
   "$RUNTIME/venv/bin/python" - "$CLASSROOM_DIR/passwords" "$URL" "$CA_SHA256" "${STUDENTS[@]}" >"$OUT.tmp" <<'PY'

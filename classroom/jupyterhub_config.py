@@ -34,7 +34,7 @@ PULL_TIMEOUT = int(env.get("CLASSROOM_PULL_TIMEOUT", "60"))
 AS_ROOT = os.geteuid() == 0
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # found on the hub's PATH, not the student's
 BASE = f"http://127.0.0.1:{PORT}"  # the proxy, as programs on this machine reach it
-HOST = env.get("CLASSROOM_HOST", "127.0.0.1")  # what students open (frontdoor.sh)
+HOST = env.get("CLASSROOM_HOST", "127.0.0.1")  # what students open (frontdoor.py)
 HTTPS_PORT = int(env.get("CLASSROOM_HTTPS_PORT", "443"))
 
 # Hub, proxy and database: loopback only; state in the owner-only class folder. The proxy's API listens on
@@ -71,7 +71,7 @@ HUB_ORIGIN = origins.urls(HOST, PORT, HTTPS_PORT)[0]
 if origins.kind(HOST) != "ip":
     c.JupyterHub.subdomain_host = HUB_ORIGIN
 c.JupyterHub.public_url = HUB_ORIGIN + "/"
-# Served beyond loopback: students come through the HTTPS front door (Caddy, classroom/frontdoor.sh),
+# Served beyond loopback: students come through the HTTPS front door (Caddy, classroom/frontdoor.py),
 # so every cookie of the hub, its XSRF cookie and the Jupyter servers' (JUPYTERHUB_COOKIE_OPTIONS, which the
 # runtime's jupyter_server_config.py also applies to their XSRF cookie) is Secure. With a DNS name, the
 # hub's login cookies are __Host- ones: a student's NAME.HOST can set cookies for HOST (Domain=HOST) but

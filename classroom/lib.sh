@@ -178,5 +178,23 @@ keep_hub_database() {
   esac
 }
 
-# The HTTPS front door of a class served beyond loopback (CLASSROOM_HOST and the TLS variables).
-source "$HERE/frontdoor.sh"
+# classroom ARG...: the class's program (python3 -m classroom), its package found in this checkout alone (-P: not
+# in the working folder, which may be anyone's).
+classroom() { PYTHONPATH=$REPO python3 -P -m classroom "$@"; }
+
+# The HTTPS front door of a class served beyond loopback (classroom/frontdoor.py).
+CLASSROOM_HOST=${CLASSROOM_HOST:-127.0.0.1}
+CLASSROOM_HTTPS_PORT=${CLASSROOM_HTTPS_PORT:-443}
+# class_url: the address students open: the hub's origin (students' servers and the teacher's page have
+# origins of their own under it: origins.py).
+class_url() { classroom frontdoor url; }
+# frontdoor_wanted: true if the class is served beyond this machine (through the front door).
+frontdoor_wanted() { [[ $(class_url) == https://* ]]; }
+frontdoor_check() { classroom frontdoor check; }
+frontdoor_start() { classroom frontdoor start; }
+frontdoor_stop() { classroom frontdoor stop ${1:+--$1}; }
+frontdoor_status() { classroom frontdoor status; }
+# origins COMMAND ARG...: origins.py, run by the runtime's Python (it has JupyterHub's naming rule).
+origins() { "$RUNTIME/venv/bin/python" "$HERE/origins.py" "$@"; }
+# origins_url hub|page|student: the hub's origin, the teacher's page, a student's server (NAME for the name).
+origins_url() { origins urls "$CLASSROOM_HOST" "$CLASSROOM_PORT" "$CLASSROOM_HTTPS_PORT" | case $1 in hub) sed -n 1p ;; page) sed -n 2p ;; student) sed -n 3p ;; esac; }

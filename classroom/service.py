@@ -9,7 +9,6 @@ anyway. Either way the units written are checked with systemd-analyze verify."""
 import os
 import shutil
 import subprocess
-import sys
 
 from classroom import config, settings
 from classroom.schema import REPO, SETTINGS
@@ -39,8 +38,9 @@ def environment_file(c, frontdoor_unit):
 
 
 def program(command):
-    """The class's program as a unit runs it: this Python, the package found from the checkout."""
-    return f"{sys.executable} -m classroom {command}"
+    """The class's program as a unit runs it: the class's python3 (from PATH), the package from the checkout
+    (PYTHONPATH) and never from the working folder (-P)."""
+    return f"/usr/bin/env python3 -P -m classroom {command}"
 
 
 def hub_unit(c, env_file):
@@ -54,7 +54,7 @@ Wants=network-online.target
 [Service]
 Type=forking
 EnvironmentFile={env_file}
-WorkingDirectory={REPO}
+Environment=PYTHONPATH={REPO}
 PIDFile={os.path.realpath(c.dir)}/jupyterhub.pid
 ExecStart={program("up")}
 ExecStop={program("down")}
@@ -82,7 +82,7 @@ PartOf={hub}
 [Service]
 Type=simple
 EnvironmentFile={env_file}
-WorkingDirectory={REPO}
+Environment=PYTHONPATH={REPO}
 ExecStart={program("frontdoor run")}
 ExecStartPost={program("frontdoor ready")}
 ExecReload={program("frontdoor reload")}

@@ -16,7 +16,7 @@ from classroom import (accounts, config, firewall, frontdoor, hub, jupyternaut, 
                        runtime, settings, upstream, upstream_key)
 from classroom.accounts import as_gateway
 from classroom.schema import REPO
-from classroom.settings import HERE, MODEL_SOCKET, die, say
+from classroom.settings import MODEL_SOCKET, die, say
 
 TOKENS = ("teacher-api-token", "proxy-auth-token", "roster-api-token")
 
@@ -232,21 +232,21 @@ def gateway_upstream(c, started):
     return up, socket, bool(key)
 
 
-def origins(c, *args):
-    """origins.py's answer, run by the runtime's Python (it has JupyterHub's naming rule)."""
-    return subprocess.run([c.venv_python, os.path.join(HERE, "origins.py"), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 def ready(c, students, up, socket):
-    page = origins(c, "urls", c["host"], str(c.port), c["https_port"]).splitlines()[1]
+    def origins(*args):
+        code, text = frontdoor.origins(c, *args)
+        if code:
+            die(text)
+        return text
+
+    page = origins("urls", c["host"], str(c.port), c["https_port"]).splitlines()[1]
     say(f"class ready: {c.class_url}  ({len(students)} students; upstream {up.url}"
         f"{f' through unix:{socket}' if socket else ''} through the gateway at {c.hub_url}/services/llm/)")
     say(f"logins and passwords to hand out: {c.state('passwords')}  (teacher: {c.teacher}, hub admin)")
     say(f"teacher's page: {page}   API token for scripts: {c.state('teacher-api-token')}")
-    say(f"students' own laptops: STREAMDEMO_BASE_URL={origins(c, 'laptops', c['host'], str(c.port), c['https_port'])}"
+    say(f"students' own laptops: STREAMDEMO_BASE_URL={origins('laptops', c['host'], str(c.port), c['https_port'])}"
         f" and a token each makes at {c.class_url}/hub/token")
-    say(origins(c, "separation", c["host"], str(c.port), c["https_port"]))
+    say(origins("separation", c["host"], str(c.port), c["https_port"]))
     if c["jupyter_ai"] == "on":
         say("Jupyternaut (jupyter-ai's chat) in every student's JupyterLab: each server holds ~300 MiB with it, "
             "~90 MiB without (JUPYTER_AI=off)")
