@@ -1,8 +1,8 @@
 """python3 -m classroom service (make classroom-service): the class as systemd units, enabled at boot. The hub's
 unit runs `up` and `down`: the hub with its proxy, its managed services (the gateway, the idle culler) and the
 practice server, started again when the hub fails; a class beyond loopback gets its front door's unit. The
-class's settings are this call's, kept in a root-only environment file beside the units (secrets never: the
-upstream key and the hub database's URL stay in their own files, named there by path).
+units read the class's configuration file, into which this call first writes the settings its environment
+gives; their root-only environment file names only where that file is (CLASSROOM_DIR) and PATH, HOME, LANG.
 
 Where systemd does not run the machine it says so and installs nothing; DESTDIR=DIR writes the units under DIR
 anyway. Either way the units written are checked with systemd-analyze verify."""
@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 from classroom import config, settings
-from classroom.schema import REPO, SETTINGS
+from classroom.schema import BY_ENV, REPO, SETTINGS
 from classroom.settings import die, say
 
 UNIT_DIR = "/etc/systemd/system"
@@ -29,12 +29,19 @@ def env_line(name, value):
     return f'{name}="{value}"\n'
 
 
-def environment_file(c, frontdoor_unit):
-    """Every setting the class has (the front door's unit named when it has one), and PATH, HOME, LANG."""
-    values = dict(c.values, roster=os.path.realpath(c.roster), state_dir=os.path.realpath(c.dir))
-    values["frontdoor_unit"] = frontdoor_unit or c["frontdoor_unit"]
-    text = "".join(env_line(s.env, str(values[s.key])) for s in SETTINGS if values[s.key] != "")
-    return text + "".join(env_line(n, c.environ[n]) for n in KEPT if c.environ.get(n))
+def keep_settings(c, frontdoor_unit):
+    """The settings this call was given in its environment go into the class's configuration file, which the
+    units read: a later `config set` then takes effect at the unit's next start. Returns the class as the file
+    now says."""
+    given = [f"{s.key}={c.environ[s.env]}" for s in SETTINGS if s.in_file and c.environ.get(s.env)]
+    config.set_values(given + [f"frontdoor_unit={frontdoor_unit}"], c.environ)
+    return settings.load({k: v for k, v in c.environ.items() if k not in BY_ENV or not BY_ENV[k].in_file})
+
+
+def environment_file(c):
+    """Where the class's configuration is (CLASSROOM_DIR), and the caller's PATH, HOME and LANG: nothing else."""
+    return env_line("CLASSROOM_DIR", os.path.realpath(c.dir)) + "".join(
+        env_line(n, c.environ[n]) for n in KEPT if c.environ.get(n))
 
 
 def program(command):
@@ -144,9 +151,10 @@ def main(args):
     if not os.path.isfile(c.roster):
         die(f"no roster at {c.roster}: write one student name per line, or set ROSTER=FILE")
     hub, door, env_file = names(c)
+    c = keep_settings(c, door if c.frontdoor_wanted else "")
     os.makedirs(os.path.dirname(f"{dest}{env_file}"), mode=0o700, exist_ok=True)
     os.chmod(os.path.dirname(f"{dest}{env_file}"), 0o700)
-    config.replace_file(f"{dest}{env_file}", environment_file(c, door if c.frontdoor_wanted else ""))
+    config.replace_file(f"{dest}{env_file}", environment_file(c))
     written = [write_unit(dest, hub, hub_unit(c, env_file))]
     if c.frontdoor_wanted:
         written.append(write_unit(dest, door, frontdoor_unit(c, env_file, hub)))

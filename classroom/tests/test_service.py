@@ -4,6 +4,7 @@ No class is started: these tests need no accounts."""
 import os
 import shutil
 import subprocess
+import tomllib
 
 from conftest import REPO
 
@@ -18,6 +19,11 @@ def service(tmp_path, **env):
     run_env.pop("MAKEFLAGS", None)
     return subprocess.run(["make", "--no-print-directory", "-C", REPO, "classroom-service"], env=run_env,
                           capture_output=True, text=True, timeout=120)
+
+
+def configuration(tmp_path):
+    with open(tmp_path / "state" / "classroom.toml", "rb") as f:
+        return tomllib.load(f)
 
 
 def test_the_units_pass_systemd_analyze_and_start_the_class_at_boot(tmp_path):
@@ -41,8 +47,13 @@ def test_the_units_pass_systemd_analyze_and_start_the_class_at_boot(tmp_path):
     assert os.readlink(wanted) == f"/etc/systemd/system/{hub.name}"
     settings = dest / f"etc/streamdemo-classroom/port-{PORT}.env"
     assert settings.stat().st_mode & 0o777 == 0o600
-    kept = settings.read_text().splitlines()
-    assert f'CLASSROOM_PORT="{PORT}"' in kept and 'UPSTREAM_URL="practice"' in kept and f'UPSTREAM_KEY_FILE="{key}"' in kept
+    # The units read the class's configuration file, which now holds this call's settings; the environment
+    # file says only where it is.
+    names = [line.split("=", 1)[0] for line in settings.read_text().splitlines()]
+    assert set(names) <= {"CLASSROOM_DIR", "PATH", "HOME", "LANG"} and "CLASSROOM_DIR" in names, names
+    assert f'CLASSROOM_DIR="{tmp_path}/state"' in settings.read_text().splitlines()
+    kept = configuration(tmp_path)
+    assert kept["port"] == int(PORT) and kept["upstream_url"] == "practice" and kept["upstream_key_file"] == str(key)
     for f in dest.rglob("*"):
         if f.is_file():
             assert "pplx-unit-secret-123" not in f.read_text(), f"{f} holds the upstream key"
@@ -65,11 +76,12 @@ def test_a_class_beyond_loopback_gets_a_front_door_unit_of_its_own(tmp_path):
                  f"EnvironmentFile=/etc/streamdemo-classroom/port-{PORT}.env"):
         assert line in lines, f"{line!r} not in the front door's unit:\n" + "\n".join(lines)
     assert os.readlink(units / "multi-user.target.wants" / door) == f"/etc/systemd/system/{door}"
-    kept = (dest / f"etc/streamdemo-classroom/port-{PORT}.env").read_text().splitlines()
+    kept = configuration(tmp_path)
     # up and down, started by the hub's unit, hand Caddy to systemd instead of running it themselves.
-    assert f'CLASSROOM_FRONTDOOR_UNIT="{door}"' in kept and 'CLASSROOM_HOST="198.18.9.1"' in kept, kept
-    # The loopback class again: no front door, and its unit is gone.
-    r = service(tmp_path, DESTDIR=str(dest))
+    assert kept["frontdoor_unit"] == door and kept["host"] == "198.18.9.1", kept
+    # The loopback class again (the configuration remembers the host, so it is given): no front door, and its
+    # unit is gone.
+    r = service(tmp_path, DESTDIR=str(dest), CLASSROOM_HOST="127.0.0.1")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not (units / door).exists() and not (units / "multi-user.target.wants" / door).exists()
 
