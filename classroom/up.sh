@@ -177,7 +177,7 @@ if [[ $AS_ROOT ]]; then
   fi
 fi
 
-bash "$HERE/publish.sh"
+(cd "$REPO" && python3 -m classroom publish)
 
 if running "$HUB_PID"; then
   say "the class is already running at $HUB_URL (roster and passwords updated; stop it with: make classroom-down)"
