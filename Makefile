@@ -126,9 +126,8 @@ practice-down: ## stop the practice server that practice-up started
 # docs/classroom/reference.md). Variables: ROSTER, UPSTREAM_URL,
 # UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off);
 # every one in docs/classroom-config.md. A teacher target writes those given on make's command line into the class's
-# configuration (python3 -m classroom config), then runs its script with the configuration's values.
+# configuration (python3 -m classroom config), then runs its script (or the program's command) with the configuration's values.
 CLASSROOM_GIVEN = $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
-classroom_run = python3 -m classroom config set --from-make $(strip $(CLASSROOM_GIVEN)) && settings=$$(python3 -m classroom config env) && eval "$$settings" && bash classroom/$(1)
 classroom_cmd = python3 -m classroom config set --from-make $(strip $(CLASSROOM_GIVEN)) && python3 -m classroom $(1)
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
 	@$(call classroom_cmd,up)
@@ -146,7 +145,7 @@ classroom-service: ## systemd units for the class (hub, its services; enabled at
 	@$(call classroom_cmd,service)
 
 classroom-handout: ## a printable page, one card per student: the class's address, login and password (CLASS_URL=...)
-	@$(call classroom_run,handout.sh)
+	@$(call classroom_cmd,handout)
 
 classroom-status: ## say what of the class runs
 	@$(call classroom_cmd,status)

@@ -8,6 +8,8 @@
     config show|set|unset|env|reference      the class's settings (config.py; every key in schema.py)
     students list|add NAME...|remove NAME... the roster (students.py)
     collect [--into DIR]                     every student's notebooks, copied read-only (collect.py)
+    publish                                  the teacher's HEAD to the class's lessons.git (lessons.py)
+    handout                                  a printable card per student: address, login, password (handout.py)
     frontdoor check|start|stop|status|url|run|ready|reload    the HTTPS front door (frontdoor.py)
 
 A class is settings.Class: its settings and where it keeps what. Where systemd does not supervise it, procs.py

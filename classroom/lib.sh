@@ -5,8 +5,8 @@
 #                                             teacher-api-token (and teacher-api-header, the same
 #                                             token as a header line for curl -H @FILE), proxy-auth-token,
 #                                             roster-api-token, accounts (every account the class made),
-#                                             the proxy API's socket, lessons-build.git (where publish.sh
-#                                             builds), logs (rotated by size: logpipe.py), pid files
+#                                             the proxy API's socket, lessons-build.git (where lessons.py
+#                                             builds what it publishes), logs (rotated by size: logpipe.py), pid files
 #   $RUNTIME        (/opt/streamdemo-classroom as root)  read-only for students: hub venv, proxy,
 #                                             gonb/gopls/goimports, kernelspec, Go module cache,
 #                                             warmed build cache seed

@@ -102,7 +102,7 @@ def unblock(fifo):
 
 
 def publish(klass, solutions):
-    r = subprocess.run(["bash", os.path.join(REPO, "classroom", "publish.sh")], env=dict(klass.env, SOLUTIONS=solutions),
+    r = subprocess.run(["python3", "-m", "classroom", "publish"], env=dict(klass.env, SOLUTIONS=solutions), cwd=REPO,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
 
