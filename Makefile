@@ -126,7 +126,7 @@ practice-down: ## stop the practice server that practice-up started
 # docs/classroom/reference.md). Variables: ROSTER, UPSTREAM_URL,
 # UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off);
 # every one in docs/classroom-config.md. A teacher target writes those given on make's command line into the class's
-# configuration (python3 -m classroom config), then runs its script (or the program's command) with the configuration's values.
+# configuration (python3 -m classroom config), then runs the class's program (python3 -m classroom COMMAND).
 CLASSROOM_GIVEN = $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 classroom_cmd = python3 -m classroom config set --from-make $(strip $(CLASSROOM_GIVEN)) && python3 -m classroom $(1)
 classroom: ## start a class (installs what is missing); prints its URL and where the teacher's credentials are
