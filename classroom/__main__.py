@@ -5,7 +5,8 @@ import sys
 import classroom
 from classroom.config import Refused
 
-COMMANDS = {"config": "classroom.config", "students": "classroom.students", "collect": "classroom.collect"}
+COMMANDS = {"config": "classroom.config", "students": "classroom.students", "collect": "classroom.collect",
+            "install": "classroom.runtime", "gotool": "classroom.gotool"}
 
 
 def main(args):

@@ -27,7 +27,7 @@ stop_if_failed() {
 }
 trap stop_if_failed EXIT
 python3 "$HERE/jupyternaut.py" check "${JUPYTER_AI:-}"
-bash "$HERE/install.sh"
+(cd "$REPO" && python3 -m classroom install)
 frontdoor_check
 checkout_closed
 mapfile -t STUDENTS < <(roster_names)
