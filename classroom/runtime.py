@@ -18,9 +18,10 @@ Students read all of it and write none of it.
 """
 import glob
 import hashlib
+import json
 import os
 import shutil
-import json
+import stat
 import subprocess
 import tempfile
 
@@ -276,20 +277,26 @@ def go_caches(c, venv, kernel_json):
 
 
 def readable(top):
-    """chmod -R a+rX: everyone reads every file and enters every folder (and runs what is executable)."""
-    def widen(path, folder):
-        mode = os.lstat(path).st_mode & 0o7777
-        wanted = mode | 0o444 | (0o111 if folder or mode & 0o111 else 0)
-        if wanted != mode:
-            os.chmod(path, wanted)
-    widen(top, True)
-    for root, dirs, files in os.walk(top):
-        for name in dirs:
-            if not os.path.islink(os.path.join(root, name)):
-                widen(os.path.join(root, name), True)
-        for name in files:
-            if not os.path.islink(os.path.join(root, name)):
-                widen(os.path.join(root, name), False)
+    """chmod -R a+rX: everyone reads every file and enters every folder (and runs what is executable).
+    Links are left as they are."""
+    widen(top, os.lstat(top))
+    folders = [top]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                widen(entry.path, entry.stat(follow_symlinks=False))
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+
+
+def widen(path, st):
+    """Adds read for all, and execute for all to a folder or to a file someone may execute."""
+    mode = stat.S_IMODE(st.st_mode)
+    wanted = mode | 0o444 | (0o111 if stat.S_ISDIR(st.st_mode) or mode & 0o111 else 0)
+    if wanted != mode:
+        os.chmod(path, wanted)
 
 
 def install(c):
