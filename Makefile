@@ -154,7 +154,7 @@ classroom-remove: ## end of course: delete the class's accounts, homes, password
 	@$(call classroom_cmd,remove)
 
 pebble-setup: ## Let's Encrypt's test ACME CA for the front door's tests (pinned by classroom/tests/pebble/go.mod)
-	@bash classroom/gotool.sh .tools/bin/pebble classroom/tests/pebble github.com/letsencrypt/pebble/v2/cmd/pebble
+	@python3 -m classroom gotool .tools/bin/pebble classroom/tests/pebble github.com/letsencrypt/pebble/v2/cmd/pebble
 
 classroom-bench: setup model-setup ## spawn times, memory, first-cell times, gateway overhead, concurrent streams; students streaming at once on the local model (BENCH_PARTS)
 	$(VENV)/python classroom/bench/run.py

@@ -11,6 +11,8 @@
     publish                                  the teacher's HEAD to the class's lessons.git (lessons.py)
     handout                                  a printable card per student: address, login, password (handout.py)
     frontdoor check|start|stop|status|url|run|ready|reload    the HTTPS front door (frontdoor.py)
+    install                                  the class's shared runtime, every version pinned (runtime.py)
+    gotool OUT MODDIR PACKAGE                a Go program pinned by a tool module of the repository (gotool.py)
 
 A class is settings.Class: its settings and where it keeps what. Where systemd does not supervise it, procs.py
 starts and stops its processes (the hub, which starts its proxy and services; the practice server; the front

@@ -6,9 +6,9 @@ import classroom
 from classroom.config import Refused
 
 COMMANDS = {"up": "classroom.up", "down": "classroom.down", "status": "classroom.status", "service": "classroom.service",
-            "remove": ("classroom.down", "remove"), "publish": "classroom.lessons", "handout": "classroom.handout",
-            "frontdoor": "classroom.frontdoor", "config": "classroom.config", "students": "classroom.students",
-            "collect": "classroom.collect"}
+            "remove": ("classroom.down", "remove"), "install": "classroom.runtime", "publish": "classroom.lessons",
+            "handout": "classroom.handout", "frontdoor": "classroom.frontdoor", "gotool": "classroom.gotool",
+            "config": "classroom.config", "students": "classroom.students", "collect": "classroom.collect"}
 
 
 def main(args):
