@@ -77,4 +77,5 @@ def prepare(c):
             die(f"systemd refused the students' slice ({' '.join(argv[:2])}: {r.stderr.strip()[-200:]}): see "
                 f"journalctl -u {name}")
     say(f"students: each her own unit in {name} (memory {c['student_memory']}, tasks {c['student_tasks']}, "
-        f"CPU weight {c['student_cpu_weight']}; all together memory {c['students_memory']}, tasks {c['students_tasks']})")
+        f"CPU weight {c['student_cpu_weight']}; all together memory {c['students_memory']}, "
+        f"tasks {c['students_tasks']})")
