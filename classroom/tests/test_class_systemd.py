@@ -4,7 +4,6 @@ student's server is a unit of her own in the class's students' slice with those 
 the system read-only outside her home; her fork loop stops at her task limit and her memory hog is killed in
 her unit only, while a classmate's cell streams.
 """
-import json
 import os
 import sys
 import threading
@@ -16,6 +15,7 @@ sys.path.insert(0, HERE)
 from misbehaving import fork_loop, memory_hog, ticked, ticks  # noqa: E402
 from systemd_class import BIN, BUILT, HUB, HUB_UNIT, RUNTIME_BIN  # noqa: E402
 from systemd_host import Machine, sweep  # noqa: E402
+from systemd_hub import cell as run_cell, oom_kills  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 PYTHON = f"{HUB}/venv/bin/python"
@@ -50,14 +50,9 @@ def machine():
         m.remove()
 
 
-def cell(m, user, code, timeout=120):
+def cell(m, user, code):
     """Runs a cell in her server's kernel, as her browser would: [(arrival time, text)] and how it ended."""
-    with open(f"{HERE}/kernel_cell.py") as f:
-        client = f.read()
-    r = m.run(PYTHON, "-c", client, f"http://{user}.localhost:8000", user, f"/root/{user}.token", input=code,
-              timeout=timeout + 30)
-    lines = [json.loads(line) for line in r.stdout.splitlines()]
-    return [(x["t"], x["text"]) for x in lines if "text" in x], lines[-1].get("end")
+    return run_cell(m, PYTHON, f"http://{user}.localhost:8000", user, f"/root/{user}.token", code)
 
 
 def test_each_students_server_is_a_unit_of_her_own_with_the_class_limits(machine):
@@ -111,8 +106,7 @@ def test_her_memory_hog_is_killed_in_her_unit_only_and_her_server_stays_up(machi
     said = "".join(text for _, text in out)
     assert "held" not in said and end in ("dead", "restarting", "closed"), (said, end)
     for user, killed in ((ada, True), (bo, False)):
-        with open(machine.unit_cgroup(unit(user), "memory") + "/memory.oom_control") as f:
-            assert (int(dict(line.split() for line in f.read().splitlines())["oom_kill"]) > 0) == killed, user
+        assert (oom_kills(machine, unit(user)) > 0) == killed, user
         assert machine.show(unit(user), "ActiveState")["ActiveState"] == "active", user
     his, his_end = cell(machine, bo, ticks(3, 0.1))
     assert his_end == "idle" and ticked("".join(t for _, t in his)) == [0, 1, 2], his
