@@ -124,7 +124,8 @@ practice-down: ## stop the practice server that practice-up started
 # The classroom: JupyterHub on this machine, every student with the Go kernel and the lesson,
 # the gateway as hub service "llm" (classroom/; a teacher's tutorial in docs/classroom.md, every command in
 # docs/classroom/reference.md). Variables: ROSTER, UPSTREAM_URL,
-# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off);
+# UPSTREAM_KEY_FILE, CLASSROOM_PORT, SOLUTIONS (withhold|include), IDLE_TIMEOUT (seconds), JUPYTER_AI (on|off),
+# SPAWNER (auto|systemd|local), STUDENT_MEMORY, STUDENT_TASKS, STUDENT_CPU_WEIGHT, STUDENTS_MEMORY, STUDENTS_TASKS;
 # every one in docs/classroom-config.md. A teacher target writes those given on make's command line into the class's
 # configuration (python3 -m classroom config), then runs the class's program (python3 -m classroom COMMAND).
 CLASSROOM_GIVEN = $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))

@@ -6,7 +6,7 @@ import time
 import urllib.error
 import urllib.request
 
-from classroom import config, ports, procs
+from classroom import config, ports, procs, sandbox
 from classroom.settings import HERE, die, say
 
 DATABASE_URL = "hub-database-url"  # owner-only, in the class's folder: the hub's configuration reads it
@@ -81,7 +81,7 @@ def environment(c, up, socket, has_key):
         CLASSROOM_IDLE_TIMEOUT=c["idle_timeout"], CLASSROOM_GODIR=godir,
         CLASSROOM_GITCONFIG=os.path.join(c.var, "gitconfig"), CLASSROOM_PULL_TIMEOUT=c["pull_timeout"],
         CLASSROOM_GATEWAY_MODELS=c["gateway_models"] or up.model, CLASSROOM_JUPYTER_AI=c["jupyter_ai"],
-        CLASSROOM_HOST=c["host"], CLASSROOM_HTTPS_PORT=c["https_port"])
+        CLASSROOM_HOST=c["host"], CLASSROOM_HTTPS_PORT=c["https_port"], **sandbox.limits(c))
 
 
 def command(c):

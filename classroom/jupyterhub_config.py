@@ -3,8 +3,10 @@
 Everything comes from the environment hub.py sets (CLASSROOM_*) and the class's
 owner-only files, so this file holds no secret and no machine path, and the
 hub's environment holds no secret either. Run as root, every student is a Unix
-account of its own (LocalProcessSpawner) and the gateway runs as an account
-of its own; run by another user, the class is a try-out where everyone
+account of its own and the gateway runs as an account of its own; each
+student's server is a systemd unit with her limits where systemd runs the
+machine (SystemdSpawner), else a process of her account (LocalProcessSpawner);
+run by another user, the class is a try-out where everyone
 shares that user (SimpleLocalProcessSpawner, each with a home of its own).
 """
 import asyncio
@@ -88,8 +90,24 @@ c.Authenticator.admin_users = {TEACHER}
 with open(f"{STATE}/passwords") as f:  # so the teacher sees every student listed before their first login
     c.Authenticator.allowed_users = {line.split(" ", 1)[0] for line in f if line.strip()} - {TEACHER}
 
-# Student servers: JupyterLab from the shared runtime, opened on the lesson.
-if AS_ROOT:
+# Student servers: JupyterLab from the shared runtime, opened on the lesson. Where systemd runs the machine
+# (CLASSROOM_SPAWNER=systemd, classroom/sandbox.py), each a unit of her own with her limits; else a process of
+# her account (root), or of the one try-out user. Everything below on c.Spawner (command, environment, hooks,
+# token scopes) is the same for each.
+SPAWNER = env.get("CLASSROOM_SPAWNER", "local")
+if SPAWNER == "systemd":
+    c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
+    c.SystemdSpawner.mem_limit = int(env["CLASSROOM_STUDENT_MEMORY"])  # MemoryMax: her processes past it are killed
+    # TasksMax (a fork loop stops there) and CPUWeight (a share of a busy machine, all of an idle one); the
+    # server itself stays up when the kernel kills one of her processes (SystemdSpawner sets OOMPolicy=continue).
+    c.SystemdSpawner.unit_extra_properties = {"TasksMax": env["CLASSROOM_STUDENT_TASKS"],
+                                              "CPUWeight": env["CLASSROOM_STUDENT_CPU_WEIGHT"]}
+    c.SystemdSpawner.slice = env["CLASSROOM_STUDENTS_SLICE"]  # all students together: limits of their own
+    c.SystemdSpawner.isolate_tmp = True  # PrivateTmp=yes: a /tmp and /var/tmp of her server's own
+    c.SystemdSpawner.isolate_devices = True  # PrivateDevices=yes
+    c.SystemdSpawner.disable_user_sudo = True  # NoNewPrivileges=yes: no setuid program raises her rights
+    c.SystemdSpawner.readonly_paths = ["/"]  # ReadOnlyPaths=/, but for her home (prepare_home sets it)
+elif AS_ROOT:
     c.JupyterHub.spawner_class = "localprocess"
 else:
     c.JupyterHub.spawner_class = "simple"
@@ -190,6 +208,8 @@ async def prepare_home(spawner):
     """Before each start: the student's own Go build cache and the lesson, or one log line saying why not."""
     if not AS_ROOT:
         os.makedirs(spawner.home_dir, mode=0o700, exist_ok=True)
+    if SPAWNER == "systemd":
+        spawner.readwrite_paths = [home_of(spawner)]  # ReadWritePaths=: the one folder her server may change
     why = await run_as_student(spawner, ["sh", "-c", PREPARE, "sh", f"{RUNTIME}/go/build-seed",
                                          f"{RUNTIME}/venv/bin/gitpuller", LESSONS], PULL_TIMEOUT)
     if why:

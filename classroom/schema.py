@@ -54,6 +54,35 @@ def _file(text):
     return path
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def size_bytes(text):
+    """Bytes of a size as systemd writes it (1G, 512M, 1073741824)."""
+    return int(text[:-1] if text[-1:] in _UNITS else text) * _UNITS[text[-1:] if text[-1:] in _UNITS else ""]
+
+
+def _size(low_mib):
+    def check(text):
+        text = text.strip().upper()
+        if text.endswith("B"):
+            text = text[:-1]
+        if not re.fullmatch(r"[0-9]+[KMGT]?", text):
+            raise ValueError("give a size such as 1G or 768M (K, M, G, T: powers of 1024), or a number of bytes")
+        if size_bytes(text) < low_mib << 20:
+            raise ValueError(f"give at least {low_mib}M")
+        return text
+    return check
+
+
+def _between(low, high):
+    def check(text):
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise ValueError(f"give a whole number from {low} to {high}")
+        return int(text)
+    return check
+
+
 def _url(text):
     if not re.fullmatch(r"https?://[^\s\"'<>\\]+", text):
         raise ValueError("give an http:// or https:// URL")
@@ -150,6 +179,27 @@ SETTINGS = [
     Setting("frontdoor_unit", "CLASSROOM_FRONTDOOR_UNIT", "unit", "",
             "the front door's systemd unit (make classroom-service sets it)",
             _word(r"[A-Za-z0-9@._-]+\.service", "a systemd unit name ending in .service")),
+    Setting("spawner", "SPAWNER", "choice", "auto",
+            "where each student's server runs: systemd (a unit of her own with the limits below, a /tmp of her own, "
+            "the system read-only outside her home; needs systemd as PID 1 and root), local (a process of her "
+            "account, not limited), or auto (systemd when /run/systemd/system exists and the class runs as root, "
+            "else local)", _choice("auto", "systemd", "local")),
+    Setting("students_memory", "STUDENTS_MEMORY", "size", "",
+            "the memory limit of all students' servers together (their slice), so they cannot starve the hub, "
+            "the gateway and the local model. None: this machine's memory less a quarter of it, less at least 2G",
+            _size(512)),
+    Setting("students_tasks", "STUDENTS_TASKS", "count", "",
+            "the limit of all students' processes and threads together (their slice). None: half of what the "
+            "kernel allows (the lower of kernel.pid_max and kernel.threads-max), at most 32768", _count(64)),
+    Setting("student_memory", "STUDENT_MEMORY", "size", "",
+            "each student's memory limit (MemoryMax of her server's unit; a process past it is killed, her server "
+            "stays up). None: students_memory divided by the roster's students, between 512M and 2G (an idle "
+            "server holds ~105 MiB, ~330 MiB with Jupyternaut)", _size(256)),
+    Setting("student_tasks", "STUDENT_TASKS", "count", "512",
+            "each student's limit of processes and threads together (TasksMax): a fork loop stops there", _count(16)),
+    Setting("student_cpu_weight", "STUDENT_CPU_WEIGHT", "count", "100",
+            "each student's CPU weight (CPUWeight, 1-10000): when the machine is busy, students share it in these "
+            "proportions; alone, a student gets all of it", _between(1, 10000)),
     Setting("ollama_port", "OLLAMA_PORT", "port", "11434",
             "the port of make model-start's local model (a try-out class may use it)", _port),
     Setting("class_url", "CLASS_URL", "url", "", "the address on the handout's cards (none: the running class's)", _url),
@@ -172,4 +222,46 @@ def default(setting, values):
         if root:
             return f"/var/lib/streamdemo-classroom/port-{values.get('port', 8000)}"
         return os.path.join(values["state_dir"], "var")
+    if setting.key == "students_memory":
+        return machine_students_memory()
+    if setting.key == "students_tasks":
+        return str(machine_students_tasks())
+    if setting.key == "student_memory":
+        return student_memory(values.get("students_memory") or machine_students_memory(), roster_size(values))
     return setting.default
+
+
+def machine_memory():
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def machine_students_memory(total=None):
+    """This machine's memory less what the hub, its proxy, the gateway and the local model need: a quarter of
+    it, at least 2G; never below 512M. In whole MiB."""
+    total = machine_memory() if total is None else total
+    return f"{max(512 << 20, total - max(total // 4, 2 << 30)) >> 20}M"
+
+
+def student_memory(all_students, students):
+    """The students' memory shared by the roster, between 512M and 2G, in whole MiB."""
+    share = size_bytes(all_students) // max(1, students)
+    return f"{min(2 << 30, max(512 << 20, share)) >> 20}M"
+
+
+def machine_students_tasks():
+    def read(name):
+        try:
+            with open(f"/proc/sys/kernel/{name}") as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return 32768
+    return min(32768, min(read("pid_max"), read("threads-max")) // 2)
+
+
+def roster_size(values):
+    """How many students the roster names (0 when it cannot be read: the size is then the slice's cap)."""
+    try:
+        with open(values.get("roster") or default(BY_KEY["roster"], {})) as f:
+            return sum(1 for line in f if line.split("#", 1)[0].strip())
+    except OSError:
+        return 0

@@ -13,7 +13,7 @@ import sys
 import urllib.request
 
 from classroom import (accounts, config, firewall, frontdoor, hub, jupyternaut, lessons, practice, procs, roster,
-                       runtime, settings, upstream, upstream_key)
+                       runtime, sandbox, settings, upstream, upstream_key)
 from classroom.accounts import as_gateway
 from classroom.schema import REPO
 from classroom.settings import MODEL_SOCKET, die, say
@@ -39,6 +39,7 @@ def main(args):
 
 def start(c, started):
     jupyternaut.switch(c["jupyter_ai"])
+    sandbox.spawner_of(c)  # a spawner this machine cannot run is refused before anything is installed
     runtime.install(c)
     frontdoor.check(c)
     checkout_closed(c)
@@ -51,6 +52,7 @@ def start(c, started):
     class_var(c)
     up, socket, has_key = gateway_upstream(c, started)
     lessons.publish(c)
+    sandbox.prepare(c)
     if procs.pid_of(c.pid_file("jupyterhub")):
         say(f"the class is already running at {c.hub_url} (roster and passwords updated; stop it with: "
             "make classroom-down)")

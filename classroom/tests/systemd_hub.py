@@ -156,12 +156,23 @@ class Hub:
 
     def cell(self, user, code, timeout=120):
         """Runs a cell in the student's server; returns [(arrival time, text)] and how it ended."""
-        with open(CELL) as f:  # its source on the command line (no secret in it): no bind of the repository needed
-            client = f.read()
-        r = self.m.run(f"{VENV}/bin/python", "-c", client, "http://127.0.0.1:8000", user, TOKEN, input=code,
-                       timeout=timeout + 30)
-        lines = [json.loads(line) for line in r.stdout.splitlines()]
-        return [(x["t"], x["text"]) for x in lines if "text" in x], lines[-1].get("end")
+        return cell(self.m, f"{VENV}/bin/python", "http://127.0.0.1:8000", user, TOKEN, code, timeout)
+
+
+def cell(machine, python, base, user, token_file, code, timeout=120):
+    """Runs a cell in the student's server at base (inside machine, with python, her token in token_file);
+    returns [(arrival time, text)] and how it ended."""
+    with open(CELL) as f:  # its source on the command line (no secret in it): no bind of the repository needed
+        client = f.read()
+    r = machine.run(python, "-c", client, base, user, token_file, input=code, timeout=timeout + 30)
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    return [(x["t"], x["text"]) for x in lines if "text" in x], lines[-1].get("end")
+
+
+def oom_kills(machine, unit_name):
+    """How many of the unit's processes the kernel killed for memory (its memory cgroup's count)."""
+    with open(machine.unit_cgroup(unit_name, "memory") + "/memory.oom_control") as f:
+        return int(dict(line.split() for line in f.read().splitlines())["oom_kill"])
 
 
 def unit(user):

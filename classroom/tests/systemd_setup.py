@@ -5,6 +5,8 @@
 2. A hub for the container in build/systemd-hub/venv: classroom/requirements.lock (JupyterHub,
    JupyterLab...) and systemdspawner.lock (SystemdSpawner), with Debian's Python, which every account
    can run; configurable-http-proxy in build/systemd-hub/proxy from classroom/proxy's lock.
+3. The class's gateway for the class's own hub in the container: streamdemo, built from this checkout
+   into build/class-runtime/bin (Go's cache makes a second build quick).
 Each part is skipped when what it installed is current. One sentence on failure, saying what to do.
 """
 import hashlib
@@ -108,7 +110,17 @@ def proxy():
         f.write(value + "\n")
 
 
+def streamdemo():
+    out = os.path.join(REPO, "build", "class-runtime", "bin", "streamdemo")
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    r = subprocess.run([go, "build", "-o", out, "./cmd/streamdemo"], cwd=REPO, capture_output=True, text=True)
+    if r.returncode:
+        fail(f"streamdemo did not build ({r.stderr.strip()[-300:]}): run go build ./cmd/streamdemo to see why")
+    say("streamdemo for the class's hub: ready")
+
+
 if __name__ == "__main__":
     nspawn()
     hub_venv()
     proxy()
+    streamdemo()

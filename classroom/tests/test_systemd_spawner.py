@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from systemd_host import Machine, sweep  # noqa: E402
 from misbehaving import fork_loop, memory_hog, ticked, ticks  # noqa: E402
-from systemd_hub import BUILT, HUB, SLICE, Hub, Limits, unit  # noqa: E402
+from systemd_hub import BUILT, HUB, SLICE, Hub, Limits, oom_kills, unit  # noqa: E402
 
 STUDENTS = ("sdsys-ada", "sdsys-bo")
 LIMITS = Limits(memory=1 << 30, tasks=64, cpu_weight=50, all_memory=3 << 30)  # a server with jupyter-ai holds ~330 MiB
@@ -130,8 +130,7 @@ def test_a_memory_hog_is_killed_in_her_unit_only_while_a_classmates_cell_streams
     said = "".join(text for _, text in out)
     assert "held" not in said and end in ("dead", "restarting", "closed"), (said, end)
     for user, killed in ((ada, True), (bo, False)):
-        with open(hub.m.unit_cgroup(unit(user), "memory") + "/memory.oom_control") as f:
-            assert (int(dict(line.split() for line in f.read().splitlines())["oom_kill"]) > 0) == killed, user
+        assert (oom_kills(hub.m, unit(user)) > 0) == killed, user
     streamed_out, his_end = streamed["result"]
     assert his_end == "idle" and ticked("".join(t for _, t in streamed_out)) == list(range(40)), streamed_out
     gaps = [b - a for (a, _), (b, _) in zip(streamed_out, streamed_out[1:])]
