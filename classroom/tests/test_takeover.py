@@ -138,8 +138,8 @@ def still_running(seen):
         except OSError:
             continue
         if start_time(pid) == started and not zombie:
-            ps = subprocess.run(["ps", "-o", "user=,args=", "-p", str(pid)], capture_output=True, text=True).stdout
-            left.append(f"{pid} {ps.strip()}")
+            ps = subprocess.run(["ps", "-ww", "-o", "user=,args=", "-p", str(pid)], capture_output=True, text=True)
+            left.append(f"{pid} {ps.stdout.strip()}")
     return left
 
 
@@ -249,7 +249,7 @@ def test_a_class_started_by_the_scripts_is_taken_over_with_nothing_lost(laptop):
         t0 = time.monotonic()
         c.make("classroom-down")
         down = time.monotonic() - t0
-        left = still_running(seen) + still_running(class_processes(c, old))
+        left = still_running({**seen, **class_processes(c, old)})
         assert not left, "make classroom-down left running:\n" + "\n".join(left)
         assert not class_left(c), class_left(c)
         listening = sh("ss", "-Hltn").stdout
