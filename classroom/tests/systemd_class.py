@@ -6,6 +6,11 @@ with the container hub's Python (build/systemd-hub/venv: the class's lock and Sy
     python systemd_class.py start STUDENT...     as root: the class up, its hub answering
     python systemd_class.py token STUDENT        logs in as her, starts her server, writes a token of hers
                                                  (her server only) to /root/STUDENT.token, 0600
+    python systemd_class.py visit STUDENT [NOTE]  with the class of CLASSROOM_DIR (started by its own units):
+                                                 logs in with her handed-out password, starts her server,
+                                                 saves NOTE in her notebook kept.ipynb if given, asks the
+                                                 gateway once; prints what her notebook says and her ledger
+                                                 (through the class's front door when it has one)
 
 The runtime is this checkout's build: the container hub's venv and proxy (bound at HUB) and a streamdemo built
 for the test (RUNTIME_BIN, bound at BIN), linked into the class's runtime folder, the venv's scripts naming the
@@ -100,8 +105,48 @@ def token(name):
     replace_file(f"/root/{name}.token", r.json()["token"] + "\n")
 
 
+def visit(name, note=None):
+    """As a student would, in the class the units started: her password, her server, her notebook, one
+    question through the gateway; then what the notebook and the gateway's ledger hold for her (JSON)."""
+    import json
+    import requests
+    from hubclient import Student, resolve
+    c = settings.load()
+    with open(c.state("passwords")) as f:
+        password = dict(line.split(" ", 1) for line in f.read().splitlines())[name]
+    server = f"http://{name}.localhost:{c.port}"
+    if c.frontdoor_wanted:  # through the front door over HTTPS, trusting the class's own CA as her browser does
+        resolve(c["host"], "127.0.0.1")
+        os.environ["REQUESTS_CA_BUNDLE"] = c.class_ca
+        server = c.class_url.replace("://", f"://{name}.")
+    student = Student(c.class_url, name, password, server=server).login()
+    student.start_server()
+    if note:
+        student.api("PUT", "contents/kept.ipynb", json={"type": "notebook", "format": "json", "content": {
+            "cells": [{"cell_type": "markdown", "metadata": {}, "source": note}], "metadata": {},
+            "nbformat": 4, "nbformat_minor": 5}})
+    try:
+        kept = student.api("GET", "contents/kept.ipynb")["content"]["cells"][0]["source"]
+    except requests.HTTPError as e:
+        if e.response.status_code != 404:
+            raise
+        kept = None
+    r = requests.post(f"{c.hub_url}/services/llm/v1/chat/completions", timeout=60,
+                      headers={"Authorization": f"Bearer {student.gateway_token()}"},
+                      json={"model": "sonar-pro", "messages": [{"role": "user", "content": "Hello?"}]})
+    r.raise_for_status()
+    with open(c.state("teacher-api-token")) as f:
+        teacher = f.read().strip()
+    usage = requests.get(f"{c.hub_url}/services/llm/usage", timeout=30, headers={"Authorization": f"Bearer {teacher}"})
+    usage.raise_for_status()
+    mine = [s for s in usage.json()["students"] if s["name"] == name]
+    print(json.dumps({"notebook": kept, "ledger": mine[0] if mine else None}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "start":
         start(sys.argv[2:])
+    elif sys.argv[1] == "visit":
+        visit(*sys.argv[2:4])
     else:
         token(sys.argv[2])
