@@ -28,7 +28,7 @@ import sys
 import time
 import urllib.parse
 
-from classroom import procs
+from classroom import procs, units
 from classroom.config import replace_file
 from classroom.ports import listeners
 from classroom.roster import BadName, roster_names
@@ -346,6 +346,12 @@ def stop(c, quiet=False, say_stopped=True):
 
 def status(c):
     """One line on the front door (without say's arrow), or None for a class that has none."""
+    if by_systemd(c):
+        unit = units.show([c["frontdoor_unit"]], ("ActiveState", "MainPID", "NRestarts")).get(c["frontdoor_unit"])
+        if unit and unit["ActiveState"] == "active":
+            return f"front door: running (pid {unit['MainPID']}; unit {unit['Id']}, {units.restarts(unit)}) at {c.class_url}"
+        state = unit["ActiveState"] if unit else "not installed"
+        return f"front door: not running (unit {c['frontdoor_unit']}: {state}; journalctl -u {c['frontdoor_unit']})"
     pid = procs.pid_of(c.pid_file("caddy"))
     if pid:
         return f"front door: running (pid {pid}) at {c.class_url}"

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 
-from classroom import config, settings
+from classroom import config, settings, units
 from classroom.schema import BY_ENV, REPO, SETTINGS
 from classroom.settings import die, say
 
@@ -19,8 +19,7 @@ KEPT = ("PATH", "HOME", "LANG")  # of the caller's environment, beside the class
 
 
 def names(c):
-    return (f"streamdemo-classroom-{c.port}.service", f"streamdemo-classroom-frontdoor-{c.port}.service",
-            f"/etc/streamdemo-classroom/port-{c.port}.env")
+    return units.hub(c), units.frontdoor(c), f"/etc/streamdemo-classroom/port-{c.port}.env"
 
 
 def env_line(name, value):

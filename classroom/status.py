@@ -1,11 +1,12 @@
 """python3 -m classroom status (make classroom-status): says what of the class runs: hub, front door, proxy,
-practice server, local model, gateway, students' servers and kernels."""
+practice server, local model, gateway, students' servers and kernels; where systemd runs the class, its units
+too (restarts, and each student's server's memory and tasks against her limits)."""
 import json
 import os
 import subprocess
 import urllib.request
 
-from classroom import frontdoor, hub, procs, settings
+from classroom import frontdoor, hub, procs, sandbox, settings, units
 from classroom.settings import HERE, MODEL_SOCKET, die, say
 
 
@@ -14,10 +15,14 @@ def main(args):
         die("usage: python3 -m classroom status")
     c = settings.load()
     pid = procs.pid_of(c.pid_file("jupyterhub"))
+    unit = units.show([units.hub(c)], ("ActiveState", "NRestarts")).get(units.hub(c))
     if not pid:
-        say(f"the class on {c.hub_url} is not running (start it: make classroom)")
+        say(f"the class on {c.hub_url} is not running (start it: make classroom)" if not unit else
+            f"the class on {c.hub_url} is not running: its unit {units.hub(c)} is {unit['ActiveState']} "
+            f"(journalctl -u {units.hub(c)}; start it: systemctl start {units.hub(c)})")
         return
-    say(f"hub: running (pid {pid}) at {c.hub_url}")
+    by = f"; unit {units.hub(c)}, {units.restarts(unit)}" if unit else ""
+    say(f"hub: running (pid {pid}{by}) at {c.hub_url}")
     line = frontdoor.status(c)
     if line:
         say(line)
@@ -41,6 +46,18 @@ def main(args):
         users = json.load(r)
     up = [u["name"] for u in users if u.get("servers", {}).get("", {}).get("ready")]
     say(f"users: {len(users)}; servers running: {len(up)}" + (f" ({','.join(up)})" if up else ""))
+    if sandbox.spawner_of(c) == "systemd":
+        students_units(c)
     gonb = os.path.join(c.runtime, "bin", "gonb") + " --kernel"
     kernels = sum(1 for p, _ in procs.processes() if gonb in procs.cmdline_of(p))
     say(f"Go kernels running: {kernels}")
+
+
+def students_units(c):
+    """Each student's server as a unit of the students' slice, then the slice: memory and tasks against limits."""
+    name = sandbox.slice_name(c)
+    for u in units.servers(name):
+        say(f"  {u['student']}: {u['ActiveState']}, {units.usage(u)} ({u['Id']})")
+    together = units.show([name], units.USAGE).get(name)
+    if together:
+        say(f"students together ({name}): {units.usage(together)}")

@@ -3,9 +3,10 @@ installs the hub's unit and the front door's (enabled at boot; the class at a DN
 `systemctl start` starts the class (`up`, which checks the runtime, makes the roster's accounts and
 passwords, publishes the lesson and starts the hub with its proxy, the gateway and the practice server).
 Then a student's server is a unit of her own with the configured limits; the hub killed with SIGKILL is
-started again by systemd while her server runs on, the gateway killed so by the hub; after a reboot of the
-machine, with no command run, the class answers again through its front door with the same accounts,
-passwords, notebooks, ledger and certificates; `systemctl stop` ends it all.
+started again by systemd while her server runs on, the gateway killed so by the hub; `status` shows the units,
+their restarts and each student's memory and tasks against her limits; after a reboot of the machine, with no
+command run, the class answers again through its front door with the same accounts, passwords, notebooks,
+ledger and certificates; `systemctl stop` ends it all.
 
 The runtime is this machine's, installed from this checkout before the boot (the container has no network),
 and bound at its place; so are Go's caches and settings, which `up` builds streamdemo with.
@@ -13,6 +14,7 @@ and bound at its place; so are Go's caches and settings, which `up` builds strea
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -195,6 +197,19 @@ def test_the_gateway_killed_is_started_again_by_the_hub(machine):
         time.sleep(0.5)
     seen = visit(machine, STUDENTS[1])
     assert seen == {"notebook": None, "ledger": seen["ledger"]} and seen["ledger"]["requests"] == 1, seen
+
+
+def test_status_shows_the_units_restarts_and_each_students_usage_against_her_limits(machine):
+    said = inside(machine, "python3", "-m", "classroom", "status").stdout
+    restarts = machine.show(HUB_UNIT, "NRestarts")["NRestarts"]
+    assert restarts == "1" and f"; unit {HUB_UNIT}, restarted once) at " in said, said
+    door = machine.show(DOOR_UNIT, "MainPID")["MainPID"]
+    assert f"front door: running (pid {door}; unit {DOOR_UNIT}, never restarted) at https://{HOST}" in said, said
+    for student in STUDENTS:  # each server's unit, its memory and tasks read, against her limits
+        assert re.search(rf"  {student}: active, memory [0-9.]+[KMG] of 1\.0G, tasks [0-9]+ of 64 "
+                         rf"\(jupyter-{student}-singleuser\.service\)", said), said
+    assert re.search(rf"students together \(streamdemo-students-{PORT}\.slice\): memory [0-9.]+[KMG] of 3\.0G, "
+                     r"tasks [0-9]+ of 900", said), said
 
 
 def test_after_a_reboot_the_class_answers_with_its_accounts_passwords_notebooks_ledger_and_certificates(machine):
