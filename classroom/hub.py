@@ -85,7 +85,9 @@ def environment(c, up, socket, has_key):
 
 
 def command(c):
-    return [os.path.join(c.runtime, "venv", "bin", "jupyterhub"), "-f", os.path.join(HERE, "jupyterhub_config.py")]
+    """The hub from the venv the runtime's link points at now: it keeps that venv while it runs (runtime.py)."""
+    venv = os.path.realpath(os.path.join(c.runtime, "venv"))
+    return [os.path.join(venv, "bin", "jupyterhub"), "-f", os.path.join(HERE, "jupyterhub_config.py")]
 
 
 def start(c, up, socket, has_key):

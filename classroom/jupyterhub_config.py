@@ -28,6 +28,7 @@ env = os.environ
 PORT = int(env["CLASSROOM_PORT"])
 STATE = env["CLASSROOM_DIR"]  # owner-only
 RUNTIME = env["CLASSROOM_RUNTIME"]  # read-only for students
+VENV = os.path.realpath(f"{RUNTIME}/venv")  # the venv this hub started from: its servers keep it (runtime.py)
 GATEWAY_DIR = env["CLASSROOM_GATEWAY_DIR"]
 LESSONS = env["CLASSROOM_LESSONS"]
 TEACHER = env["CLASSROOM_TEACHER"]
@@ -112,7 +113,7 @@ elif AS_ROOT:
 else:
     c.JupyterHub.spawner_class = "simple"
     c.SimpleLocalProcessSpawner.home_dir_template = f"{STATE}/homes/{{username}}"
-c.Spawner.cmd = [f"{RUNTIME}/venv/bin/jupyterhub-singleuser"]
+c.Spawner.cmd = [f"{VENV}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab/tree/streamdemo/notebooks/01-streaming-chat-completion.ipynb"
 c.Spawner.http_timeout = 60
 c.Spawner.start_timeout = 120
@@ -211,7 +212,7 @@ async def prepare_home(spawner):
     if SPAWNER == "systemd":
         spawner.readwrite_paths = [home_of(spawner)]  # ReadWritePaths=: the one folder her server may change
     why = await run_as_student(spawner, ["sh", "-c", PREPARE, "sh", f"{RUNTIME}/go/build-seed",
-                                         f"{RUNTIME}/venv/bin/gitpuller", LESSONS], PULL_TIMEOUT)
+                                         f"{VENV}/bin/gitpuller", LESSONS], PULL_TIMEOUT)
     if why:
         spawner.log.warning("%s: the lesson was not brought up to date (%s); the server starts without the update."
                             " Check ~/streamdemo and ~/.gitconfig in that account.", spawner.user.name, why)
@@ -272,7 +273,7 @@ c.JupyterHub.services = [
     {"name": "teacher-scripts", "api_token": teacher_token},
     {"name": "roster", "api_token": roster_token},
     {"name": "idle-culler", "command": [
-        f"{RUNTIME}/venv/bin/python", "-m", "jupyterhub_idle_culler",
+        f"{VENV}/bin/python", "-m", "jupyterhub_idle_culler",
         f"--timeout={int(env.get('CLASSROOM_IDLE_TIMEOUT', '3600'))}", "--cull-every=60"]},
 ]
 c.JupyterHub.custom_scopes = {

@@ -25,7 +25,7 @@ import stat
 import subprocess
 import tempfile
 
-from classroom import gotool, settings
+from classroom import gotool, procs, settings
 from classroom.schema import REPO
 from classroom.settings import HERE, die, say
 
@@ -137,25 +137,51 @@ def student_python(c):
 
 
 def hub_venv(c, py):
-    """(c) The hub venv; its stamp holds the lock's hash, the Python version and the venv's path."""
-    venv, lock = os.path.join(c.runtime, "venv"), os.path.join(HERE, "requirements.lock")
+    """(c) The hub venv, at runtime/venv: a link to the venv of the lock it was built from. Its stamp holds the
+    lock's hash, the Python and its version, and the link's path. A new lock's venv is built beside it and the
+    link switched at once: a class running through the upgrade keeps the venv it started from (its processes
+    name it), and a build that fails leaves the class its venv. Venvs no process uses any more are removed."""
+    link, lock = os.path.join(c.runtime, "venv"), os.path.join(HERE, "requirements.lock")
     version = output([py, "-c", "import sys; print(sys.version.split()[0])"])
-    stamp = f"{sha256(lock)} {py} {version} {venv}"
-    vpy = os.path.join(venv, "bin", "python")
-    if os.access(os.path.join(venv, "bin", "jupyterhub"), os.X_OK) and current(f"{venv}/.lock-stamp", stamp):
+    stamp = f"{sha256(lock)} {py} {version} {link}"
+    if os.access(os.path.join(link, "bin", "jupyterhub"), os.X_OK) and current(f"{link}/.lock-stamp", stamp):
         say("hub venv: ready")
     else:
+        venv = f"{link}-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
         say(f"creating the hub venv in {venv} from classroom/requirements.lock (first time: ~40 s)")
-        run([py, "-m", "venv", "--clear", venv], "creating the hub venv")
+        run([py, "-m", "venv", "--clear", venv], "creating the hub venv")  # clears what a failed build left
+        vpy = os.path.join(venv, "bin", "python")
         run([vpy, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", "--no-deps", "-r", lock],
             "installing classroom/requirements.lock")
         check = subprocess.run([vpy, "-m", "pip", "check", "--disable-pip-version-check"], stdout=subprocess.PIPE, text=True)
         if check.returncode:
             die(f"classroom/requirements.lock is incomplete: {check.stdout.strip()}")
         write_stamp(f"{venv}/.lock-stamp", stamp)
-    write_file(os.path.join(venv, "share", "jupyter", "lab", "settings", "overrides.json"), LAB_OVERRIDES)
-    write_file(os.path.join(venv, "etc", "jupyter", "jupyter_server_config.py"), SERVER_CONFIG)
-    return venv
+        switch(link, venv)
+    write_file(os.path.join(link, "share", "jupyter", "lab", "settings", "overrides.json"), LAB_OVERRIDES)
+    write_file(os.path.join(link, "etc", "jupyter", "jupyter_server_config.py"), SERVER_CONFIG)
+    prune_venvs(link)
+    return link
+
+
+def switch(link, venv):
+    """Points link at venv in one step; a venv installed at link itself (before venvs were linked) goes aside."""
+    if os.path.isdir(link) and not os.path.islink(link):
+        os.rename(link, f"{link}-{os.urandom(6).hex()}")
+    os.symlink(os.path.basename(venv), f"{link}.new")
+    os.replace(f"{link}.new", link)
+
+
+def prune_venvs(link):
+    """Removes the venvs beside link that it does not point at and that no running process names."""
+    current = os.path.realpath(link)
+    old = [p for p in glob.glob(f"{link}-*") if os.path.isdir(p) and os.path.realpath(p) != current]
+    if not old:
+        return
+    used = " ".join(procs.cmdline_of(pid) for pid, _ in procs.processes())
+    for venv in old:
+        if f"{venv}/" not in used:
+            shutil.rmtree(venv, ignore_errors=True)
 
 
 def write_file(path, text):

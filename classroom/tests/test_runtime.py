@@ -5,7 +5,9 @@ repository is refused; programs are replaced as new files only when they changed
 readable by every account. Fast: nothing is installed, no class is started."""
 import json
 import os
+import pathlib
 import stat
+import subprocess
 import sys
 import types
 
@@ -13,7 +15,7 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, REPO)
-from classroom import gotool, runtime  # noqa: E402
+from classroom import gotool, hub, runtime  # noqa: E402
 from classroom.config import Refused  # noqa: E402
 
 
@@ -35,30 +37,96 @@ def test_a_stamp_is_current_only_with_the_same_value(tmp_path):
     assert not runtime.current(stamp, "abc 1.3")
 
 
-def fake_venv(runtime_dir):
+def fake_venv(folder):
     """A venv whose python passes pip check and which has a jupyterhub, as an installed one has."""
-    bin_dir = runtime_dir / "venv" / "bin"
-    bin_dir.mkdir(parents=True)
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
     for name in ("python", "jupyterhub"):
         (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
         (bin_dir / name).chmod(0o755)
 
 
-def test_the_hub_venv_is_installed_once_and_again_for_another_python(tmp_path, steps, capsys):
-    fake_venv(tmp_path)
+@pytest.fixture
+def builds(monkeypatch):
+    """The installer's steps recorded, "creating the hub venv" making a fake venv where it was asked to; a step
+    named in failing is refused as run() refuses it."""
+    ran, failing = [], set()
+
+    def run(cmd, what, **kw):
+        ran.append(what)
+        if what in failing:
+            raise Refused(f"{what} failed: its output is above")
+        if what == "creating the hub venv":
+            fake_venv(pathlib.Path(cmd[-1]))
+    monkeypatch.setattr(runtime, "run", run)
+    return types.SimpleNamespace(ran=ran, failing=failing)
+
+
+def venvs(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("venv-"))
+
+
+def test_the_hub_venv_is_installed_once_and_again_for_another_python(tmp_path, builds, capsys):
     c = types.SimpleNamespace(runtime=str(tmp_path))
     py = os.path.realpath(sys.executable)
     runtime.hub_venv(c, py)
-    assert steps == ["creating the hub venv", "installing classroom/requirements.lock"]
+    assert builds.ran == ["creating the hub venv", "installing classroom/requirements.lock"]
+    first = venvs(tmp_path)
+    assert len(first) == 1 and os.readlink(tmp_path / "venv") == first[0], os.listdir(tmp_path)
     runtime.hub_venv(c, py)
-    assert steps == ["creating the hub venv", "installing classroom/requirements.lock"], "a current venv was rebuilt"
+    assert len(builds.ran) == 2, "a current venv was rebuilt"
     assert "==> hub venv: ready" in capsys.readouterr().out
     other = tmp_path / "python3"
     os.symlink(py, other)
     runtime.hub_venv(c, str(other))
-    assert len(steps) == 4, "a venv stamped for another Python was kept"
+    assert len(builds.ran) == 4, "a venv stamped for another Python was kept"
+    second = venvs(tmp_path)
+    assert len(second) == 1 and second != first and os.readlink(tmp_path / "venv") == second[0], \
+        "the venv no process uses was kept beside the new one"
     overrides = tmp_path / "venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     assert json.loads(overrides.read_text())["@jupyterlab/apputils-extension:notification"]["checkForUpdates"] is False
+
+
+def test_a_running_class_keeps_its_venv_through_an_upgrade_and_the_hub_starts_from_the_new_one(tmp_path, builds):
+    c = types.SimpleNamespace(runtime=str(tmp_path))
+    py = os.path.realpath(sys.executable)
+    runtime.hub_venv(c, py)
+    before = str(tmp_path / venvs(tmp_path)[0])
+    assert hub.command(c)[0] == f"{before}/bin/jupyterhub"
+    other = tmp_path / "python3"
+    os.symlink(py, other)
+    running = subprocess.Popen(["sh", "-c", "sleep 60", "hub", f"{before}/bin/jupyterhub"])  # names it, as a hub does
+    try:
+        runtime.hub_venv(c, str(other))
+        after = os.path.realpath(tmp_path / "venv")
+        assert after != before and os.path.isfile(f"{before}/bin/jupyterhub"), "a venv in use was removed"
+        assert hub.command(c)[0] == f"{after}/bin/jupyterhub"
+    finally:
+        running.kill()
+        running.wait()
+    runtime.hub_venv(c, str(other))
+    assert not os.path.exists(before), "a venv no process names any more was kept"
+
+
+def test_a_failed_build_leaves_the_class_its_venv(tmp_path, builds):
+    c = types.SimpleNamespace(runtime=str(tmp_path))
+    py = os.path.realpath(sys.executable)
+    runtime.hub_venv(c, py)
+    kept = os.readlink(tmp_path / "venv")
+    other = tmp_path / "python3"
+    os.symlink(py, other)
+    builds.failing.add("installing classroom/requirements.lock")
+    with pytest.raises(Refused, match="installing classroom/requirements.lock failed"):
+        runtime.hub_venv(c, str(other))
+    assert os.readlink(tmp_path / "venv") == kept and os.access(tmp_path / "venv" / "bin" / "jupyterhub", os.X_OK)
+
+
+def test_a_venv_installed_in_place_before_is_replaced_by_a_link(tmp_path, builds):
+    fake_venv(tmp_path / "venv")  # as the class's scripts, and the program before venvs were linked, made it
+    (tmp_path / "venv" / ".lock-stamp").write_text("an older lock\n")
+    c = types.SimpleNamespace(runtime=str(tmp_path))
+    runtime.hub_venv(c, os.path.realpath(sys.executable))
+    assert os.path.islink(tmp_path / "venv") and len(venvs(tmp_path)) == 1, os.listdir(tmp_path)
 
 
 def test_the_go_caches_are_filled_once_and_again_when_the_kernelspec_changes(tmp_path, steps, capsys):
