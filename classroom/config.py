@@ -13,6 +13,7 @@ over the defaults. make's teacher targets write the variables given on make's co
 """
 import os
 import shlex
+import stat
 import sys
 import tomllib
 
@@ -77,6 +78,13 @@ def toml_value(value):
         return str(value)
     escaped = "".join(c if c.isprintable() and c not in '"\\' else f"\\U{ord(c):08x}" for c in value)
     return f'"{escaped}"'
+
+
+def owner_only(path, what, mend):
+    """Refuses path if other accounts can read it: "{what} {path} can be read by other accounts (mode ...){mend}"."""
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise Refused(f"{what} {path} can be read by other accounts (mode {mode:o}){mend}")
 
 
 def replace_file(file, text, mode=0o600, owner=None):

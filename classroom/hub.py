@@ -21,10 +21,7 @@ def keep_database(c):
     if named:
         if not os.access(named, os.R_OK):
             die(f"the hub database URL file {named} cannot be read: fix HUB_DATABASE_URL_FILE")
-        mode = os.stat(named).st_mode & 0o777
-        if mode & 0o077:
-            die(f"the hub database URL file {named} can be read by other accounts (mode {mode:o}): chmod 600 {named}, "
-                "then make classroom again")
+        config.owner_only(named, "the hub database URL file", f": chmod 600 {named}, then make classroom again")
         with open(named) as f:
             url = "".join(f.readline().split())
     if url:

@@ -75,23 +75,32 @@ def write_pid(pid_file, pid):
 
 def stop(pid, what, wait=40.0, quiet=False):
     """SIGTERM, up to wait seconds to exit, then SIGKILL."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
+    if not send(pid, signal.SIGTERM):
         return
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if not alive(pid) or zombie(pid):
-            if not quiet:
-                say(f"stopped {what}")
-            return
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    if not quiet:
+    if ended([pid], wait):
+        if not quiet:
+            say(f"stopped {what}")
+    elif send(pid, signal.SIGKILL) and not quiet:
         say(f"killed {what} (it did not stop within {wait:.0f} s)")
+
+
+def send(pid, sig):
+    """Sends sig to pid; False if there is no such process."""
+    try:
+        os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def ended(pids, wait):
+    """True once every pid has exited (or is a zombie), False if one still runs after wait seconds."""
+    deadline = time.monotonic() + wait
+    while any(alive(p) and not zombie(p) for p in pids):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def stop_file(pid_file, what, quiet=False):
@@ -150,16 +159,7 @@ def cmdline_of(pid):
 def kill_all(pids, wait=10.0):
     """SIGTERM to every pid, SIGKILL after wait seconds to those still running."""
     for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and any(alive(p) and not zombie(p) for p in pids):
-        time.sleep(0.1)
-    for pid in pids:
-        if alive(pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        send(pid, signal.SIGTERM)
+    if not ended(pids, wait):
+        for pid in pids:
+            send(pid, signal.SIGKILL)

@@ -10,7 +10,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import urllib.request
 
 from classroom import (accounts, config, firewall, frontdoor, hub, jupyternaut, lessons, practice, procs, roster,
                        runtime, sandbox, settings, upstream, upstream_key)
@@ -143,8 +142,7 @@ def local_model_url(c):
 
 
 def is_local_model(c, url):
-    port = c["ollama_port"]
-    return url.endswith(f":{port}") or f":{port}/" in url
+    return upstream.on_port(url, c["ollama_port"])
 
 
 def class_model(c):
@@ -167,14 +165,6 @@ def say_model_slots(c):
         say(f"local model: make model-start's server on {local_model_url(c)} (a try-out class: every account can call it)")
 
 
-def answers(url):
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except (OSError, ValueError):
-        return False
-
-
 def gateway_upstream(c, started):
     """Where the gateway sends questions: the teacher's UPSTREAM_URL; else Perplexity with a key, else the class's
     local model if it answers, else the class's practice server. The class's own two listen on sockets only the
@@ -185,7 +175,7 @@ def gateway_upstream(c, started):
     if not url and not key:
         if class_model(c):
             url = "local"
-        elif not c.as_root and answers(f"{local_model_url(c)}/models"):
+        elif not c.as_root and hub.answers(f"{local_model_url(c)}/models"):
             url = local_model_url(c)
         else:
             url = "practice"

@@ -52,10 +52,12 @@ def stands_for(upstream, provider):
         return provider
     if upstream == "practice" or "perplexity" in upstream:
         return "perplexity"  # the practice server stands in for Perplexity
-    port = local_port()
-    if upstream == "local" or upstream.endswith(f":{port}") or f":{port}/" in upstream:
-        return "ollama"
-    return "compatible"
+    return "ollama" if upstream == "local" or on_port(upstream, local_port()) else "compatible"
+
+
+def on_port(url, port):
+    """True if url names port (make model-start's local model's, say)."""
+    return url.endswith(f":{port}") or f":{port}/" in url
 
 
 def resolve_command(streamdemo, upstream, provider, model, key):

@@ -1,19 +1,12 @@
 """The upstream's key: read from the teacher's file (owner-only), kept where only the gateway's account reads it.
 The key never goes on a command line: it travels on stdin."""
 import os
-import stat
 import subprocess
 
 from classroom.accounts import as_gateway
+from classroom.config import owner_only
 from classroom.schema import REPO
 from classroom.settings import die
-
-
-def owner_only(path, what, mend):
-    """Refuses a file other accounts can read."""
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
-        die(f"{what} {path} can be read by other accounts (mode {mode:o}), {mend}")
 
 
 def read(path):
@@ -21,7 +14,8 @@ def read(path):
     empty one (/dev/null)."""
     if not os.access(path, os.R_OK) or not os.path.getsize(path):
         return ""
-    owner_only(path, "the key file", f"so students could read the class's key: chmod 600 {path}, then make classroom again")
+    owner_only(path, "the key file", f", so students could read the class's key: chmod 600 {path}, then make classroom "
+               "again")
     with open(path) as f:
         text = f.read()
     for line in text.splitlines():
