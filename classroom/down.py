@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from classroom import accounts, firewall, frontdoor, hub, procs, settings
+from classroom import accounts, firewall, frontdoor, hub, procs, settings, units
 from classroom.settings import die, say
 
 
@@ -23,6 +23,11 @@ def stop(c):
         say("the hub is not running")
     procs.stop_file(c.pid_file("proxy"), "proxy")
     procs.stop_file(c.pid_file("practice-server"), "practice-server")
+    if units.supervises(c):  # before the leftovers are ended: else systemd would start them again
+        for what in ("gateway", "practice"):
+            if units.active(c, what):
+                say(f"stopped {units.service(c, what)}")
+            units.stop(c, what)
     hub.stop_leftovers(c)  # a hub killed hard: its proxy, services and gateway are still running
     if c.as_root:
         firewall.remove(c.port)

@@ -6,7 +6,7 @@ import time
 import urllib.error
 import urllib.request
 
-from classroom import config, ports, procs, sandbox
+from classroom import config, ports, procs, sandbox, units
 from classroom.settings import HERE, die, say
 
 DATABASE_URL = "hub-database-url"  # owner-only, in the class's folder: the hub's configuration reads it
@@ -45,13 +45,15 @@ def keep_database(c):
 
 def leftovers(c):
     """What a hub that stopped hard (killed, crashed) left running: the processes it started in the class's
-    folder (its proxy, the idle culler) and this class's gateway (its folder is its cwd). Students' servers are
-    not among them: the next hub finds them running and keeps them."""
+    folder (its proxy, the idle culler) and this class's gateway (its folder is its cwd), unless systemd runs it.
+    Students' servers are not among them: the next hub finds them running and keeps them."""
     found = []
+    unit = f"/{units.service(c, 'gateway')}" if units.supervises(c) else None
     for pid, _ in procs.processes():
         cwd = procs.cwd_of(pid)
         if cwd == c.gateway_dir or (cwd == os.path.realpath(c.dir) and f"{c.runtime}/" in procs.cmdline_of(pid)):
-            found.append(pid)
+            if not unit or unit not in procs.cgroup_of(pid):
+                found.append(pid)
     return found
 
 
@@ -78,7 +80,20 @@ def environment(c, up, socket, has_key):
         CLASSROOM_IDLE_TIMEOUT=c["idle_timeout"], CLASSROOM_GODIR=godir,
         CLASSROOM_GITCONFIG=os.path.join(c.var, "gitconfig"), CLASSROOM_PULL_TIMEOUT=c["pull_timeout"],
         CLASSROOM_GATEWAY_MODELS=c["gateway_models"] or up.model, CLASSROOM_JUPYTER_AI=c["jupyter_ai"],
-        CLASSROOM_HOST=c["host"], CLASSROOM_HTTPS_PORT=c["https_port"], **sandbox.limits(c))
+        CLASSROOM_HOST=c["host"], CLASSROOM_HTTPS_PORT=c["https_port"],
+        CLASSROOM_GATEWAY_UNIT_ENV=gateway_unit_env(c) if units.supervises(c) else "", **sandbox.limits(c))
+
+
+def gateway_unit_env(c):
+    """The gateway unit's environment file, which the hub's configuration writes (gateway_service.py)."""
+    return c.state("gateway-unit.env")
+
+
+def start_gateway(c):
+    """Where systemd supervises the class, the gateway as a unit of its own (the hub knows it by its token)."""
+    units.start(c, "gateway", [os.path.join(c.runtime, "bin", "streamdemo"), "gateway", "serve"], user=c.gateway_user,
+                env_file=gateway_unit_env(c), cwd=c.gateway_dir,
+                description=f"the LLM gateway of the streamdemo classroom on port {c.port}")
 
 
 def command(c):
@@ -109,6 +124,8 @@ def start(c, up, socket, has_key):
             die(f"the hub did not answer on {c.hub_url} within 60 s, so the class is stopped again: see {log}")
         time.sleep(0.5)
     ports.held_by(os.getuid(), held)  # what answered is the hub's only if it holds the ports
+    if units.supervises(c):
+        start_gateway(c)
     # The proxy reaches the gateway through its socket, which only the gateway's account can make: a 401
     # without a token there is the gateway's.
     deadline, code = time.monotonic() + 30, 0

@@ -18,6 +18,7 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gateway_service  # noqa: E402
 import jupyternaut  # noqa: E402
 import origins  # noqa: E402
 from roster_auth import RosterAuthenticator  # noqa: E402
@@ -228,42 +229,18 @@ c.Spawner.pre_spawn_hook = prepare_home
 # /services/llm/ the Python and Go clients reach with STREAMDEMO_BASE_URL (they do not resolve
 # NAME.localhost). No student's page has either origin, and the page logs in on the first alone (its OAuth
 # callback is there). A class at an IP address has one origin: the gateway at /services/llm/ on it.
-GATEWAY_PREFIX = f"/services/{origins.GATEWAY}/"
-GATEWAY_URL = socket_url(f"{GATEWAY_DIR}/gateway.sock")
-PAGE = origins.urls(HOST, PORT, HTTPS_PORT)[1]  # the teacher's page
+GATEWAY_PREFIX = gateway_service.prefix()
+GATEWAY_URL = gateway_service.url(env)
 if origins.kind(HOST) == "ip":
     c.Proxy.extra_routes = {GATEWAY_PREFIX: GATEWAY_URL}
 else:
     c.Proxy.extra_routes = {origins.page_host(HOST) + GATEWAY_PREFIX: GATEWAY_URL, "127.0.0.1" + GATEWAY_PREFIX: GATEWAY_URL}
-gateway = {
-    "name": origins.GATEWAY,
-    "command": [f"{RUNTIME}/bin/streamdemo", "gateway", "serve"],
-    "cwd": GATEWAY_DIR,
-    "environment": {
-        "JUPYTERHUB_SERVICE_URL": GATEWAY_URL,
-        "JUPYTERHUB_SERVICE_PREFIX": GATEWAY_PREFIX,
-        "JUPYTERHUB_OAUTH_CALLBACK_URL": PAGE + "oauth_callback",
-        "STREAMDEMO_GATEWAY_UPSTREAM": env["CLASSROOM_UPSTREAM_URL"],
-        "STREAMDEMO_GATEWAY_DATA": GATEWAY_DIR,
-    },
-    "oauth_redirect_uri": PAGE + "oauth_callback",
-    "oauth_no_confirm": True,
-    # The teacher's page session (the gateway's OAuth token) may carry the teacher scope; the hub
-    # intersects this with the user's own scopes, so only the teacher's session gets it.
-    "oauth_client_allowed_scopes": ["custom:llm:teacher"],
-}
-if env.get("CLASSROOM_UPSTREAM_SOCKET"):  # the class's practice server or local model, on a socket of its own
-    gateway["environment"]["STREAMDEMO_GATEWAY_UPSTREAM_SOCKET"] = env["CLASSROOM_UPSTREAM_SOCKET"]
-if env.get("CLASSROOM_GATEWAY_MODELS"):  # the models students may ask for, until the teacher sets a list
-    gateway["environment"]["STREAMDEMO_GATEWAY_MODELS"] = env["CLASSROOM_GATEWAY_MODELS"]
-if env.get("CLASSROOM_UPSTREAM_AGENT_PATH"):  # an upstream whose Agent API answers at /v1/agent only
-    gateway["environment"]["STREAMDEMO_GATEWAY_AGENT_PATH"] = env["CLASSROOM_UPSTREAM_AGENT_PATH"]
-if env.get("CLASSROOM_UPSTREAM_AGENT_ONLY"):  # an upstream that answers only the Agent API: chat completions go through it
-    gateway["environment"]["STREAMDEMO_GATEWAY_AGENT_ONLY"] = "1"
-if env.get("CLASSROOM_UPSTREAM_KEY"):  # up.py wrote the key file; the hub looks at nothing in that folder
-    gateway["environment"]["STREAMDEMO_GATEWAY_KEY_FILE"] = f"{GATEWAY_DIR}/upstream-key"
-if AS_ROOT:
-    gateway["user"] = env["CLASSROOM_GATEWAY_USER"]  # the only account that can read the key file
+gateway_token = None
+if env.get("CLASSROOM_GATEWAY_UNIT_ENV"):  # systemd runs the gateway (up.py starts its unit, with this file)
+    with open(f"{STATE}/gateway-api-token") as f:
+        gateway_token = f.read().strip()
+    gateway_service.write_unit_environment(env["CLASSROOM_GATEWAY_UNIT_ENV"], env, gateway_token)
+gateway = gateway_service.service(env, AS_ROOT, gateway_token)
 with open(f"{STATE}/teacher-api-token") as f:
     teacher_token = f.read().strip()
 with open(f"{STATE}/roster-api-token") as f:

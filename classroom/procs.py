@@ -148,6 +148,15 @@ def cwd_of(pid):
         return None
 
 
+def cgroup_of(pid):
+    """The process's cgroup path (/system.slice/NAME.service/...), '' if it is gone."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def cmdline_of(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:

@@ -1,6 +1,7 @@
 """python3 -m classroom service (make classroom-service): the class as systemd units, enabled at boot. The hub's
-unit runs `up` and `down`: the hub with its proxy, its managed services (the gateway, the idle culler) and the
-practice server, started again when the hub fails; a class beyond loopback gets its front door's unit. The
+unit runs `up` and `down`: the hub with its proxy and idle culler, started again when the hub fails; `up` starts
+the gateway and the practice server as units of their own (units.py); a class beyond loopback gets its front
+door's unit. The
 units read the class's configuration file, into which this call first writes the settings its environment
 gives; their root-only environment file names only where that file is (CLASSROOM_DIR) and PATH, HOME, LANG.
 

@@ -28,13 +28,19 @@ def main(args):
         say(line)
     if pid := procs.pid_of(c.pid_file("proxy")):
         say(f"proxy: running (pid {pid})")
-    if pid := procs.pid_of(c.pid_file("practice-server")):
+    services = units.show([units.service(c, w) for w in ("practice", "gateway")], ("ActiveState", "MainPID", "NRestarts"))
+    practice = services.get(units.service(c, "practice"))
+    if practice:
+        say(f"practice server (upstream): {service_state(practice)} on unix:{c.practice_socket}")
+    elif pid := procs.pid_of(c.pid_file("practice-server")):
         say(f"practice server (upstream): running (pid {pid}) on unix:{c.practice_socket}")
     if c.as_root and os.path.exists(MODEL_SOCKET):
         model = subprocess.run(["python3", os.path.join(HERE, "model.py"), "status"], capture_output=True, text=True)
         say(f"the class's local model: {model.stdout.strip()}")
     code = hub.status_of(f"{c.hub_url}/services/llm/v1/models", timeout=3)
-    say(f"gateway (service llm): {'answering' if code in (200, 401) else f'not answering (HTTP {code:03d})'}")
+    gateway = services.get(units.service(c, "gateway"))
+    by = f" ({service_state(gateway)})" if gateway else ""
+    say(f"gateway (service llm): {'answering' if code in (200, 401) else f'not answering (HTTP {code:03d})'}{by}")
     try:
         with open(c.state("teacher-api-token")) as f:
             token = f.read().strip()
@@ -51,6 +57,13 @@ def main(args):
     gonb = os.path.join(c.runtime, "bin", "gonb") + " --kernel"
     kernels = sum(1 for p, _ in procs.processes() if gonb in procs.cmdline_of(p))
     say(f"Go kernels running: {kernels}")
+
+
+def service_state(unit):
+    """"running (pid 812; unit NAME, restarted once)", or the unit's state when it does not run."""
+    if unit.get("ActiveState") == "active":
+        return f"running (pid {unit['MainPID']}; unit {unit['Id']}, {units.restarts(unit)})"
+    return f"{unit.get('ActiveState', 'unknown')} (unit {unit['Id']}; journalctl -u {unit['Id']})"
 
 
 def students_units(c):

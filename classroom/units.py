@@ -1,7 +1,10 @@
-"""What systemd says of the class's units (systemctl show), for status: the hub's, the front door's, and each
-student's server with her limits where the systemd spawner runs them."""
+"""The class's units where systemd runs the machine: its services started as units of their own (the gateway,
+the practice server), and what systemd says of the units for status (the hub's, the front door's, the
+services', and each student's server with her limits where the systemd spawner runs them)."""
 import os
 import subprocess
+
+from classroom.config import Refused
 
 RUNS = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted)
 SERVERS = "jupyter-*-singleuser.service"  # SystemdSpawner's unit names (its default template)
@@ -68,3 +71,37 @@ def usage(u):
     tasks = tasks if tasks.isdigit() and int(tasks) < 1 << 63 else "?"  # systemd's "unset"
     return (f"memory {size(u.get('MemoryCurrent', ''))} of {size(u.get('MemoryMax', ''))}, "
             f"tasks {tasks} of {u.get('TasksMax', '?').replace('infinity', 'no limit')}")
+
+
+def supervises(c):
+    """True where systemd runs the machine and the class runs as root: the class's own services (the gateway,
+    the practice server) are then units of their own, which systemd starts again whenever they end."""
+    return c.as_root and os.path.isdir(RUNS)
+
+
+def service(c, what):
+    """The unit of one of the class's services: gateway or practice."""
+    return f"streamdemo-classroom-{what}-{c.port}.service"
+
+
+def start(c, what, argv, *, user, env_file, cwd, description):
+    """(Re)starts argv as the transient unit service(c, what), as user in cwd, its environment from env_file (root's
+    alone: systemd reads it, so no secret is on a command line), started again 1 s after it ends, however often."""
+    name = service(c, what)
+    stop(c, what)
+    r = subprocess.run(["systemd-run", "--quiet", f"--unit={name}", f"--description={description}", f"--uid={user}",
+                        f"--working-directory={cwd}", f"--property=EnvironmentFile={env_file}",
+                        "--property=Restart=always", "--property=RestartSec=1", "--property=StartLimitIntervalSec=0",
+                        "--", *argv], capture_output=True, text=True)
+    if r.returncode:
+        raise Refused(f"systemd did not start {description} ({r.stderr.strip()[-200:]}): see journalctl -u {name}")
+
+
+def active(c, what):
+    return subprocess.run(["systemctl", "is-active", "--quiet", service(c, what)]).returncode == 0
+
+
+def stop(c, what):
+    """Stops the unit, and forgets it if it failed (a transient unit of that name can then be started again)."""
+    for argv in (["systemctl", "stop", service(c, what)], ["systemctl", "reset-failed", service(c, what)]):
+        subprocess.run(argv, capture_output=True)

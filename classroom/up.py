@@ -12,12 +12,12 @@ import subprocess
 import sys
 
 from classroom import (accounts, config, firewall, frontdoor, hub, jupyternaut, lessons, practice, procs, roster,
-                       runtime, sandbox, settings, upstream, upstream_key)
+                       runtime, sandbox, settings, units, upstream, upstream_key)
 from classroom.accounts import as_gateway
 from classroom.schema import REPO
 from classroom.settings import MODEL_SOCKET, die, say
 
-TOKENS = ("teacher-api-token", "proxy-auth-token", "roster-api-token")
+TOKENS = ("teacher-api-token", "proxy-auth-token", "roster-api-token", "gateway-api-token")
 
 
 def main(args):
@@ -80,6 +80,8 @@ def undo(c, started):
         procs.stop_file(c.pid_file(what), what, quiet=True)
         if what == "jupyterhub":
             procs.stop_file(c.pid_file("proxy"), "proxy", quiet=True)
+        if units.supervises(c) and what in ("jupyterhub", "practice-server"):
+            units.stop(c, "gateway" if what == "jupyterhub" else "practice")
     if c.as_root and not procs.pid_of(c.pid_file("jupyterhub")):
         firewall.remove(c.port)
 

@@ -103,7 +103,8 @@ class SecretWatch:
 
     def _files(self):
         k = self.klass
-        for name in ("proxy-auth-token", "teacher-api-token", "roster-api-token", "jupyterhub_cookie_secret"):
+        for name in ("proxy-auth-token", "teacher-api-token", "roster-api-token", "gateway-api-token",
+                     "jupyterhub_cookie_secret"):
             self._file(name, os.path.join(k.state, name))
         for name in ("upstream-key", "cookie-secret"):
             self._file("gateway " + name, os.path.join(k.gateway_dir, name))

@@ -6,6 +6,7 @@ with the container hub's Python (build/systemd-hub/venv: the class's lock and Sy
     python systemd_class.py start STUDENT...     as root: the class up, its hub answering
     python systemd_class.py token STUDENT        logs in as her, starts her server, writes a token of hers
                                                  (her server only) to /root/STUDENT.token, 0600
+    python systemd_class.py page TEACHER         her page through the front door (OAuth through the hub)
     python systemd_class.py visit STUDENT [NOTE]  with the class of CLASSROOM_DIR (started by its own units):
                                                  logs in with her handed-out password, starts her server,
                                                  saves NOTE in her notebook kept.ipynb if given, asks the
@@ -66,7 +67,7 @@ def start(students):
     c = the_class()
     runtime(c.runtime)
     os.makedirs(c.dir, mode=0o700, exist_ok=True)
-    for name in ("teacher-api-token", "proxy-auth-token", "roster-api-token"):
+    for name in ("teacher-api-token", "proxy-auth-token", "roster-api-token", "gateway-api-token"):
         replace_file(c.state(name), os.urandom(24).hex() + "\n")
     roster.sync(c.dir, [c.teacher] + students)
     accounts.make(c, students)
@@ -143,10 +144,29 @@ def visit(name, note=None):
     print(json.dumps({"notebook": kept, "ledger": mine[0] if mine else None}))
 
 
+def page(name):
+    """As the teacher would, in the class the units started: her password, then her page through the front door
+    (its OAuth login through the hub); prints where she ended, its status and whether it is her page (JSON)."""
+    import json
+    from classroom import origins
+    from hubclient import Student, resolve
+    c = settings.load()
+    with open(c.state("passwords")) as f:
+        password = dict(line.split(" ", 1) for line in f.read().splitlines())[name]
+    resolve(c["host"], "127.0.0.1")
+    os.environ["REQUESTS_CA_BUNDLE"] = c.class_ca
+    teacher = Student(c.class_url, name, password).login()
+    url = origins.urls(c["host"], c.port, int(c["https_port"]))[1]
+    r = teacher.http.get(url, timeout=60)
+    print(json.dumps({"asked": url, "url": r.url, "status": r.status_code, "page": 'id="students"' in r.text}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "start":
         start(sys.argv[2:])
     elif sys.argv[1] == "visit":
         visit(*sys.argv[2:4])
+    elif sys.argv[1] == "page":
+        page(sys.argv[2])
     else:
         token(sys.argv[2])

@@ -3,7 +3,8 @@ installs the hub's unit and the front door's (enabled at boot; the class at a DN
 `systemctl start` starts the class (`up`, which checks the runtime, makes the roster's accounts and
 passwords, publishes the lesson and starts the hub with its proxy, the gateway and the practice server).
 Then a student's server is a unit of her own with the configured limits; the hub killed with SIGKILL is
-started again by systemd while her server runs on, the gateway killed so by the hub; `status` shows the units,
+started again by systemd while her server runs on, and so are the gateway and the practice server (units of
+their own, which up starts), the hub running on; the teacher's page logs her in; `status` shows the units,
 their restarts and each student's memory and tasks against her limits; after a reboot of the machine, with no
 command run, the class answers again through its front door with the same accounts, passwords, notebooks,
 ledger and certificates; `systemctl stop` ends it all.
@@ -35,6 +36,7 @@ PORT = 8000
 HUB_UNIT = f"streamdemo-classroom-{PORT}.service"
 HOST = "up31.test"  # a class beyond loopback: its front door (Caddy, the class's own CA) a unit of its own
 DOOR_UNIT = f"streamdemo-classroom-frontdoor-{PORT}.service"
+GATEWAY_UNIT, PRACTICE_UNIT = (f"streamdemo-classroom-{what}-{PORT}.service" for what in ("gateway", "practice"))
 SETTINGS = {"CLASSROOM_DIR": STATE, "ROSTER": "/var/lib/up31-units/roster", "UPSTREAM_URL": "practice",
             "CLASSROOM_HOST": HOST,
             "STUDENT_MEMORY": "1G", "STUDENT_TASKS": "64", "STUDENT_CPU_WEIGHT": "50", "STUDENTS_MEMORY": "3G",
@@ -187,22 +189,52 @@ def test_the_hub_killed_is_started_again_by_systemd(machine):
     assert seen["notebook"] == "written before the crashes" and seen["ledger"]["requests"] == 2, seen
 
 
-def test_the_gateway_killed_is_started_again_by_the_hub(machine):
-    killed = gateway_pid(machine)
-    assert killed, machine.run("ps", "-eo", "pid,user,args", check=False).stdout
-    machine.run("kill", "-9", str(killed))
+def killed_and_back(m, unit):
+    """kill -9 of the unit's main process; returns what systemd shows once it runs the unit again."""
+    before = m.show(unit, "MainPID", "NRestarts")
+    assert int(before["MainPID"]) > 1, before
+    m.run("kill", "-9", before["MainPID"])
     deadline = time.monotonic() + 60
-    while gateway_pid(machine) in (None, killed):
-        assert time.monotonic() < deadline, journal(machine)
-        time.sleep(0.5)
+    while True:
+        now = m.show(unit, "MainPID", "NRestarts", "ActiveState")
+        if now["ActiveState"] == "active" and now["MainPID"] not in ("0", before["MainPID"]):
+            break
+        assert time.monotonic() < deadline, (now, journal(m, unit))
+        time.sleep(0.2)
+    assert int(now["NRestarts"]) == int(before["NRestarts"]) + 1, now
+    return now
+
+
+def test_the_gateway_killed_is_started_again_by_systemd(machine):
+    assert gateway_pid(machine) == int(machine.show(GATEWAY_UNIT, "MainPID")["MainPID"]), "the gateway is not its unit"
+    hub = machine.show(HUB_UNIT, "MainPID")
+    killed_and_back(machine, GATEWAY_UNIT)
+    assert machine.show(HUB_UNIT, "MainPID") == hub  # the hub ran on
     seen = visit(machine, STUDENTS[1])
     assert seen == {"notebook": None, "ledger": seen["ledger"]} and seen["ledger"]["requests"] == 1, seen
+
+
+def test_the_practice_server_killed_is_started_again_by_systemd_with_its_key(machine):
+    killed_and_back(machine, PRACTICE_UNIT)
+    seen = visit(machine, STUDENTS[1])  # the gateway's key is still the practice server's
+    assert seen["ledger"]["requests"] == 2, seen
+
+
+def test_the_teachers_page_logs_her_in_through_the_hub(machine):
+    r = inside(machine, PYTHON, f"{HERE}/systemd_class.py", "page", "teacher")
+    said = json.loads(r.stdout.splitlines()[-1])
+    assert said["status"] == 200 and said["url"] == said["asked"] and said["page"], said
 
 
 def test_status_shows_the_units_restarts_and_each_students_usage_against_her_limits(machine):
     said = inside(machine, "python3", "-m", "classroom", "status").stdout
     restarts = machine.show(HUB_UNIT, "NRestarts")["NRestarts"]
     assert restarts == "1" and f"; unit {HUB_UNIT}, restarted once) at " in said, said
+    for unit, said_as in ((GATEWAY_UNIT, "gateway (service llm): answering"),
+                          (PRACTICE_UNIT, "practice server (upstream)")):
+        shown = machine.show(unit, "MainPID", "NRestarts")
+        assert f"{said_as} (running (pid {shown['MainPID']}; unit {unit}, restarted once)" in said or \
+            f"{said_as}: running (pid {shown['MainPID']}; unit {unit}, restarted once)" in said, said
     door = machine.show(DOOR_UNIT, "MainPID")["MainPID"]
     assert f"front door: running (pid {door}; unit {DOOR_UNIT}, never restarted) at https://{HOST}" in said, said
     for student in STUDENTS:  # each server's unit, its memory and tasks read, against her limits
@@ -227,7 +259,7 @@ def test_after_a_reboot_the_class_answers_with_its_accounts_passwords_notebooks_
 
 def test_systemctl_stop_ends_the_whole_class_and_keeps_its_state(machine):
     machine.systemctl("stop", HUB_UNIT)  # ExecStop: python3 -m classroom down
-    for unit in (HUB_UNIT, DOOR_UNIT, f"jupyter-{STUDENTS[0]}-singleuser.service"):
+    for unit in (HUB_UNIT, DOOR_UNIT, GATEWAY_UNIT, PRACTICE_UNIT, f"jupyter-{STUDENTS[0]}-singleuser.service"):
         assert machine.show(unit, "ActiveState")["ActiveState"] in ("inactive", "failed"), unit
     left = machine.run("pgrep", "-a", "-u", ",".join(STUDENTS + ("streamdemo-llm",)), check=False)
     assert left.returncode == 1 and left.stdout == "", (left.stdout, left.stderr)  # 1: no process of theirs

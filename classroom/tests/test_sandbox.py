@@ -116,12 +116,13 @@ print(json.dumps({
     "systemd": {k: v for k, v in c.SystemdSpawner.items()},
     "cmd": spawner.cmd, "hook": spawner.pre_spawn_hook.__name__, "scopes": spawner.server_token_scopes,
     "environment": {k: "<per server>" if callable(v) else v for k, v in spawner.environment.items()},
+    "services": c.JupyterHub.services,
 }, default=str))
 """
 
 
-def hub_config(tmp_path, spawner):
-    """The class's hub configuration as the hub loads it, with the environment hub.py gives it."""
+def hub_config(tmp_path, spawner, **more):
+    """The class's hub configuration as the hub loads it, with the environment hub.py gives it (and more)."""
     if not os.path.exists(HUB_PYTHON):
         pytest.fail("the hub's Python is missing: run make systemd-container-setup")
     state, var = tmp_path / "state", tmp_path / "var"
@@ -136,7 +137,7 @@ def hub_config(tmp_path, spawner):
                CLASSROOM_GATEWAY_USER="streamdemo-llm", CLASSROOM_UPSTREAM_URL="practice",
                CLASSROOM_STUDENT_PROVIDER="perplexity", CLASSROOM_STUDENT_MODEL="sonar", CLASSROOM_SPAWNER=spawner,
                CLASSROOM_STUDENT_MEMORY=str(G), CLASSROOM_STUDENT_TASKS="64", CLASSROOM_STUDENT_CPU_WEIGHT="50",
-               CLASSROOM_STUDENTS_SLICE="streamdemo-students-8123.slice")
+               CLASSROOM_STUDENTS_SLICE="streamdemo-students-8123.slice", **more)
     r = subprocess.run([HUB_PYTHON, "-c", LOAD, os.path.join(REPO, "classroom")], env=env, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -164,4 +165,4 @@ def test_both_spawners_get_the_same_command_environment_hooks_and_scopes_and_no_
     assert environment["STREAMDEMO_MODEL"] == "sonar" and "JUPYTER_CONFIG_PATH" in environment
     for name in ("PERPLEXITY_API_KEY", "STREAMDEMO_API_KEY", "OPENAI_API_KEY"):
         assert environment[name] == "<per server>"  # her own server's token, made when it starts
-    assert "secret-" not in json.dumps(systemd)
+    assert "secret-" not in json.dumps({k: v for k, v in systemd.items() if k != "services"})
