@@ -16,5 +16,10 @@
 
 A class is settings.Class: its settings and where it keeps what. Where systemd does not supervise it, procs.py
 starts and stops its processes (the hub, which starts its proxy and services; the practice server; the front
-door).
+door); where it does, units.py starts the gateway and the practice server as units of their own.
+
+Imports point down: the commands above; the class's parts (hub, practice, accounts, upstream, upstream_key,
+sandbox, units, firewall, ports, roster); the base (settings, procs, config, schema). JupyterHub loads the hub's
+side (jupyterhub_config.py and what it imports), which imports no command. More:
+docs/classroom/explanation-architecture.md.
 """
