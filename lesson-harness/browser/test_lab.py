@@ -204,9 +204,27 @@ def copy_to_docs(*names):
 
 def select_in_editor(page, cell, text):
     """Select `text` in the cell's editor as a learner does: click just before it, then
-    Shift+Right over it."""
+    Shift+Right over it. The click is made once the text stands still (the notebook may still be
+    scrolling or laying out cells) and again until the editor has the focus: a click that lands
+    beside it leaves the notebook in command mode, where each typed letter is a command."""
     editor = cell.locator(".cm-content")
-    editor.scroll_into_view_if_needed()
+    for _ in range(10):
+        editor.scroll_into_view_if_needed()
+        box = text_box(editor, text)
+        page.wait_for_timeout(100)
+        if box != text_box(editor, text):
+            continue
+        page.mouse.click(box["x"] + box["width"] / 4, box["y"])
+        if editor.evaluate("e => e.contains(document.activeElement)"):
+            break
+    else:
+        pytest.fail(f"the editor holding {text!r} did not take the focus after ten clicks")
+    for _ in text:
+        page.keyboard.press("Shift+ArrowRight")
+
+
+def text_box(editor, text):
+    """Where the first character of text is drawn in the editor."""
     box = editor.evaluate("""(editor, text) => {
         const walker = document.createTreeWalker(editor, NodeFilter.SHOW_TEXT);
         for (let node; (node = walker.nextNode());) {
@@ -221,9 +239,7 @@ def select_in_editor(page, cell, text):
         return null;
     }""", text)
     assert box, f"{text!r} is not in the editor"
-    page.mouse.click(box["x"] + box["width"] / 4, box["y"])
-    for _ in text:
-        page.keyboard.press("Shift+ArrowRight")
+    return box
 
 
 def test_edit_prompt(page, set_up):
